@@ -1,0 +1,26 @@
+//! The small traits and types that cross tulipa's crate lines.
+//!
+//! tulipa is a workspace of small crates. The executor does not know the
+//! reactor, the timer does not know the executor, and the network crate does
+//! not know the executor either. They meet here, through three small pieces:
+//!
+//! - [`Driver`]: "park this thread until woken or until a timeout, doing your
+//!   work meanwhile". A plain thread parker ([`ThreadParker`]) implements it,
+//!   which is all an executor needs in its own tests; the reactor implements
+//!   it by waiting on the OS; the timer layer wraps any driver and shortens
+//!   the park to the next deadline. Executors and `block_on` sleep through a
+//!   driver and never learn what it does.
+//! - [`Unparker`]: the cloneable, thread-safe handle that wakes a parked
+//!   driver. Wakers built by executors end in one of these.
+//! - [`Clock`]: where "now" comes from. [`SystemClock`] reads the monotonic
+//!   clock; [`MockClock`] only moves when told to, so timer logic is tested
+//!   without sleeping and users get paused (virtual) time.
+//!
+//! Nothing here allocates per operation or spawns threads.
+#![forbid(unsafe_code)]
+
+mod clock;
+mod driver;
+
+pub use clock::{Clock, MockClock, SystemClock};
+pub use driver::{Driver, ThreadParker, Unpark, Unparker};

@@ -1,0 +1,1 @@
+//! tulipa's executor (being written).

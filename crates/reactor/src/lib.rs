@@ -1,0 +1,1 @@
+//! tulipa's reactor (being written).

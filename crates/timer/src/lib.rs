@@ -1,0 +1,1 @@
+//! tulipa's timer (being written).

@@ -1,0 +1,1 @@
+//! tulipa (being written).
