@@ -1,1 +1,193 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, written in Rust with std only.
+//!
+//! `main` dispatches subcommands with one `match` (the rust-analyzer xtask
+//! pattern). Every command prints what it runs before running it; a failure
+//! exits non-zero with a message naming the failed step. Child processes get
+//! no stdin, so nothing ever waits on a prompt.
+
+mod tidy;
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  ci          fmt, clippy, tests and doc tests, docs, examples, then tidy
+  test        only the tests step of ci (nextest when installed, else cargo test)
+  tidy [DIR]  house rules (//! docs, SAFETY comments, no todo!/dbg!, file length)
+  loom        loom models: RUSTFLAGS=\"--cfg loom\", target dir <target>/loom
+  bench ARGS  cargo run --release -p tulipa-benches -- ARGS
+  help        this message";
+
+/// The error of a command: a message naming the step that failed.
+type Result<T = ()> = std::result::Result<T, String>;
+
+/// One step of `ci`: runs from the workspace root.
+type Step = fn(&Path) -> Result;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(&root),
+        Some("test") => test(&root),
+        Some("tidy") => tidy::run(&args.get(1).map_or_else(|| root.clone(), PathBuf::from)),
+        Some("loom") => loom(&root),
+        Some("bench") => {
+            let mut cmd = cargo(&root, "run --release -p tulipa-benches --");
+            cmd.args(&args[1..]);
+            run("bench", cmd)
+        }
+        Some("help" | "-h" | "--help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The steps of `cargo xtask ci`, in the order they run.
+const CI_STEPS: [(&str, Step); 6] = [
+    ("fmt", fmt),
+    ("clippy", clippy),
+    ("test", test),
+    ("doc", doc),
+    ("examples", examples),
+    ("tidy", tidy::run),
+];
+
+fn ci(root: &Path) -> Result {
+    let start = Instant::now();
+    let mut timings: Vec<(&str, Duration, bool)> = Vec::new();
+    let mut result = Ok(());
+    for (name, step) in CI_STEPS {
+        println!("\n==> ci step `{name}`");
+        let step_start = Instant::now();
+        result = step(root);
+        timings.push((name, step_start.elapsed(), result.is_ok()));
+        if result.is_err() {
+            break;
+        }
+    }
+    println!("\nci timings:");
+    for (name, elapsed, ok) in &timings {
+        let status = if *ok { "ok" } else { "FAILED" };
+        println!("  {name:<10} {:>8.1}s  {status}", elapsed.as_secs_f64());
+    }
+    println!("  {:<10} {:>8.1}s", "total", start.elapsed().as_secs_f64());
+    result.map_err(|e| format!("ci failed at step `{}`: {e}", timings[timings.len() - 1].0))
+}
+
+fn fmt(root: &Path) -> Result {
+    run("fmt", cargo(root, "fmt --all --check"))
+}
+
+fn clippy(root: &Path) -> Result {
+    run(
+        "clippy",
+        cargo(root, "clippy --workspace --all-targets -- -D warnings"),
+    )
+}
+
+/// Tests: nextest when installed (plus doc tests, which nextest skips),
+/// otherwise `cargo test`, which runs doc tests too.
+fn test(root: &Path) -> Result {
+    let mut probe = cargo(root, "nextest --version");
+    probe.stdout(Stdio::null()).stderr(Stdio::null());
+    if probe.status().is_ok_and(|status| status.success()) {
+        run("test", cargo(root, "nextest run --workspace"))?;
+        run("doc tests", cargo(root, "test --workspace --doc"))
+    } else {
+        println!("cargo-nextest is not installed; falling back to cargo test");
+        run("test", cargo(root, "test --workspace"))
+    }
+}
+
+fn doc(root: &Path) -> Result {
+    let mut cmd = cargo(root, "doc --workspace --no-deps");
+    cmd.env("RUSTDOCFLAGS", "-D warnings");
+    run("doc", cmd)
+}
+
+fn examples(root: &Path) -> Result {
+    run("examples", cargo(root, "build --workspace --examples"))
+}
+
+/// Loom models: tests named `loom_*` in libraries, built with `--cfg loom`
+/// into their own target dir (`loom` inside the usual one) so the normal
+/// build stays valid. The benches crate is left out: it only has a binary,
+/// and its dependencies (tokio) do not build under `--cfg loom`.
+fn loom(root: &Path) -> Result {
+    let mut cmd = cargo(
+        root,
+        "test --release --workspace --exclude tulipa-benches --lib loom",
+    );
+    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    cmd.env("RUSTFLAGS", "--cfg loom")
+        .env("CARGO_TARGET_DIR", target.join("loom"));
+    run("loom", cmd)
+}
+
+/// `cargo` with the whitespace-separated `args`, run from the workspace
+/// root with no stdin.
+fn cargo(root: &Path, args: &str) -> Command {
+    let program = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut cmd = Command::new(program);
+    cmd.args(args.split_whitespace())
+        .current_dir(root)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Prints `cmd`, runs it, and names `step` if it could not start or failed.
+fn run(step: &str, mut cmd: Command) -> Result {
+    let shown = show(&cmd);
+    println!("$ {shown}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("step `{step}`: could not start `{shown}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("step `{step}` failed ({status}): `{shown}`"))
+    }
+}
+
+/// The command line as a shell would read it, with the variables we set.
+fn show(cmd: &Command) -> String {
+    let mut parts: Vec<String> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| {
+            Some(format!(
+                "{}=\"{}\"",
+                k.to_string_lossy(),
+                v?.to_string_lossy()
+            ))
+        })
+        .collect();
+    // Show `cargo` rather than the toolchain path cargo put in $CARGO.
+    let program = Path::new(cmd.get_program())
+        .file_name()
+        .unwrap_or(cmd.get_program());
+    parts.push(program.to_string_lossy().into_owned());
+    parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    parts.join(" ")
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
