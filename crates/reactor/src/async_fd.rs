@@ -1,0 +1,577 @@
+//! [`Async<T>`]: an I/O object registered with a reactor.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_lite::io::{AsyncRead, AsyncWrite};
+
+use crate::reactor::{Inner, Reactor};
+use crate::source::{Source, Waiter, READ, WRITE};
+
+/// An I/O object (socket, pipe, ...) registered with a [`Reactor`], with
+/// async methods that wait for readiness.
+///
+/// The usual way to use it: call the non-blocking operation of the inner
+/// object through [`read_with`](Async::read_with) /
+/// [`write_with`](Async::write_with), which retry after waiting whenever
+/// the operation says [`WouldBlock`](io::ErrorKind::WouldBlock); or use the
+/// [`AsyncRead`] / [`AsyncWrite`] impls (through
+/// `futures_lite::{AsyncReadExt, AsyncWriteExt}`), available for
+/// `Async<T>` when `T: Read`/`Write` and for `&Async<T>` when `&T` is.
+///
+/// Any number of tasks, on any threads, may wait on the same `Async` in the
+/// same direction at once; an event wakes them all. Readiness is a hint: a
+/// woken task retries its operation and waits again if it still would
+/// block.
+///
+/// Dropping it deregisters the descriptor from the reactor, then drops
+/// (closes) the inner object.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::net::UnixStream;
+/// use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+/// use tulipa_reactor::Async;
+///
+/// future::block_on(async {
+///     let (a, b) = UnixStream::pair()?;
+///     let (mut a, mut b) = (Async::new(a)?, Async::new(b)?);
+///     a.write_all(b"hello").await?;
+///     let mut buf = [0; 5];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub struct Async<T: AsFd> {
+    source: Arc<Source>,
+    reactor: Reactor,
+    /// `None` only inside `into_inner`, after the value was taken.
+    io: Option<T>,
+}
+
+// `Async` never hands out `Pin<&mut T>`: the inner value is not
+// structurally pinned, so moving an `Async` is always fine.
+impl<T: AsFd> Unpin for Async<T> {}
+
+/// Puts `fd` in non-blocking mode (`O_NONBLOCK`).
+fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    if !flags.contains(rustix::fs::OFlags::NONBLOCK) {
+        rustix::fs::fcntl_setfl(fd, flags | rustix::fs::OFlags::NONBLOCK)?;
+    }
+    Ok(())
+}
+
+impl<T: AsFd> Async<T> {
+    /// Puts `io` in non-blocking mode and registers it with the
+    /// [current](Reactor::current) reactor (the entered one, else the
+    /// global one).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the descriptor cannot be made non-blocking or registered
+    /// (for example it is a regular file, which epoll refuses, or the
+    /// reactor was [shut down](Reactor::shutdown)); `io` is dropped then.
+    ///
+    /// # Panics
+    ///
+    /// Panics only where [`Reactor::global`] does, if no reactor was
+    /// entered and the global one cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::TcpListener;
+    /// use tulipa_reactor::Async;
+    ///
+    /// let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// println!("listening on {}", listener.get_ref().local_addr()?);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn new(io: T) -> io::Result<Async<T>> {
+        Async::new_in(io, &Reactor::current())
+    }
+
+    /// Puts `io` in non-blocking mode and registers it with `reactor`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Async::new`].
+    pub fn new_in(io: T, reactor: &Reactor) -> io::Result<Async<T>> {
+        set_nonblocking(io.as_fd())?;
+        Async::register(io, reactor)
+    }
+
+    /// Registers `io`, which the caller promises is already in
+    /// non-blocking mode, with the [current](Reactor::current) reactor.
+    ///
+    /// If `io` is in fact blocking, operations through this `Async` block
+    /// the calling thread instead of returning `WouldBlock`.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the descriptor cannot be registered (see [`Async::new`]).
+    ///
+    /// # Panics
+    ///
+    /// Panics only where [`Reactor::global`] does.
+    pub fn new_nonblocking(io: T) -> io::Result<Async<T>> {
+        Async::register(io, &Reactor::current())
+    }
+
+    fn register(io: T, reactor: &Reactor) -> io::Result<Async<T>> {
+        // SAFETY: the returned `Async` owns `io` and runs
+        // `Source::deregister` (which deletes the descriptor from the
+        // poller) in `Drop` and in `into_inner`, before `io` is dropped or
+        // handed back; on error nothing stays registered. If the `Async` is
+        // leaked, an owned `io` is leaked with it and never closed. The one
+        // gap is a leaked `Async` over a *borrowed* descriptor whose owner
+        // later closes it: on the Unix backends this crate supports (epoll,
+        // kqueue, event ports) the kernel then drops the registration
+        // itself, and any event still queued under the key names a slot
+        // the leaked source keeps occupied forever, so it reaches only that
+        // source's (unreachable) waiters. No memory is touched unsoundly.
+        let source = unsafe { reactor.inner.register(io.as_fd())? };
+        Ok(Async {
+            source,
+            reactor: reactor.clone(),
+            io: Some(io),
+        })
+    }
+
+    /// The inner I/O object.
+    pub fn get_ref(&self) -> &T {
+        match &self.io {
+            Some(io) => io,
+            None => unreachable!("`io` is only taken by `into_inner`, which consumes `self`"),
+        }
+    }
+
+    /// Split borrow: the source, the reactor and the inner object.
+    fn parts_mut(&mut self) -> (&Source, &Inner, &mut T) {
+        match &mut self.io {
+            Some(io) => (&self.source, &self.reactor.inner, io),
+            None => unreachable!("`io` is only taken by `into_inner`, which consumes `self`"),
+        }
+    }
+
+    fn inner(&self) -> &Inner {
+        &self.reactor.inner
+    }
+
+    /// The reactor this object is registered with.
+    pub fn reactor(&self) -> &Reactor {
+        &self.reactor
+    }
+
+    /// Deregisters the I/O object and returns it.
+    ///
+    /// The object is left in non-blocking mode; clear `O_NONBLOCK` yourself
+    /// (for sockets, `set_nonblocking(false)`) before using it for blocking
+    /// I/O.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the OS poller refuses to delete the descriptor; the object
+    /// is dropped (closed) in that case.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::TcpListener;
+    /// use tulipa_reactor::Async;
+    ///
+    /// let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let listener: TcpListener = listener.into_inner()?;
+    /// listener.set_nonblocking(false)?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn into_inner(mut self) -> io::Result<T> {
+        let res = self.deregister();
+        let io = self.io.take();
+        drop(self);
+        res?;
+        match io {
+            Some(io) => Ok(io),
+            None => unreachable!("`io` is only taken here"),
+        }
+    }
+
+    /// Deletes the descriptor from the poller and frees the slot.
+    fn deregister(&self) -> io::Result<()> {
+        let Some(io) = &self.io else { return Ok(()) };
+        let res = self.source.deregister(&self.inner().poller, io.as_fd());
+        self.inner().remove(&self.source);
+        match res {
+            // Already gone from the poller: the goal is reached.
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOENT.raw_os_error()) => Ok(()),
+            res => res,
+        }
+    }
+
+    /// Waits until the object may be readable.
+    ///
+    /// Resolves after a readiness event for reading arrives that was
+    /// delivered after this future was first polled. The event may be
+    /// spurious or already consumed by another task: retry the read and
+    /// wait again on `WouldBlock` (or use [`read_with`](Async::read_with),
+    /// which does that).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the reactor was [shut down](Reactor::shutdown) or the OS
+    /// poller refuses to watch the descriptor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future only removes its waker; no other
+    /// waiter misses a wakeup because of it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use tulipa_reactor::Async;
+    ///
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let a = Async::new(a)?;
+    /// b.write_all(b"x")?;
+    /// futures_lite::future::block_on(a.readable())?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        Waiter::new(&self.source, self.inner(), READ).await
+    }
+
+    /// Waits until the object may be writable.
+    ///
+    /// As [`readable`](Async::readable), for writing.
+    ///
+    /// # Errors
+    ///
+    /// As for [`readable`](Async::readable).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`readable`](Async::readable).
+    pub async fn writable(&self) -> io::Result<()> {
+        Waiter::new(&self.source, self.inner(), WRITE).await
+    }
+
+    /// Polls for read readiness.
+    ///
+    /// The first call registers `cx`'s waker and returns `Pending`; a later
+    /// call returns `Ready(Ok(()))` once a read event arrived after that
+    /// registration. Only the waker of the last caller is kept: to wait
+    /// from several tasks at once use [`readable`](Async::readable).
+    ///
+    /// # Errors
+    ///
+    /// As for [`readable`](Async::readable).
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.source.poll_ready(self.inner(), READ, cx)
+    }
+
+    /// Polls for write readiness; as [`poll_readable`](Async::poll_readable).
+    ///
+    /// # Errors
+    ///
+    /// As for [`readable`](Async::readable).
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.source.poll_ready(self.inner(), WRITE, cx)
+    }
+
+    /// Runs a non-blocking read-side operation until it stops saying
+    /// `WouldBlock`, waiting for read readiness between tries.
+    ///
+    /// # Errors
+    ///
+    /// Returns the first error of `op` other than
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock), or an error from waiting
+    /// (see [`readable`](Async::readable)).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe if `op` is: nothing happens between the tries, so
+    /// dropping the future loses only what a completed `op` would have
+    /// returned, and that never happens while it is pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::{TcpListener, TcpStream};
+    /// use tulipa_reactor::Async;
+    ///
+    /// futures_lite::future::block_on(async {
+    ///     let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+    ///     let _client = TcpStream::connect(listener.get_ref().local_addr()?)?;
+    ///     let (_stream, _addr) = listener.read_with(|l| l.accept()).await?;
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        let mut waiter = Waiter::new(&self.source, self.inner(), READ);
+        loop {
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return res,
+            }
+            (&mut waiter).await?;
+        }
+    }
+
+    /// Like [`read_with`](Async::read_with), with mutable access.
+    ///
+    /// # Errors
+    ///
+    /// As for [`read_with`](Async::read_with).
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`read_with`](Async::read_with).
+    pub async fn read_with_mut<R>(
+        &mut self,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let (source, inner, io) = self.parts_mut();
+        let mut waiter = Waiter::new(source, inner, READ);
+        loop {
+            match op(io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return res,
+            }
+            (&mut waiter).await?;
+        }
+    }
+
+    /// Runs a non-blocking write-side operation until it stops saying
+    /// `WouldBlock`, waiting for write readiness between tries.
+    ///
+    /// # Errors
+    ///
+    /// As for [`read_with`](Async::read_with).
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`read_with`](Async::read_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use tulipa_reactor::Async;
+    ///
+    /// let (a, _b) = UnixStream::pair()?;
+    /// let a = Async::new(a)?;
+    /// let n = futures_lite::future::block_on(a.write_with(|mut s| s.write(b"hi")))?;
+    /// assert_eq!(n, 2);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        let mut waiter = Waiter::new(&self.source, self.inner(), WRITE);
+        loop {
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return res,
+            }
+            (&mut waiter).await?;
+        }
+    }
+
+    /// Like [`write_with`](Async::write_with), with mutable access.
+    ///
+    /// # Errors
+    ///
+    /// As for [`read_with`](Async::read_with).
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`read_with`](Async::read_with).
+    pub async fn write_with_mut<R>(
+        &mut self,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let (source, inner, io) = self.parts_mut();
+        let mut waiter = Waiter::new(source, inner, WRITE);
+        loop {
+            match op(io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return res,
+            }
+            (&mut waiter).await?;
+        }
+    }
+
+    /// Runs `op` until it stops saying `WouldBlock`, polling readiness in
+    /// `dir` in between: the body of every `poll_*` I/O impl.
+    fn poll_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: usize,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return Poll::Ready(res),
+            }
+            match self.source.poll_ready(self.inner(), dir, cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// [`poll_op`](Async::poll_op) with mutable access.
+    fn poll_op_mut<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        dir: usize,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let (source, inner, io) = self.parts_mut();
+        loop {
+            match op(io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                res => return Poll::Ready(res),
+            }
+            match source.poll_ready(inner, dir, cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl<T: AsFd> AsFd for Async<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<T: AsFd> Drop for Async<T> {
+    fn drop(&mut self) {
+        // Errors are ignored: the descriptor is about to be closed, which
+        // removes it from the kernel's interest list anyway.
+        let _ = self.deregister();
+    }
+}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Async")
+            .field("io", &self.io)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: AsFd + Read> AsyncRead for Async<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_op_mut(cx, READ, |io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_op_mut(cx, READ, |io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd> AsyncRead for &Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(cx, READ, |mut io| io.read(buf))
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(cx, READ, |mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd + Write> AsyncWrite for Async<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_op_mut(cx, WRITE, |io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_op_mut(cx, WRITE, |io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_op_mut(cx, WRITE, |io| io.flush())
+    }
+
+    /// Flushes; does not shut the descriptor down (drop the `Async`, or
+    /// call the inner object's `shutdown`, for that).
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl<T: AsFd> AsyncWrite for &Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(cx, WRITE, |mut io| io.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(cx, WRITE, |mut io| io.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_op(cx, WRITE, |mut io| io.flush())
+    }
+
+    /// Flushes; does not shut the descriptor down.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

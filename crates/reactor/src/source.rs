@@ -1,0 +1,345 @@
+//! One registered file descriptor: its interest, its waiters, its events.
+//!
+//! A [`Source`] is shared (`Arc`) between the [`Async`](crate::Async) that
+//! owns the descriptor and the thread running [`Driver::park`], which holds
+//! a clone only for the length of one dispatch.
+//!
+//! # Per-direction state
+//!
+//! Each direction (read, write) counts the events delivered for it in
+//! `ticks`. A waiter remembers the count it saw when it registered and is
+//! ready as soon as the count differs: *an event arrived after it
+//! registered*. Delivering an event bumps the count and takes every waker
+//! of that direction (broadcast), so any number of tasks can wait on the same
+//! source and direction and all of them are woken; none has to hand a wakeup
+//! on to another, which is what makes dropping a waiting future (cancelling)
+//! lose nothing.
+//!
+//! Waiting futures ([`Waiter`], used by `readable`, `read_with` and friends)
+//! each own a slot in the direction's waker slab. The `poll_readable` /
+//! `poll_writable` API has no future to remember anything in, so each
+//! direction has exactly one extra slot for it (`poll_waker`, `poll_seen`):
+//! like every `poll_*` API, the last task to poll it is the one woken.
+//!
+//! # Interest and arming
+//!
+//! Sources are registered in [`PollMode::Oneshot`]: a delivered event
+//! disarms the descriptor until it is re-armed with `modify`. Re-arming
+//! makes the kernel check the *current* readiness (`EPOLL_CTL_MOD` with
+//! `EPOLLONESHOT`, `EV_ADD | EV_ONESHOT` on kqueue), so a waiter that found
+//! `WouldBlock`, then registers and arms, cannot miss data that arrived in
+//! between: that is why oneshot and not edge mode (an edge that fired before
+//! the waiter registered would be gone). `armed` mirrors what the kernel
+//! holds, so a second waiter in an already armed direction costs no system
+//! call. The dispatching thread clears `armed` for every event it handles
+//! (the kernel disarmed the whole descriptor) and re-arms the directions
+//! that still have waiters.
+//!
+//! Every change of `armed`, every `modify` and the final `delete` happen
+//! under the source's `state` lock, with `registered` checked first; this is
+//! also what makes it sound for the dispatching thread to borrow the raw
+//! descriptor: while `registered` is true the owning `Async` still holds the
+//! descriptor open.
+
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use polling::{Event, PollMode, Poller};
+
+use crate::reactor::{shutdown_error, Inner};
+use crate::slab::Slab;
+
+/// Index of the read direction in [`State::dirs`].
+pub(crate) const READ: usize = 0;
+/// Index of the write direction in [`State::dirs`].
+pub(crate) const WRITE: usize = 1;
+
+/// Locks `m`, ignoring poisoning: every critical section in this crate
+/// leaves its data consistent before it could panic (wakers are woken only
+/// after locks are released).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A registered file descriptor.
+pub(crate) struct Source {
+    /// The descriptor; valid while `state.registered` is true (see the
+    /// module docs).
+    fd: RawFd,
+    /// The key given to the poller: slot index in the low half, a
+    /// generation in the high half (see `reactor`).
+    pub(crate) key: usize,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// False once the owner deregistered; nothing may touch `fd` after.
+    registered: bool,
+    /// What the kernel is armed for, as `(readable, writable)`.
+    armed: [bool; 2],
+    dirs: [Direction; 2],
+}
+
+#[derive(Default)]
+struct Direction {
+    /// Events delivered in this direction so far (wrapping).
+    ticks: u64,
+    /// Wakers of waiting futures; `None` once woken (the slot stays until
+    /// its future is polled again or dropped).
+    waiters: Slab<Option<Waker>>,
+    /// How many `waiters` slots hold `Some`.
+    waiting: usize,
+    /// The waker of the last `poll_readable`/`poll_writable` caller.
+    poll_waker: Option<Waker>,
+    /// `ticks` when that caller first got `Pending`.
+    poll_seen: Option<u64>,
+}
+
+impl Direction {
+    fn has_interest(&self) -> bool {
+        self.waiting > 0 || self.poll_waker.is_some()
+    }
+
+    /// Takes every waker of this direction into `out`.
+    fn drain_wakers(&mut self, out: &mut Vec<Waker>) {
+        if self.waiting > 0 {
+            out.extend(self.waiters.iter_mut().filter_map(Option::take));
+            self.waiting = 0;
+        }
+        out.extend(self.poll_waker.take());
+    }
+
+    /// Records an event and takes every waker into `out`.
+    fn fire(&mut self, out: &mut Vec<Waker>) {
+        self.ticks = self.ticks.wrapping_add(1);
+        self.drain_wakers(out);
+    }
+}
+
+/// Stores `waker` in `slot`, cloning only if it would wake a different task.
+fn store_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(w) if w.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+impl Source {
+    pub(crate) fn new(fd: RawFd, key: usize) -> Source {
+        Source {
+            fd,
+            key,
+            state: Mutex::new(State {
+                registered: true,
+                armed: [false; 2],
+                dirs: Default::default(),
+            }),
+        }
+    }
+
+    /// Re-arms the descriptor if a direction with interest is not armed.
+    ///
+    /// Called with the state lock held.
+    fn arm(&self, poller: &Poller, st: &mut State) -> io::Result<()> {
+        if !st.registered {
+            return Ok(());
+        }
+        let want = [st.dirs[READ].has_interest(), st.dirs[WRITE].has_interest()];
+        if (want[READ] && !st.armed[READ]) || (want[WRITE] && !st.armed[WRITE]) {
+            // Keep a direction armed if it already is: re-arming replaces
+            // the whole interest set.
+            let read = want[READ] || st.armed[READ];
+            let write = want[WRITE] || st.armed[WRITE];
+            // SAFETY: `registered` is true and we hold the state lock, so
+            // the owning `Async` has not yet run `deregister` (which clears
+            // `registered` under this lock before its descriptor is closed
+            // or handed back): `fd` is open and is the descriptor we added,
+            // for the whole of this borrow.
+            let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+            poller.modify_with_mode(fd, Event::new(self.key, read, write), PollMode::Oneshot)?;
+            st.armed = [read, write];
+        }
+        Ok(())
+    }
+
+    /// Handles one delivered event: bumps the ticks of the ready
+    /// directions, collects their wakers into `out` and re-arms whatever
+    /// still has waiters.
+    pub(crate) fn dispatch(&self, poller: &Poller, ev: &Event, out: &mut Vec<Waker>) {
+        let mut st = lock(&self.state);
+        if !st.registered {
+            return;
+        }
+        // Oneshot: the kernel disarmed the descriptor when it delivered
+        // this event, whatever its directions.
+        st.armed = [false; 2];
+        if ev.readable {
+            st.dirs[READ].fire(out);
+        }
+        if ev.writable {
+            st.dirs[WRITE].fire(out);
+        }
+        if self.arm(poller, &mut st).is_err() {
+            // Nobody will be woken by the kernel for this source any more:
+            // wake everyone so they retry their operation and meet the
+            // error themselves when they re-arm.
+            st.dirs[READ].fire(out);
+            st.dirs[WRITE].fire(out);
+        }
+    }
+
+    /// Takes every waker without recording an event (used by shutdown:
+    /// woken waiters observe the shutdown flag instead).
+    pub(crate) fn wake_all(&self, out: &mut Vec<Waker>) {
+        let mut st = lock(&self.state);
+        st.dirs[READ].drain_wakers(out);
+        st.dirs[WRITE].drain_wakers(out);
+    }
+
+    /// Marks the source deregistered and deletes `fd` from the poller,
+    /// under the state lock so no re-arm can race with or follow it.
+    ///
+    /// `fd` must be the descriptor this source was registered with; the
+    /// caller closes or returns it only after this returns.
+    pub(crate) fn deregister(&self, poller: &Poller, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let mut st = lock(&self.state);
+        if !st.registered {
+            return Ok(());
+        }
+        st.registered = false;
+        st.armed = [false; 2];
+        // No waiter can exist (they borrow the owning `Async`), but drop
+        // any stale waker now rather than with the last `Arc`.
+        let mut stale = Vec::new();
+        st.dirs[READ].drain_wakers(&mut stale);
+        st.dirs[WRITE].drain_wakers(&mut stale);
+        let res = poller.delete(fd);
+        drop(st);
+        drop(stale);
+        res
+    }
+
+    /// The `poll_readable` / `poll_writable` state machine (one caller per
+    /// direction, the last one wins).
+    pub(crate) fn poll_ready(
+        &self,
+        reactor: &Inner,
+        dir: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.state);
+        let d = &mut st.dirs[dir];
+        if reactor.shutdown.load(Ordering::SeqCst) {
+            d.poll_waker = None;
+            d.poll_seen = None;
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        match d.poll_seen {
+            Some(seen) if seen != d.ticks => {
+                d.poll_seen = None;
+                d.poll_waker = None;
+                return Poll::Ready(Ok(()));
+            }
+            Some(_) => {}
+            None => d.poll_seen = Some(d.ticks),
+        }
+        store_waker(&mut d.poll_waker, cx.waker());
+        if let Err(e) = self.arm(&reactor.poller, &mut st) {
+            let d = &mut st.dirs[dir];
+            d.poll_waker = None;
+            d.poll_seen = None;
+            return Poll::Ready(Err(e));
+        }
+        Poll::Pending
+    }
+}
+
+/// A future that resolves once an event arrives for one direction of a
+/// source after the future first registered.
+///
+/// Registration happens on the first poll; dropping the future removes its
+/// waker slot. Awaited through `&mut` so `read_with` can reuse one `Waiter`
+/// across retries.
+pub(crate) struct Waiter<'a> {
+    source: &'a Source,
+    reactor: &'a Inner,
+    dir: usize,
+    /// `(slot in the waker slab, ticks when registered)` while registered.
+    slot: Option<(usize, u64)>,
+}
+
+impl<'a> Waiter<'a> {
+    pub(crate) fn new(source: &'a Source, reactor: &'a Inner, dir: usize) -> Waiter<'a> {
+        Waiter {
+            source,
+            reactor,
+            dir,
+            slot: None,
+        }
+    }
+
+    /// Frees this waiter's slot; called with the state lock held.
+    fn unregister(&mut self, st: &mut State) {
+        if let Some((idx, _)) = self.slot.take() {
+            let d = &mut st.dirs[self.dir];
+            if let Some(Some(_)) = d.waiters.remove(idx) {
+                d.waiting -= 1;
+            }
+        }
+    }
+}
+
+impl std::future::Future for Waiter<'_> {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let mut st = lock(&this.source.state);
+        // Checked under the state lock: `Reactor::shutdown` sets the flag
+        // before it locks any source to take its wakers, so either we see
+        // the flag here or our waker is taken (and woken) by it later.
+        if this.reactor.shutdown.load(Ordering::SeqCst) {
+            this.unregister(&mut st);
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        let d = &mut st.dirs[this.dir];
+        match this.slot {
+            None => {
+                let idx = d.waiters.insert(Some(cx.waker().clone()));
+                d.waiting += 1;
+                this.slot = Some((idx, d.ticks));
+            }
+            Some((_, seen)) if seen != d.ticks => {
+                this.unregister(&mut st);
+                return Poll::Ready(Ok(()));
+            }
+            Some((idx, _)) => {
+                let slot = d
+                    .waiters
+                    .get_mut(idx)
+                    .expect("a registered waiter's slot is only freed by the waiter");
+                if slot.is_none() {
+                    d.waiting += 1;
+                }
+                store_waker(slot, cx.waker());
+            }
+        }
+        if let Err(e) = this.source.arm(&this.reactor.poller, &mut st) {
+            this.unregister(&mut st);
+            return Poll::Ready(Err(e));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if self.slot.is_some() {
+            let mut st = lock(&self.source.state);
+            self.unregister(&mut st);
+        }
+    }
+}
