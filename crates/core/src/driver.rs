@@ -1,19 +1,4 @@
 //! The driver trait: how a thread sleeps while something else does work.
-//!
-//! # Contract
-//!
-//! A driver is shared by every thread of a runtime. At most one thread is
-//! *inside* [`Driver::park`] at a time: that thread "holds the driver" and
-//! does the driver's work (waits on the OS for I/O readiness, fires expired
-//! timers). A second thread that calls `park` while the driver is held gets
-//! `false` back at once, without blocking, and is expected to sleep on its
-//! own parker; the executor arranges for one of its idle threads to take the
-//! driver when the holder leaves. This is how "whichever worker is free
-//! drives the reactor" is built without the driver knowing about workers.
-//!
-//! [`Unparker::unpark`] wakes the thread that holds the driver, or, if no
-//! thread holds it, makes the next `park` return at once (the wakeup is
-//! remembered, never lost).
 
 use std::fmt;
 use std::sync::{Arc, Mutex, TryLockError};
@@ -23,8 +8,22 @@ use std::time::Duration;
 ///
 /// Implemented by [`ThreadParker`] (nothing but sleeping), by the reactor
 /// (sleeping in the OS poller) and by the timer layer (wrapping another
-/// driver and waking for deadlines). See the [module docs](self) for the
-/// contract that executors rely on.
+/// driver and waking for deadlines).
+///
+/// # Contract
+///
+/// A driver is shared by every thread of a runtime. At most one thread is
+/// *inside* [`Driver::park`] at a time: that thread "holds the driver" and
+/// does the driver's work (waits on the OS for I/O readiness, fires expired
+/// timers). A second thread that calls `park` while the driver is held gets
+/// `false` back at once, without blocking, and is expected to sleep on its
+/// own parker; the executor arranges for one of its idle threads to take the
+/// driver when the holder leaves. This is how "whichever worker is free
+/// drives the reactor" is built without the driver knowing about workers.
+///
+/// [`Unparker::unpark`] wakes the thread that holds the driver, or, if no
+/// thread holds it, makes the next `park` return at once (the wakeup is
+/// remembered, never lost).
 pub trait Driver: Send + Sync + 'static {
     /// Parks the calling thread until [`Unparker::unpark`] is called, until
     /// `timeout` elapses (`None` means no timeout, `Some(Duration::ZERO)`

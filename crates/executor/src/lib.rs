@@ -1,1 +1,61 @@
-//! tulipa's executor (being written).
+//! tulipa's executors: a current-thread executor and a work-stealing
+//! multi-thread executor, on `async-task` and `concurrent-queue`.
+//!
+//! The executors know nothing of I/O or timers. They sleep through a
+//! [`tulipa_core::Driver`] given at construction: a plain
+//! [`ThreadParker`](tulipa_core::ThreadParker) in tests, the reactor wrapped
+//! in the timer layer in a runtime.
+//!
+//! - [`CurrentThread`]: every task runs on the thread inside
+//!   [`CurrentThread::block_on`].
+//! - [`MultiThread`]: a pool of workers with per-worker queues, a shared
+//!   injector, stealing and a LIFO slot (see the `multi` module docs in the
+//!   source for the full design).
+//! - [`spawn_local`]: futures that are not `Send` run on the thread that
+//!   spawned them, inside whichever tulipa `block_on` runs there.
+//!
+//! Every task carries metadata from its first line ([`TaskInfo`]: id, name,
+//! spawn location; a poll count), is awaited through a [`JoinHandle`], and
+//! has its panics caught: a panicking task yields a [`JoinError`] and the
+//! worker and every other task go on.
+//!
+//! Unsafe code: one `spawn_unchecked` call (so a task's future can borrow
+//! its own metadata) and the pin projection of the task wrapper, both with
+//! their proofs beside them.
+
+mod block_on;
+mod current;
+mod join;
+mod local;
+mod meta;
+mod multi;
+mod registry;
+mod signal;
+mod task;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use block_on::in_runtime_context;
+pub use current::CurrentThread;
+pub use join::{JoinError, JoinHandle};
+pub use local::{local_task_count, spawn_local, try_spawn_local};
+pub use meta::{TaskId, TaskInfo};
+pub use multi::{MultiThread, MultiThreadBuilder, MultiThreadHandle, ThreadWrapper};
+pub use task::{current_id, yield_now, SpawnOptions, YieldNow};
+
+use tulipa_core::Driver;
+
+/// Runs `future` to completion on this thread, sleeping on `driver`, and
+/// runs this thread's local tasks meanwhile.
+///
+/// # Panics
+///
+/// Panics if called inside another tulipa `block_on` or on a worker thread:
+/// blocking there would stall the tasks that thread runs. Use `.await`.
+#[track_caller]
+pub fn block_on<F: Future>(driver: &dyn Driver, future: F) -> F::Output {
+    let _rt = block_on::RuntimeContextGuard::enter();
+    let signal = Arc::new(signal::Signal::new(driver.unparker()));
+    block_on::run_loop(driver, signal, None, future)
+}

@@ -1,0 +1,263 @@
+//! The current-thread executor: every task runs on the thread that calls
+//! [`CurrentThread::block_on`].
+//!
+//! Tasks spawned from any thread (`Send` futures) go into one shared FIFO
+//! queue; the thread inside `block_on` runs them, along with its thread's
+//! local (`!Send`) tasks, between polls of the main future, and sleeps on
+//! the executor's driver when nothing is ready. Only one thread at a time
+//! runs the executor (holds the "core"); a second concurrent `block_on`
+//! polls only its own future and local tasks, sleeping on a private parker,
+//! and takes the core over when it is released.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_task::{Runnable, ScheduleInfo};
+use concurrent_queue::ConcurrentQueue;
+use tulipa_core::{Driver, ThreadParker};
+
+use crate::block_on::{run_loop, RuntimeContextGuard, TaskSource};
+use crate::join::JoinHandle;
+use crate::meta::{TaskInfo, TaskMeta};
+use crate::registry::{Owner, Registry};
+use crate::signal::Signal;
+use crate::task::{spawn_send, SpawnOptions};
+
+/// A single-threaded executor that runs tasks inside `block_on`.
+///
+/// Cloning gives another handle to the same executor; it is `Send + Sync`,
+/// so tasks may be spawned onto it from any thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use tulipa_core::ThreadParker;
+/// use tulipa_executor::{CurrentThread, SpawnOptions};
+///
+/// let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+/// let ex2 = ex.clone();
+/// let out = ex.block_on(async move {
+///     let h = ex2.spawn(SpawnOptions::new(), async { 1 + 1 });
+///     h.await.unwrap()
+/// });
+/// assert_eq!(out, 2);
+/// ```
+#[derive(Clone)]
+pub struct CurrentThread {
+    shared: Arc<CtShared>,
+}
+
+struct CtShared {
+    queue: ConcurrentQueue<Runnable<TaskMeta>>,
+    registry: Registry,
+    driver: Arc<dyn Driver>,
+    signal: Arc<Signal>,
+    core: AtomicBool,
+    /// Threads in `block_on` waiting for the core.
+    waiting: Mutex<Vec<tulipa_core::Unparker>>,
+    closed: AtomicBool,
+}
+
+impl Owner for CtShared {
+    fn schedule(&self, runnable: Runnable<TaskMeta>, _info: ScheduleInfo) {
+        if self.closed.load(Ordering::Acquire) {
+            // Shutting down: the shutdown loop drops what it finds queued.
+            let _ = self.queue.push(runnable);
+            return;
+        }
+        // Unbounded queue: push only fails once closed, handled above; a
+        // racing close still leaves the runnable queued for the drain.
+        let _ = self.queue.push(runnable);
+        self.signal.notify();
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+impl TaskSource for CtShared {
+    fn run_one(&self) -> bool {
+        match self.queue.pop() {
+            Ok(r) => {
+                r.run();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.queue.is_empty()
+    }
+}
+
+impl CurrentThread {
+    /// Creates an executor that sleeps on `driver` when idle.
+    pub fn new(driver: Arc<dyn Driver>) -> CurrentThread {
+        let signal = Arc::new(Signal::new(driver.unparker()));
+        CurrentThread {
+            shared: Arc::new(CtShared {
+                queue: ConcurrentQueue::unbounded(),
+                registry: Registry::new(),
+                driver,
+                signal,
+                core: AtomicBool::new(false),
+                waiting: Mutex::new(Vec::new()),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Spawns a task; it runs the next time a thread is in
+    /// [`block_on`](CurrentThread::block_on).
+    #[track_caller]
+    pub fn spawn<F>(&self, options: SpawnOptions, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = spawn_send(self.shared.clone(), options, future);
+        if self.shared.closed.load(Ordering::Acquire) {
+            // Shut down: the task is cancelled at once.
+            crate::task::discard(runnable);
+        } else {
+            runnable.schedule();
+        }
+        handle
+    }
+
+    /// Runs `future` to completion on this thread, running the executor's
+    /// tasks meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from inside another tulipa `block_on` or a worker
+    /// thread: use `.await` there instead.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _rt = RuntimeContextGuard::enter();
+        let mut future = std::pin::pin!(future);
+        loop {
+            if self
+                .shared
+                .core
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                let _core = CoreGuard(&self.shared);
+                return run_loop(
+                    &*self.shared.driver,
+                    self.shared.signal.clone(),
+                    Some(&*self.shared),
+                    future,
+                );
+            }
+            // Someone else runs the tasks: poll our own future until it is
+            // done or the core is free.
+            let parker = ThreadParker::new();
+            let unparker = parker.unparker();
+            self.shared
+                .waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(unparker.clone());
+            if !self.shared.core.load(Ordering::Acquire) {
+                continue;
+            }
+            let signal = Arc::new(Signal::new(unparker));
+            let waiter = WaitCore {
+                future: future.as_mut(),
+                core: &self.shared.core,
+            };
+            if let Some(v) = run_loop(&parker, signal, None, waiter) {
+                return v;
+            }
+        }
+    }
+
+    /// Number of tasks alive on this executor.
+    pub fn task_count(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// The tasks alive on this executor, oldest first.
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.shared.registry.tasks()
+    }
+
+    /// Cancels every task: each one's future is dropped on this thread.
+    /// Tasks spawned afterwards are dropped unpolled.
+    ///
+    /// Must not be called while another thread is inside `block_on` on this
+    /// executor; the runtime's shutdown guarantees that.
+    pub fn shutdown(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+        // Wake every idle task so it is queued, then drop what is queued;
+        // repeat while tasks keep appearing (a dropped future may wake
+        // others).
+        for _ in 0..1000 {
+            self.shared.registry.wake_all();
+            let mut dropped = 0;
+            while let Ok(r) = self.shared.queue.pop() {
+                crate::task::discard(r);
+                dropped += 1;
+            }
+            if dropped == 0 && self.shared.queue.is_empty() {
+                break;
+            }
+        }
+        self.shared.queue.close();
+        while let Ok(r) = self.shared.queue.pop() {
+            crate::task::discard(r);
+        }
+    }
+}
+
+impl fmt::Debug for CurrentThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CurrentThread")
+            .field("tasks", &self.task_count())
+            .finish_non_exhaustive()
+    }
+}
+
+struct CoreGuard<'a>(&'a CtShared);
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        self.0.core.store(false, Ordering::Release);
+        let waiting =
+            std::mem::take(&mut *self.0.waiting.lock().unwrap_or_else(|e| e.into_inner()));
+        for u in waiting {
+            u.unpark();
+        }
+    }
+}
+
+/// Polls the caller's future while another thread holds the core; yields
+/// `None` when the core becomes free so the caller can take it.
+struct WaitCore<'a, F> {
+    future: std::pin::Pin<&'a mut F>,
+    core: &'a AtomicBool,
+}
+
+impl<F: Future> Future for WaitCore<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        if let std::task::Poll::Ready(v) = self.future.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Some(v));
+        }
+        if !self.core.load(Ordering::Acquire) {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::Poll::Pending
+    }
+}

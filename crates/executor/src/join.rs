@@ -1,0 +1,243 @@
+//! `JoinHandle` and `JoinError`: awaiting, detaching and cancelling a task.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use async_task::Task;
+
+use crate::meta::{TaskId, TaskInfo, TaskMeta};
+
+/// An owned handle to a spawned task: await it for the task's result.
+///
+/// - Awaiting gives `Ok(output)`, or a [`JoinError`] if the task panicked
+///   or was cancelled.
+/// - Dropping the handle *detaches* the task: it runs on to completion and
+///   its output is dropped.
+/// - [`cancel`](JoinHandle::cancel) asks the task to stop: its future is
+///   dropped at its next suspension point (immediately if it is not running),
+///   and awaiting the handle then gives a cancelled `JoinError`.
+///
+/// # Cancel safety
+///
+/// Awaiting is cancel safe: dropping the `.await` (for example in a
+/// `select`) leaves the task running and the handle usable.
+#[must_use = "dropping a JoinHandle detaches the task; await it or call .detach() to say so"]
+pub struct JoinHandle<T> {
+    task: Option<Task<Result<T, JoinError>, TaskMeta>>,
+    id: TaskId,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(task: Task<Result<T, JoinError>, TaskMeta>, id: TaskId) -> Self {
+        JoinHandle {
+            task: Some(task),
+            id,
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's identity: id, name and spawn location.
+    pub fn info(&self) -> TaskInfo {
+        match &self.task {
+            Some(t) => t.metadata().info(),
+            None => unreachable!("JoinHandle used after completion"),
+        }
+    }
+
+    /// How many times the task has been polled so far.
+    pub fn poll_count(&self) -> u64 {
+        self.task
+            .as_ref()
+            .map_or(0, |t| t.metadata().polls.load(Ordering::Relaxed))
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled
+    /// and dropped). Awaiting a finished task returns at once.
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(Task::is_finished)
+    }
+
+    /// Cancels the task (asyncio's `Task.cancel()`).
+    ///
+    /// The task's future is dropped the next time it would be polled: at
+    /// once if it is waiting, or when its current poll returns if it is
+    /// running on another thread. Awaiting the handle afterwards gives a
+    /// [`JoinError`] with [`is_cancelled`](JoinError::is_cancelled) true,
+    /// unless the task had already finished, in which case its real result
+    /// is kept. Cancelling twice is harmless.
+    pub fn cancel(&self) {
+        let Some(task) = &self.task else { return };
+        let meta = task.metadata();
+        if !meta.cancelled.swap(true, Ordering::AcqRel) {
+            meta.owner.registry().wake(meta.key);
+        }
+    }
+
+    /// Detaches the task: it runs on and its output is dropped. Same as
+    /// dropping the handle, but says so.
+    pub fn detach(mut self) {
+        if let Some(t) = self.task.take() {
+            t.detach();
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.detach();
+        }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(task) = self.task.as_mut() else {
+            panic!("JoinHandle polled after it returned its result; await a handle only once")
+        };
+        match Pin::new(task).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(out) => {
+                // Executors never drop a task unrun: shutdown cancels and
+                // runs it, so it always completes with an output.
+                self.task = None;
+                Poll::Ready(out)
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task produced no output: it panicked or it was cancelled.
+pub struct JoinError {
+    id: TaskId,
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled(id: TaskId) -> JoinError {
+        JoinError {
+            id,
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            id,
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// Whether the task was cancelled (by [`JoinHandle::cancel`] or by the
+    /// runtime shutting down).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The panic payload, to inspect or re-raise with
+    /// [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if the task was cancelled rather than panicking; check
+    /// [`is_panic`](JoinError::is_panic) or use
+    /// [`try_into_panic`](JoinError::try_into_panic).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic().unwrap_or_else(|e| {
+            panic!(
+                "JoinError::into_panic called on a cancelled task ({}); check is_panic() first",
+                e.id
+            )
+        })
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    ///
+    /// # Errors
+    ///
+    /// Returns `Err(self)` if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(p) => p
+                .downcast_ref::<&'static str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            Repr::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
+            Repr::Panic(_) => match self.panic_message() {
+                Some(m) => write!(f, "task {} panicked: {m}", self.id),
+                None => write!(f, "task {} panicked", self.id),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
+            Repr::Panic(_) => write!(
+                f,
+                "JoinError::Panic({:?}, {:?})",
+                self.id,
+                self.panic_message().unwrap_or("...")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(e: JoinError) -> std::io::Error {
+        std::io::Error::other(e.to_string())
+    }
+}

@@ -1,0 +1,748 @@
+//! The multi-thread work-stealing executor.
+//!
+//! # Design
+//!
+//! - **Queues.** Each worker owns a bounded FIFO run queue (256 slots) that
+//!   other workers may steal from, and a private LIFO slot. A shared
+//!   unbounded *injector* takes tasks spawned or woken from outside the
+//!   workers, and a worker's overflow.
+//! - **LIFO slot.** A task woken by the task running on a worker goes into
+//!   that worker's LIFO slot and runs next, which keeps a message and its
+//!   receiver hot in cache (ping-pong latency). The slot is used at most 3
+//!   times in a row before its task goes to the back of the queue, and a
+//!   task that wakes *itself* (`yield_now`) always goes to the back: a
+//!   task that yields forever cannot starve the others.
+//! - **Fairness.** Every 61st task a worker takes comes from the injector
+//!   first, so local work never starves the injector; and every 61 tasks the
+//!   worker polls the driver without blocking, so I/O and timers progress
+//!   even when every worker is busy.
+//! - **Finding work.** LIFO slot, local queue, injector (taking a batch),
+//!   then stealing half of another worker's queue.
+//! - **Sleeping.** An idle worker registers in the idle list, re-checks the
+//!   queues (so a concurrent push is never missed), then tries to take the
+//!   driver (reactor + timers): at most one worker at a time sleeps inside
+//!   it; the others sleep on their own parker. Nobody spins.
+//! - **Waking.** Queueing a task wakes one idle worker, and only if no
+//!   worker is already searching for work (a searching worker will find it;
+//!   the last searcher to give up re-checks every queue before sleeping).
+//!   Workers sleeping on their parker are preferred, so the driver's holder
+//!   keeps driving.
+//! - **Driver hand-off.** A worker that leaves the driver to run tasks
+//!   wakes an idle worker so that one takes the driver: a worker stuck in a
+//!   long poll never stalls I/O and timers for the others.
+//!
+//! Lock order: the idle-list lock and registry shard locks are leaves;
+//! nothing is woken, run or dropped while holding them.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_task::{Runnable, ScheduleInfo};
+use concurrent_queue::ConcurrentQueue;
+use tulipa_core::{Driver, Unparker};
+
+use crate::block_on::{RuntimeContextGuard, BUDGET};
+use crate::join::JoinHandle;
+use crate::meta::{TaskInfo, TaskMeta};
+use crate::registry::{Owner, Registry};
+use crate::task::{spawn_send, SpawnOptions};
+
+const LOCAL_QUEUE_CAP: usize = 256;
+const MAX_LIFO_IN_A_ROW: u32 = 3;
+
+type Task = Runnable<TaskMeta>;
+
+/// A function the executor runs each worker's main loop inside, so the
+/// caller can set up and tear down thread-local context around it.
+pub type ThreadWrapper = Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
+/// Configures a [`MultiThread`] executor.
+pub struct MultiThreadBuilder {
+    workers: usize,
+    thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    wrapper: Option<ThreadWrapper>,
+    stack_size: Option<usize>,
+    wake_driver_when_idle: bool,
+}
+
+impl fmt::Debug for MultiThreadBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiThreadBuilder")
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MultiThreadBuilder {
+    fn default() -> Self {
+        MultiThreadBuilder::new()
+    }
+}
+
+impl MultiThreadBuilder {
+    /// Defaults: one worker per CPU, threads named `tulipa-worker-N`.
+    pub fn new() -> MultiThreadBuilder {
+        MultiThreadBuilder {
+            workers: thread::available_parallelism().map_or(1, |n| n.get()),
+            thread_name: Arc::new(|i| format!("tulipa-worker-{i}")),
+            wrapper: None,
+            stack_size: None,
+            wake_driver_when_idle: false,
+        }
+    }
+
+    /// Sets the number of worker threads.
+    pub fn workers(mut self, n: usize) -> MultiThreadBuilder {
+        self.workers = n;
+        self
+    }
+
+    /// Names worker threads: `f(index)` gives the name of worker `index`.
+    pub fn thread_name(mut self, f: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// Sets the stack size of worker threads.
+    pub fn stack_size(mut self, bytes: usize) -> MultiThreadBuilder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs each worker's main loop inside `wrapper` (which must call the
+    /// loop it is given exactly once).
+    pub fn wrap_threads(mut self, wrapper: ThreadWrapper) -> MultiThreadBuilder {
+        self.wrapper = Some(wrapper);
+        self
+    }
+
+    /// Unparks the driver whenever the last busy worker goes idle, so a
+    /// driver that acts on quiescence (virtual time auto-advance) notices.
+    pub fn wake_driver_when_idle(mut self, on: bool) -> MultiThreadBuilder {
+        self.wake_driver_when_idle = on;
+        self
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    ///
+    /// Fails with `InvalidInput` if the worker count is zero, or with the
+    /// OS error if a thread cannot be started (already started workers are
+    /// stopped first).
+    pub fn build(self, driver: Arc<dyn Driver>) -> std::io::Result<MultiThread> {
+        if self.workers == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "worker thread count must be at least 1; use a current-thread executor for \
+                 single-threaded use",
+            ));
+        }
+        let mut parkers = Vec::with_capacity(self.workers);
+        let workers = (0..self.workers)
+            .map(|_| {
+                let (p, u) = parking::pair();
+                parkers.push(p);
+                WorkerShared {
+                    queue: ConcurrentQueue::bounded(LOCAL_QUEUE_CAP),
+                    unparker: u,
+                    in_driver: AtomicBool::new(false),
+                }
+            })
+            .collect();
+        let shared = Arc::new(MtShared {
+            injector: ConcurrentQueue::unbounded(),
+            workers,
+            registry: Registry::new(),
+            driver_unparker: driver.unparker(),
+            driver,
+            idle: Mutex::new(Vec::with_capacity(self.workers)),
+            num_idle: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            wake_driver_when_idle: self.wake_driver_when_idle,
+            running: AtomicUsize::new(0),
+        });
+        let mut threads = Vec::with_capacity(self.workers);
+        for (index, parker) in parkers.into_iter().enumerate() {
+            let s = shared.clone();
+            let wrapper = self.wrapper.clone();
+            let mut b = thread::Builder::new().name((self.thread_name)(index));
+            if let Some(size) = self.stack_size {
+                b = b.stack_size(size);
+            }
+            shared.running.fetch_add(1, Ordering::SeqCst);
+            let spawned = b.spawn(move || {
+                let mut parker = Some(parker);
+                let mut main = || {
+                    if let Some(p) = parker.take() {
+                        worker_main(&s, index, p);
+                    }
+                };
+                match wrapper {
+                    Some(w) => w(&mut main),
+                    None => main(),
+                }
+                // The wrapper must run the loop; if it did not, still count
+                // this worker as gone.
+                main();
+                s.running.fetch_sub(1, Ordering::SeqCst);
+            });
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    shared.running.fetch_sub(1, Ordering::SeqCst);
+                    let ex = MultiThread {
+                        shared,
+                        threads: Mutex::new(threads),
+                    };
+                    ex.shutdown(Some(Duration::from_secs(5)));
+                    return Err(e);
+                }
+            }
+        }
+        Ok(MultiThread {
+            shared,
+            threads: Mutex::new(threads),
+        })
+    }
+}
+
+/// A work-stealing executor running tasks on a pool of worker threads.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use tulipa_core::ThreadParker;
+/// use tulipa_executor::{MultiThreadBuilder, SpawnOptions};
+///
+/// let ex = MultiThreadBuilder::new().workers(2).build(Arc::new(ThreadParker::new())).unwrap();
+/// let h = ex.spawn(SpawnOptions::new(), async { 40 + 2 });
+/// assert_eq!(futures_lite::future::block_on(h).unwrap(), 42);
+/// ex.shutdown(None);
+/// ```
+pub struct MultiThread {
+    shared: Arc<MtShared>,
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+}
+
+/// A cloneable handle that spawns onto a [`MultiThread`] executor.
+#[derive(Clone)]
+pub struct MultiThreadHandle {
+    shared: Arc<MtShared>,
+}
+
+struct WorkerShared {
+    queue: ConcurrentQueue<Task>,
+    unparker: parking::Unparker,
+    in_driver: AtomicBool,
+}
+
+struct MtShared {
+    injector: ConcurrentQueue<Task>,
+    workers: Box<[WorkerShared]>,
+    registry: Registry,
+    driver: Arc<dyn Driver>,
+    driver_unparker: Unparker,
+    idle: Mutex<Vec<usize>>,
+    num_idle: AtomicUsize,
+    searching: AtomicUsize,
+    shutdown: AtomicBool,
+    closed: AtomicBool,
+    wake_driver_when_idle: bool,
+    running: AtomicUsize,
+}
+
+struct WorkerTls {
+    shared: Cell<*const MtShared>,
+    index: Cell<usize>,
+    polling: Cell<bool>,
+    lifo: RefCell<Option<Task>>,
+}
+
+thread_local! {
+    static WORKER: WorkerTls = const {
+        WorkerTls {
+            shared: Cell::new(std::ptr::null()),
+            index: Cell::new(0),
+            polling: Cell::new(false),
+            lifo: RefCell::new(None),
+        }
+    };
+}
+
+impl Owner for MtShared {
+    fn schedule(&self, runnable: Task, info: ScheduleInfo) {
+        if self.closed.load(Ordering::Acquire) {
+            // Shutting down: queue it for the drain, which drops it.
+            let _ = self.injector.push(runnable);
+            return;
+        }
+        let me: *const MtShared = self;
+        let rest = WORKER.with(|w| {
+            if w.shared.get() != me {
+                return Some(runnable);
+            }
+            let index = w.index.get();
+            if w.polling.get() && !info.woken_while_running {
+                let prev = w.lifo.borrow_mut().replace(runnable);
+                if let Some(prev) = prev {
+                    self.push_local(index, prev);
+                    self.notify_one(false);
+                }
+            } else {
+                self.push_local(index, runnable);
+                self.notify_one(false);
+            }
+            None
+        });
+        if let Some(r) = rest {
+            let _ = self.injector.push(r);
+            self.notify_one(false);
+        }
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+impl MtShared {
+    fn push_local(&self, index: usize, task: Task) {
+        let q = &self.workers[index].queue;
+        if let Err(e) = q.push(task) {
+            // Full: move half of the queue to the injector, then the task.
+            for _ in 0..LOCAL_QUEUE_CAP / 2 {
+                match q.pop() {
+                    Ok(t) => {
+                        let _ = self.injector.push(t);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let _ = self.injector.push(e.into_inner());
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.workers.iter().any(|w| !w.queue.is_empty())
+    }
+
+    /// Wakes one idle worker. Unless `force`, does nothing when a worker
+    /// is already searching.
+    fn notify_one(&self, force: bool) {
+        fence(Ordering::SeqCst);
+        if self.num_idle.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if !force && self.searching.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        let picked = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let pos = idle
+                .iter()
+                .rposition(|&i| !self.workers[i].in_driver.load(Ordering::SeqCst))
+                .or_else(|| idle.len().checked_sub(1));
+            pos.map(|p| {
+                let i = idle.swap_remove(p);
+                self.num_idle.fetch_sub(1, Ordering::SeqCst);
+                self.searching.fetch_add(1, Ordering::SeqCst);
+                i
+            })
+        };
+        if let Some(i) = picked {
+            self.unpark_worker(i);
+        }
+    }
+
+    fn unpark_worker(&self, i: usize) {
+        let w = &self.workers[i];
+        w.unparker.unpark();
+        fence(Ordering::SeqCst);
+        if w.in_driver.load(Ordering::SeqCst) {
+            self.driver_unparker.unpark();
+        }
+    }
+
+    /// Removes `index` from the idle list; `false` if a notifier already
+    /// took it out (and counted it as searching).
+    fn remove_idle(&self, index: usize) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        match idle.iter().position(|&i| i == index) {
+            Some(p) => {
+                idle.swap_remove(p);
+                self.num_idle.fetch_sub(1, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.num_idle.load(Ordering::SeqCst) == self.workers.len() && !self.has_work()
+    }
+
+    fn steal_into(&self, index: usize, start: usize) -> Option<Task> {
+        let n = self.workers.len();
+        let mine = &self.workers[index].queue;
+        for k in 0..n {
+            let victim = (start + k) % n;
+            if victim == index {
+                continue;
+            }
+            let q = &self.workers[victim].queue;
+            let count = q.len().div_ceil(2);
+            if count == 0 {
+                continue;
+            }
+            let first = q.pop().ok()?;
+            for _ in 1..count {
+                match q.pop() {
+                    Ok(t) => self.push_local(index, t),
+                    Err(_) => break,
+                }
+            }
+            let _ = mine;
+            return Some(first);
+        }
+        None
+    }
+
+    fn take_from_injector(&self, index: usize) -> Option<Task> {
+        let first = self.injector.pop().ok()?;
+        // Take a fair share of the rest into the local queue.
+        let share = (self.injector.len() / self.workers.len()).min(LOCAL_QUEUE_CAP / 4);
+        for _ in 0..share {
+            match self.injector.pop() {
+                Ok(t) => self.push_local(index, t),
+                Err(_) => break,
+            }
+        }
+        Some(first)
+    }
+}
+
+struct Worker<'a> {
+    shared: &'a MtShared,
+    index: usize,
+    parker: parking::Parker,
+    tick: u32,
+    lifo_in_a_row: u32,
+    rng: u32,
+}
+
+fn worker_main(shared: &Arc<MtShared>, index: usize, parker: parking::Parker) {
+    let _rt = RuntimeContextGuard::worker();
+    WORKER.with(|w| {
+        w.shared.set(Arc::as_ptr(shared));
+        w.index.set(index);
+    });
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            WORKER.with(|w| {
+                w.shared.set(std::ptr::null());
+                // `Worker::run` moves a LIFO task to the injector on a
+                // normal exit; this only matters if the loop unwound.
+                if let Some(t) = w.lifo.borrow_mut().take() {
+                    crate::task::discard(t);
+                }
+            });
+        }
+    }
+    let _reset = Reset;
+    let mut worker = Worker {
+        shared,
+        index,
+        parker,
+        tick: 0,
+        lifo_in_a_row: 0,
+        rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
+    };
+    worker.run();
+}
+
+impl Worker<'_> {
+    fn run(&mut self) {
+        let mut searching = false;
+        let mut just_drove = false;
+        while !self.shared.shutdown.load(Ordering::Acquire) {
+            self.tick = self.tick.wrapping_add(1);
+            match self.next_task() {
+                Some(task) => {
+                    if searching {
+                        searching = false;
+                        if self.shared.searching.fetch_sub(1, Ordering::SeqCst) == 1
+                            && self.shared.has_work()
+                        {
+                            self.shared.notify_one(false);
+                        }
+                    }
+                    if just_drove {
+                        // Let an idle worker take the driver while we work.
+                        just_drove = false;
+                        self.shared.notify_one(true);
+                    }
+                    WORKER.with(|w| w.polling.set(true));
+                    task.run();
+                    WORKER.with(|w| w.polling.set(false));
+                    if self.tick % BUDGET as u32 == 0 {
+                        self.shared.driver.park(Some(Duration::ZERO));
+                    }
+                }
+                None => {
+                    if searching {
+                        searching = false;
+                        if self.shared.searching.fetch_sub(1, Ordering::SeqCst) == 1
+                            && self.shared.has_work()
+                        {
+                            continue;
+                        }
+                    }
+                    let (notified, drove) = self.park();
+                    searching = notified;
+                    just_drove = drove;
+                }
+            }
+        }
+        if searching {
+            self.shared.searching.fetch_sub(1, Ordering::SeqCst);
+        }
+        // Leave the LIFO task where the shutdown drain will find it.
+        if let Some(t) = WORKER.with(|w| w.lifo.borrow_mut().take()) {
+            let _ = self.shared.injector.push(t);
+        }
+    }
+
+    fn next_task(&mut self) -> Option<Task> {
+        let s = self.shared;
+        if self.tick % BUDGET as u32 == 0 {
+            if let Some(t) = s.take_from_injector(self.index) {
+                return Some(t);
+            }
+        }
+        if let Some(t) = WORKER.with(|w| w.lifo.borrow_mut().take()) {
+            if self.lifo_in_a_row < MAX_LIFO_IN_A_ROW {
+                self.lifo_in_a_row += 1;
+                return Some(t);
+            }
+            s.push_local(self.index, t);
+        }
+        self.lifo_in_a_row = 0;
+        if let Ok(t) = s.workers[self.index].queue.pop() {
+            return Some(t);
+        }
+        if let Some(t) = s.take_from_injector(self.index) {
+            return Some(t);
+        }
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 17;
+        self.rng ^= self.rng << 5;
+        s.steal_into(self.index, self.rng as usize)
+    }
+
+    /// Sleeps until there may be work. Returns (notified, drove).
+    fn park(&mut self) -> (bool, bool) {
+        let s = self.shared;
+        let me = &s.workers[self.index];
+        {
+            let mut idle = s.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.push(self.index);
+            s.num_idle.fetch_add(1, Ordering::SeqCst);
+        }
+        fence(Ordering::SeqCst);
+        if s.wake_driver_when_idle && s.num_idle.load(Ordering::SeqCst) == s.workers.len() {
+            s.driver_unparker.unpark();
+        }
+        if s.has_work() || s.shutdown.load(Ordering::SeqCst) {
+            if s.remove_idle(self.index) {
+                return (false, false);
+            }
+            // A notifier picked us concurrently: consume its token.
+            self.parker.park_timeout(Duration::ZERO);
+            return (true, false);
+        }
+        let mut drove = false;
+        me.in_driver.store(true, Ordering::SeqCst);
+        if !self.parker.park_timeout(Duration::ZERO) {
+            if s.driver.park(None) {
+                drove = true;
+                me.in_driver.store(false, Ordering::SeqCst);
+                // A notifier may also have left a token on our parker.
+                self.parker.park_timeout(Duration::ZERO);
+            } else {
+                me.in_driver.store(false, Ordering::SeqCst);
+                self.parker.park();
+            }
+        } else {
+            me.in_driver.store(false, Ordering::SeqCst);
+        }
+        let notified = !s.remove_idle(self.index);
+        (notified, drove)
+    }
+}
+
+impl MultiThread {
+    /// Spawns a task onto the pool.
+    #[track_caller]
+    pub fn spawn<F>(&self, options: SpawnOptions, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle().spawn(options, future)
+    }
+
+    /// A cloneable handle for spawning from anywhere.
+    pub fn handle(&self) -> MultiThreadHandle {
+        MultiThreadHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Stops the workers and drops every task that is left.
+    ///
+    /// Waits up to `timeout` (forever if `None`) for the workers to finish
+    /// the poll they are in; a worker stuck longer is left behind (its
+    /// thread is detached) and the number of such workers is returned.
+    /// Tasks are dropped on the calling thread.
+    pub fn shutdown(&self, timeout: Option<Duration>) -> usize {
+        let s = &self.shared;
+        s.shutdown.store(true, Ordering::SeqCst);
+        for i in 0..s.workers.len() {
+            s.workers[i].unparker.unpark();
+        }
+        s.driver_unparker.unpark();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut stuck = 0;
+        for t in threads {
+            if t.thread().id() == thread::current().id() {
+                // Shutdown from a worker (e.g. a dropped runtime inside a
+                // task): cannot join ourselves.
+                continue;
+            }
+            loop {
+                if t.is_finished() {
+                    let _ = t.join();
+                    break;
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    stuck += 1;
+                    break;
+                }
+                // Workers may be parked in the driver: keep nudging it.
+                s.driver_unparker.unpark();
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        s.closed.store(true, Ordering::SeqCst);
+        for _ in 0..1000 {
+            s.registry.wake_all();
+            let mut dropped = 0;
+            while let Ok(t) = s.injector.pop() {
+                crate::task::discard(t);
+                dropped += 1;
+            }
+            for w in s.workers.iter() {
+                while let Ok(t) = w.queue.pop() {
+                    crate::task::discard(t);
+                    dropped += 1;
+                }
+            }
+            if dropped == 0 {
+                break;
+            }
+        }
+        stuck
+    }
+
+    /// Number of tasks alive on this executor.
+    pub fn task_count(&self) -> usize {
+        self.shared.registry.len()
+    }
+}
+
+impl Drop for MultiThread {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl fmt::Debug for MultiThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiThread")
+            .field("workers", &self.shared.workers.len())
+            .field("tasks", &self.task_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MultiThreadHandle {
+    /// Spawns a task onto the pool.
+    #[track_caller]
+    pub fn spawn<F>(&self, options: SpawnOptions, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = spawn_send(self.shared.clone(), options, future);
+        if self.shared.closed.load(Ordering::Acquire) {
+            // Shut down: the task is cancelled at once.
+            crate::task::discard(runnable);
+        } else {
+            runnable.schedule();
+        }
+        handle
+    }
+
+    /// Number of tasks alive on this executor.
+    pub fn task_count(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// The tasks alive on this executor, oldest first.
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.shared.registry.tasks()
+    }
+
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.shared.workers.len()
+    }
+
+    /// Number of workers currently parked.
+    pub fn idle_workers(&self) -> usize {
+        self.shared.num_idle.load(Ordering::SeqCst)
+    }
+
+    /// Whether this thread is one of this executor's workers.
+    pub fn is_worker_thread(&self) -> bool {
+        let me = Arc::as_ptr(&self.shared);
+        WORKER.with(|w| w.shared.get() == me)
+    }
+
+    /// A probe that says whether every worker is parked and no task is
+    /// queued; it holds the executor weakly (no reference cycle through the
+    /// driver).
+    pub fn idle_probe(&self) -> Arc<dyn Fn() -> bool + Send + Sync> {
+        let weak: Weak<MtShared> = Arc::downgrade(&self.shared);
+        Arc::new(move || weak.upgrade().is_some_and(|s| s.is_idle()))
+    }
+}
+
+impl fmt::Debug for MultiThreadHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiThreadHandle")
+            .field("workers", &self.shared.workers.len())
+            .finish_non_exhaustive()
+    }
+}

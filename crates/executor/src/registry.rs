@@ -1,0 +1,174 @@
+//! The registry of live tasks, and the `Owner` trait executors implement.
+//!
+//! Every live task has one entry in its executor's registry: its waker and
+//! its identity. The registry is what makes three things possible without a
+//! reference cycle inside the task:
+//!
+//! - `JoinHandle::cancel` sets the task's flag and wakes it through the
+//!   registry's waker, so the task is polled, sees the flag and drops its
+//!   future at its next suspension point;
+//! - shutdown wakes every task so each is scheduled onto a closed executor
+//!   and dropped: nothing is forgotten, even tasks nobody will ever wake;
+//! - `tasks()` lists what is alive (asyncio's `all_tasks`).
+//!
+//! The registry is split in shards to keep spawns on different threads off
+//! one lock. An entry is inserted at spawn and removed when the task's future
+//! is dropped (completion, cancellation or shutdown).
+//!
+//! Lock order: a shard lock is a leaf. Nothing is woken and no task is
+//! dropped while it is held (wakers are cloned out first).
+
+use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+
+use async_task::{Runnable, ScheduleInfo};
+
+use crate::meta::{TaskId, TaskInfo, TaskMeta};
+
+/// What an executor provides to its tasks.
+pub(crate) trait Owner: Send + Sync + 'static {
+    /// Queue a woken task.
+    fn schedule(&self, runnable: Runnable<TaskMeta>, info: ScheduleInfo);
+    /// The registry of this executor's tasks.
+    fn registry(&self) -> &Registry;
+}
+
+const SHARDS: usize = 16;
+
+struct Entry {
+    waker: Option<Waker>,
+    id: TaskId,
+    name: Option<Arc<str>>,
+    location: &'static Location<'static>,
+}
+
+#[derive(Default)]
+struct Slab {
+    entries: Vec<Option<Entry>>,
+    free: Vec<usize>,
+}
+
+pub(crate) struct Registry {
+    shards: Box<[Mutex<Slab>]>,
+    next_shard: AtomicUsize,
+    len: AtomicUsize,
+}
+
+fn lock(m: &Mutex<Slab>) -> MutexGuard<'_, Slab> {
+    // No code panics while holding a shard lock, but if a waker's clone or
+    // drop panicked the slab is still consistent: recover.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Registry {
+    pub(crate) fn new() -> Registry {
+        Registry {
+            shards: (0..SHARDS).map(|_| Mutex::new(Slab::default())).collect(),
+            next_shard: AtomicUsize::new(0),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Reserves an entry; the waker is filled in by [`Registry::set_waker`].
+    pub(crate) fn insert(
+        &self,
+        id: TaskId,
+        name: Option<Arc<str>>,
+        location: &'static Location<'static>,
+    ) -> usize {
+        let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        let mut slab = lock(&self.shards[shard]);
+        let entry = Entry {
+            waker: None,
+            id,
+            name,
+            location,
+        };
+        let index = match slab.free.pop() {
+            Some(i) => {
+                slab.entries[i] = Some(entry);
+                i
+            }
+            None => {
+                slab.entries.push(Some(entry));
+                slab.entries.len() - 1
+            }
+        };
+        self.len.fetch_add(1, Ordering::Relaxed);
+        index * SHARDS + shard
+    }
+
+    pub(crate) fn set_waker(&self, key: usize, waker: Waker) {
+        let mut slab = lock(&self.shards[key % SHARDS]);
+        if let Some(Some(e)) = slab.entries.get_mut(key / SHARDS) {
+            e.waker = Some(waker);
+        }
+    }
+
+    pub(crate) fn remove(&self, key: usize) {
+        let waker = {
+            let mut slab = lock(&self.shards[key % SHARDS]);
+            let index = key / SHARDS;
+            let Some(entry) = slab.entries.get_mut(index).and_then(Option::take) else {
+                return;
+            };
+            slab.free.push(index);
+            self.len.fetch_sub(1, Ordering::Relaxed);
+            entry.waker
+        };
+        // Dropped outside the lock: dropping the last waker may free a task.
+        drop(waker);
+    }
+
+    /// Wakes the task with this key, if it is still registered.
+    pub(crate) fn wake(&self, key: usize) {
+        let waker = {
+            let slab = lock(&self.shards[key % SHARDS]);
+            slab.entries
+                .get(key / SHARDS)
+                .and_then(|e| e.as_ref())
+                .and_then(|e| e.waker.clone())
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Wakes every registered task (used by shutdown).
+    pub(crate) fn wake_all(&self) {
+        let mut wakers = Vec::new();
+        for shard in self.shards.iter() {
+            let slab = lock(shard);
+            wakers.extend(
+                slab.entries
+                    .iter()
+                    .flatten()
+                    .filter_map(|e| e.waker.clone()),
+            );
+        }
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn tasks(&self) -> Vec<TaskInfo> {
+        let mut out = Vec::with_capacity(self.len());
+        for shard in self.shards.iter() {
+            let slab = lock(shard);
+            out.extend(
+                slab.entries
+                    .iter()
+                    .flatten()
+                    .map(|e| TaskInfo::new(e.id, e.name.clone(), e.location)),
+            );
+        }
+        out.sort_by_key(TaskInfo::id);
+        out
+    }
+}
