@@ -270,8 +270,12 @@ impl<T: AsFd> Async<T> {
     ///
     /// The first call registers `cx`'s waker and returns `Pending`; a later
     /// call returns `Ready(Ok(()))` once a read event arrived after that
-    /// registration. Only the waker of the last caller is kept: to wait
-    /// from several tasks at once use [`readable`](Async::readable).
+    /// registration. Several tasks may poll at once and each is woken by
+    /// the next event, but they share one registration: a task that polls
+    /// after another consumed the readiness may get `Pending` once more and
+    /// is woken again after the reactor re-checks the descriptor. Retry the
+    /// operation before polling again, as the `AsyncRead` impl does; for
+    /// independent waits use [`readable`](Async::readable).
     ///
     /// # Errors
     ///

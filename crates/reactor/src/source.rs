@@ -17,9 +17,16 @@
 //!
 //! Waiting futures ([`Waiter`], used by `readable`, `read_with` and friends)
 //! each own a slot in the direction's waker slab. The `poll_readable` /
-//! `poll_writable` API has no future to remember anything in, so each
-//! direction has exactly one extra slot for it (`poll_waker`, `poll_seen`):
-//! like every `poll_*` API, the last task to poll it is the one woken.
+//! `poll_writable` API (and the `AsyncRead`/`AsyncWrite` impls built on it)
+//! has no future to remember anything in, so each direction keeps one
+//! shared registration for it: a list of the distinct wakers that polled
+//! (`poll_wakers`, deduplicated with `Waker::will_wake`, emptied by every
+//! event) and the ticks when the first of them registered (`poll_seen`).
+//! Every task that polls is woken by the next event, so several tasks may
+//! read through one `&Async` without starving each other; because the
+//! registration is shared, a task that polls again after another one
+//! consumed the readiness registers afresh, which costs at most one more
+//! turn of the reactor (arming re-checks the current readiness).
 //!
 //! # Interest and arming
 //!
@@ -92,15 +99,16 @@ struct Direction {
     waiters: Slab<Option<Waker>>,
     /// How many `waiters` slots hold `Some`.
     waiting: usize,
-    /// The waker of the last `poll_readable`/`poll_writable` caller.
-    poll_waker: Option<Waker>,
-    /// `ticks` when that caller first got `Pending`.
+    /// Wakers of the `poll_readable`/`poll_writable` callers since the
+    /// last event (distinct by `will_wake`).
+    poll_wakers: Vec<Waker>,
+    /// `ticks` when the shared poll registration was made.
     poll_seen: Option<u64>,
 }
 
 impl Direction {
     fn has_interest(&self) -> bool {
-        self.waiting > 0 || self.poll_waker.is_some()
+        self.waiting > 0 || !self.poll_wakers.is_empty()
     }
 
     /// Takes every waker of this direction into `out`.
@@ -109,7 +117,18 @@ impl Direction {
             out.extend(self.waiters.iter_mut().filter_map(Option::take));
             self.waiting = 0;
         }
-        out.extend(self.poll_waker.take());
+        out.append(&mut self.poll_wakers);
+    }
+
+    /// Ends a `poll_ready` caller's registration: removes its waker and,
+    /// if it was the last one, the shared registration.
+    fn forget_poller(&mut self, waker: &Waker) {
+        if let Some(i) = self.poll_wakers.iter().position(|w| w.will_wake(waker)) {
+            self.poll_wakers.swap_remove(i);
+        }
+        if self.poll_wakers.is_empty() {
+            self.poll_seen = None;
+        }
     }
 
     /// Records an event and takes every waker into `out`.
@@ -222,8 +241,8 @@ impl Source {
         res
     }
 
-    /// The `poll_readable` / `poll_writable` state machine (one caller per
-    /// direction, the last one wins).
+    /// The `poll_readable` / `poll_writable` state machine (one shared
+    /// registration per direction, see the module docs).
     pub(crate) fn poll_ready(
         &self,
         reactor: &Inner,
@@ -233,24 +252,22 @@ impl Source {
         let mut st = lock(&self.state);
         let d = &mut st.dirs[dir];
         if reactor.shutdown.load(Ordering::SeqCst) {
-            d.poll_waker = None;
-            d.poll_seen = None;
+            d.forget_poller(cx.waker());
             return Poll::Ready(Err(shutdown_error()));
         }
         match d.poll_seen {
             Some(seen) if seen != d.ticks => {
-                d.poll_seen = None;
-                d.poll_waker = None;
+                d.forget_poller(cx.waker());
                 return Poll::Ready(Ok(()));
             }
             Some(_) => {}
             None => d.poll_seen = Some(d.ticks),
         }
-        store_waker(&mut d.poll_waker, cx.waker());
+        if !d.poll_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            d.poll_wakers.push(cx.waker().clone());
+        }
         if let Err(e) = self.arm(&reactor.poller, &mut st) {
-            let d = &mut st.dirs[dir];
-            d.poll_waker = None;
-            d.poll_seen = None;
+            st.dirs[dir].forget_poller(cx.waker());
             return Poll::Ready(Err(e));
         }
         Poll::Pending

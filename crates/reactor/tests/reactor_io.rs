@@ -114,8 +114,8 @@ fn read_with_mut_and_write_with_mut() {
 fn tcp_accept_and_echo_on_loopback() {
     within(|| {
         let driven = Driven::new();
-        let listener = Async::new_in(TcpListener::bind("127.0.0.1:0").unwrap(), &driven.reactor)
-            .unwrap();
+        let listener =
+            Async::new_in(TcpListener::bind("127.0.0.1:0").unwrap(), &driven.reactor).unwrap();
         let addr = listener.get_ref().local_addr().unwrap();
         let client = thread::spawn(move || {
             let mut s = TcpStream::connect(addr).unwrap();

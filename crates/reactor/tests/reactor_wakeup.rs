@@ -100,7 +100,8 @@ fn many_tasks_on_many_threads_all_woken() {
                 thread::spawn(move || {
                     let mut fut = std::pin::pin!(a.readable());
                     // Register before the data is written.
-                    let first = future::block_on(future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))));
+                    let first =
+                        future::block_on(future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))));
                     assert!(first.is_pending(), "nothing was written yet");
                     barrier.wait();
                     future::block_on(fut).unwrap();
@@ -123,7 +124,7 @@ fn many_waiters_in_one_task_all_woken() {
         let (a, mut b) = UnixStream::pair().unwrap();
         let a = Async::new_in(a, &driven.reactor).unwrap();
         let mut futs: Vec<_> = (0..WAITERS).map(|_| Box::pin(a.readable())).collect();
-        let mut done = vec![false; WAITERS];
+        let mut done = [false; WAITERS];
         let mut wrote = false;
         future::block_on(future::poll_fn(|cx: &mut Context<'_>| {
             for (fut, done) in futs.iter_mut().zip(done.iter_mut()) {
@@ -232,6 +233,42 @@ fn global_reactor_works_without_a_runtime() {
                 .map(|n| n.trim().to_owned())
                 .collect();
             assert!(names.iter().any(|n| n == "tulipa-reactor"), "{names:?}");
+        }
+    });
+}
+
+#[test]
+fn many_tasks_reading_through_a_shared_reference() {
+    // The `AsyncRead for &Async<T>` impl shares one poll registration per
+    // direction; every task must still get its byte.
+    const TASKS: usize = 8;
+    within(|| {
+        use futures_lite::AsyncReadExt;
+        let driven = Driven::new();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = Arc::new(Async::new_in(a, &driven.reactor).unwrap());
+        let barrier = Arc::new(Barrier::new(TASKS + 1));
+        let readers: Vec<_> = (0..TASKS)
+            .map(|_| {
+                let (a, barrier) = (a.clone(), barrier.clone());
+                thread::spawn(move || {
+                    let mut buf = [0; 1];
+                    let mut fut = Box::pin(async { (&*a).read_exact(&mut buf).await });
+                    let first =
+                        future::block_on(future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))));
+                    assert!(first.is_pending());
+                    barrier.wait();
+                    future::block_on(fut).unwrap();
+                })
+            })
+            .collect();
+        barrier.wait();
+        for _ in 0..TASKS {
+            b.write_all(b"x").unwrap();
+            thread::sleep(Duration::from_millis(2));
+        }
+        for r in readers {
+            r.join().unwrap();
         }
     });
 }
