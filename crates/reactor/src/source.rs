@@ -121,14 +121,19 @@ impl Direction {
     }
 
     /// Ends a `poll_ready` caller's registration: removes its waker and,
-    /// if it was the last one, the shared registration.
-    fn forget_poller(&mut self, waker: &Waker) {
-        if let Some(i) = self.poll_wakers.iter().position(|w| w.will_wake(waker)) {
-            self.poll_wakers.swap_remove(i);
-        }
+    /// if it was the last one, the shared registration. Returns the removed
+    /// waker, to be dropped after the lock is released.
+    #[must_use]
+    fn forget_poller(&mut self, waker: &Waker) -> Option<Waker> {
+        let removed = self
+            .poll_wakers
+            .iter()
+            .position(|w| w.will_wake(waker))
+            .map(|i| self.poll_wakers.swap_remove(i));
         if self.poll_wakers.is_empty() {
             self.poll_seen = None;
         }
+        removed
     }
 
     /// Records an event and takes every waker into `out`.
@@ -138,11 +143,14 @@ impl Direction {
     }
 }
 
-/// Stores `waker` in `slot`, cloning only if it would wake a different task.
-fn store_waker(slot: &mut Option<Waker>, waker: &Waker) {
+/// Stores `waker` in `slot`, cloning only if it would wake a different
+/// task. Returns the replaced waker, to be dropped after the lock is
+/// released.
+#[must_use]
+fn store_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
     match slot {
-        Some(w) if w.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
+        Some(w) if w.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
     }
 }
 
@@ -249,15 +257,18 @@ impl Source {
         dir: usize,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
+        // Declared before the guard so it is dropped after it: dropping a
+        // waker may run arbitrary code, never under our lock.
+        let mut _stale: Option<Waker> = None;
         let mut st = lock(&self.state);
         let d = &mut st.dirs[dir];
         if reactor.shutdown.load(Ordering::SeqCst) {
-            d.forget_poller(cx.waker());
+            _stale = d.forget_poller(cx.waker());
             return Poll::Ready(Err(shutdown_error()));
         }
         match d.poll_seen {
             Some(seen) if seen != d.ticks => {
-                d.forget_poller(cx.waker());
+                _stale = d.forget_poller(cx.waker());
                 return Poll::Ready(Ok(()));
             }
             Some(_) => {}
@@ -267,7 +278,7 @@ impl Source {
             d.poll_wakers.push(cx.waker().clone());
         }
         if let Err(e) = self.arm(&reactor.poller, &mut st) {
-            st.dirs[dir].forget_poller(cx.waker());
+            _stale = st.dirs[dir].forget_poller(cx.waker());
             return Poll::Ready(Err(e));
         }
         Poll::Pending
@@ -298,14 +309,17 @@ impl<'a> Waiter<'a> {
         }
     }
 
-    /// Frees this waiter's slot; called with the state lock held.
-    fn unregister(&mut self, st: &mut State) {
-        if let Some((idx, _)) = self.slot.take() {
-            let d = &mut st.dirs[self.dir];
-            if let Some(Some(_)) = d.waiters.remove(idx) {
-                d.waiting -= 1;
-            }
+    /// Frees this waiter's slot; called with the state lock held. Returns
+    /// the waker it held, to be dropped after the lock is released.
+    #[must_use]
+    fn unregister(&mut self, st: &mut State) -> Option<Waker> {
+        let (idx, _) = self.slot.take()?;
+        let d = &mut st.dirs[self.dir];
+        let waker = d.waiters.remove(idx).flatten();
+        if waker.is_some() {
+            d.waiting -= 1;
         }
+        waker
     }
 }
 
@@ -314,12 +328,14 @@ impl std::future::Future for Waiter<'_> {
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        // Declared before the guard so it is dropped after it.
+        let mut _stale: Option<Waker> = None;
         let mut st = lock(&this.source.state);
         // Checked under the state lock: `Reactor::shutdown` sets the flag
         // before it locks any source to take its wakers, so either we see
         // the flag here or our waker is taken (and woken) by it later.
         if this.reactor.shutdown.load(Ordering::SeqCst) {
-            this.unregister(&mut st);
+            _stale = this.unregister(&mut st);
             return Poll::Ready(Err(shutdown_error()));
         }
         let d = &mut st.dirs[this.dir];
@@ -330,7 +346,7 @@ impl std::future::Future for Waiter<'_> {
                 this.slot = Some((idx, d.ticks));
             }
             Some((_, seen)) if seen != d.ticks => {
-                this.unregister(&mut st);
+                _stale = this.unregister(&mut st);
                 return Poll::Ready(Ok(()));
             }
             Some((idx, _)) => {
@@ -341,11 +357,13 @@ impl std::future::Future for Waiter<'_> {
                 if slot.is_none() {
                     d.waiting += 1;
                 }
-                store_waker(slot, cx.waker());
+                _stale = store_waker(slot, cx.waker());
             }
         }
         if let Err(e) = this.source.arm(&this.reactor.poller, &mut st) {
-            this.unregister(&mut st);
+            let removed = this.unregister(&mut st);
+            drop(st);
+            drop(removed);
             return Poll::Ready(Err(e));
         }
         Poll::Pending
@@ -356,7 +374,9 @@ impl Drop for Waiter<'_> {
     fn drop(&mut self) {
         if self.slot.is_some() {
             let mut st = lock(&self.source.state);
-            self.unregister(&mut st);
+            let removed = self.unregister(&mut st);
+            drop(st);
+            drop(removed);
         }
     }
 }
