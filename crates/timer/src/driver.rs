@@ -28,6 +28,23 @@ type IdleProbe = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// A [`Driver`] that adds timers to another driver.
 ///
+/// It keeps the inner driver's contract: one thread at a time is inside
+/// `park`; a concurrent `park` returns `false` at once.
+///
+/// **On the system clock**, `park` fires expired timers, parks the inner
+/// driver until the earlier of the caller's timeout and the next wheel
+/// wakeup (rounded up to the millisecond, so it never wakes early and
+/// spins), then fires expired timers again.
+///
+/// **On virtual time** ([`with_clock`](TimerDriver::with_clock)), `park`
+/// first polls the inner driver with a zero timeout (so I/O stays live) and
+/// fires what is due. If nothing fired, the caller's timeout is not zero,
+/// a timer is pending and the [idle probe](TimerDriver::set_idle_probe)
+/// agrees, it moves the [`MockClock`] straight to the earliest deadline and
+/// fires it (auto-advance: timers fire in deadline order with no real
+/// waiting). Otherwise it parks the inner driver with the caller's timeout;
+/// virtual time does not move by itself.
+///
 /// # Examples
 ///
 /// ```
@@ -96,7 +113,10 @@ impl<D: Driver> TimerDriver<D> {
     /// see from here (for example blocking jobs) is outstanding. The probe is
     /// called without any timer lock held. Ignored on the system clock.
     pub fn set_idle_probe(&self, probe: Arc<dyn Fn() -> bool + Send + Sync>) {
-        *self.idle_probe.lock().unwrap_or_else(PoisonError::into_inner) = probe;
+        *self
+            .idle_probe
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = probe;
     }
 
     fn is_idle(&self) -> bool {
@@ -114,9 +134,9 @@ impl<D: Driver> TimerDriver<D> {
             let wheel = self.shared.lock();
             let now = self.shared.now();
             let until_next = wheel.next_wakeup().map(|tick| {
-                self.shared
-                    .instant_of(tick)
-                    .map_or(Duration::MAX, |at| ceil_ms(at.saturating_duration_since(now)))
+                self.shared.instant_of(tick).map_or(Duration::MAX, |at| {
+                    ceil_ms(at.saturating_duration_since(now))
+                })
             });
             let wait = match (timeout, until_next) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -181,7 +201,8 @@ impl Drop for Driving<'_> {
 
 impl<D: Driver> Driver for TimerDriver<D> {
     /// Parks until woken, until `timeout`, or until the next timer is due,
-    /// firing expired timers before and after. See the [module docs](self).
+    /// firing expired timers before and after. See [`TimerDriver`] for the
+    /// two modes (system clock and virtual time).
     fn park(&self, timeout: Option<Duration>) -> bool {
         if self
             .driving

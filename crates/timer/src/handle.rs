@@ -263,10 +263,7 @@ impl TimerHandle {
     /// The handle entered on this thread, if any. Never starts the global
     /// timer.
     pub fn try_current() -> Option<TimerHandle> {
-        CURRENT
-            .try_with(|c| c.borrow().clone())
-            .ok()
-            .flatten()
+        CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
     }
 }
 

@@ -319,10 +319,7 @@ impl<T> Wheel<T> {
         if let Some(index) = self.pop_front(DUE) {
             return Some(self.fire(index));
         }
-        loop {
-            let Some(next) = self.next() else {
-                break;
-            };
+        while let Some(next) = self.next() {
             let is_level0 = next.list < SLOTS as u16;
             // Level-0 slots fire when their tick is `<= now`; other lists
             // are cascaded as soon as their start is `<= now + 1`, which
@@ -333,8 +330,14 @@ impl<T> Wheel<T> {
             }
             self.cursor = self.cursor.max(next.start);
             if is_level0 {
-                let index = self.pop_front(next.list).expect("occupied slot is empty");
-                return Some(self.fire(index));
+                if let Some(index) = self.pop_front(next.list) {
+                    return Some(self.fire(index));
+                }
+                // Unreachable: an occupied bit is set only for a non-empty
+                // slot. Clear it rather than spin.
+                debug_assert!(false, "occupied level-0 slot is empty");
+                self.occupied[0] &= !(1 << (next.list as usize % SLOTS));
+                continue;
             }
             self.cascade(next.list);
         }
