@@ -101,6 +101,17 @@ struct Sources {
     next_generation: usize,
 }
 
+impl Sources {
+    /// The live source registered under `key`. A stale key (its source was
+    /// freed, the slot maybe reused by a later registration) names a slot
+    /// whose key differs, and yields `None`.
+    fn get(&self, key: usize) -> Option<&Arc<Source>> {
+        self.slab
+            .get(key & INDEX_MASK)
+            .filter(|source| source.key == key)
+    }
+}
+
 /// Buffers owned by the parking thread, kept to avoid allocating per park.
 struct ParkState {
     events: Events,
@@ -349,27 +360,28 @@ impl Inner {
     /// Frees `source`'s slot (after [`Source::deregister`]).
     pub(crate) fn remove(&self, source: &Source) {
         let mut sources = lock(&self.sources);
-        let index = source.key & INDEX_MASK;
-        if sources.slab.get(index).is_some_and(|s| s.key == source.key) {
-            sources.slab.remove(index);
+        if sources.get(source.key).is_some() {
+            sources.slab.remove(source.key & INDEX_MASK);
         }
     }
 
     /// One turn: wait on the poller, then wake the tasks whose sources
     /// became ready. The caller holds the park lock.
-    fn turn(&self, park: &mut ParkState, timeout: Option<Duration>) -> io::Result<()> {
+    fn turn(&self, park: &mut ParkState, mut timeout: Option<Duration>) -> io::Result<()> {
+        if !park.wakers.is_empty() {
+            // A waker panicked during the previous turn: wake the rest now
+            // and do not sleep, so none of them is lost.
+            wake_all(&mut park.wakers);
+            timeout = Some(Duration::ZERO);
+        }
         park.events.clear();
         let res = self.poller.wait(&mut park.events, timeout);
         if !park.events.is_empty() {
             {
                 let sources = lock(&self.sources);
                 for ev in park.events.iter() {
-                    // A stale event (its source was freed, the slot maybe
-                    // reused) fails the key comparison and is dropped.
-                    if let Some(source) = sources.slab.get(ev.key & INDEX_MASK) {
-                        if source.key == ev.key {
-                            park.batch.push((source.clone(), ev));
-                        }
+                    if let Some(source) = sources.get(ev.key) {
+                        park.batch.push((source.clone(), ev));
                     }
                 }
             }
@@ -377,11 +389,17 @@ impl Inner {
                 source.dispatch(&self.poller, &ev, &mut park.wakers);
             }
             // No lock but the park lock is held while waking.
-            for waker in park.wakers.drain(..) {
-                waker.wake();
-            }
+            wake_all(&mut park.wakers);
         }
         res.map(drop)
+    }
+}
+
+/// Wakes and removes every waker in `wakers`, one at a time, so that if a
+/// waker panics the ones not yet woken stay in the vector.
+fn wake_all(wakers: &mut Vec<Waker>) {
+    while let Some(waker) = wakers.pop() {
+        waker.wake();
     }
 }
 
@@ -450,5 +468,42 @@ impl Drop for EnterGuard<'_> {
 impl fmt::Debug for EnterGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn stale_keys_do_not_resolve_to_a_reused_slot() {
+        let reactor = Reactor::new().unwrap();
+        let inner = &reactor.inner;
+        let (a, _pa) = UnixStream::pair().unwrap();
+        // SAFETY: `a` outlives the registration: it is deregistered below,
+        // before `a` is dropped at the end of the test.
+        let old = unsafe { inner.register(a.as_fd()) }.unwrap();
+        old.deregister(&inner.poller, a.as_fd()).unwrap();
+        inner.remove(&old);
+
+        let (b, _pb) = UnixStream::pair().unwrap();
+        // SAFETY: as above, for `b`.
+        let new = unsafe { inner.register(b.as_fd()) }.unwrap();
+        assert_eq!(old.key & INDEX_MASK, new.key & INDEX_MASK, "slot reused");
+        assert_ne!(old.key, new.key, "with a new generation");
+        {
+            let sources = lock(&inner.sources);
+            assert!(sources.get(old.key).is_none());
+            assert!(Arc::ptr_eq(sources.get(new.key).unwrap(), &new));
+        }
+        // Removing through the stale source frees nothing.
+        inner.remove(&old);
+        assert_eq!(reactor.source_count(), 1);
+        new.deregister(&inner.poller, b.as_fd()).unwrap();
+        inner.remove(&new);
+        assert_eq!(reactor.source_count(), 0);
+        assert_ne!(new.key, usize::MAX);
     }
 }
