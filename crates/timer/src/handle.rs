@@ -125,15 +125,17 @@ impl Shared {
     /// Replaces the waker of a pending timer. Returns `false` if the timer
     /// is no longer pending.
     pub(crate) fn update_waker(&self, key: Key, waker: &Waker) -> bool {
-        let old = {
-            let mut wheel = self.lock();
-            match wheel.get_mut(key) {
-                Some(slot) => std::mem::replace(slot, waker.clone()),
-                None => return false,
+        // Clone and drop wakers outside the lock: both may run foreign code.
+        let mut waker = waker.clone();
+        let updated = match self.lock().get_mut(key) {
+            Some(slot) => {
+                std::mem::swap(slot, &mut waker);
+                true
             }
+            None => false,
         };
-        drop(old);
-        true
+        drop(waker);
+        updated
     }
 
     /// Cancels a timer; a stale key does nothing.

@@ -580,3 +580,15 @@ impl<T> fmt::Debug for Wheel<T> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figure the module docs quote.
+    #[test]
+    fn forty_bytes_per_waker_entry() {
+        assert_eq!(std::mem::size_of::<Node<std::task::Waker>>(), 40);
+        assert_eq!(std::mem::size_of::<Node<u64>>(), 40);
+    }
+}
