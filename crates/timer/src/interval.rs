@@ -115,7 +115,10 @@ pub enum MissedTickBehavior {
     Skip,
 }
 
-/// A stream of ticks at a fixed period; see [`interval`].
+/// Ticks at a fixed period; see [`interval`].
+///
+/// Await [`tick`](Interval::tick), or use it as a never-ending
+/// [`Stream`](futures_lite::Stream) of tick instants.
 pub struct Interval {
     sleep: Sleep,
     period: Duration,
@@ -199,6 +202,15 @@ impl Interval {
     /// Sets what happens after a missed tick.
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed = behavior;
+    }
+}
+
+impl futures_lite::Stream for Interval {
+    type Item = Instant;
+
+    /// Yields the scheduled instant of each tick; never ends.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
     }
 }
 

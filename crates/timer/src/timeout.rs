@@ -140,3 +140,11 @@ impl fmt::Display for Elapsed {
 }
 
 impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    /// An [`ErrorKind::TimedOut`](std::io::ErrorKind::TimedOut) error, for
+    /// I/O code that uses `?` on a timeout.
+    fn from(elapsed: Elapsed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)
+    }
+}

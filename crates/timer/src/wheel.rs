@@ -52,9 +52,10 @@
 //!
 //! # Memory
 //!
-//! Each entry costs `size_of::<T>()` plus 24 bytes of bookkeeping (deadline,
-//! two links, generation, list number), rounded up to the alignment: **40
-//! bytes per entry for a 16-byte `T` such as a [`Waker`](std::task::Waker)**,
+//! Each entry costs `size_of::<Option<T>>()` plus 24 bytes of bookkeeping
+//! (deadline, two links, generation, list number), rounded up to the
+//! alignment: **40 bytes per entry for a [`Waker`](std::task::Waker)** (or a
+//! `u64`),
 //! so 1,000,000 pending timers take about 40 MB (up to twice that while the
 //! slab's `Vec` has spare capacity after growing). The fixed part of the
 //! wheel is about 3 KiB of list heads.

@@ -129,3 +129,14 @@ fn dropping_a_tick_future_loses_no_tick() {
         assert_eq!(every.tick().await - t0, ms(10));
     });
 }
+
+#[test]
+fn an_interval_is_a_stream_of_ticks() {
+    use futures_lite::StreamExt;
+    let (driver, handle) = paused();
+    block_on(&driver, async {
+        let t0 = handle.now();
+        let ticks: Vec<_> = interval(ms(7)).take(3).map(|t| t - t0).collect().await;
+        assert_eq!(ticks, [ms(0), ms(7), ms(14)]);
+    });
+}

@@ -69,3 +69,11 @@ fn dropping_a_timeout_cancels_its_timer() {
 }
 
 use std::future::Future;
+
+#[test]
+fn elapsed_converts_to_a_timed_out_io_error() {
+    let (driver, _handle) = paused();
+    let err = block_on(&driver, async { timeout(ms(1), pending::<()>()).await }).unwrap_err();
+    let io: std::io::Error = err.into();
+    assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+}
