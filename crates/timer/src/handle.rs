@@ -262,6 +262,15 @@ impl TimerHandle {
         TimerHandle::try_current().unwrap_or_else(|| global().clone())
     }
 
+    /// The current time of the handle entered on this thread, without
+    /// cloning it; `None` if no handle is entered.
+    pub(crate) fn current_now() -> Option<Instant> {
+        CURRENT
+            .try_with(|c| c.borrow().as_ref().map(TimerHandle::now))
+            .ok()
+            .flatten()
+    }
+
     /// The handle entered on this thread, if any. Never starts the global
     /// timer.
     pub fn try_current() -> Option<TimerHandle> {

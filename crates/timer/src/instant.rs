@@ -32,10 +32,7 @@ impl Instant {
     /// [`TimerHandle::enter`]), or the system's monotonic time when no timer
     /// is entered. Does not start the global timer thread.
     pub fn now() -> Instant {
-        match TimerHandle::try_current() {
-            Some(handle) => handle.now(),
-            None => Instant(std::time::Instant::now()),
-        }
+        TimerHandle::current_now().unwrap_or_else(|| Instant(std::time::Instant::now()))
     }
 
     /// Wraps a [`std::time::Instant`].
