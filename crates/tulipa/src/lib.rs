@@ -1,1 +1,136 @@
-//! tulipa (being written).
+//! tulipa: Python's asyncio, in Rust.
+//!
+//! One dependency gives the whole runtime: an event loop with callbacks
+//! ([`Handle::call_soon`], [`Handle::call_later`], [`Handle::call_at`]),
+//! tasks with names and cancellation ([`spawn`], [`task::Builder`],
+//! [`JoinHandle::cancel`]), timers ([`time`]), I/O readiness
+//! ([`reactor::Async`]), and the `futures-lite` combinators ([`future`],
+//! [`stream`], [`io`], [`prelude`]).
+//!
+//! | asyncio | tulipa |
+//! | --- | --- |
+//! | `asyncio.run(main())` | [`run`]`(main())` |
+//! | `loop.run_until_complete(f)` | [`Runtime::block_on`], [`block_on`] |
+//! | `loop.call_soon(cb)` / `call_soon_threadsafe` | [`Handle::call_soon`] |
+//! | `loop.call_later`, `call_at`, `time()` | [`Handle::call_later`], [`Handle::call_at`], [`Handle::time`] |
+//! | `asyncio.create_task(c)`, `task.cancel()` | [`spawn`], [`JoinHandle::cancel`] |
+//! | `asyncio.sleep(d)`, `asyncio.sleep(0)` | [`time::sleep`], [`task::yield_now`] |
+//! | `asyncio.wait_for(f, t)` | [`time::timeout`] |
+//! | `asyncio.all_tasks()` | [`Handle::tasks`] |
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let total = tulipa::run(async {
+//!     let a = tulipa::spawn(async {
+//!         tulipa::time::sleep(Duration::from_millis(10)).await;
+//!         1
+//!     });
+//!     let b = tulipa::spawn(async { 2 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(total, 3);
+//! ```
+//!
+//! # Crates
+//!
+//! tulipa is a facade over small crates that also work alone:
+//! `tulipa-core` (the traits they meet through), `tulipa-reactor` (I/O
+//! readiness), `tulipa-timer` (timers), `tulipa-executor` (executors).
+#![forbid(unsafe_code)]
+
+mod callbacks;
+mod context;
+mod runtime;
+pub mod task;
+pub mod time;
+
+pub use callbacks::CallbackHandle;
+pub use runtime::{Builder, EnterGuard, Handle, Runtime};
+pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
+
+use std::future::Future;
+
+/// Runs a future to completion on a new default runtime, then shuts the
+/// runtime down (asyncio's `asyncio.run`).
+///
+/// The runtime is multi-threaded with one worker per CPU; use
+/// [`Runtime::builder`] for anything else.
+///
+/// # Panics
+///
+/// Panics if the runtime cannot be built (the OS refused a thread or the
+/// poller), or if called from inside a runtime (use `.await` there).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(tulipa::run(async { 6 * 7 }), 42);
+/// ```
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    let rt =
+        Runtime::new().unwrap_or_else(|e| panic!("tulipa::run could not build a runtime: {e}"));
+    rt.block_on(future)
+}
+
+/// Runs a future to completion on the current thread, with no runtime
+/// needed (asyncio's `loop.run_until_complete` on a bare thread).
+///
+/// I/O and timers work: they are driven by lazily started global driver
+/// threads. Local tasks ([`spawn_local`]) run meanwhile. Inside a runtime's
+/// context (for example in [`Runtime::block_on`]) prefer `.await`.
+///
+/// # Panics
+///
+/// Panics if called on a runtime worker thread or inside another
+/// `block_on`: that would stall the tasks the thread runs. Use `.await`, or
+/// move blocking work off the runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// tulipa::block_on(tulipa::time::sleep(Duration::from_millis(1)));
+/// ```
+#[track_caller]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let parker = tulipa_core::ThreadParker::new();
+    tulipa_executor::block_on(&parker, future)
+}
+
+/// The `futures-lite` future combinators (`zip`, `race`, `or`,
+/// `poll_fn`, `ready`, `pending`, ...), so one dependency is enough.
+pub mod future {
+    pub use futures_lite::future::*;
+}
+
+/// The `futures-lite` stream combinators.
+pub mod stream {
+    pub use futures_lite::stream::*;
+}
+
+/// Async I/O traits and helpers (`AsyncRead`, `AsyncWrite`, `copy`, ...),
+/// from `futures-lite`.
+pub mod io {
+    pub use futures_lite::io::*;
+}
+
+/// The `futures-lite` prelude: the extension traits for futures, streams
+/// and I/O.
+pub mod prelude {
+    pub use futures_lite::prelude::*;
+}
+
+/// I/O readiness: [`Async`](reactor::Async) turns any non-blocking file
+/// descriptor into async I/O.
+pub mod reactor {
+    pub use tulipa_reactor::*;
+}
+
+/// The traits tulipa's crates meet through (driver, clock).
+pub mod core {
+    pub use tulipa_core::*;
+}

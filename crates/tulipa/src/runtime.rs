@@ -1,0 +1,626 @@
+//! `Runtime`, its `Builder`, and the cloneable `Handle`.
+//!
+//! A runtime owns one driver stack (the reactor, wrapped by the timer layer)
+//! and one executor (current-thread or multi-thread). Its [`Handle`] is
+//! entered on every worker thread and inside [`Runtime::block_on`], which is
+//! how [`spawn`](crate::spawn), [`time::sleep`](crate::time::sleep) and
+//! [`Async::new`](crate::reactor::Async::new) find it.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use tulipa_core::{Driver, MockClock, ThreadParker};
+use tulipa_executor::{
+    CurrentThread, MultiThread, MultiThreadBuilder, MultiThreadHandle, TaskInfo,
+};
+use tulipa_reactor::Reactor;
+use tulipa_timer::{TimerDriver, TimerHandle};
+
+use crate::callbacks::Callbacks;
+
+type Hook = Arc<dyn Fn() + Send + Sync>;
+
+/// Configures and builds a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// let rt = tulipa::Runtime::builder()
+///     .worker_threads(2)
+///     .thread_name("my-worker")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    current_thread: bool,
+    workers: Option<usize>,
+    thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    on_start: Option<Hook>,
+    on_stop: Option<Hook>,
+    start_paused: bool,
+    stack_size: Option<usize>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("current_thread", &self.current_thread)
+            .field("workers", &self.workers)
+            .field("start_paused", &self.start_paused)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A builder for a multi-thread runtime with one worker per CPU.
+    pub fn new() -> Builder {
+        Builder {
+            current_thread: false,
+            workers: None,
+            thread_name: Arc::new(|i| format!("tulipa-worker-{i}")),
+            on_start: None,
+            on_stop: None,
+            start_paused: false,
+            stack_size: None,
+        }
+    }
+
+    /// Runs every task on the thread that calls [`Runtime::block_on`]
+    /// (asyncio's single-threaded loop). Tasks spawned from elsewhere run
+    /// the next time a thread is inside `block_on`.
+    pub fn current_thread(mut self) -> Builder {
+        self.current_thread = true;
+        self
+    }
+
+    /// Uses a pool of worker threads (the default).
+    pub fn multi_thread(mut self) -> Builder {
+        self.current_thread = false;
+        self
+    }
+
+    /// Sets the number of worker threads of a multi-thread runtime.
+    /// Zero is rejected by [`build`](Builder::build).
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Names worker threads `"{name}-{index}"`.
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        let name: String = name.into();
+        self.thread_name = Arc::new(move |i| format!("{name}-{i}"));
+        self
+    }
+
+    /// Names worker threads with a function of their index.
+    pub fn thread_name_fn(mut self, f: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// Sets worker threads' stack size.
+    pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `f` on each worker thread when it starts, inside the runtime's
+    /// context.
+    pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each worker thread just before it stops.
+    pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Starts the runtime on virtual time, for tests.
+    ///
+    /// Time stands still until [`time::advance`](crate::time::advance) moves
+    /// it, or until every task is idle, at which point it jumps to the next
+    /// timer's deadline (auto-advance): timers fire in deadline order with
+    /// no real waiting. I/O stays live. Works on both runtime flavours.
+    ///
+    /// Caveat: while tasks wait only on I/O, auto-advance may fire their
+    /// timeouts at once; keep I/O tests on real time.
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `worker_threads(0)` was asked for; otherwise the
+    /// OS error if the poller or a worker thread could not be created.
+    pub fn build(self) -> io::Result<Runtime> {
+        if self.workers == Some(0) && !self.current_thread {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "worker_threads(0) is invalid: a multi-thread runtime needs at least 1 worker; \
+                 use Builder::current_thread() to run tasks on the calling thread only",
+            ));
+        }
+        let reactor = Reactor::new()?;
+        let timer = if self.start_paused {
+            TimerDriver::with_clock(reactor.clone(), MockClock::new())
+        } else {
+            TimerDriver::new(reactor.clone())
+        };
+        let timers = timer.handle();
+        let timer = Arc::new(timer);
+        let driver: Arc<dyn Driver> = timer.clone();
+        let main_state = Arc::new(MainState::default());
+
+        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+            let exec = if self.current_thread {
+                Exec::Current(CurrentThread::new(driver.clone()))
+            } else {
+                Exec::Pending
+            };
+            Shared {
+                exec: Mutex::new(exec),
+                reactor: reactor.clone(),
+                timers: timers.clone(),
+                callbacks: Callbacks::new(weak.clone()),
+                main: main_state.clone(),
+                driver: driver.clone(),
+            }
+        });
+        let handle = Handle { shared };
+
+        let mut owner = None;
+        if !self.current_thread {
+            let h = handle.clone();
+            let on_start = self.on_start.clone();
+            let on_stop = self.on_stop.clone();
+            let wrapper: tulipa_executor::ThreadWrapper =
+                Arc::new(move |run: &mut dyn FnMut()| {
+                    let _enter = h.enter();
+                    if let Some(f) = &on_start {
+                        f();
+                    }
+                    run();
+                    if let Some(f) = &on_stop {
+                        f();
+                    }
+                });
+            let mut b = MultiThreadBuilder::new()
+                .thread_name({
+                    let f = self.thread_name.clone();
+                    move |i| f(i)
+                })
+                .wrap_threads(wrapper)
+                .wake_driver_when_idle(self.start_paused);
+            if let Some(n) = self.workers {
+                b = b.workers(n);
+            }
+            if let Some(s) = self.stack_size {
+                b = b.stack_size(s);
+            }
+            let mt = b.build(driver.clone())?;
+            let mth = mt.handle();
+            if self.start_paused {
+                let probe = mth.idle_probe();
+                let main = Arc::downgrade(&main_state);
+                timer.set_idle_probe(Arc::new(move || {
+                    probe() && main.upgrade().is_none_or(|m| m.is_idle())
+                }));
+            }
+            *handle.shared.exec.lock().unwrap_or_else(|e| e.into_inner()) = Exec::Multi(mth);
+            owner = Some(mt);
+        }
+        // A current-thread runtime has no threads of its own: its start and
+        // stop hooks run around each `block_on` instead.
+        Ok(Runtime {
+            handle,
+            multi: owner,
+            on_start: self.current_thread.then(|| self.on_start.clone()).flatten(),
+            on_stop: self.current_thread.then(|| self.on_stop.clone()).flatten(),
+            shut_down: AtomicBool::new(false),
+        })
+    }
+}
+
+enum Exec {
+    Pending,
+    Current(CurrentThread),
+    Multi(MultiThreadHandle),
+}
+
+pub(crate) struct Shared {
+    exec: Mutex<Exec>,
+    reactor: Reactor,
+    pub(crate) timers: TimerHandle,
+    pub(crate) callbacks: Callbacks,
+    main: Arc<MainState>,
+    driver: Arc<dyn Driver>,
+}
+
+/// Tracks whether a `Runtime::block_on` future is runnable, so virtual time
+/// only auto-advances when it, too, is idle.
+#[derive(Default)]
+struct MainState {
+    /// Number of `block_on` futures being polled or woken and not yet polled.
+    busy: Mutex<usize>,
+}
+
+impl MainState {
+    fn is_idle(&self) -> bool {
+        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) == 0
+    }
+    fn add(&self, d: isize) {
+        let mut b = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        *b = b.saturating_add_signed(d);
+    }
+}
+
+/// A handle to a runtime: spawn onto it, schedule callbacks, read its
+/// clock, from any thread.
+///
+/// Cloning is cheap. A handle outlives its runtime safely: after shutdown,
+/// spawned tasks are cancelled at once and callbacks are dropped.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+/// Makes a runtime's handle current until dropped; see [`Handle::enter`].
+pub struct EnterGuard<'a> {
+    previous: Option<Handle>,
+    _reactor: tulipa_reactor::EnterGuard<'a>,
+    _timer: tulipa_timer::EnterGuard,
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        crate::context::replace(self.previous.take());
+    }
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is in.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime, with advice; use
+    /// [`try_current`](Handle::try_current) to check instead.
+    #[track_caller]
+    pub fn current() -> Handle {
+        Handle::try_current().unwrap_or_else(|| {
+            panic!(
+                "Handle::current() called outside a tulipa runtime: call it from inside \
+                 Runtime::block_on, tulipa::run or a spawned task, or keep a Handle from \
+                 Runtime::handle() and pass it along"
+            )
+        })
+    }
+
+    /// The handle of the runtime this thread is in, if any.
+    pub fn try_current() -> Option<Handle> {
+        crate::context::current()
+    }
+
+    /// Makes this runtime current on this thread until the guard is dropped:
+    /// `spawn`, timers and I/O registrations then use it. Guards nest.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        let reactor = self.shared.reactor.enter();
+        let timer = self.shared.timers.enter();
+        let previous = crate::context::replace(Some(self.clone()));
+        EnterGuard {
+            previous,
+            _reactor: reactor,
+            _timer: timer,
+        }
+    }
+
+    /// Spawns a task onto this runtime.
+    ///
+    /// On a current-thread runtime the task runs the next time a thread is
+    /// inside [`Runtime::block_on`].
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> crate::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(tulipa_executor::SpawnOptions::new(), future)
+    }
+
+    #[track_caller]
+    pub(crate) fn spawn_with<F>(
+        &self,
+        options: tulipa_executor::SpawnOptions,
+        future: F,
+    ) -> crate::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let exec = self.shared.exec.lock().unwrap_or_else(|e| e.into_inner());
+        match &*exec {
+            Exec::Current(c) => {
+                let c = c.clone();
+                drop(exec);
+                c.spawn(options, future)
+            }
+            Exec::Multi(m) => {
+                let m = m.clone();
+                drop(exec);
+                m.spawn(options, future)
+            }
+            Exec::Pending => unreachable!("the executor is installed before the handle is shared"),
+        }
+    }
+
+    /// The runtime's clock (asyncio's `loop.time()`): virtual time on a
+    /// paused runtime.
+    pub fn time(&self) -> tulipa_timer::Instant {
+        self.shared.timers.now()
+    }
+
+    /// The tasks alive on this runtime, oldest first (asyncio's
+    /// `all_tasks()`).
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        match &*self.shared.exec.lock().unwrap_or_else(|e| e.into_inner()) {
+            Exec::Current(c) => c.tasks(),
+            Exec::Multi(m) => m.tasks(),
+            Exec::Pending => Vec::new(),
+        }
+    }
+
+    /// Whether the runtime runs on virtual time.
+    pub fn is_paused(&self) -> bool {
+        self.shared.timers.is_paused()
+    }
+
+    pub(crate) fn timers(&self) -> &TimerHandle {
+        &self.shared.timers
+    }
+}
+
+/// An asyncio event loop: a driver (I/O and timers) and an executor.
+///
+/// Dropping a runtime cancels every task that is left (their futures are
+/// dropped) and joins its worker threads; use
+/// [`shutdown_timeout`](Runtime::shutdown_timeout) to bound the wait for a
+/// task stuck in a long poll.
+pub struct Runtime {
+    handle: Handle,
+    multi: Option<MultiThread>,
+    on_start: Option<Hook>,
+    on_stop: Option<Hook>,
+    shut_down: AtomicBool,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("multi_thread", &self.multi.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Builds the default runtime: multi-thread, one worker per CPU.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the poller or a worker thread could not be created.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A cloneable handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Spawns a task onto this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> crate::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a future to completion on the calling thread, inside this
+    /// runtime (asyncio's `run_until_complete`).
+    ///
+    /// On a current-thread runtime the calling thread also runs every task;
+    /// on a multi-thread runtime the workers do, and the calling thread runs
+    /// only `future` and its [`spawn_local`](crate::spawn_local) tasks.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from inside a runtime (a worker thread or another
+    /// `block_on`): use `.await` there.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = self.handle.enter();
+        let exec = {
+            let e = self
+                .handle
+                .shared
+                .exec
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match &*e {
+                Exec::Current(c) => Some(c.clone()),
+                _ => None,
+            }
+        };
+        match exec {
+            Some(ct) => {
+                if let Some(f) = &self.on_start {
+                    f();
+                }
+                let out = ct.block_on(future);
+                if let Some(f) = &self.on_stop {
+                    f();
+                }
+                out
+            }
+            None => {
+                let parker = ThreadParker::new();
+                if self.handle.is_paused() {
+                    let tracked = Tracked {
+                        future: Box::pin(future),
+                        main: self.handle.shared.main.clone(),
+                        driver: self.handle.shared.driver.clone(),
+                        waker: None,
+                    };
+                    tulipa_executor::block_on(&parker, tracked)
+                } else {
+                    tulipa_executor::block_on(&parker, future)
+                }
+            }
+        }
+    }
+
+    /// Shuts the runtime down, waiting at most `timeout` for worker threads
+    /// to finish the poll they are in.
+    ///
+    /// Every task left is cancelled (its future dropped). Returns the number
+    /// of worker threads still stuck in a poll when the timeout ran out;
+    /// those threads are detached and their tasks are dropped when their
+    /// poll returns.
+    pub fn shutdown_timeout(self, timeout: Duration) -> usize {
+        self.shutdown(Some(timeout))
+    }
+
+    fn shutdown(&self, timeout: Option<Duration>) -> usize {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return 0;
+        }
+        self.handle.shared.callbacks.close();
+        let stuck = match &self.multi {
+            Some(mt) => mt.shutdown(timeout),
+            None => {
+                if let Exec::Current(c) = &*self
+                    .handle
+                    .shared
+                    .exec
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                {
+                    c.shutdown();
+                }
+                0
+            }
+        };
+        self.handle.shared.reactor.shutdown();
+        stuck
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+/// Wraps a paused multi-thread runtime's `block_on` future so virtual time
+/// does not auto-advance while it is runnable: it counts as busy while it
+/// is being polled and from a wake until its next poll.
+struct Tracked<F> {
+    future: Pin<Box<F>>,
+    main: Arc<MainState>,
+    driver: Arc<dyn Driver>,
+    waker: Option<(Waker, Arc<TrackWaker>)>,
+}
+
+struct TrackWaker {
+    main: Arc<MainState>,
+    woken: AtomicBool,
+    inner: Waker,
+}
+
+impl Wake for TrackWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            self.main.add(1);
+        }
+        self.inner.wake_by_ref();
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let outer = cx.waker();
+        let tw = match &this.waker {
+            Some((o, w)) if o.will_wake(outer) => w.clone(),
+            _ => {
+                let w = Arc::new(TrackWaker {
+                    main: this.main.clone(),
+                    // Counted as woken: the first poll is runnable.
+                    woken: AtomicBool::new(true),
+                    inner: outer.clone(),
+                });
+                this.main.add(1);
+                if let Some((_, old)) = this.waker.replace((outer.clone(), w.clone())) {
+                    // The old waker's pending count, if any, is dropped.
+                    if old.woken.swap(false, Ordering::AcqRel) {
+                        this.main.add(-1);
+                    }
+                }
+                w
+            }
+        };
+        // Busy while polling: keep the count taken by the wake, or take one.
+        if !tw.woken.swap(false, Ordering::AcqRel) {
+            this.main.add(1);
+        }
+        let waker = Waker::from(tw);
+        let res = this.future.as_mut().poll(&mut Context::from_waker(&waker));
+        this.main.add(-1);
+        if res.is_pending() {
+            // Let the driver re-check quiescence now that we are idle.
+            this.driver.unparker().unpark();
+        }
+        res
+    }
+}

@@ -1,0 +1,140 @@
+//! Timers inside runtimes: real and virtual time, on both flavours.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tulipa::time::{self, Instant};
+use tulipa::Runtime;
+
+fn paused() -> Vec<Runtime> {
+    vec![
+        Runtime::builder()
+            .current_thread()
+            .start_paused(true)
+            .build()
+            .unwrap(),
+        Runtime::builder()
+            .worker_threads(2)
+            .start_paused(true)
+            .build()
+            .unwrap(),
+    ]
+}
+
+#[test]
+fn virtual_time_fires_timers_in_deadline_order() {
+    for rt in paused() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let real = std::time::Instant::now();
+        let elapsed = rt.block_on(async {
+            let start = Instant::now();
+            let hs: Vec<_> = [30u64, 10, 50, 20, 40]
+                .into_iter()
+                .map(|m| {
+                    let log = log.clone();
+                    tulipa::spawn(async move {
+                        // An hour-scale sleep: real waiting would never finish.
+                        time::sleep(Duration::from_secs(60 * m)).await;
+                        log.lock().unwrap().push(m);
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+            start.elapsed()
+        });
+        assert_eq!(*log.lock().unwrap(), [10, 20, 30, 40, 50]);
+        assert_eq!(elapsed, Duration::from_secs(60 * 50));
+        // Not a timing assertion on speed, only that no hour passed.
+        assert!(real.elapsed() < Duration::from_secs(60 * 10));
+    }
+}
+
+#[test]
+fn advance_moves_time_and_fires_due_timers() {
+    for rt in paused() {
+        rt.block_on(async {
+            let t0 = Instant::now();
+            // The deadline is fixed when the sleep is created, here.
+            let nap = time::sleep(Duration::from_secs(10));
+            let sleeper = tulipa::spawn(async move {
+                nap.await;
+                Instant::now()
+            });
+            time::advance(Duration::from_secs(10)).await;
+            let woke = sleeper.await.unwrap();
+            assert_eq!(woke - t0, Duration::from_secs(10));
+        });
+    }
+}
+
+#[test]
+fn advance_on_a_real_clock_panics() {
+    let rt = Runtime::builder().current_thread().build().unwrap();
+    let res = rt.block_on(async {
+        tulipa::spawn(async { time::advance(Duration::from_secs(1)).await }).await
+    });
+    let err = res.unwrap_err();
+    assert!(err.to_string().contains("start_paused(true)"), "{err}");
+}
+
+#[test]
+fn timeout_elapses_and_succeeds() {
+    for rt in paused() {
+        rt.block_on(async {
+            let slow = time::timeout(Duration::from_secs(1), time::sleep(Duration::from_secs(5)));
+            assert!(slow.await.is_err());
+            let fast = time::timeout(Duration::from_secs(5), async { 3 });
+            assert_eq!(fast.await.unwrap(), 3);
+        });
+    }
+}
+
+#[test]
+fn real_time_sleep_on_both_flavours() {
+    for rt in [
+        Runtime::builder().current_thread().build().unwrap(),
+        Runtime::builder().worker_threads(2).build().unwrap(),
+    ] {
+        let waited = rt.block_on(async {
+            let t = Instant::now();
+            time::sleep(Duration::from_millis(20)).await;
+            t.elapsed()
+        });
+        assert!(waited >= Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn zero_interval_period_is_a_clear_error() {
+    let err = time::try_interval(Duration::ZERO).unwrap_err();
+    assert!(err.to_string().contains("non-zero"), "{err}");
+}
+
+#[test]
+fn a_stuck_worker_does_not_stall_timers_for_the_others() {
+    let rt = Runtime::builder().worker_threads(2).build().unwrap();
+    let done = Arc::new(Mutex::new(false));
+    let d = done.clone();
+    rt.block_on(async move {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stuck = tulipa::spawn(async move {
+            tx.send(()).unwrap();
+            // Blocks its worker thread for a long time.
+            std::thread::sleep(Duration::from_millis(1500));
+            *d.lock().unwrap() = true;
+        });
+        rx.recv().unwrap();
+        // Timers and tasks still run on the other worker meanwhile.
+        let timer = tulipa::spawn(async {
+            time::sleep(Duration::from_millis(20)).await;
+        });
+        timer.await.unwrap();
+        assert!(
+            !*done.lock().unwrap(),
+            "the timer waited for the stuck worker"
+        );
+        stuck.await.unwrap();
+    });
+}
