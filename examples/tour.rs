@@ -1,2 +1,303 @@
-//! placeholder
-fn main() {}
+//! A guided tour of tulipa: each section shows one part of asyncio's model
+//! running on tulipa, says what happens, and how long it took.
+//!
+//! The asyncio programs each section mirrors are in the section's doc
+//! comment. To add a section, write one `fn(&Runtime)` and list it in
+//! [`SECTIONS`].
+//!
+//! Run it with `cargo run -p tulipa --example tour`.
+
+use std::any::Any;
+use std::time::Duration;
+
+use tulipa::time::{interval, sleep, timeout, Instant};
+use tulipa::{Handle, Runtime};
+
+/// One section of the tour: it runs its examples on the runtime it is
+/// given (or builds its own) and prints what happens.
+type Section = fn(&Runtime);
+
+/// The tour, in order: a title and the function that runs the section.
+const SECTIONS: &[(&str, Section)] = &[
+    ("callbacks: call_soon, call_later, call_at", callbacks),
+    ("tasks: spawn, names, gather", tasks),
+    ("timers: sleep, interval, timeout", timers),
+    ("cancellation: Task.cancel()", cancellation),
+    ("a task panics, the runtime goes on", caught_panic),
+    ("a bounded wait: asyncio.wait_for", bounded_wait),
+    ("virtual time: an hour in no time", virtual_time),
+];
+
+fn main() {
+    println!(
+        "tulipa: Python's asyncio, in Rust. A tour in {} parts.",
+        SECTIONS.len()
+    );
+    // `tulipa::run(main())` is `asyncio.run(main())`; the tour keeps one
+    // runtime (a multi-thread one, the default) and enters it once per
+    // section with `Runtime::block_on`, asyncio's `run_until_complete`.
+    let rt = Runtime::new().expect("the OS gave us a poller and worker threads");
+    let tour = std::time::Instant::now();
+    for (i, (title, section)) in SECTIONS.iter().enumerate() {
+        println!("\n{}. {title}", i + 1);
+        let start = std::time::Instant::now();
+        section(&rt);
+        println!("   (took {})", ms(start.elapsed()));
+    }
+    println!("\nthe whole tour took {}", ms(tour.elapsed()));
+}
+
+/// Formats a duration as milliseconds.
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Callbacks run one at a time in deadline order; a cancelled one never
+/// runs.
+///
+/// ```python
+/// loop.call_later(0.03, say, "call_later(30 ms)")
+/// h = loop.call_later(0.02, say, "never printed"); h.cancel()
+/// loop.call_at(loop.time() + 0.01, say, "call_at(now + 10 ms)")
+/// loop.call_soon(say, "call_soon")
+/// ```
+fn callbacks(rt: &Runtime) {
+    // A handle works from outside the runtime too: `call_soon` is also
+    // `call_soon_threadsafe`.
+    let handle = rt.handle().clone();
+    let start = handle.time();
+    let say = {
+        let handle = handle.clone();
+        move |what: &'static str| {
+            let at = handle.time() - start;
+            println!("   at {:>7}  {what}", ms(at));
+        }
+    };
+    let s = say.clone();
+    let last = handle.call_later(Duration::from_millis(30), move || s("call_later(30 ms)"));
+    let s = say.clone();
+    let dropped = handle.call_later(Duration::from_millis(20), move || s("never printed"));
+    let s = say.clone();
+    handle.call_at(start + Duration::from_millis(10), move || {
+        s("call_at(now + 10 ms)")
+    });
+    handle.call_soon(move || say("call_soon"));
+    dropped.cancel();
+
+    rt.block_on(async {
+        // Wait for the last callback. (A settable future, asyncio's
+        // `loop.create_future()`, is planned as `tulipa::sync::Promise`.)
+        while !last.is_done() {
+            sleep(Duration::from_millis(1)).await;
+        }
+    });
+    println!(
+        "   the cancelled callback ran: {}; scheduled in one order, run in deadline order",
+        dropped.is_done()
+    );
+}
+
+/// Named tasks run concurrently; awaiting their handles gathers the
+/// results in the order asked, and takes as long as the slowest.
+///
+/// ```python
+/// tasks = [asyncio.create_task(fetch(n, d), name=n) for n, d in ...]
+/// print(await asyncio.gather(*tasks))
+/// ```
+fn tasks(rt: &Runtime) {
+    rt.block_on(async {
+        let jobs = [("fetch-a", 30), ("fetch-b", 10), ("fetch-c", 20)];
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(name, millis)| {
+                tulipa::task::Builder::new()
+                    .name(name)
+                    .spawn(async move {
+                        sleep(Duration::from_millis(millis)).await;
+                        format!("{name} slept {millis} ms")
+                    })
+                    .expect("we are inside the runtime")
+            })
+            .collect();
+
+        // `asyncio.all_tasks()`: the callbacks of the first section run in
+        // a task of their own, so it shows up too.
+        let names: Vec<String> = Handle::current()
+            .tasks()
+            .iter()
+            .map(|t| t.name().unwrap_or("<unnamed>").to_owned())
+            .collect();
+        println!("   tasks alive: {names:?}");
+
+        let mut results = Vec::new();
+        for h in handles {
+            let id = h.id();
+            let name = h.info().name().unwrap_or("<unnamed>").to_owned();
+            results.push(
+                h.await
+                    .expect("these tasks neither panic nor are cancelled"),
+            );
+            println!("   {name} (task {id}) is done");
+        }
+        println!("   gathered: {results:?}");
+        println!("   about 30 ms in all: the slowest task, not the sum of 60 ms");
+    });
+}
+
+/// `sleep`, an `interval` ticking three times (the first tick at once), and
+/// a `timeout` that runs out.
+///
+/// ```python
+/// await asyncio.sleep(0.02)
+/// async with asyncio.timeout(0.01): await asyncio.sleep(3600)
+/// ```
+fn timers(rt: &Runtime) {
+    rt.block_on(async {
+        let start = Instant::now();
+        sleep(Duration::from_millis(20)).await;
+        println!("   sleep(20 ms) woke after {}", ms(start.elapsed()));
+
+        let start = Instant::now();
+        let mut every = interval(Duration::from_millis(10));
+        for n in 1..=3 {
+            every.tick().await;
+            println!("   interval(10 ms) tick {n} after {}", ms(start.elapsed()));
+        }
+
+        let start = Instant::now();
+        match timeout(Duration::from_millis(10), sleep(Duration::from_secs(3600))).await {
+            Ok(()) => println!("   unexpected: the hour-long sleep finished"),
+            Err(elapsed) => println!(
+                "   timeout(10 ms, sleep(1 h)): {elapsed} after {}",
+                ms(start.elapsed())
+            ),
+        }
+    });
+}
+
+/// Cancelling a sleeping task: its future is dropped at once, and its
+/// handle reports the cancellation.
+///
+/// ```python
+/// task = asyncio.create_task(asyncio.sleep(3600)); task.cancel()
+/// try: await task
+/// except asyncio.CancelledError: ...
+/// ```
+fn cancellation(rt: &Runtime) {
+    rt.block_on(async {
+        let sleeper = tulipa::spawn(async {
+            sleep(Duration::from_secs(3600)).await;
+            "woke up"
+        });
+        sleep(Duration::from_millis(5)).await;
+        println!(
+            "   a task sleeps for an hour; finished: {}",
+            sleeper.is_finished()
+        );
+        sleeper.cancel();
+        match sleeper.await {
+            Ok(text) => println!("   unexpected: the task {text}"),
+            Err(e) => println!("   cancelled: is_cancelled() = {} ({e})", e.is_cancelled()),
+        }
+    });
+}
+
+/// A panicking task does not take the runtime down: its panic reaches
+/// whoever awaits its handle.
+///
+/// ```python
+/// task = asyncio.create_task(boom())
+/// try: await task
+/// except ValueError as e: ...
+/// ```
+fn caught_panic(rt: &Runtime) {
+    // The default hook would print the panic and a backtrace hint on
+    // stderr; silence it for this section so the tour's output stays
+    // clean, and put it back afterwards.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    // `rt.spawn`, not `tulipa::spawn`: this line runs outside the runtime.
+    let result = rt.block_on(rt.spawn(async {
+        panic!("the bishop moved like a knight");
+    }));
+    std::panic::set_hook(default_hook);
+
+    match result {
+        Ok(()) => println!("   unexpected: the task did not panic"),
+        Err(e) => {
+            println!("   the task failed: is_panic() = {}", e.is_panic());
+            println!(
+                "   its panic message: {:?}",
+                panic_message(&*e.into_panic())
+            );
+        }
+    }
+    let after = rt.block_on(rt.spawn(async { 6 * 7 }));
+    println!("   the runtime goes on: the next task returned {after:?}");
+}
+
+/// The message inside a panic payload, which is a `&str` or a `String`.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("<not a string>")
+}
+
+/// `timeout` bounds how long we wait. Unlike `asyncio.wait_for`, giving up
+/// on a task's handle does not stop the task (dropping a handle detaches
+/// it), so we cancel it ourselves.
+///
+/// ```python
+/// try: await asyncio.wait_for(slow_task, 0.02)
+/// except TimeoutError: ...  # wait_for has cancelled slow_task
+/// ```
+fn bounded_wait(rt: &Runtime) {
+    rt.block_on(async {
+        let quick = timeout(Duration::from_millis(50), async { "quick answer" }).await;
+        println!("   timeout(50 ms, a ready future) gave {quick:?}");
+
+        let start = Instant::now();
+        let mut slow = tulipa::spawn(async {
+            sleep(Duration::from_secs(10)).await;
+            "slow answer"
+        });
+        // Awaiting `&mut slow` keeps the handle when the wait gives up.
+        match timeout(Duration::from_millis(20), &mut slow).await {
+            Ok(answer) => println!("   unexpected: {answer:?}"),
+            Err(elapsed) => {
+                println!(
+                    "   waited for a 10 s task: {elapsed} after {}",
+                    ms(start.elapsed())
+                );
+                slow.cancel();
+                let cancelled = slow.await.is_err_and(|e| e.is_cancelled());
+                println!("   then cancelled it, as wait_for would: {cancelled}");
+            }
+        }
+    });
+}
+
+/// A runtime on virtual time (for tests): when every task is idle, time
+/// jumps to the next timer, so sleeping an hour takes no real time.
+/// `time::advance` moves it by hand.
+fn virtual_time(_rt: &Runtime) {
+    let paused = Runtime::builder()
+        .current_thread()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime needs only a poller");
+    paused.block_on(async {
+        let loop_start = Handle::current().time();
+        let start = Instant::now();
+        sleep(Duration::from_secs(3600)).await;
+        println!("   slept {:?} of virtual time", start.elapsed());
+
+        let start = Instant::now();
+        tulipa::time::advance(Duration::from_secs(90)).await;
+        println!("   advance(90 s) moved the clock by {:?}", start.elapsed());
+        let loop_time = Handle::current().time() - loop_start;
+        println!("   loop.time() moved {loop_time:?} in all, on a paused runtime");
+    });
+}
