@@ -1,1 +1,204 @@
-fn main() {}
+//! `tulipa-benches`: tulipa side by side with tokio and smol, in one run.
+//!
+//! Run it as `cargo xtask bench [-- ARGS]` (a release build). Every
+//! benchmark body runs inside a task spawned on the runtime under test, for
+//! six runtimes: tulipa, tokio and smol, each multi-thread (2 worker
+//! threads) and current-thread (see the `rt` module).
+//!
+//! Noise control, for a small shared machine: each benchmark first runs one
+//! untimed warm-up round, then `--rounds` rounds (default 5); a round runs
+//! every runtime once, in an order rotated by one each round, so no runtime
+//! always goes first or last. The table shows the median of each runtime's
+//! rounds, and compares runtimes of the same flavour only.
+//!
+//! Progress goes to stderr; the table alone goes to stdout at the end.
+
+mod benches;
+mod cpu;
+mod report;
+mod rt;
+
+use std::process::ExitCode;
+
+use benches::{Bench, Run, Sample, Size};
+use rt::Flavour;
+
+const USAGE: &str = "\
+usage: cargo xtask bench -- [OPTIONS] [BENCHMARK...]
+
+Runs the benchmarks (all, or those named) on tulipa, tokio and smol,
+multi-thread (2 workers) and current-thread, and prints a table of medians.
+
+benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
+
+options:
+  --rounds N        timed rounds per benchmark (default 5), after one warm-up round
+  --quick           divide the sizes by 10: a smoke run
+  --markdown        print the table as Markdown
+  --runtime NAME    run only this runtime (repeatable): tulipa-multi, tokio-multi,
+                    smol-multi, tulipa-current, tokio-current, smol-current
+  --no-warmup       skip the warm-up round
+  -h, --help        this message";
+
+/// The parsed command line.
+struct Options {
+    benches: Vec<Bench>,
+    flavours: Vec<Flavour>,
+    rounds: usize,
+    size: Size,
+    markdown: bool,
+    warmup: bool,
+}
+
+fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        benches: Vec::new(),
+        flavours: Vec::new(),
+        rounds: 5,
+        size: Size { quick: false },
+        markdown: false,
+        warmup: true,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--quick" => options.size.quick = true,
+            "--markdown" => options.markdown = true,
+            "--no-warmup" => options.warmup = false,
+            "--rounds" => {
+                let n = args
+                    .next()
+                    .ok_or("--rounds needs a number, e.g. --rounds 5")?;
+                options.rounds = match n.parse() {
+                    Ok(n) if n > 0 => n,
+                    _ => return Err(format!("--rounds needs a positive number, not `{n}`")),
+                };
+            }
+            "--runtime" => {
+                let name = args
+                    .next()
+                    .ok_or("--runtime needs a name, e.g. --runtime tulipa-multi")?;
+                let flavour = Flavour::all()
+                    .into_iter()
+                    .find(|f| f.name() == *name)
+                    .ok_or_else(|| {
+                        let names: Vec<String> = Flavour::all().iter().map(|f| f.name()).collect();
+                        format!(
+                            "unknown runtime `{name}`; expected one of: {}",
+                            names.join(", ")
+                        )
+                    })?;
+                options.flavours.push(flavour);
+            }
+            flag if flag.starts_with('-') => {
+                return Err(format!("unknown option `{flag}` (see --help)"));
+            }
+            name => {
+                let bench = Bench::ALL
+                    .into_iter()
+                    .find(|b| b.name() == name)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = Bench::ALL.iter().map(|b| b.name()).collect();
+                        format!(
+                            "unknown benchmark `{name}`; expected one of: {}",
+                            names.join(", ")
+                        )
+                    })?;
+                options.benches.push(bench);
+            }
+        }
+    }
+    if options.benches.is_empty() {
+        options.benches = Bench::ALL.to_vec();
+    } else {
+        // Run in the usual order, whatever the order on the command line.
+        options.benches = Bench::ALL
+            .into_iter()
+            .filter(|b| options.benches.contains(b))
+            .collect();
+    }
+    if options.flavours.is_empty() {
+        options.flavours = Flavour::all();
+    }
+    Ok(Some(options))
+}
+
+/// Every sample of one benchmark: `samples[i]` belongs to `flavours[i]`.
+pub(crate) struct Results {
+    pub(crate) bench: Bench,
+    pub(crate) samples: Vec<(Flavour, Vec<Sample>)>,
+}
+
+fn run_bench(bench: Bench, options: &Options) -> Results {
+    let run = Run {
+        bench,
+        size: options.size,
+    };
+    let flavours = &options.flavours;
+    // idle_cpu sleeps for over a second per run and has nothing to warm up.
+    if options.warmup && bench != Bench::IdleCpu {
+        eprint!("{:<14} warm-up:", bench.name());
+        for &f in flavours {
+            eprint!(" {}", f.name());
+            f.run(run);
+        }
+        eprintln!();
+    }
+    let mut samples: Vec<(Flavour, Vec<Sample>)> =
+        flavours.iter().map(|&f| (f, Vec::new())).collect();
+    for round in 0..options.rounds {
+        eprint!(
+            "{:<14} round {}/{}:",
+            bench.name(),
+            round + 1,
+            options.rounds
+        );
+        for k in 0..flavours.len() {
+            let i = (round + k) % flavours.len();
+            let sample = flavours[i].run(run);
+            eprint!(" {}={}", flavours[i].name(), report::short(&sample));
+            if let Some(w) = &sample.warning {
+                eprint!(" [warning: {w}]");
+            }
+            samples[i].1.push(sample);
+        }
+        eprintln!();
+    }
+    Results { bench, samples }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match parse(&args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("tulipa-benches: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("tulipa-benches: warning: a debug build; run `cargo xtask bench` for release");
+    }
+    let results: Vec<Results> = options
+        .benches
+        .iter()
+        .map(|&b| run_bench(b, &options))
+        .collect();
+    let table = report::Report {
+        results: &results,
+        rounds: options.rounds,
+        size: options.size,
+        warmup: options.warmup,
+    };
+    if options.markdown {
+        print!("{}", table.markdown());
+    } else {
+        print!("{}", table.text());
+    }
+    ExitCode::SUCCESS
+}

@@ -22,6 +22,8 @@ commands:
   tidy [DIR]  house rules (//! docs, SAFETY comments, no todo!/dbg!, file length)
   loom        loom models: RUSTFLAGS=\"--cfg loom\", target dir <target>/loom
   bench ARGS  cargo run --release -p tulipa-benches -- ARGS
+              (ARGS: benchmark names, --rounds N, --quick, --markdown;
+              `cargo xtask bench --help` lists them all)
   help        this message";
 
 /// The error of a command: a message naming the step that failed.
@@ -38,11 +40,7 @@ fn main() -> ExitCode {
         Some("test") => test(&root),
         Some("tidy") => tidy::run(&args.get(1).map_or_else(|| root.clone(), PathBuf::from)),
         Some("loom") => loom(&root),
-        Some("bench") => {
-            let mut cmd = cargo(&root, "run --release -p tulipa-benches --");
-            cmd.args(&args[1..]);
-            run("bench", cmd)
-        }
+        Some("bench") => bench(&root, &args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -101,28 +99,60 @@ fn clippy(root: &Path) -> Result {
     )
 }
 
+/// Cargo arguments that leave out the benches crate: it has no examples,
+/// its docs are not published, and building it means building tokio and
+/// smol, which only `clippy` (keeping its code lint-clean) and `bench`
+/// need.
+const NO_BENCHES: &str = "--exclude tulipa-benches";
+
 /// Tests: nextest when installed (plus doc tests, which nextest skips),
-/// otherwise `cargo test`, which runs doc tests too.
+/// otherwise `cargo test`, which runs doc tests too. The benches crate is
+/// left out ([`NO_BENCHES`]).
 fn test(root: &Path) -> Result {
     let mut probe = cargo(root, "nextest --version");
     probe.stdout(Stdio::null()).stderr(Stdio::null());
     if probe.status().is_ok_and(|status| status.success()) {
-        run("test", cargo(root, "nextest run --workspace"))?;
-        run("doc tests", cargo(root, "test --workspace --doc"))
+        run(
+            "test",
+            cargo(root, &format!("nextest run --workspace {NO_BENCHES}")),
+        )?;
+        run(
+            "doc tests",
+            cargo(root, &format!("test --workspace --doc {NO_BENCHES}")),
+        )
     } else {
         println!("cargo-nextest is not installed; falling back to cargo test");
-        run("test", cargo(root, "test --workspace"))
+        run(
+            "test",
+            cargo(root, &format!("test --workspace {NO_BENCHES}")),
+        )
     }
 }
 
 fn doc(root: &Path) -> Result {
-    let mut cmd = cargo(root, "doc --workspace --no-deps");
+    let mut cmd = cargo(root, &format!("doc --workspace --no-deps {NO_BENCHES}"));
     cmd.env("RUSTDOCFLAGS", "-D warnings");
     run("doc", cmd)
 }
 
 fn examples(root: &Path) -> Result {
-    run("examples", cargo(root, "build --workspace --examples"))
+    run(
+        "examples",
+        cargo(root, &format!("build --workspace --examples {NO_BENCHES}")),
+    )
+}
+
+/// `cargo xtask bench [--] ARGS`: the side-by-side benchmarks, a release
+/// build in the default target dir. A leading `--` is dropped, so both
+/// `cargo xtask bench --quick` and `cargo xtask bench -- --quick` work.
+fn bench(root: &Path, args: &[String]) -> Result {
+    let args = match args.first() {
+        Some(first) if first == "--" => &args[1..],
+        _ => args,
+    };
+    let mut cmd = cargo(root, "run --release -p tulipa-benches --");
+    cmd.args(args);
+    run("bench", cmd)
 }
 
 /// Loom models: tests named `loom_*` in libraries, built with `--cfg loom`
@@ -132,7 +162,7 @@ fn examples(root: &Path) -> Result {
 fn loom(root: &Path) -> Result {
     let mut cmd = cargo(
         root,
-        "test --release --workspace --exclude tulipa-benches --lib loom",
+        &format!("test --release --workspace {NO_BENCHES} --lib loom"),
     );
     let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     cmd.env("RUSTFLAGS", "--cfg loom")
