@@ -27,7 +27,10 @@ use crate::meta::{TaskId, TaskInfo, TaskMeta};
 /// `select`) leaves the task running and the handle usable.
 #[must_use = "dropping a JoinHandle detaches the task; await it or call .detach() to say so"]
 pub struct JoinHandle<T> {
+    /// Kept after completion so the metadata stays readable.
     task: Option<Task<Result<T, JoinError>, TaskMeta>>,
+    /// The output has been returned by `poll`.
+    done: bool,
     id: TaskId,
 }
 
@@ -35,6 +38,7 @@ impl<T> JoinHandle<T> {
     pub(crate) fn new(task: Task<Result<T, JoinError>, TaskMeta>, id: TaskId) -> Self {
         JoinHandle {
             task: Some(task),
+            done: false,
             id,
         }
     }
@@ -48,7 +52,9 @@ impl<T> JoinHandle<T> {
     pub fn info(&self) -> TaskInfo {
         match &self.task {
             Some(t) => t.metadata().info(),
-            None => unreachable!("JoinHandle used after completion"),
+            // Only `detach` and `drop` take the task, and both consume the
+            // handle.
+            None => unreachable!("JoinHandle used after detach"),
         }
     }
 
@@ -62,7 +68,7 @@ impl<T> JoinHandle<T> {
     /// Whether the task has finished (completed, panicked or been cancelled
     /// and dropped). Awaiting a finished task returns at once.
     pub fn is_finished(&self) -> bool {
-        self.task.as_ref().is_none_or(Task::is_finished)
+        self.done || self.task.as_ref().is_none_or(Task::is_finished)
     }
 
     /// Cancels the task (asyncio's `Task.cancel()`).
@@ -75,6 +81,9 @@ impl<T> JoinHandle<T> {
     /// is kept. Cancelling twice is harmless.
     pub fn cancel(&self) {
         let Some(task) = &self.task else { return };
+        if self.done {
+            return;
+        }
         let meta = task.metadata();
         if !meta.cancelled.swap(true, Ordering::AcqRel) {
             meta.owner.registry().wake(meta.key);
@@ -102,15 +111,18 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(task) = self.task.as_mut() else {
+        if self.done {
             panic!("JoinHandle polled after it returned its result; await a handle only once")
+        }
+        let Some(task) = self.task.as_mut() else {
+            unreachable!("JoinHandle used after detach")
         };
         match Pin::new(task).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(out) => {
                 // Executors never drop a task unrun: shutdown cancels and
                 // runs it, so it always completes with an output.
-                self.task = None;
+                self.done = true;
                 Poll::Ready(out)
             }
         }

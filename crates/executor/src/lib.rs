@@ -25,12 +25,14 @@
 
 mod block_on;
 mod current;
+mod idle;
 mod join;
 mod local;
 mod meta;
 mod multi;
 mod registry;
 mod signal;
+mod sync;
 mod task;
 
 use std::future::Future;

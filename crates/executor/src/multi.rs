@@ -37,7 +37,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -47,6 +47,7 @@ use concurrent_queue::ConcurrentQueue;
 use tulipa_core::{Driver, Unparker};
 
 use crate::block_on::{RuntimeContextGuard, BUDGET};
+use crate::idle::Idle;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
 use crate::registry::{Owner, Registry};
@@ -151,7 +152,6 @@ impl MultiThreadBuilder {
                 WorkerShared {
                     queue: ConcurrentQueue::bounded(LOCAL_QUEUE_CAP),
                     unparker: u,
-                    in_driver: AtomicBool::new(false),
                 }
             })
             .collect();
@@ -161,9 +161,7 @@ impl MultiThreadBuilder {
             registry: Registry::new(),
             driver_unparker: driver.unparker(),
             driver,
-            idle: Mutex::new(Vec::with_capacity(self.workers)),
-            num_idle: AtomicUsize::new(0),
-            searching: AtomicUsize::new(0),
+            idle: Idle::new(self.workers),
             shutdown: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             wake_driver_when_idle: self.wake_driver_when_idle,
@@ -242,7 +240,6 @@ pub struct MultiThreadHandle {
 struct WorkerShared {
     queue: ConcurrentQueue<Task>,
     unparker: parking::Unparker,
-    in_driver: AtomicBool,
 }
 
 struct MtShared {
@@ -251,9 +248,7 @@ struct MtShared {
     registry: Registry,
     driver: Arc<dyn Driver>,
     driver_unparker: Unparker,
-    idle: Mutex<Vec<usize>>,
-    num_idle: AtomicUsize,
-    searching: AtomicUsize,
+    idle: Idle,
     shutdown: AtomicBool,
     closed: AtomicBool,
     wake_driver_when_idle: bool,
@@ -261,7 +256,8 @@ struct MtShared {
 }
 
 struct WorkerTls {
-    shared: Cell<*const MtShared>,
+    /// The executor this thread works for (set for the worker's life).
+    shared: RefCell<Option<Arc<MtShared>>>,
     index: Cell<usize>,
     polling: Cell<bool>,
     lifo: RefCell<Option<Task>>,
@@ -270,7 +266,7 @@ struct WorkerTls {
 thread_local! {
     static WORKER: WorkerTls = const {
         WorkerTls {
-            shared: Cell::new(std::ptr::null()),
+            shared: RefCell::new(None),
             index: Cell::new(0),
             polling: Cell::new(false),
             lifo: RefCell::new(None),
@@ -279,32 +275,11 @@ thread_local! {
 }
 
 impl Owner for MtShared {
-    fn schedule(&self, runnable: Task, info: ScheduleInfo) {
-        if self.closed.load(Ordering::Acquire) {
-            // Shutting down: queue it for the drain, which drops it.
-            let _ = self.injector.push(runnable);
-            return;
-        }
-        let me: *const MtShared = self;
-        let rest = WORKER.with(|w| {
-            if w.shared.get() != me {
-                return Some(runnable);
-            }
-            let index = w.index.get();
-            if w.polling.get() && !info.woken_while_running {
-                let prev = w.lifo.borrow_mut().replace(runnable);
-                if let Some(prev) = prev {
-                    self.push_local(index, prev);
-                    self.notify_one(false);
-                }
-            } else {
-                self.push_local(index, runnable);
-                self.notify_one(false);
-            }
-            None
-        });
-        if let Some(r) = rest {
-            let _ = self.injector.push(r);
+    /// The slow path: a wake from a thread that is not one of this
+    /// executor's workers (the fast path is [`schedule_on_worker`]).
+    fn schedule(&self, runnable: Task, _info: ScheduleInfo) {
+        let _ = self.injector.push(runnable);
+        if !self.closed.load(Ordering::Acquire) {
             self.notify_one(false);
         }
     }
@@ -314,7 +289,48 @@ impl Owner for MtShared {
     }
 }
 
+/// Schedules `runnable` through this thread's worker context if this thread
+/// is a worker of the task's executor; gives it back otherwise.
+pub(crate) fn schedule_on_worker(runnable: Task, info: ScheduleInfo) -> Result<(), Task> {
+    WORKER.with(|w| {
+        let shared = w.shared.borrow();
+        let Some(s) = &*shared else {
+            return Err(runnable);
+        };
+        let theirs = Arc::as_ptr(&runnable.metadata().owner) as *const u8;
+        if Arc::as_ptr(s) as *const u8 != theirs {
+            return Err(runnable);
+        }
+        s.schedule_local(w, runnable, info);
+        Ok(())
+    })
+}
+
 impl MtShared {
+    fn schedule_local(&self, w: &WorkerTls, runnable: Task, info: ScheduleInfo) {
+        let index = w.index.get();
+        if info.woken_while_running {
+            // A yield: to the back of this worker's queue, behind everything
+            // ready. This worker is awake and will get to it, so nobody
+            // else needs waking; if the queue is full, only this task goes
+            // to the injector.
+            if let Err(e) = self.workers[index].queue.push(runnable) {
+                let _ = self.injector.push(e.into_inner());
+            }
+            return;
+        }
+        if w.polling.get() {
+            let prev = w.lifo.borrow_mut().replace(runnable);
+            if let Some(prev) = prev {
+                self.push_local(index, prev);
+                self.notify_one(false);
+            }
+        } else {
+            self.push_local(index, runnable);
+            self.notify_one(false);
+        }
+    }
+
     fn push_local(&self, index: usize, task: Task) {
         let q = &self.workers[index].queue;
         if let Err(e) = q.push(task) {
@@ -338,56 +354,20 @@ impl MtShared {
     /// Wakes one idle worker. Unless `force`, does nothing when a worker
     /// is already searching.
     fn notify_one(&self, force: bool) {
-        fence(Ordering::SeqCst);
-        if self.num_idle.load(Ordering::SeqCst) == 0 {
-            return;
-        }
-        if !force && self.searching.load(Ordering::SeqCst) != 0 {
-            return;
-        }
-        let picked = {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let pos = idle
-                .iter()
-                .rposition(|&i| !self.workers[i].in_driver.load(Ordering::SeqCst))
-                .or_else(|| idle.len().checked_sub(1));
-            pos.map(|p| {
-                let i = idle.swap_remove(p);
-                self.num_idle.fetch_sub(1, Ordering::SeqCst);
-                self.searching.fetch_add(1, Ordering::SeqCst);
-                i
-            })
-        };
-        if let Some(i) = picked {
+        if let Some(i) = self.idle.pick(force) {
             self.unpark_worker(i);
         }
     }
 
     fn unpark_worker(&self, i: usize) {
-        let w = &self.workers[i];
-        w.unparker.unpark();
-        fence(Ordering::SeqCst);
-        if w.in_driver.load(Ordering::SeqCst) {
+        self.workers[i].unparker.unpark();
+        if self.idle.in_driver(i) {
             self.driver_unparker.unpark();
         }
     }
 
-    /// Removes `index` from the idle list; `false` if a notifier already
-    /// took it out (and counted it as searching).
-    fn remove_idle(&self, index: usize) -> bool {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        match idle.iter().position(|&i| i == index) {
-            Some(p) => {
-                idle.swap_remove(p);
-                self.num_idle.fetch_sub(1, Ordering::SeqCst);
-                true
-            }
-            None => false,
-        }
-    }
-
     fn is_idle(&self) -> bool {
-        self.num_idle.load(Ordering::SeqCst) == self.workers.len() && !self.has_work()
+        self.idle.num_idle() == self.workers.len() && !self.has_work()
     }
 
     fn steal_into(&self, index: usize, start: usize) -> Option<Task> {
@@ -418,8 +398,12 @@ impl MtShared {
 
     fn take_from_injector(&self, index: usize) -> Option<Task> {
         let first = self.injector.pop().ok()?;
-        // Take a fair share of the rest into the local queue.
-        let share = (self.injector.len() / self.workers.len()).min(LOCAL_QUEUE_CAP / 4);
+        // Take a fair share of the rest into the local queue, but never
+        // more than half its free room, so it does not spill straight back.
+        let room = LOCAL_QUEUE_CAP - self.workers[index].queue.len();
+        let share = (self.injector.len() / self.workers.len())
+            .min(LOCAL_QUEUE_CAP / 4)
+            .min(room / 2);
         for _ in 0..share {
             match self.injector.pop() {
                 Ok(t) => self.push_local(index, t),
@@ -442,14 +426,14 @@ struct Worker<'a> {
 fn worker_main(shared: &Arc<MtShared>, index: usize, parker: parking::Parker) {
     let _rt = RuntimeContextGuard::worker();
     WORKER.with(|w| {
-        w.shared.set(Arc::as_ptr(shared));
+        *w.shared.borrow_mut() = Some(shared.clone());
         w.index.set(index);
     });
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
             WORKER.with(|w| {
-                w.shared.set(std::ptr::null());
+                w.shared.borrow_mut().take();
                 // `Worker::run` moves a LIFO task to the injector on a
                 // normal exit; this only matters if the loop unwound.
                 if let Some(t) = w.lifo.borrow_mut().take() {
@@ -480,9 +464,7 @@ impl Worker<'_> {
                 Some(task) => {
                     if searching {
                         searching = false;
-                        if self.shared.searching.fetch_sub(1, Ordering::SeqCst) == 1
-                            && self.shared.has_work()
-                        {
+                        if self.shared.idle.end_search() && self.shared.has_work() {
                             self.shared.notify_one(false);
                         }
                     }
@@ -501,9 +483,7 @@ impl Worker<'_> {
                 None => {
                     if searching {
                         searching = false;
-                        if self.shared.searching.fetch_sub(1, Ordering::SeqCst) == 1
-                            && self.shared.has_work()
-                        {
+                        if self.shared.idle.end_search() && self.shared.has_work() {
                             continue;
                         }
                     }
@@ -514,7 +494,7 @@ impl Worker<'_> {
             }
         }
         if searching {
-            self.shared.searching.fetch_sub(1, Ordering::SeqCst);
+            self.shared.idle.end_search();
         }
         // Leave the LIFO task where the shutdown drain will find it.
         if let Some(t) = WORKER.with(|w| w.lifo.borrow_mut().take()) {
@@ -552,18 +532,12 @@ impl Worker<'_> {
     /// Sleeps until there may be work. Returns (notified, drove).
     fn park(&mut self) -> (bool, bool) {
         let s = self.shared;
-        let me = &s.workers[self.index];
-        {
-            let mut idle = s.idle.lock().unwrap_or_else(|e| e.into_inner());
-            idle.push(self.index);
-            s.num_idle.fetch_add(1, Ordering::SeqCst);
-        }
-        fence(Ordering::SeqCst);
-        if s.wake_driver_when_idle && s.num_idle.load(Ordering::SeqCst) == s.workers.len() {
+        s.idle.register(self.index);
+        if s.wake_driver_when_idle && s.idle.num_idle() == s.workers.len() {
             s.driver_unparker.unpark();
         }
         if s.has_work() || s.shutdown.load(Ordering::SeqCst) {
-            if s.remove_idle(self.index) {
+            if s.idle.unregister(self.index) {
                 return (false, false);
             }
             // A notifier picked us concurrently: consume its token.
@@ -571,21 +545,23 @@ impl Worker<'_> {
             return (true, false);
         }
         let mut drove = false;
-        me.in_driver.store(true, Ordering::SeqCst);
+        s.idle.set_in_driver(self.index, true);
+        // A notifier that saw `in_driver` false left only a parker token:
+        // check for it before blocking in the driver.
         if !self.parker.park_timeout(Duration::ZERO) {
             if s.driver.park(None) {
                 drove = true;
-                me.in_driver.store(false, Ordering::SeqCst);
+                s.idle.set_in_driver(self.index, false);
                 // A notifier may also have left a token on our parker.
                 self.parker.park_timeout(Duration::ZERO);
             } else {
-                me.in_driver.store(false, Ordering::SeqCst);
+                s.idle.set_in_driver(self.index, false);
                 self.parker.park();
             }
         } else {
-            me.in_driver.store(false, Ordering::SeqCst);
+            s.idle.set_in_driver(self.index, false);
         }
-        let notified = !s.remove_idle(self.index);
+        let notified = !s.idle.unregister(self.index);
         (notified, drove)
     }
 }
@@ -721,13 +697,17 @@ impl MultiThreadHandle {
 
     /// Number of workers currently parked.
     pub fn idle_workers(&self) -> usize {
-        self.shared.num_idle.load(Ordering::SeqCst)
+        self.shared.idle.num_idle()
     }
 
     /// Whether this thread is one of this executor's workers.
     pub fn is_worker_thread(&self) -> bool {
-        let me = Arc::as_ptr(&self.shared);
-        WORKER.with(|w| w.shared.get() == me)
+        WORKER.with(|w| {
+            w.shared
+                .borrow()
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, &self.shared))
+        })
     }
 
     /// A probe that says whether every worker is parked and no task is

@@ -19,7 +19,6 @@
 //! dropped while it is held (wakers are cloned out first).
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
@@ -48,12 +47,11 @@ struct Entry {
 struct Slab {
     entries: Vec<Option<Entry>>,
     free: Vec<usize>,
+    len: usize,
 }
 
 pub(crate) struct Registry {
     shards: Box<[Mutex<Slab>]>,
-    next_shard: AtomicUsize,
-    len: AtomicUsize,
 }
 
 fn lock(m: &Mutex<Slab>) -> MutexGuard<'_, Slab> {
@@ -66,45 +64,38 @@ impl Registry {
     pub(crate) fn new() -> Registry {
         Registry {
             shards: (0..SHARDS).map(|_| Mutex::new(Slab::default())).collect(),
-            next_shard: AtomicUsize::new(0),
-            len: AtomicUsize::new(0),
         }
     }
 
-    /// Reserves an entry; the waker is filled in by [`Registry::set_waker`].
-    pub(crate) fn insert(
+    /// Registers a task: `make(key)` builds it (under the shard lock, so
+    /// one lock per spawn) and returns the value to hand back and the
+    /// task's waker. The shard is chosen from the task id, which spreads
+    /// spawns from different threads over different locks.
+    pub(crate) fn insert<R>(
         &self,
         id: TaskId,
         name: Option<Arc<str>>,
         location: &'static Location<'static>,
-    ) -> usize {
-        let shard = self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        make: impl FnOnce(usize) -> (R, Waker),
+    ) -> R {
+        let shard = (id.as_u64() as usize) % SHARDS;
         let mut slab = lock(&self.shards[shard]);
-        let entry = Entry {
-            waker: None,
-            id,
-            name,
-            location,
-        };
         let index = match slab.free.pop() {
-            Some(i) => {
-                slab.entries[i] = Some(entry);
-                i
-            }
+            Some(i) => i,
             None => {
-                slab.entries.push(Some(entry));
+                slab.entries.push(None);
                 slab.entries.len() - 1
             }
         };
-        self.len.fetch_add(1, Ordering::Relaxed);
-        index * SHARDS + shard
-    }
-
-    pub(crate) fn set_waker(&self, key: usize, waker: Waker) {
-        let mut slab = lock(&self.shards[key % SHARDS]);
-        if let Some(Some(e)) = slab.entries.get_mut(key / SHARDS) {
-            e.waker = Some(waker);
-        }
+        let (out, waker) = make(index * SHARDS + shard);
+        slab.entries[index] = Some(Entry {
+            waker: Some(waker),
+            id,
+            name,
+            location,
+        });
+        slab.len += 1;
+        out
     }
 
     pub(crate) fn remove(&self, key: usize) {
@@ -115,7 +106,7 @@ impl Registry {
                 return;
             };
             slab.free.push(index);
-            self.len.fetch_sub(1, Ordering::Relaxed);
+            slab.len -= 1;
             entry.waker
         };
         // Dropped outside the lock: dropping the last waker may free a task.
@@ -154,7 +145,7 @@ impl Registry {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.shards.iter().map(|s| lock(s).len).sum()
     }
 
     pub(crate) fn tasks(&self) -> Vec<TaskInfo> {

@@ -3,11 +3,14 @@
 //! A thread about to sleep sets `sleeping`, re-checks its queues, then parks
 //! its driver. Whoever queues work pushes first, then reads `sleeping` and
 //! unparks only if it is set. Both sides use `SeqCst`, so at least one of
-//! them sees the other's write: either the sleeper sees the work, or the
+//! them sees the other's write (each side puts a `SeqCst` fence between its
+//! store and its load, which is what the memory model requires): either the sleeper sees the work, or the
 //! pusher sees the sleeper (the classic store-load handshake). A thread that
 //! is awake costs the pusher one load and no syscall.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
+
+use crate::sync::{fence, AtomicBool};
 
 use tulipa_core::Unparker;
 
@@ -27,6 +30,9 @@ impl Signal {
     /// Wakes the thread if it is (about to be) asleep.
     #[inline]
     pub(crate) fn notify(&self) {
+        // The fence orders the caller's push before this load for every
+        // sleeper (a SeqCst load alone does not, in the C++ model).
+        fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) {
             self.unparker.unpark();
         }
@@ -34,5 +40,54 @@ impl Signal {
 
     pub(crate) fn set_sleeping(&self, sleeping: bool) {
         self.sleeping.store(sleeping, Ordering::SeqCst);
+        // Orders the store before the sleeper's re-check of its queues.
+        fence(Ordering::SeqCst);
+    }
+}
+
+#[cfg(all(test, tulipa_loom))]
+mod loom_signal {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+    use tulipa_core::Unpark;
+
+    struct ThreadUnpark(thread::Thread);
+
+    impl Unpark for ThreadUnpark {
+        fn unpark(&self) {
+            self.0.unpark();
+        }
+    }
+
+    /// A sleeper following the documented protocol never misses work
+    /// pushed concurrently: loom explores every interleaving and reports a
+    /// deadlock if the sleeper could park forever.
+    #[test]
+    fn loom_signal_no_lost_wakeup() {
+        loom::model(|| {
+            let work = Arc::new(AtomicBool::new(false));
+            let signal = Arc::new(Signal::new(tulipa_core::Unparker::new(ThreadUnpark(
+                thread::current(),
+            ))));
+            let (w, s) = (work.clone(), signal.clone());
+            let producer = thread::spawn(move || {
+                w.store(true, Ordering::SeqCst);
+                s.notify();
+            });
+            loop {
+                if work.load(Ordering::SeqCst) {
+                    break;
+                }
+                signal.set_sleeping(true);
+                if work.load(Ordering::SeqCst) {
+                    signal.set_sleeping(false);
+                    break;
+                }
+                thread::park();
+                signal.set_sleeping(false);
+            }
+            producer.join().unwrap();
+        });
     }
 }

@@ -138,6 +138,13 @@ impl<'a, F> TaskFuture<'a, F> {
 }
 
 fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
+    // Fast path: a wake on a worker thread of the task's own executor goes
+    // through the worker's thread-local handle, without touching the
+    // shared reference count in the metadata.
+    let runnable = match crate::multi::schedule_on_worker(runnable, info) {
+        Ok(()) => return,
+        Err(r) => r,
+    };
     let owner = runnable.metadata().owner.clone();
     owner.schedule(runnable, info);
 }
@@ -159,32 +166,38 @@ where
 {
     let location = Location::caller();
     let id = TaskId::next();
-    let key = owner.registry().insert(id, options.name.clone(), location);
-    let meta = TaskMeta {
-        id,
-        name: options.name,
-        location,
-        polls: Default::default(),
-        cancelled: Default::default(),
-        key,
-        owner: owner.clone(),
-    };
-    let builder = async_task::Builder::new().metadata(meta);
-    let make = move |meta| TaskFuture::new(meta, future);
-    // SAFETY: `spawn_unchecked` asks for three things. (1) A future that is
-    // not `Send` must be polled and dropped on the spawning thread only:
-    // such tasks come from the current-thread executor, which runs and
-    // drops its runnables only on its own thread (it is `!Send`); wakers on
-    // other threads only push the runnable into a queue that the owning
-    // thread drains, and that thread drains and drops the queue when the
-    // executor is dropped. Non-local tasks are `Send` (see `spawn_send`).
-    // (2) Borrowed data other than the metadata must outlive the runnable:
-    // the future borrows only the metadata, which async-task keeps alive as
-    // long as the future. (3) The schedule function is a plain `fn`, so it
-    // is `Send + Sync + 'static`.
-    let (runnable, task) = unsafe { builder.spawn_unchecked(make, WithInfo(schedule)) };
-    owner.registry().set_waker(key, runnable.waker());
-    (runnable, JoinHandle::new(task, id))
+    let name = options.name;
+    let registry_owner = owner.clone();
+    registry_owner
+        .registry()
+        .insert(id, name.clone(), location, move |key| {
+            let meta = TaskMeta {
+                id,
+                name,
+                location,
+                polls: Default::default(),
+                cancelled: Default::default(),
+                key,
+                owner,
+            };
+            let builder = async_task::Builder::new().metadata(meta);
+            let make = move |meta| TaskFuture::new(meta, future);
+            // SAFETY: `spawn_unchecked` asks for three things. (1) A future
+            // that is not `Send` must be polled and dropped on the spawning
+            // thread only: such tasks come from the thread-local task set,
+            // which runs and drops its runnables only on its own thread;
+            // wakers on other threads only push the runnable into a queue
+            // that the owning thread drains, and that thread drains and
+            // drops the queue when it exits. Other tasks are `Send` (see
+            // `spawn_send`). (2) Borrowed data other than the metadata must
+            // outlive the runnable: the future borrows only the metadata,
+            // which async-task keeps alive as long as the future. (3) The
+            // schedule function is a plain `fn`, so it is `Send + Sync +
+            // 'static`.
+            let (runnable, task) = unsafe { builder.spawn_unchecked(make, WithInfo(schedule)) };
+            let waker = runnable.waker();
+            ((runnable, JoinHandle::new(task, id)), waker)
+        })
 }
 
 /// Spawns a `Send` task; the only entry point for the non-local path.

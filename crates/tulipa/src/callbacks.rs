@@ -34,6 +34,9 @@ use tulipa_timer::{Instant, Sleep};
 
 use crate::runtime::{Handle, Shared};
 
+/// The name of the task that runs callbacks (hidden from `Handle::tasks`).
+pub(crate) const RUNNER_NAME: &str = "tulipa-callbacks";
+
 /// How many callbacks the runner runs before yielding to other tasks.
 const BATCH: usize = 64;
 
@@ -136,7 +139,7 @@ impl Callbacks {
                 let weak = self.shared.clone();
                 Handle { shared }
                     .spawn_with(
-                        tulipa_executor::SpawnOptions::new().name("tulipa-callbacks"),
+                        tulipa_executor::SpawnOptions::new().name(RUNNER_NAME),
                         Runner { shared: weak },
                     )
                     .detach();

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -171,13 +171,12 @@ impl Builder {
         let main_state = Arc::new(MainState::default());
 
         let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
-            let exec = if self.current_thread {
-                Exec::Current(CurrentThread::new(driver.clone()))
-            } else {
-                Exec::Pending
-            };
+            let exec = OnceLock::new();
+            if self.current_thread {
+                let _ = exec.set(Exec::Current(CurrentThread::new(driver.clone())));
+            }
             Shared {
-                exec: Mutex::new(exec),
+                exec,
                 reactor: reactor.clone(),
                 timers: timers.clone(),
                 callbacks: Callbacks::new(weak.clone()),
@@ -225,7 +224,7 @@ impl Builder {
                     probe() && main.upgrade().is_none_or(|m| m.is_idle())
                 }));
             }
-            *handle.shared.exec.lock().unwrap_or_else(|e| e.into_inner()) = Exec::Multi(mth);
+            let _ = handle.shared.exec.set(Exec::Multi(mth));
             owner = Some(mt);
         }
         // A current-thread runtime has no threads of its own: its start and
@@ -241,13 +240,13 @@ impl Builder {
 }
 
 enum Exec {
-    Pending,
     Current(CurrentThread),
     Multi(MultiThreadHandle),
 }
 
 pub(crate) struct Shared {
-    exec: Mutex<Exec>,
+    /// Set once while building, before the handle is shared.
+    exec: OnceLock<Exec>,
     reactor: Reactor,
     pub(crate) timers: TimerHandle,
     pub(crate) callbacks: Callbacks,
@@ -367,19 +366,10 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let exec = self.shared.exec.lock().unwrap_or_else(|e| e.into_inner());
-        match &*exec {
-            Exec::Current(c) => {
-                let c = c.clone();
-                drop(exec);
-                c.spawn(options, future)
-            }
-            Exec::Multi(m) => {
-                let m = m.clone();
-                drop(exec);
-                m.spawn(options, future)
-            }
-            Exec::Pending => unreachable!("the executor is installed before the handle is shared"),
+        match self.shared.exec.get() {
+            Some(Exec::Current(c)) => c.spawn(options, future),
+            Some(Exec::Multi(m)) => m.spawn(options, future),
+            None => unreachable!("the executor is installed before the handle is shared"),
         }
     }
 
@@ -392,11 +382,14 @@ impl Handle {
     /// The tasks alive on this runtime, oldest first (asyncio's
     /// `all_tasks()`).
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        match &*self.shared.exec.lock().unwrap_or_else(|e| e.into_inner()) {
-            Exec::Current(c) => c.tasks(),
-            Exec::Multi(m) => m.tasks(),
-            Exec::Pending => Vec::new(),
-        }
+        let mut tasks = match self.shared.exec.get() {
+            Some(Exec::Current(c)) => c.tasks(),
+            Some(Exec::Multi(m)) => m.tasks(),
+            None => Vec::new(),
+        };
+        // The runtime's own callback runner is not a user task.
+        tasks.retain(|t| t.name() != Some(crate::callbacks::RUNNER_NAME));
+        tasks
     }
 
     /// Whether the runtime runs on virtual time.
@@ -475,17 +468,9 @@ impl Runtime {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = self.handle.enter();
-        let exec = {
-            let e = self
-                .handle
-                .shared
-                .exec
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            match &*e {
-                Exec::Current(c) => Some(c.clone()),
-                _ => None,
-            }
+        let exec = match self.handle.shared.exec.get() {
+            Some(Exec::Current(c)) => Some(c.clone()),
+            _ => None,
         };
         match exec {
             Some(ct) => {
@@ -534,13 +519,7 @@ impl Runtime {
         let stuck = match &self.multi {
             Some(mt) => mt.shutdown(timeout),
             None => {
-                if let Exec::Current(c) = &*self
-                    .handle
-                    .shared
-                    .exec
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                {
+                if let Some(Exec::Current(c)) = self.handle.shared.exec.get() {
                     c.shutdown();
                 }
                 0

@@ -1,0 +1,13 @@
+//! The concurrency shim: std atomics normally, loom's under
+//! `--cfg tulipa_loom`, so the loom models in this crate check the real
+//! code (`cargo xtask loom`).
+
+#[cfg(not(tulipa_loom))]
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize};
+#[cfg(not(tulipa_loom))]
+pub(crate) use std::sync::Mutex;
+
+#[cfg(tulipa_loom)]
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize};
+#[cfg(tulipa_loom)]
+pub(crate) use loom::sync::Mutex;
