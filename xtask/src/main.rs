@@ -20,7 +20,7 @@ commands:
   ci          fmt, clippy, tests and doc tests, docs, examples, then tidy
   test        only the tests step of ci (nextest when installed, else cargo test)
   tidy [DIR]  house rules (//! docs, SAFETY comments, no todo!/dbg!, file length)
-  loom        loom models: RUSTFLAGS=\"--cfg loom\", target dir <target>/loom
+  loom        loom models: RUSTFLAGS=\"--cfg tulipa_loom\", target dir <target>/loom
   bench ARGS  cargo run --release -p tulipa-benches -- ARGS
               (ARGS: benchmark names, --rounds N, --quick, --markdown;
               `cargo xtask bench --help` lists them all)
@@ -155,18 +155,24 @@ fn bench(root: &Path, args: &[String]) -> Result {
     run("bench", cmd)
 }
 
-/// Loom models: tests named `loom_*` in libraries, built with `--cfg loom`
-/// into their own target dir (`loom` inside the usual one) so the normal
-/// build stays valid. The benches crate is left out: it only has a binary,
-/// and its dependencies (tokio) do not build under `--cfg loom`.
+/// Loom models: tests named `loom_*` in libraries, built with
+/// `--cfg tulipa_loom` (our own cfg, so third-party crates keep their std
+/// internals and only our `sync` shims switch to loom) into their own
+/// target dir (`loom` inside the usual one) so the normal build stays
+/// valid. Preemptions are bounded (LOOM_MAX_PREEMPTIONS, default 3) to
+/// keep the run to seconds. The benches crate is left out: it only has a
+/// binary.
 fn loom(root: &Path) -> Result {
     let mut cmd = cargo(
         root,
         &format!("test --release --workspace {NO_BENCHES} --lib loom"),
     );
     let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    cmd.env("RUSTFLAGS", "--cfg loom")
+    cmd.env("RUSTFLAGS", "--cfg tulipa_loom")
         .env("CARGO_TARGET_DIR", target.join("loom"));
+    if env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
+        cmd.env("LOOM_MAX_PREEMPTIONS", "3");
+    }
     run("loom", cmd)
 }
 
