@@ -177,7 +177,7 @@ impl Builder {
     }
 
     /// Spawns a non-`Send` task onto this thread (see
-    /// [`spawn_local`](crate::spawn_local)).
+    /// [`spawn_local`]).
     ///
     /// # Errors
     ///
