@@ -81,7 +81,9 @@ impl<T> JoinHandle<T> {
     /// is kept. Cancelling twice is harmless.
     pub fn cancel(&self) {
         let Some(task) = &self.task else { return };
-        if self.done {
+        if self.done || task.is_finished() {
+            // Finished: its registry slot may already belong to another
+            // task, and there is nothing left to cancel.
             return;
         }
         let meta = task.metadata();

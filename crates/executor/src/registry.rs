@@ -163,3 +163,62 @@ impl Registry {
         out
     }
 }
+
+#[cfg(all(test, not(tulipa_loom)))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert,
+        Remove(usize),
+        Wake(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => Just(Op::Insert),
+            2 => any::<usize>().prop_map(Op::Remove),
+            1 => any::<usize>().prop_map(Op::Wake),
+        ]
+    }
+
+    proptest! {
+        /// The registry against a map model: every live task is listed once,
+        /// in id order, `len` matches, and removing one task never disturbs
+        /// another even though slots are reused.
+        #[test]
+        fn registry_matches_a_map_model(ops in proptest::collection::vec(op(), 1..300)) {
+            let reg = Registry::new();
+            let mut model: BTreeMap<u64, usize> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert => {
+                        let id = TaskId::next();
+                        let key = reg.insert(id, None, Location::caller(), |key| {
+                            (key, Waker::noop().clone())
+                        });
+                        prop_assert!(!model.values().any(|k| *k == key), "key reused while live");
+                        model.insert(id.as_u64(), key);
+                    }
+                    Op::Remove(i) if !model.is_empty() => {
+                        let id = *model.keys().nth(i % model.len()).unwrap();
+                        let key = model.remove(&id).unwrap();
+                        reg.remove(key);
+                    }
+                    Op::Wake(i) if !model.is_empty() => {
+                        let key = *model.values().nth(i % model.len()).unwrap();
+                        reg.wake(key);
+                    }
+                    _ => {}
+                }
+                prop_assert_eq!(reg.len(), model.len());
+                let listed: Vec<u64> = reg.tasks().iter().map(|t| t.id().as_u64()).collect();
+                let expected: Vec<u64> = model.keys().copied().collect();
+                prop_assert_eq!(listed, expected);
+            }
+        }
+    }
+}
