@@ -56,8 +56,8 @@ struct CtShared {
     driver: Arc<dyn Driver>,
     signal: Arc<Signal>,
     core: AtomicBool,
-    /// Threads in `block_on` waiting for the core.
-    waiting: Mutex<Vec<tulipa_core::Unparker>>,
+    /// `block_on` futures of other threads waiting for the core.
+    waiting: Mutex<Vec<std::task::Waker>>,
     closed: AtomicBool,
 }
 
@@ -156,22 +156,13 @@ impl CurrentThread {
                     future,
                 );
             }
-            // Someone else runs the tasks: poll our own future until it is
-            // done or the core is free.
+            // Someone else runs the tasks: poll our own future (and this
+            // thread's local tasks) until it is done or the core is free.
             let parker = ThreadParker::new();
-            let unparker = parker.unparker();
-            self.shared
-                .waiting
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(unparker.clone());
-            if !self.shared.core.load(Ordering::Acquire) {
-                continue;
-            }
-            let signal = Arc::new(Signal::new(unparker));
+            let signal = Arc::new(Signal::new(parker.unparker()));
             let waiter = WaitCore {
                 future: future.as_mut(),
-                core: &self.shared.core,
+                shared: &self.shared,
             };
             if let Some(v) = run_loop(&parker, signal, None, waiter) {
                 return v;
@@ -232,8 +223,8 @@ impl Drop for CoreGuard<'_> {
         self.0.core.store(false, Ordering::Release);
         let waiting =
             std::mem::take(&mut *self.0.waiting.lock().unwrap_or_else(|e| e.into_inner()));
-        for u in waiting {
-            u.unpark();
+        for w in waiting {
+            w.wake();
         }
     }
 }
@@ -242,7 +233,7 @@ impl Drop for CoreGuard<'_> {
 /// `None` when the core becomes free so the caller can take it.
 struct WaitCore<'a, F> {
     future: std::pin::Pin<&'a mut F>,
-    core: &'a AtomicBool,
+    shared: &'a CtShared,
 }
 
 impl<F: Future> Future for WaitCore<'_, F> {
@@ -255,7 +246,17 @@ impl<F: Future> Future for WaitCore<'_, F> {
         if let std::task::Poll::Ready(v) = self.future.as_mut().poll(cx) {
             return std::task::Poll::Ready(Some(v));
         }
-        if !self.core.load(Ordering::Acquire) {
+        if !self.shared.core.load(Ordering::Acquire) {
+            return std::task::Poll::Ready(None);
+        }
+        // Ask to be woken when the core is released, then re-check: the
+        // release may have happened before we were on the list.
+        self.shared
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cx.waker().clone());
+        if !self.shared.core.load(Ordering::Acquire) {
             return std::task::Poll::Ready(None);
         }
         std::task::Poll::Pending

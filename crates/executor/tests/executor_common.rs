@@ -487,3 +487,41 @@ fn public_types_are_send_and_sync() {
     send::<JoinHandle<u8>>();
     send::<tulipa_executor::JoinError>();
 }
+
+#[test]
+fn a_second_block_on_takes_over_the_core_when_it_is_released() {
+    let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+    let gate = Gate::default();
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    // Thread A holds the core until the gate opens.
+    let a = {
+        let ex = ex.clone();
+        let gate = gate.clone();
+        std::thread::spawn(move || {
+            ex.block_on(async move {
+                entered_tx.send(()).unwrap();
+                gate.wait().await;
+            })
+        })
+    };
+    entered_rx.recv().unwrap();
+    // A task that becomes runnable only when A is leaving: A returns as
+    // soon as its own future is ready, leaving the task queued.
+    let g = gate.clone();
+    let task = ex.spawn(SpawnOptions::new(), async move {
+        g.wait().await;
+        5
+    });
+    // Thread B waits on the task from a second block_on; it must take the
+    // core over once A leaves, and then run the task itself.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    {
+        let ex = ex.clone();
+        std::thread::spawn(move || done_tx.send(ex.block_on(task).unwrap()));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    gate.open();
+    a.join().unwrap();
+    // Liveness bound only: a lost hand-off would hang forever.
+    assert_eq!(done_rx.recv_timeout(Duration::from_secs(20)).unwrap(), 5);
+}
