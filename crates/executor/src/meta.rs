@@ -6,6 +6,7 @@
 //! Debug tooling (slow-poll reports, task dumps) reads it; the executor's
 //! cancellation flag lives here too.
 
+use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::panic::Location;
@@ -16,14 +17,30 @@ use crate::registry::Owner;
 
 /// A process-unique task identifier.
 ///
-/// Ids are never reused within a process. They start at 1.
+/// Ids are never reused within a process. They start at 1, and the ids of
+/// tasks spawned from one thread increase.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(NonZeroU64);
 
 impl TaskId {
+    /// A fresh id. Threads take ids from the global counter in blocks, so
+    /// spawning on several threads does not contend on one cache line; ids
+    /// from one thread increase, and ids are never reused.
     pub(crate) fn next() -> TaskId {
+        const BLOCK: u64 = 256;
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        thread_local! {
+            static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        }
+        let id = RANGE.with(|r| {
+            let (mut next, mut end) = r.get();
+            if next == end {
+                next = NEXT.fetch_add(BLOCK, Ordering::Relaxed);
+                end = next + BLOCK;
+            }
+            r.set((next + 1, end));
+            next
+        });
         TaskId(NonZeroU64::new(id).expect("task id counter wrapped around"))
     }
 

@@ -38,6 +38,7 @@ pub fn current_id() -> Option<TaskId> {
 #[derive(Clone, Debug, Default)]
 pub struct SpawnOptions {
     pub(crate) name: Option<Arc<str>>,
+    pub(crate) location: Option<&'static Location<'static>>,
 }
 
 impl SpawnOptions {
@@ -49,6 +50,15 @@ impl SpawnOptions {
     /// Names the task (shown in debug reports and task listings).
     pub fn name(mut self, name: impl Into<Arc<str>>) -> SpawnOptions {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Records `location` as the task's spawn location instead of the
+    /// caller of the spawn function: for wrappers that spawn on behalf of
+    /// their own caller (they capture it with `#[track_caller]` and
+    /// [`Location::caller`]).
+    pub fn location(mut self, location: &'static Location<'static>) -> SpawnOptions {
+        self.location = Some(location);
         self
     }
 }
@@ -164,7 +174,10 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let location = Location::caller();
+    let location = match options.location {
+        Some(l) => l,
+        None => Location::caller(),
+    };
     let id = TaskId::next();
     let name = options.name;
     let registry_owner = owner.clone();

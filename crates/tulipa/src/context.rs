@@ -18,3 +18,14 @@ pub(crate) fn replace(h: Option<Handle>) -> Option<Handle> {
         .ok()
         .flatten()
 }
+
+/// Runs `f` with the current handle, without cloning it (spawning is hot).
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+    let mut f = Some(f);
+    let out = CURRENT.try_with(|c| (f.take().unwrap())(c.borrow().as_ref()));
+    match out {
+        Ok(r) => r,
+        // Thread-local storage is being torn down: no runtime.
+        Err(_) => (f.take().unwrap())(None),
+    }
+}

@@ -58,10 +58,13 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match Handle::try_current() {
-        Some(h) => Ok(h.spawn(future)),
+    // The location is captured here: `#[track_caller]` does not reach
+    // through the closure below.
+    let options = tulipa_executor::SpawnOptions::new().location(std::panic::Location::caller());
+    crate::context::with_current(|h| match h {
+        Some(h) => Ok(h.spawn_with(options, future)),
         None => Err(SpawnError(future)),
-    }
+    })
 }
 
 /// Spawns a future that is not `Send` onto this thread: it runs while a
