@@ -22,8 +22,11 @@ use std::time::Duration;
 /// drives the reactor" is built without the driver knowing about workers.
 ///
 /// [`Unparker::unpark`] wakes the thread that holds the driver, or, if no
-/// thread holds it, makes the next `park` return at once (the wakeup is
-/// remembered, never lost).
+/// thread holds it, makes the next *blocking* `park` return at once (the
+/// wakeup is remembered, never lost). A non-blocking park
+/// (`Some(Duration::ZERO)`, the "do pending work" poll that busy executors
+/// make) never consumes a pending wakeup: it is still there for the thread
+/// that is about to block.
 pub trait Driver: Send + Sync + 'static {
     /// Parks the calling thread until [`Unparker::unpark`] is called, until
     /// `timeout` elapses (`None` means no timeout, `Some(Duration::ZERO)`
@@ -152,6 +155,9 @@ impl Driver for ThreadParker {
         };
         match timeout {
             None => parker.park(),
+            // Nothing to do without blocking, and a pending unpark must
+            // stay pending (see the contract).
+            Some(Duration::ZERO) => {}
             Some(d) => {
                 parker.park_timeout(d);
             }
@@ -200,6 +206,17 @@ mod tests {
         d.unparker().unpark();
         assert!(t.join().unwrap());
         assert!(refused, "a concurrent park must return false");
+    }
+
+    #[test]
+    fn zero_park_keeps_a_pending_unpark() {
+        let d = ThreadParker::new();
+        d.unparker().unpark();
+        assert!(d.park(Some(Duration::ZERO)));
+        let start = Instant::now();
+        // Still pending: the blocking park returns at once.
+        assert!(d.park(Some(Duration::from_secs(30))));
+        assert!(start.elapsed() < Duration::from_secs(30));
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub(crate) struct Inner {
     sources: Mutex<Sources>,
     /// Held by the one thread inside `park` (try-locked).
     park: Mutex<ParkState>,
+    /// An unpark not yet seen by a blocking park (see `Driver::park`).
+    notified: AtomicBool,
 }
 
 struct Sources {
@@ -147,6 +149,7 @@ impl Reactor {
                     batch: Vec::new(),
                     wakers: Vec::new(),
                 }),
+                notified: AtomicBool::new(false),
             }),
         })
     }
@@ -408,6 +411,9 @@ struct NotifyPoller(Arc<Inner>);
 
 impl Unpark for NotifyPoller {
     fn unpark(&self) {
+        // Recorded first: a non-blocking turn may consume the poller's
+        // notification, and the flag keeps it for the next blocking park.
+        self.0.notified.store(true, Ordering::SeqCst);
         // Can only fail if the notification pipe/eventfd is broken; there
         // is nobody to report it to, and parks may return spuriously.
         let _ = self.0.poller.notify();
@@ -431,10 +437,28 @@ impl Driver for Reactor {
         // collect: skip the poller's syscalls (busy executors call this
         // every few dozen tasks). A pending notification stays pending and
         // ends the next blocking park early, as documented.
-        if timeout == Some(Duration::ZERO) && park.wakers.is_empty() && self.source_count() == 0 {
+        if timeout == Some(Duration::ZERO) {
+            if park.wakers.is_empty() && self.source_count() == 0 {
+                return true;
+            }
+            // Does not touch `notified`: a wakeup this turn consumes from
+            // the poller stays recorded for the next blocking park.
+            let _ = self.inner.turn(&mut park, timeout);
             return true;
         }
+        // A wakeup that arrived earlier (and that a non-blocking turn may
+        // have taken from the poller) ends this park at once.
+        let timeout = if self.inner.notified.swap(false, Ordering::SeqCst) {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         let _ = self.inner.turn(&mut park, timeout);
+        // Whatever unparked us has been seen: callers re-check their state
+        // after every park, and the swap (a read of the unparker's store)
+        // makes the unparker's earlier writes visible to that re-check. A
+        // poller notification still pending only causes one early return.
+        self.inner.notified.swap(false, Ordering::SeqCst);
         true
     }
 

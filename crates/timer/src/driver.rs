@@ -70,6 +70,9 @@ pub struct TimerDriver<D: Driver> {
     /// Set while a thread is inside `park`.
     driving: AtomicBool,
     idle_probe: Mutex<IdleProbe>,
+    /// Set by this driver's unparker; cleared by a virtual-time park, which
+    /// then returns without moving the clock.
+    notified: Arc<AtomicBool>,
 }
 
 impl<D: Driver> TimerDriver<D> {
@@ -92,6 +95,7 @@ impl<D: Driver> TimerDriver<D> {
             shared,
             driving: AtomicBool::new(false),
             idle_probe: Mutex::new(Arc::new(|| true)),
+            notified: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -154,6 +158,13 @@ impl<D: Driver> TimerDriver<D> {
     }
 
     fn park_virtual(&self, clock: &MockClock, timeout: Option<Duration>) {
+        // Someone unparked us since our last park: work is waiting, so
+        // time must not jump. Do the I/O and timer work and return.
+        if self.notified.swap(false, Ordering::SeqCst) {
+            self.inner.park(Some(Duration::ZERO));
+            self.shared.fire_expired();
+            return;
+        }
         self.inner.park(Some(Duration::ZERO));
         if self.shared.fire_expired() > 0 || timeout == Some(Duration::ZERO) {
             return;
@@ -166,7 +177,7 @@ impl<D: Driver> TimerDriver<D> {
             wheel.next_deadline()
         };
         if let Some(at) = next.and_then(|tick| self.shared.instant_of(tick)) {
-            if self.is_idle() {
+            if self.is_idle() && !self.notified.load(Ordering::SeqCst) {
                 self.shared.set_parked_until(NOT_PARKED);
                 clock.advance_to(at);
                 self.shared.fire_expired();
@@ -176,6 +187,20 @@ impl<D: Driver> TimerDriver<D> {
         self.inner.park(timeout);
         self.shared.set_parked_until(NOT_PARKED);
         self.shared.fire_expired();
+    }
+}
+
+/// The driver's unparker: records the unpark (virtual time must not jump
+/// past work that is waiting) and wakes the inner driver.
+struct FlagUnpark {
+    notified: Arc<AtomicBool>,
+    inner: Unparker,
+}
+
+impl tulipa_core::Unpark for FlagUnpark {
+    fn unpark(&self) {
+        self.notified.store(true, Ordering::SeqCst);
+        self.inner.unpark();
     }
 }
 
@@ -223,7 +248,10 @@ impl<D: Driver> Driver for TimerDriver<D> {
     }
 
     fn unparker(&self) -> Unparker {
-        self.inner.unparker()
+        Unparker::new(FlagUnpark {
+            notified: self.notified.clone(),
+            inner: self.inner.unparker(),
+        })
     }
 }
 
