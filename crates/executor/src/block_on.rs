@@ -6,11 +6,11 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use tulipa_core::Driver;
+use tulipa_core::{Driver, Unparker};
 
 use crate::local::LocalEnter;
 use crate::signal::Signal;
@@ -92,12 +92,19 @@ pub(crate) fn run_loop<F: Future>(
     driver: &dyn Driver,
     signal: Arc<Signal>,
     extra: Option<&dyn TaskSource>,
+    watch: Option<&Quiescence>,
     future: F,
 ) -> F::Output {
     let local = LocalEnter::new(signal.clone());
     let main = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
         signal: signal.clone(),
+    });
+    let _watched = watch.map(|w| {
+        let (signal, main, local) = (signal.clone(), main.clone(), local.shared());
+        w.watch(Arc::new(move || {
+            signal.is_sleeping() && !main.woken.load(Ordering::SeqCst) && local.queue.is_empty()
+        }))
     });
     let waker = Waker::from(main.clone());
     let mut cx = Context::from_waker(&waker);
@@ -139,6 +146,11 @@ pub(crate) fn run_loop<F: Future>(
         let idle = !main.woken.load(Ordering::SeqCst)
             && local.queue().is_empty()
             && !extra.is_some_and(|e| e.has_work());
+        if idle {
+            if let Some(w) = watch {
+                w.poke();
+            }
+        }
         if idle && !driver.park(None) {
             // Another thread holds the driver; it will run the I/O and
             // timers. Nothing to do here but wait to be unparked by our
@@ -147,5 +159,92 @@ pub(crate) fn run_loop<F: Future>(
             std::thread::sleep(Duration::from_micros(50));
         }
         signal.set_sleeping(false);
+    }
+}
+
+/// Tells whether the `block_on` loops it watches are all asleep with
+/// nothing to do: how a runtime on virtual time knows that the thread in
+/// `Runtime::block_on` (its future and its local tasks) is idle, before it
+/// lets the clock jump.
+///
+/// A loop counts as busy from the moment anything wakes it (its future, a
+/// local task) until it has run out of work and is about to sleep: it is
+/// quiet only while it sleeps (or is about to), nobody has notified it,
+/// its future is not woken and its local queue is empty.
+#[derive(Clone, Default)]
+pub struct Quiescence {
+    inner: Arc<QuiescenceInner>,
+}
+
+type QuietProbe = Arc<dyn Fn() -> bool + Send + Sync>;
+
+#[derive(Default)]
+struct QuiescenceInner {
+    loops: Mutex<Vec<QuietProbe>>,
+    poke: Mutex<Option<Unparker>>,
+}
+
+impl std::fmt::Debug for Quiescence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quiescence")
+            .field("quiet", &self.is_quiet())
+            .finish()
+    }
+}
+
+impl Quiescence {
+    /// A watcher with no loops (quiet).
+    pub fn new() -> Quiescence {
+        Quiescence::default()
+    }
+
+    /// Unparks `unparker` whenever a watched loop runs out of work, so a
+    /// driver that waits for quiescence re-checks.
+    pub fn on_quiet(&self, unparker: Unparker) {
+        *self.inner.poke.lock().unwrap_or_else(|e| e.into_inner()) = Some(unparker);
+    }
+
+    /// Whether every watched loop is asleep with nothing to do.
+    pub fn is_quiet(&self) -> bool {
+        self.inner
+            .loops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .all(|quiet| quiet())
+    }
+
+    fn poke(&self) {
+        if let Some(u) = &*self.inner.poke.lock().unwrap_or_else(|e| e.into_inner()) {
+            u.unpark();
+        }
+    }
+
+    fn watch(&self, probe: QuietProbe) -> Watched<'_> {
+        self.inner
+            .loops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(probe.clone());
+        Watched { watch: self, probe }
+    }
+}
+
+struct Watched<'a> {
+    watch: &'a Quiescence,
+    probe: QuietProbe,
+}
+
+impl Drop for Watched<'_> {
+    fn drop(&mut self) {
+        let mut loops = self
+            .watch
+            .inner
+            .loops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = loops.iter().position(|p| Arc::ptr_eq(p, &self.probe)) {
+            loops.swap_remove(i);
+        }
     }
 }

@@ -45,9 +45,24 @@ use crate::task::{spawn_send, SpawnOptions};
 /// });
 /// assert_eq!(out, 2);
 /// ```
+///
+/// When the last clone is dropped, every task left is cancelled (its future
+/// dropped), as [`shutdown`](CurrentThread::shutdown) does.
 #[derive(Clone)]
 pub struct CurrentThread {
     shared: Arc<CtShared>,
+    _last: Arc<ShutdownOnDrop>,
+}
+
+/// Held by every `CurrentThread` clone, never by tasks (they hold
+/// `CtShared`), so its drop means "no handle left": nobody can run the
+/// remaining tasks any more.
+struct ShutdownOnDrop(Arc<CtShared>);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
 }
 
 struct CtShared {
@@ -79,6 +94,30 @@ impl Owner for CtShared {
     }
 }
 
+impl CtShared {
+    fn shutdown(&self) {
+        self.closed.store(true, Ordering::Release);
+        // Wake every idle task so it is queued, then drop what is queued;
+        // repeat while tasks keep appearing (a dropped future may wake
+        // others).
+        for _ in 0..1000 {
+            self.registry.wake_all();
+            let mut dropped = 0;
+            while let Ok(r) = self.queue.pop() {
+                crate::task::discard(r);
+                dropped += 1;
+            }
+            if dropped == 0 && self.queue.is_empty() {
+                break;
+            }
+        }
+        self.queue.close();
+        while let Ok(r) = self.queue.pop() {
+            crate::task::discard(r);
+        }
+    }
+}
+
 impl TaskSource for CtShared {
     fn run_one(&self) -> bool {
         match self.queue.pop() {
@@ -99,16 +138,18 @@ impl CurrentThread {
     /// Creates an executor that sleeps on `driver` when idle.
     pub fn new(driver: Arc<dyn Driver>) -> CurrentThread {
         let signal = Arc::new(Signal::new(driver.unparker()));
+        let shared = Arc::new(CtShared {
+            queue: ConcurrentQueue::unbounded(),
+            registry: Registry::new(),
+            driver,
+            signal,
+            core: AtomicBool::new(false),
+            waiting: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        });
         CurrentThread {
-            shared: Arc::new(CtShared {
-                queue: ConcurrentQueue::unbounded(),
-                registry: Registry::new(),
-                driver,
-                signal,
-                core: AtomicBool::new(false),
-                waiting: Mutex::new(Vec::new()),
-                closed: AtomicBool::new(false),
-            }),
+            _last: Arc::new(ShutdownOnDrop(shared.clone())),
+            shared,
         }
     }
 
@@ -124,8 +165,11 @@ impl CurrentThread {
         if self.shared.closed.load(Ordering::Acquire) {
             // Shut down: the task is cancelled at once.
             crate::task::discard(runnable);
+        } else if let Err(e) = self.shared.queue.push(runnable) {
+            // The queue closed in between (end of shutdown).
+            crate::task::discard(e.into_inner());
         } else {
-            runnable.schedule();
+            self.shared.signal.notify();
         }
         handle
     }
@@ -153,6 +197,7 @@ impl CurrentThread {
                     &*self.shared.driver,
                     self.shared.signal.clone(),
                     Some(&*self.shared),
+                    None,
                     future,
                 );
             }
@@ -164,7 +209,7 @@ impl CurrentThread {
                 future: future.as_mut(),
                 shared: &self.shared,
             };
-            if let Some(v) = run_loop(&parker, signal, None, waiter) {
+            if let Some(v) = run_loop(&parker, signal, None, None, waiter) {
                 return v;
             }
         }
@@ -186,25 +231,7 @@ impl CurrentThread {
     /// Must not be called while another thread is inside `block_on` on this
     /// executor; the runtime's shutdown guarantees that.
     pub fn shutdown(&self) {
-        self.shared.closed.store(true, Ordering::Release);
-        // Wake every idle task so it is queued, then drop what is queued;
-        // repeat while tasks keep appearing (a dropped future may wake
-        // others).
-        for _ in 0..1000 {
-            self.shared.registry.wake_all();
-            let mut dropped = 0;
-            while let Ok(r) = self.shared.queue.pop() {
-                crate::task::discard(r);
-                dropped += 1;
-            }
-            if dropped == 0 && self.shared.queue.is_empty() {
-                break;
-            }
-        }
-        self.shared.queue.close();
-        while let Ok(r) = self.shared.queue.pop() {
-            crate::task::discard(r);
-        }
+        self.shared.shutdown();
     }
 }
 
@@ -251,11 +278,16 @@ impl<F: Future> Future for WaitCore<'_, F> {
         }
         // Ask to be woken when the core is released, then re-check: the
         // release may have happened before we were on the list.
-        self.shared
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(cx.waker().clone());
+        {
+            let mut waiting = self
+                .shared
+                .waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                waiting.push(cx.waker().clone());
+            }
+        }
         if !self.shared.core.load(Ordering::Acquire) {
             return std::task::Poll::Ready(None);
         }

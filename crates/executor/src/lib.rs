@@ -38,7 +38,7 @@ mod task;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use block_on::in_runtime_context;
+pub use block_on::{in_runtime_context, Quiescence};
 pub use current::CurrentThread;
 pub use join::{JoinError, JoinHandle};
 pub use local::{local_task_count, spawn_local, try_spawn_local};
@@ -59,5 +59,22 @@ use tulipa_core::Driver;
 pub fn block_on<F: Future>(driver: &dyn Driver, future: F) -> F::Output {
     let _rt = block_on::RuntimeContextGuard::enter();
     let signal = Arc::new(signal::Signal::new(driver.unparker()));
-    block_on::run_loop(driver, signal, None, future)
+    block_on::run_loop(driver, signal, None, None, future)
+}
+
+/// Like [`block_on`], and reports to `watch` whether this thread is idle
+/// (see [`Quiescence`]).
+///
+/// # Panics
+///
+/// As [`block_on`].
+#[track_caller]
+pub fn block_on_watched<F: Future>(
+    driver: &dyn Driver,
+    watch: &Quiescence,
+    future: F,
+) -> F::Output {
+    let _rt = block_on::RuntimeContextGuard::enter();
+    let signal = Arc::new(signal::Signal::new(driver.unparker()));
+    block_on::run_loop(driver, signal, None, Some(watch), future)
 }

@@ -158,6 +158,10 @@ impl LocalEnter {
         })
     }
 
+    pub(crate) fn shared(&self) -> Arc<LocalShared> {
+        self.shared.clone()
+    }
+
     pub(crate) fn queue(&self) -> &ConcurrentQueue<Runnable<TaskMeta>> {
         &self.shared.queue
     }

@@ -297,6 +297,12 @@ pub(crate) fn schedule_on_worker(runnable: Task, info: ScheduleInfo) -> Result<(
         let Some(s) = &*shared else {
             return Err(runnable);
         };
+        if s.shutdown.load(Ordering::Acquire) {
+            // Shutting down: everything goes to the injector, where the
+            // drain finds it (a worker's local slots may never be looked at
+            // again).
+            return Err(runnable);
+        }
         let theirs = Arc::as_ptr(&runnable.metadata().owner) as *const u8;
         if Arc::as_ptr(s) as *const u8 != theirs {
             return Err(runnable);
@@ -345,6 +351,22 @@ impl MtShared {
             }
             let _ = self.injector.push(e.into_inner());
         }
+    }
+
+    /// Cancels and drops every queued task (shutdown); returns how many.
+    fn discard_queued(&self) -> usize {
+        let mut dropped = 0;
+        while let Ok(t) = self.injector.pop() {
+            crate::task::discard(t);
+            dropped += 1;
+        }
+        for w in self.workers.iter() {
+            while let Ok(t) = w.queue.pop() {
+                crate::task::discard(t);
+                dropped += 1;
+            }
+        }
+        dropped
     }
 
     fn has_work(&self) -> bool {
@@ -496,9 +518,18 @@ impl Worker<'_> {
         if searching {
             self.shared.idle.end_search();
         }
-        // Leave the LIFO task where the shutdown drain will find it.
+        // Leave the LIFO task and the local queue where the shutdown drain
+        // will find them.
         if let Some(t) = WORKER.with(|w| w.lifo.borrow_mut().take()) {
             let _ = self.shared.injector.push(t);
+        }
+        while let Ok(t) = self.shared.workers[self.index].queue.pop() {
+            let _ = self.shared.injector.push(t);
+        }
+        // A worker that was stuck past the shutdown timeout leaves after the
+        // drain: it drops what is left itself.
+        if self.shared.closed.load(Ordering::SeqCst) {
+            self.shared.discard_queued();
         }
     }
 
@@ -533,7 +564,13 @@ impl Worker<'_> {
     fn park(&mut self) -> (bool, bool) {
         let s = self.shared;
         s.idle.register(self.index);
-        if s.wake_driver_when_idle && s.idle.num_idle() == s.workers.len() {
+        if s.wake_driver_when_idle
+            && s.idle.num_idle() == s.workers.len()
+            && (0..s.workers.len()).any(|j| j != self.index && s.idle.in_driver(j))
+        {
+            // The last worker went idle: the one holding the driver must
+            // re-check quiescence (virtual time). Nobody else to tell: if
+            // no other worker holds it, this one takes it next.
             s.driver_unparker.unpark();
         }
         if s.has_work() || s.shutdown.load(Ordering::SeqCst) {
@@ -621,20 +658,23 @@ impl MultiThread {
             }
         }
         s.closed.store(true, Ordering::SeqCst);
-        for _ in 0..1000 {
-            s.registry.wake_all();
-            let mut dropped = 0;
-            while let Ok(t) = s.injector.pop() {
-                crate::task::discard(t);
-                dropped += 1;
-            }
-            for w in s.workers.iter() {
-                while let Ok(t) = w.queue.pop() {
+        // Shut down from inside one of our own tasks: this worker's LIFO
+        // slot would never be looked at again.
+        WORKER.with(|w| {
+            let mine = w
+                .shared
+                .borrow()
+                .as_ref()
+                .is_some_and(|x| Arc::ptr_eq(x, s));
+            if mine {
+                if let Some(t) = w.lifo.borrow_mut().take() {
                     crate::task::discard(t);
-                    dropped += 1;
                 }
             }
-            if dropped == 0 {
+        });
+        for _ in 0..1000 {
+            s.registry.wake_all();
+            if s.discard_queued() == 0 {
                 break;
             }
         }
@@ -676,6 +716,11 @@ impl MultiThreadHandle {
             crate::task::discard(runnable);
         } else {
             runnable.schedule();
+            if self.shared.closed.load(Ordering::SeqCst) {
+                // Raced with the end of shutdown: its drain may have missed
+                // the task; drop it (and anything else queued) here.
+                self.shared.discard_queued();
+            }
         }
         handle
     }

@@ -33,9 +33,18 @@ impl Signal {
         // The fence orders the caller's push before this load for every
         // sleeper (a SeqCst load alone does not, in the C++ model).
         fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::SeqCst) {
+        // The swap clears `sleeping` so a watcher ([`crate::Quiescence`])
+        // sees the thread as busy from the moment it is woken; the load
+        // first keeps the common case (thread awake) free of writes.
+        if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
             self.unparker.unpark();
         }
+    }
+
+    /// Whether the thread is asleep (or about to be) and nobody has
+    /// notified it since.
+    pub(crate) fn is_sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::SeqCst)
     }
 
     pub(crate) fn set_sleeping(&self, sleeping: bool) {

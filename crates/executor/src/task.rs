@@ -70,8 +70,9 @@ struct TaskFuture<'a, F> {
 
 impl<F> Drop for TaskFuture<'_, F> {
     fn drop(&mut self) {
-        // Drop the user's future first, while the task still counts as live.
-        self.future = None;
+        // Drop the user's future first, while the task still counts as live;
+        // a panicking destructor must not unwind into the executor.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
         self.meta.owner.registry().remove(self.meta.key);
     }
 }
@@ -116,8 +117,12 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         match catch_unwind_poll(|| future.poll(cx)) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(v)) => {
-                this.future = None;
-                Poll::Ready(Ok(v))
+                // The future's destructor runs here; a panic in it is the
+                // task's failure, never the worker's.
+                match std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None)) {
+                    Ok(()) => Poll::Ready(Ok(v)),
+                    Err(panic) => Poll::Ready(Err(JoinError::panic(meta.id, panic))),
+                }
             }
             Poll::Ready(Err(panic)) => {
                 // Drop the future now; a panic in its destructor is caught

@@ -182,12 +182,18 @@ impl Callbacks {
 }
 
 fn run_entry(entry: Entry) {
-    if entry.state.cancelled.load(Ordering::Acquire) {
-        return;
-    }
-    let location = entry.state.location;
-    let result = std::panic::catch_unwind(AssertUnwindSafe(entry.f));
-    entry.state.done.store(true, Ordering::Release);
+    let Entry { f, state } = entry;
+    let location = state.location;
+    // Everything that runs user code (the callback, or the destructor of a
+    // cancelled one) is inside `catch_unwind`: the runner must never die.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        if state.cancelled.load(Ordering::Acquire) {
+            drop(f);
+        } else {
+            f();
+            state.done.store(true, Ordering::Release);
+        }
+    }));
     if let Err(p) = result {
         let msg = p
             .downcast_ref::<&str>()
@@ -358,6 +364,9 @@ impl Handle {
         *generation += 1;
         let generation = *generation;
         let sleep = place.insert(sleep);
+        // Recorded before the timer can fire (on another thread, right after
+        // the poll registers it), so the firing waker finds and frees it.
+        *state.timer.lock().unwrap_or_else(|e| e.into_inner()) = Some((slot, generation));
         let ready = Pin::new(sleep)
             .poll(&mut Context::from_waker(&waker))
             .is_ready();
@@ -365,11 +374,10 @@ impl Handle {
             *place = None;
             slab.free.push(slot);
             drop(slab);
+            state.timer.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(entry) = fire.entry.lock().unwrap_or_else(|e| e.into_inner()).take() {
                 cbs.push(entry);
             }
-        } else {
-            *state.timer.lock().unwrap_or_else(|e| e.into_inner()) = Some((slot, generation));
         }
         handle
     }

@@ -9,10 +9,8 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use tulipa_core::{Driver, MockClock, ThreadParker};
@@ -168,7 +166,7 @@ impl Builder {
         let timers = timer.handle();
         let timer = Arc::new(timer);
         let driver: Arc<dyn Driver> = timer.clone();
-        let main_state = Arc::new(MainState::default());
+        let quiescence = tulipa_executor::Quiescence::new();
 
         let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
             let exec = OnceLock::new();
@@ -180,8 +178,7 @@ impl Builder {
                 reactor: reactor.clone(),
                 timers: timers.clone(),
                 callbacks: Callbacks::new(weak.clone()),
-                main: main_state.clone(),
-                driver: driver.clone(),
+                quiescence: quiescence.clone(),
             }
         });
         let handle = Handle { shared };
@@ -218,11 +215,14 @@ impl Builder {
             let mt = b.build(driver.clone())?;
             let mth = mt.handle();
             if self.start_paused {
+                // Virtual time jumps only when every worker is idle and so
+                // is every thread inside `Runtime::block_on` (its future and
+                // its local tasks); such a thread going idle pokes the
+                // driver to re-check.
                 let probe = mth.idle_probe();
-                let main = Arc::downgrade(&main_state);
-                timer.set_idle_probe(Arc::new(move || {
-                    probe() && main.upgrade().is_none_or(|m| m.is_idle())
-                }));
+                let q = quiescence.clone();
+                timer.set_idle_probe(Arc::new(move || probe() && q.is_quiet()));
+                quiescence.on_quiet(driver.unparker());
             }
             let _ = handle.shared.exec.set(Exec::Multi(mth));
             owner = Some(mt);
@@ -250,26 +250,8 @@ pub(crate) struct Shared {
     reactor: Reactor,
     pub(crate) timers: TimerHandle,
     pub(crate) callbacks: Callbacks,
-    main: Arc<MainState>,
-    driver: Arc<dyn Driver>,
-}
-
-/// Tracks whether a `Runtime::block_on` future is runnable, so virtual time
-/// only auto-advances when it, too, is idle.
-#[derive(Default)]
-struct MainState {
-    /// Number of `block_on` futures being polled or woken and not yet polled.
-    busy: Mutex<usize>,
-}
-
-impl MainState {
-    fn is_idle(&self) -> bool {
-        *self.busy.lock().unwrap_or_else(|e| e.into_inner()) == 0
-    }
-    fn add(&self, d: isize) {
-        let mut b = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-        *b = b.saturating_add_signed(d);
-    }
+    /// Watches the threads inside `Runtime::block_on` (multi-thread).
+    quiescence: tulipa_executor::Quiescence,
 }
 
 /// A handle to a runtime: spawn onto it, schedule callbacks, read its
@@ -485,17 +467,7 @@ impl Runtime {
             }
             None => {
                 let parker = ThreadParker::new();
-                if self.handle.is_paused() {
-                    let tracked = Tracked {
-                        future: Box::pin(future),
-                        main: self.handle.shared.main.clone(),
-                        driver: self.handle.shared.driver.clone(),
-                        waker: None,
-                    };
-                    tulipa_executor::block_on(&parker, tracked)
-                } else {
-                    tulipa_executor::block_on(&parker, future)
-                }
+                tulipa_executor::block_on_watched(&parker, &self.handle.shared.quiescence, future)
             }
         }
     }
@@ -533,73 +505,5 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.shutdown(None);
-    }
-}
-
-/// Wraps a paused multi-thread runtime's `block_on` future so virtual time
-/// does not auto-advance while it is runnable: it counts as busy while it
-/// is being polled and from a wake until its next poll.
-struct Tracked<F> {
-    future: Pin<Box<F>>,
-    main: Arc<MainState>,
-    driver: Arc<dyn Driver>,
-    waker: Option<(Waker, Arc<TrackWaker>)>,
-}
-
-struct TrackWaker {
-    main: Arc<MainState>,
-    woken: AtomicBool,
-    inner: Waker,
-}
-
-impl Wake for TrackWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.woken.swap(true, Ordering::AcqRel) {
-            self.main.add(1);
-        }
-        self.inner.wake_by_ref();
-    }
-}
-
-impl<F: Future> Future for Tracked<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        let outer = cx.waker();
-        let tw = match &this.waker {
-            Some((o, w)) if o.will_wake(outer) => w.clone(),
-            _ => {
-                let w = Arc::new(TrackWaker {
-                    main: this.main.clone(),
-                    // Counted as woken: the first poll is runnable.
-                    woken: AtomicBool::new(true),
-                    inner: outer.clone(),
-                });
-                this.main.add(1);
-                if let Some((_, old)) = this.waker.replace((outer.clone(), w.clone())) {
-                    // The old waker's pending count, if any, is dropped.
-                    if old.woken.swap(false, Ordering::AcqRel) {
-                        this.main.add(-1);
-                    }
-                }
-                w
-            }
-        };
-        // Busy while polling: keep the count taken by the wake, or take one.
-        if !tw.woken.swap(false, Ordering::AcqRel) {
-            this.main.add(1);
-        }
-        let waker = Waker::from(tw);
-        let res = this.future.as_mut().poll(&mut Context::from_waker(&waker));
-        this.main.add(-1);
-        if res.is_pending() {
-            // Let the driver re-check quiescence now that we are idle.
-            this.driver.unparker().unpark();
-        }
-        res
     }
 }

@@ -195,14 +195,11 @@ fn public_types_are_send_and_sync() {
 fn spawn_location_is_the_callers_line() {
     for rt in flavors() {
         rt.block_on(async {
-            let line = line!() + 1;
-            let a = tulipa::spawn(async {});
-            let b = tulipa::task::Builder::new()
-                .name("b")
-                .spawn(async {})
-                .unwrap();
-            let c = Handle::current().spawn(async {});
-            for (h, l) in [(&a, line), (&b, line + 1), (&c, line + 2)] {
+            let (a, la) = (tulipa::spawn(async {}), line!());
+            let builder = tulipa::task::Builder::new().name("b");
+            let (b, lb) = (builder.spawn(async {}).unwrap(), line!());
+            let (c, lc) = (Handle::current().spawn(async {}), line!());
+            for (h, l) in [(&a, la), (&b, lb), (&c, lc)] {
                 assert_eq!(h.info().location().line(), l);
                 assert!(h.info().location().file().ends_with("runtime_basic.rs"));
             }
