@@ -525,3 +525,42 @@ fn a_second_block_on_takes_over_the_core_when_it_is_released() {
     // Liveness bound only: a lost hand-off would hang forever.
     assert_eq!(done_rx.recv_timeout(Duration::from_secs(20)).unwrap(), 5);
 }
+
+/// Regression (review): a panic in the destructor of a future that had
+/// just completed escaped into the worker and killed it.
+#[test]
+fn a_panicking_destructor_is_the_tasks_error_not_the_workers() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("drop panic (expected in this test)");
+        }
+    }
+    for ex in flavors() {
+        let h = ex.spawn(None, async {
+            let _p = PanicOnDrop;
+            yield_now().await;
+            1
+        });
+        let err = ex.block_on(h).unwrap_err();
+        assert!(err.is_panic());
+        // The executor (and, multi-thread, its worker) is still alive.
+        assert_eq!(ex.block_on(ex.spawn(None, async { 2 })).unwrap(), 2);
+        ex.shutdown();
+    }
+}
+
+/// Regression (review): dropping a standalone current-thread executor
+/// without `shutdown` leaked its pending tasks forever.
+#[test]
+fn dropping_a_current_thread_executor_cancels_its_tasks() {
+    let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+    let gate = Gate::default();
+    let g = gate.clone();
+    let h = ex.spawn(SpawnOptions::new(), async move { g.wait().await });
+    ex.block_on(yield_now());
+    drop(ex);
+    assert!(block_on(&ThreadParker::new(), h)
+        .unwrap_err()
+        .is_cancelled());
+}

@@ -141,8 +141,47 @@ fn shutdown_timeout_reports_a_stuck_worker() {
         std::thread::sleep(Duration::from_millis(1500));
     });
     rx.recv().unwrap();
+    let h = _h;
     let stuck = rt.shutdown_timeout(Duration::from_millis(50));
     assert_eq!(stuck, 1);
+    // Regression (review): once its poll returns, the stuck task is dropped
+    // and its handle resolves (it used to be stranded in the worker's queue).
+    let start = std::time::Instant::now();
+    while !h.is_finished() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "stuck task never dropped"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let res = tulipa::block_on(h);
+    assert!(res.is_ok() || res.unwrap_err().is_cancelled());
+}
+
+/// Regression (review): dropping the runtime from inside one of its own
+/// tasks stranded the other tasks in that worker's LIFO slot.
+#[test]
+fn dropping_the_runtime_inside_its_own_task_cancels_the_rest() {
+    let rt = Arc::new(Runtime::builder().worker_threads(2).build().unwrap());
+    let other = rt.spawn(futures_lite::future::pending::<()>());
+    let rt2 = rt.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        tx.send(()).unwrap();
+        drop(rt2);
+    })
+    .detach();
+    rx.recv().unwrap();
+    drop(rt);
+    let start = std::time::Instant::now();
+    while !other.is_finished() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "task never cancelled"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(tulipa::block_on(other).unwrap_err().is_cancelled());
 }
 
 #[test]

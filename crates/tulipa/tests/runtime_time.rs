@@ -138,3 +138,45 @@ fn a_stuck_worker_does_not_stall_timers_for_the_others() {
         stuck.await.unwrap();
     });
 }
+
+/// Regression (review): a `block_on` future woken during its last poll left
+/// virtual time frozen for every later `block_on` on the runtime.
+#[test]
+fn virtual_time_survives_a_self_waking_block_on() {
+    for rt in paused() {
+        rt.block_on(futures_lite::future::poll_fn(|cx| {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Ready(())
+        }));
+        let slept = rt.block_on(async {
+            let t = Instant::now();
+            time::sleep(Duration::from_secs(3600)).await;
+            t.elapsed()
+        });
+        assert_eq!(slept, Duration::from_secs(3600));
+    }
+}
+
+/// Regression (review): a busy local task on the `block_on` thread of a
+/// multi-thread runtime did not hold virtual time still.
+#[test]
+fn a_busy_local_task_holds_virtual_time_still() {
+    for rt in paused() {
+        let moved = rt.block_on(async {
+            let t0 = Instant::now();
+            let _timer = tulipa::spawn(time::sleep(Duration::from_secs(3600)));
+            let busy = tulipa::spawn_local(async move {
+                for _ in 0..20_000 {
+                    tulipa::task::yield_now().await;
+                }
+                t0.elapsed()
+            });
+            busy.await.unwrap()
+        });
+        assert_eq!(
+            moved,
+            Duration::ZERO,
+            "time jumped while a task was runnable"
+        );
+    }
+}
