@@ -158,9 +158,11 @@ impl<D: Driver> TimerDriver<D> {
     }
 
     fn park_virtual(&self, clock: &MockClock, timeout: Option<Duration>) {
-        // Someone unparked us since our last park: work is waiting, so
-        // time must not jump. Do the I/O and timer work and return.
-        if self.notified.swap(false, Ordering::SeqCst) {
+        // Someone unparked us since our last blocking park: work is
+        // waiting, so time must not jump. Do the I/O and timer work and
+        // return. (A non-blocking park never moves the clock, and leaves the
+        // flag for the next blocking one.)
+        if timeout != Some(Duration::ZERO) && self.notified.swap(false, Ordering::SeqCst) {
             self.inner.park(Some(Duration::ZERO));
             self.shared.fire_expired();
             return;
