@@ -143,3 +143,45 @@ fn lifo_ping_pong_does_not_starve_the_queue() {
         block_on(&ThreadParker::new(), p).unwrap();
     }
 }
+
+/// Regression (review): with `wake_driver_when_idle` (virtual time), the
+/// last worker to go idle unparked the driver it was itself about to take,
+/// so an idle runtime spun through park calls forever. Counted, not timed:
+/// an idle pool parks a handful of times, a spinning one millions.
+#[test]
+fn an_idle_pool_that_wakes_its_driver_does_not_spin() {
+    struct Counting {
+        inner: ThreadParker,
+        parks: AtomicUsize,
+    }
+    impl tulipa_core::Driver for Counting {
+        fn park(&self, timeout: Option<Duration>) -> bool {
+            self.parks.fetch_add(1, Ordering::Relaxed);
+            self.inner.park(timeout)
+        }
+        fn unparker(&self) -> tulipa_core::Unparker {
+            self.inner.unparker()
+        }
+    }
+    for workers in [1, 2] {
+        let driver = Arc::new(Counting {
+            inner: ThreadParker::new(),
+            parks: AtomicUsize::new(0),
+        });
+        let ex = MultiThreadBuilder::new()
+            .workers(workers)
+            .wake_driver_when_idle(true)
+            .build(driver.clone())
+            .unwrap();
+        let h = ex.spawn(SpawnOptions::new(), async { 1 });
+        assert_eq!(block_on(&ThreadParker::new(), h).unwrap(), 1);
+        let before = driver.parks.load(Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(200));
+        let during = driver.parks.load(Ordering::Relaxed) - before;
+        assert!(
+            during < 100,
+            "{workers} idle worker(s) parked {during} times in 200 ms"
+        );
+        ex.shutdown(Some(Duration::from_secs(10)));
+    }
+}
