@@ -188,8 +188,23 @@ impl Builder {
             let h = handle.clone();
             let on_start = self.on_start.clone();
             let on_stop = self.on_stop.clone();
+            // Workers start inside `build` below, before the handle knows its
+            // executor: they wait for that (or for the build to fail) so an
+            // `on_thread_start` hook may already spawn.
+            let installed = Arc::new((
+                std::sync::Mutex::new(None::<bool>),
+                std::sync::Condvar::new(),
+            ));
+            let gate = installed.clone();
             let wrapper: tulipa_executor::ThreadWrapper =
                 Arc::new(move |run: &mut dyn FnMut()| {
+                    {
+                        let (lock, cv) = &*gate;
+                        let mut ok = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        while ok.is_none() {
+                            ok = cv.wait(ok).unwrap_or_else(|e| e.into_inner());
+                        }
+                    }
                     let _enter = h.enter();
                     if let Some(f) = &on_start {
                         f();
@@ -212,7 +227,19 @@ impl Builder {
             if let Some(s) = self.stack_size {
                 b = b.stack_size(s);
             }
-            let mt = b.build(driver.clone())?;
+            let release = |ok: bool| {
+                let (lock, cv) = &*installed;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(ok);
+                cv.notify_all();
+            };
+            let mt = match b.build(driver.clone()) {
+                Ok(mt) => mt,
+                Err(e) => {
+                    // Let the started workers see the shutdown and exit.
+                    release(false);
+                    return Err(e);
+                }
+            };
             let mth = mt.handle();
             if self.start_paused {
                 // Virtual time jumps only when every worker is idle and so
@@ -225,6 +252,7 @@ impl Builder {
                 quiescence.on_quiet(driver.unparker());
             }
             let _ = handle.shared.exec.set(Exec::Multi(mth));
+            release(true);
             owner = Some(mt);
         }
         // A current-thread runtime has no threads of its own: its start and

@@ -245,3 +245,25 @@ fn spawn_location_is_the_callers_line() {
         });
     }
 }
+
+#[test]
+fn a_thread_start_hook_may_spawn() {
+    let spawned = Arc::new(AtomicUsize::new(0));
+    let s = spawned.clone();
+    let rt = Runtime::builder()
+        .worker_threads(2)
+        .on_thread_start(move || {
+            let s = s.clone();
+            tulipa::spawn(async move {
+                s.fetch_add(1, Ordering::SeqCst);
+            })
+            .detach();
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        while spawned.load(Ordering::SeqCst) < 2 {
+            tulipa::task::yield_now().await;
+        }
+    });
+}
