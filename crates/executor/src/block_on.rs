@@ -38,7 +38,7 @@ impl RuntimeContextGuard {
     pub(crate) fn enter() -> RuntimeContextGuard {
         let was = IN_RUNTIME.with(|c| c.replace(true));
         if was {
-            IN_RUNTIME.with(|c| c.set(was));
+            // The flag stays set: the outer `block_on` still owns it.
             panic!(
                 "block_on called from inside a tulipa runtime (a worker thread or another \
                  block_on): this would block the thread that runs your tasks. Use `.await` \

@@ -107,7 +107,7 @@ impl CtShared {
                 crate::task::discard(r);
                 dropped += 1;
             }
-            if dropped == 0 && self.queue.is_empty() {
+            if dropped == 0 {
                 break;
             }
         }

@@ -37,7 +37,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -165,7 +165,6 @@ impl MultiThreadBuilder {
             shutdown: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             wake_driver_when_idle: self.wake_driver_when_idle,
-            running: AtomicUsize::new(0),
         });
         let mut threads = Vec::with_capacity(self.workers);
         for (index, parker) in parkers.into_iter().enumerate() {
@@ -175,7 +174,6 @@ impl MultiThreadBuilder {
             if let Some(size) = self.stack_size {
                 b = b.stack_size(size);
             }
-            shared.running.fetch_add(1, Ordering::SeqCst);
             let spawned = b.spawn(move || {
                 let mut parker = Some(parker);
                 let mut main = || {
@@ -187,15 +185,13 @@ impl MultiThreadBuilder {
                     Some(w) => w(&mut main),
                     None => main(),
                 }
-                // The wrapper must run the loop; if it did not, still count
-                // this worker as gone.
+                // A wrapper that forgot to run the loop still gets a
+                // working worker (outside its context); otherwise a no-op.
                 main();
-                s.running.fetch_sub(1, Ordering::SeqCst);
             });
             match spawned {
                 Ok(t) => threads.push(t),
                 Err(e) => {
-                    shared.running.fetch_sub(1, Ordering::SeqCst);
                     let ex = MultiThread {
                         shared,
                         threads: Mutex::new(threads),
@@ -252,7 +248,6 @@ struct MtShared {
     shutdown: AtomicBool,
     closed: AtomicBool,
     wake_driver_when_idle: bool,
-    running: AtomicUsize,
 }
 
 struct WorkerTls {
@@ -394,7 +389,6 @@ impl MtShared {
 
     fn steal_into(&self, index: usize, start: usize) -> Option<Task> {
         let n = self.workers.len();
-        let mine = &self.workers[index].queue;
         for k in 0..n {
             let victim = (start + k) % n;
             if victim == index {
@@ -405,14 +399,14 @@ impl MtShared {
             if count == 0 {
                 continue;
             }
-            let first = q.pop().ok()?;
+            // Emptied in between by its owner or another thief: next victim.
+            let Ok(first) = q.pop() else { continue };
             for _ in 1..count {
                 match q.pop() {
                     Ok(t) => self.push_local(index, t),
                     Err(_) => break,
                 }
             }
-            let _ = mine;
             return Some(first);
         }
         None
