@@ -16,11 +16,16 @@
 //!   clock; [`MockClock`] only moves when told to, so timer logic is tested
 //!   without sleeping and users get paused (virtual) time.
 //!
+//! - [`TaskId`] and [`JoinError`]: who a task is and why it produced no
+//!   output, shared by the executors and the blocking pool.
+//!
 //! Nothing here allocates per operation or spawns threads.
 #![forbid(unsafe_code)]
 
 mod clock;
 mod driver;
+mod task;
 
 pub use clock::{Clock, MockClock, SystemClock};
 pub use driver::{Driver, ThreadParker, Unpark, Unparker};
+pub use task::{JoinError, TaskId};

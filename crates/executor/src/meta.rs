@@ -6,61 +6,13 @@
 //! Debug tooling (slow-poll reports, task dumps) reads it; the executor's
 //! cancellation flag lives here too.
 
-use std::cell::Cell;
 use std::fmt;
-use std::num::NonZeroU64;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use crate::registry::Owner;
-
-/// A process-unique task identifier.
-///
-/// Ids are never reused within a process. They start at 1, and the ids of
-/// tasks spawned from one thread increase.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId(NonZeroU64);
-
-impl TaskId {
-    /// A fresh id. Threads take ids from the global counter in blocks, so
-    /// spawning on several threads does not contend on one cache line; ids
-    /// from one thread increase, and ids are never reused.
-    pub(crate) fn next() -> TaskId {
-        const BLOCK: u64 = 256;
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        thread_local! {
-            static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-        }
-        let id = RANGE.with(|r| {
-            let (mut next, mut end) = r.get();
-            if next == end {
-                next = NEXT.fetch_add(BLOCK, Ordering::Relaxed);
-                end = next + BLOCK;
-            }
-            r.set((next + 1, end));
-            next
-        });
-        TaskId(NonZeroU64::new(id).expect("task id counter wrapped around"))
-    }
-
-    /// The id as a number.
-    pub fn as_u64(self) -> u64 {
-        self.0.get()
-    }
-}
-
-impl fmt::Debug for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TaskId({})", self.0)
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub use tulipa_core::TaskId;
 
 /// Per-task data stored inside the task allocation.
 pub(crate) struct TaskMeta {

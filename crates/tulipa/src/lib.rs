@@ -47,6 +47,15 @@ mod runtime;
 pub mod task;
 pub mod time;
 
+pub use tulipa_blocking as blocking;
+pub use tulipa_channel as channel;
+pub use tulipa_channel::queue;
+pub use tulipa_fs as fs;
+pub use tulipa_net as net;
+pub use tulipa_process as process;
+pub use tulipa_process::signal;
+pub use tulipa_sync as sync;
+
 pub use callbacks::CallbackHandle;
 pub use runtime::{Builder, EnterGuard, Handle, Runtime};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};

@@ -1,0 +1,2 @@
+//! Async files, directories and standard streams.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Networking: sockets, names, asyncio streams, transports and protocols.
+#![forbid(unsafe_code)]
