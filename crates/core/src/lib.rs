@@ -18,12 +18,15 @@
 //!
 //! - [`TaskId`] and [`JoinError`]: who a task is and why it produced no
 //!   output, shared by the executors and the blocking pool.
+//! - [`spawn`]: the hook through which a crate that must start background
+//!   work (a server's accept loop) reaches the current runtime.
 //!
 //! Nothing here allocates per operation or spawns threads.
 #![forbid(unsafe_code)]
 
 mod clock;
 mod driver;
+pub mod spawn;
 mod task;
 
 pub use clock::{Clock, MockClock, SystemClock};

@@ -298,11 +298,22 @@ impl fmt::Debug for Handle {
     }
 }
 
+/// Libraries that start background work (a server's accept loop, a child
+/// reaper) reach the current runtime through this hook, without knowing the
+/// executor.
+impl tulipa_core::spawn::Spawn for Handle {
+    fn spawn_detached(&self, future: tulipa_core::spawn::BoxFuture) -> std::io::Result<()> {
+        self.spawn(future).detach();
+        Ok(())
+    }
+}
+
 /// Makes a runtime's handle current until dropped; see [`Handle::enter`].
 pub struct EnterGuard<'a> {
     previous: Option<Handle>,
     _reactor: tulipa_reactor::EnterGuard<'a>,
     _timer: tulipa_timer::EnterGuard,
+    _spawn: tulipa_core::spawn::SpawnGuard,
 }
 
 impl Drop for EnterGuard<'_> {
@@ -345,11 +356,13 @@ impl Handle {
     pub fn enter(&self) -> EnterGuard<'_> {
         let reactor = self.shared.reactor.enter();
         let timer = self.shared.timers.enter();
+        let spawn = tulipa_core::spawn::enter(Arc::new(self.clone()));
         let previous = crate::context::replace(Some(self.clone()));
         EnterGuard {
             previous,
             _reactor: reactor,
             _timer: timer,
+            _spawn: spawn,
         }
     }
 
