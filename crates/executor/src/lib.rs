@@ -24,6 +24,7 @@
 //! their proofs beside them.
 
 mod block_on;
+pub mod combinators;
 mod current;
 mod idle;
 mod join;
@@ -34,6 +35,7 @@ mod registry;
 mod signal;
 mod sync;
 mod task;
+mod task_local;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -45,6 +47,7 @@ pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};
 pub use multi::{MultiThread, MultiThreadBuilder, MultiThreadHandle, ThreadWrapper};
 pub use task::{current_id, yield_now, SpawnOptions, YieldNow};
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use tulipa_core::Driver;
 
