@@ -1,0 +1,699 @@
+//! Multi-producer multi-consumer channels: [`bounded`] and [`unbounded`].
+//!
+//! # Design
+//!
+//! One `Arc<Channel>` holds a `concurrent-queue` (a lock-free array ring
+//! when bounded, a lock-free list of blocks when unbounded), two events
+//! and two handle counts:
+//!
+//! - `recv_ops`: receivers (futures, streams, blocking calls) wait here for
+//!   a message. Every successful push notifies one *additional* listener.
+//! - `send_ops`: senders wait here for room (bounded only). Every
+//!   successful pop of a bounded channel notifies one additional listener;
+//!   an unbounded channel never notifies it, as no sender ever waits.
+//!
+//! The fast path is one lock-free push or pop plus one atomic load inside
+//! `event-listener` to see that nobody listens: no lock, no wakeup.
+//!
+//! # The waiting protocol (no lost wakeup)
+//!
+//! A waiter tries the operation; if it cannot proceed it creates a
+//! listener, tries again, and only then waits on the listener. Any push,
+//! pop or close that happens after the listener exists notifies it; any
+//! that happened before it is seen by the second try. A notified listener
+//! that is dropped (its future was cancelled) hands its notification to
+//! the next listener, so a wakeup is never swallowed by a waiter that left.
+//!
+//! # Closing
+//!
+//! The channel closes when [`Sender::close`]/[`Receiver::close`] is called,
+//! when the last sender drops, or when the last receiver drops. Closing
+//! makes every send fail (handing the message back) and wakes every
+//! waiter; messages already queued can still be received, and receivers
+//! see [`RecvError`] only once the closed channel is empty. Messages left
+//! in a channel whose receivers are all gone are dropped with the channel.
+//!
+//! # Capacity zero
+//!
+//! `bounded(0)` panics: there is no rendezvous mode. A rendezvous hands
+//! each message over only when a receiver is waiting; use
+//! [`oneshot`](crate::oneshot) for a single hand-off, or `bounded(1)`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_lite::Stream;
+
+use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::sync::{
+    check_count, Arc, AtomicUsize, Event, EventListener, Listener, Ordering, PopError, PushError,
+    Queue,
+};
+
+/// The state every handle of one channel shares.
+struct Channel<T> {
+    queue: Queue<T>,
+    /// Receivers wait here for a message or for the close.
+    recv_ops: Event,
+    /// Senders wait here for room or for the close (bounded only).
+    send_ops: Event,
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+}
+
+impl<T> Channel<T> {
+    fn close(&self) -> bool {
+        if self.queue.close() {
+            self.send_ops.notify(usize::MAX);
+            self.recv_ops.notify(usize::MAX);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        match self.queue.push(msg) {
+            Ok(()) => {
+                self.recv_ops.notify_additional(1);
+                Ok(())
+            }
+            Err(PushError::Full(m)) => Err(TrySendError::Full(m)),
+            Err(PushError::Closed(m)) => Err(TrySendError::Closed(m)),
+        }
+    }
+
+    fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.queue.pop() {
+            Ok(m) => {
+                if self.queue.capacity().is_some() {
+                    self.send_ops.notify_additional(1);
+                }
+                Ok(m)
+            }
+            Err(PopError::Empty) => Err(TryRecvError::Empty),
+            Err(PopError::Closed) => Err(TryRecvError::Closed),
+        }
+    }
+
+    /// One poll of a receive: the try / listen / try again / wait loop.
+    fn poll_recv(
+        &self,
+        listener: &mut Option<EventListener>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, RecvError>> {
+        loop {
+            match self.try_recv() {
+                Ok(m) => {
+                    *listener = None;
+                    return Poll::Ready(Ok(m));
+                }
+                Err(TryRecvError::Closed) => {
+                    *listener = None;
+                    return Poll::Ready(Err(RecvError));
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            match listener {
+                None => *listener = Some(self.recv_ops.listen()),
+                Some(l) => match Pin::new(l).poll(cx) {
+                    Poll::Ready(()) => *listener = None,
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+}
+
+/// Creates a channel that holds at most `cap` messages.
+///
+/// Senders wait (or [`Sender::try_send`] fails with
+/// [`TrySendError::Full`]) while `cap` messages are queued.
+///
+/// # Panics
+///
+/// Panics if `cap` is 0: there is no rendezvous mode; use
+/// [`oneshot`](crate::oneshot) or a capacity of at least 1.
+///
+/// # Examples
+///
+/// ```
+/// use futures_lite::future::block_on;
+///
+/// let (tx, rx) = tulipa_channel::bounded(1);
+/// tx.try_send(1).unwrap();
+/// assert!(tx.try_send(2).unwrap_err().is_full());
+/// assert_eq!(block_on(rx.recv()), Ok(1));
+/// ```
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(
+        cap > 0,
+        "tulipa_channel::bounded(0): a channel needs a capacity of at least 1; \
+         for a single hand-off use tulipa_channel::oneshot"
+    );
+    new(Queue::bounded(cap))
+}
+
+/// Creates a channel with no capacity limit: sends never wait.
+///
+/// # Examples
+///
+/// ```
+/// use futures_lite::future::block_on;
+///
+/// let (tx, rx) = tulipa_channel::unbounded();
+/// for i in 0..3 {
+///     tx.try_send(i).unwrap();
+/// }
+/// drop(tx);
+/// let got: Vec<i32> = block_on(futures_lite::StreamExt::collect(rx));
+/// assert_eq!(got, [0, 1, 2]);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    new(Queue::unbounded())
+}
+
+fn new<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
+    let channel = Arc::new(Channel {
+        queue,
+        recv_ops: Event::new(),
+        send_ops: Event::new(),
+        senders: AtomicUsize::new(1),
+        receivers: AtomicUsize::new(1),
+    });
+    (
+        Sender {
+            channel: channel.clone(),
+        },
+        Receiver {
+            channel,
+            listener: None,
+        },
+    )
+}
+
+/// The sending half of a channel; clone it for more producers.
+///
+/// The channel closes when the last `Sender` is dropped (receivers then
+/// drain what is queued and get [`RecvError`]).
+pub struct Sender<T> {
+    channel: Arc<Channel<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `msg` now if there is room.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] if the channel is at capacity,
+    /// [`TrySendError::Closed`] if it is closed; both hand `msg` back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_channel::TrySendError;
+    ///
+    /// let (tx, rx) = tulipa_channel::bounded(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
+    /// ```
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.channel.try_send(msg)
+    }
+
+    /// Sends `msg`, waiting for room while the channel is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with `msg` if the channel is (or becomes) closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, `msg`
+    /// was not sent (it is dropped with the future) and no other sender
+    /// loses its turn: a wakeup this future had received passes to the
+    /// next waiting sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::future::block_on;
+    ///
+    /// let (tx, rx) = tulipa_channel::bounded(1);
+    /// block_on(async {
+    ///     tx.send("hi").await.unwrap();
+    ///     assert_eq!(rx.recv().await, Ok("hi"));
+    /// });
+    /// ```
+    pub fn send(&self, msg: T) -> Send<'_, T> {
+        Send {
+            sender: self,
+            msg: Some(msg),
+            listener: None,
+        }
+    }
+
+    /// Sends `msg`, blocking the thread while the channel is full.
+    ///
+    /// For synchronous code; in async code use [`send`](Self::send), as
+    /// this would block the executor's thread.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with `msg` if the channel is (or becomes) closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = tulipa_channel::bounded(1);
+    /// let t = std::thread::spawn(move || {
+    ///     for i in 0..3 {
+    ///         tx.send_blocking(i).unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(rx.recv_blocking(), Ok(0));
+    /// assert_eq!(rx.recv_blocking(), Ok(1));
+    /// assert_eq!(rx.recv_blocking(), Ok(2));
+    /// t.join().unwrap();
+    /// ```
+    pub fn send_blocking(&self, msg: T) -> Result<(), SendError<T>> {
+        let mut msg = msg;
+        let mut listener: Option<EventListener> = None;
+        loop {
+            match self.channel.try_send(msg) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed(m)) => return Err(SendError(m)),
+                Err(TrySendError::Full(m)) => msg = m,
+            }
+            match listener.take() {
+                None => listener = Some(self.channel.send_ops.listen()),
+                Some(l) => l.wait(),
+            }
+        }
+    }
+
+    /// Closes the channel for everyone; returns `true` if this call closed
+    /// it, `false` if it was already closed.
+    ///
+    /// Queued messages can still be received; every waiting sender and
+    /// receiver wakes.
+    pub fn close(&self) -> bool {
+        self.channel.close()
+    }
+
+    /// Whether the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.channel.queue.is_closed()
+    }
+
+    /// The number of queued messages.
+    pub fn len(&self) -> usize {
+        self.channel.queue.len()
+    }
+
+    /// Whether no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.channel.queue.is_empty()
+    }
+
+    /// Whether the channel is at capacity (never for an unbounded one).
+    pub fn is_full(&self) -> bool {
+        self.channel.queue.is_full()
+    }
+
+    /// The capacity: `Some(cap)` when bounded, `None` when unbounded.
+    pub fn capacity(&self) -> Option<usize> {
+        self.channel.queue.capacity()
+    }
+
+    /// The number of live senders of this channel.
+    pub fn sender_count(&self) -> usize {
+        self.channel.senders.load(Ordering::SeqCst)
+    }
+
+    /// The number of live receivers of this channel.
+    pub fn receiver_count(&self) -> usize {
+        self.channel.receivers.load(Ordering::SeqCst)
+    }
+
+    /// Whether `self` and `other` send into the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.channel, &other.channel)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        check_count(self.channel.senders.fetch_add(1, Ordering::Relaxed));
+        Sender {
+            channel: self.channel.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.channel.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.channel.close();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// The receiving half of a channel; clone it for more consumers (each
+/// message goes to exactly one receiver).
+///
+/// It is a [`Stream`] of messages that ends when the channel is closed and
+/// empty. The channel closes when the last `Receiver` is dropped.
+pub struct Receiver<T> {
+    channel: Arc<Channel<T>>,
+    /// The listener of the `Stream` implementation, kept across polls.
+    listener: Option<EventListener>,
+}
+
+impl<T> Receiver<T> {
+    /// Takes a message now if one is queued.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if the channel is empty but open,
+    /// [`TryRecvError::Closed`] if it is closed and empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_channel::TryRecvError;
+    ///
+    /// let (tx, rx) = tulipa_channel::unbounded();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.try_send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.channel.try_recv()
+    }
+
+    /// Receives a message, waiting while the channel is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the channel is closed and empty.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a message is taken from the channel only in the poll
+    /// that returns it, so dropping the future never loses one; a wakeup
+    /// this future had received passes to the next waiting receiver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_lite::future::block_on;
+    ///
+    /// let (tx, rx) = tulipa_channel::unbounded();
+    /// std::thread::spawn(move || tx.send_blocking(7).unwrap());
+    /// assert_eq!(block_on(rx.recv()), Ok(7));
+    /// ```
+    pub fn recv(&self) -> Recv<'_, T> {
+        Recv {
+            receiver: self,
+            listener: None,
+        }
+    }
+
+    /// Receives a message, blocking the thread while the channel is empty.
+    ///
+    /// For synchronous code; in async code use [`recv`](Self::recv).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the channel is closed and empty.
+    pub fn recv_blocking(&self) -> Result<T, RecvError> {
+        let mut listener: Option<EventListener> = None;
+        loop {
+            match self.channel.try_recv() {
+                Ok(m) => return Ok(m),
+                Err(TryRecvError::Closed) => return Err(RecvError),
+                Err(TryRecvError::Empty) => {}
+            }
+            match listener.take() {
+                None => listener = Some(self.channel.recv_ops.listen()),
+                Some(l) => l.wait(),
+            }
+        }
+    }
+
+    /// Closes the channel for everyone; returns `true` if this call closed
+    /// it. Queued messages can still be received.
+    pub fn close(&self) -> bool {
+        self.channel.close()
+    }
+
+    /// Whether the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.channel.queue.is_closed()
+    }
+
+    /// The number of queued messages.
+    pub fn len(&self) -> usize {
+        self.channel.queue.len()
+    }
+
+    /// Whether no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.channel.queue.is_empty()
+    }
+
+    /// Whether the channel is at capacity (never for an unbounded one).
+    pub fn is_full(&self) -> bool {
+        self.channel.queue.is_full()
+    }
+
+    /// The capacity: `Some(cap)` when bounded, `None` when unbounded.
+    pub fn capacity(&self) -> Option<usize> {
+        self.channel.queue.capacity()
+    }
+
+    /// The number of live senders of this channel.
+    pub fn sender_count(&self) -> usize {
+        self.channel.senders.load(Ordering::SeqCst)
+    }
+
+    /// The number of live receivers of this channel.
+    pub fn receiver_count(&self) -> usize {
+        self.channel.receivers.load(Ordering::SeqCst)
+    }
+
+    /// Whether `self` and `other` receive from the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.channel, &other.channel)
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        check_count(self.channel.receivers.fetch_add(1, Ordering::Relaxed));
+        Receiver {
+            channel: self.channel.clone(),
+            listener: None,
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if self.channel.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.channel.close();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Cancel safe like [`Receiver::recv`]: a message is taken only by the
+/// poll that yields it.
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        this.channel
+            .poll_recv(&mut this.listener, cx)
+            .map(Result::ok)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len(), None)
+    }
+}
+
+/// The future of [`Sender::send`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Send<'a, T> {
+    sender: &'a Sender<T>,
+    msg: Option<T>,
+    listener: Option<EventListener>,
+}
+
+// The message is moved in and out by value and never pinned.
+impl<T> Unpin for Send<'_, T> {}
+
+impl<T> Future for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            let msg = this
+                .msg
+                .take()
+                .expect("tulipa_channel::Send polled after it completed");
+            match this.sender.channel.try_send(msg) {
+                Ok(()) => {
+                    this.listener = None;
+                    return Poll::Ready(Ok(()));
+                }
+                Err(TrySendError::Closed(m)) => {
+                    this.listener = None;
+                    return Poll::Ready(Err(SendError(m)));
+                }
+                Err(TrySendError::Full(m)) => this.msg = Some(m),
+            }
+            match &mut this.listener {
+                None => this.listener = Some(this.sender.channel.send_ops.listen()),
+                Some(l) => match Pin::new(l).poll(cx) {
+                    Poll::Ready(()) => this.listener = None,
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Send<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send").finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Receiver::recv`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Recv<'a, T> {
+    receiver: &'a Receiver<T>,
+    listener: Option<EventListener>,
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        this.receiver.channel.poll_recv(&mut this.listener, cx)
+    }
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, tulipa_loom))]
+mod loom_mpmc {
+    use super::*;
+    use loom::thread;
+
+    /// A sender blocked on a full channel and a receiver taking the
+    /// message: both finish, the messages arrive in order.
+    #[test]
+    fn loom_bounded_send_recv() {
+        loom::model(|| {
+            let (tx, rx) = bounded::<u32>(1);
+            let t = thread::spawn(move || {
+                tx.send_blocking(1).unwrap();
+                tx.send_blocking(2).unwrap();
+            });
+            assert_eq!(rx.recv_blocking(), Ok(1));
+            assert_eq!(rx.recv_blocking(), Ok(2));
+            assert_eq!(rx.recv_blocking(), Err(RecvError));
+            t.join().unwrap();
+        });
+    }
+
+    /// The last sender dropping while a receiver waits: the receiver wakes
+    /// with the queued message, then with `RecvError`.
+    #[test]
+    fn loom_close_wakes_receiver() {
+        loom::model(|| {
+            let (tx, rx) = bounded::<u32>(1);
+            let rx2 = rx.clone();
+            let t = thread::spawn(move || rx2.recv_blocking());
+            tx.try_send(5).unwrap();
+            drop(tx);
+            let mine = rx.recv_blocking();
+            let theirs = t.join().unwrap();
+            assert!(
+                (mine == Ok(5) && theirs == Err(RecvError))
+                    || (mine == Err(RecvError) && theirs == Ok(5))
+            );
+        });
+    }
+
+    /// A sender waiting for room while the receiver drops: it wakes with
+    /// its message handed back.
+    #[test]
+    fn loom_receiver_drop_wakes_sender() {
+        loom::model(|| {
+            let (tx, rx) = bounded::<u32>(1);
+            tx.try_send(1).unwrap();
+            let t = thread::spawn(move || tx.send_blocking(2));
+            drop(rx);
+            assert_eq!(t.join().unwrap(), Err(SendError(2)));
+        });
+    }
+
+    /// An async receiver whose future is dropped after being woken passes
+    /// the wakeup on: the other receiver still gets the message.
+    #[test]
+    fn loom_cancelled_recv_passes_wakeup() {
+        loom::model(|| {
+            let (tx, rx) = bounded::<u32>(1);
+            let rx2 = rx.clone();
+            let t = thread::spawn(move || rx2.recv_blocking());
+            {
+                let mut fut = Box::pin(rx.recv());
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                if let Poll::Ready(got) = fut.as_mut().poll(&mut cx) {
+                    // Cannot happen: nothing was sent yet.
+                    panic!("received {got:?} before any send");
+                }
+                tx.try_send(9).unwrap();
+                // Dropped without polling again: its wakeup passes on.
+            }
+            assert_eq!(t.join().unwrap(), Ok(9));
+        });
+    }
+}
