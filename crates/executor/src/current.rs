@@ -19,6 +19,7 @@ use concurrent_queue::ConcurrentQueue;
 use tulipa_core::{Driver, ThreadParker};
 
 use crate::block_on::{run_loop, RuntimeContextGuard, TaskSource};
+use crate::diag::Diagnostics;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
 use crate::registry::{Owner, Registry};
@@ -68,6 +69,7 @@ impl Drop for ShutdownOnDrop {
 struct CtShared {
     queue: ConcurrentQueue<Runnable<TaskMeta>>,
     registry: Registry,
+    diagnostics: Diagnostics,
     driver: Arc<dyn Driver>,
     signal: Arc<Signal>,
     core: AtomicBool,
@@ -91,6 +93,10 @@ impl Owner for CtShared {
 
     fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
     }
 }
 
@@ -135,12 +141,20 @@ impl TaskSource for CtShared {
 }
 
 impl CurrentThread {
-    /// Creates an executor that sleeps on `driver` when idle.
+    /// Creates an executor that sleeps on `driver` when idle, with the
+    /// default [`Diagnostics`].
     pub fn new(driver: Arc<dyn Driver>) -> CurrentThread {
+        CurrentThread::with_diagnostics(driver, Diagnostics::global())
+    }
+
+    /// Creates an executor that sleeps on `driver` when idle, with its own
+    /// diagnostics settings (debug mode, unhandled-panic policy).
+    pub fn with_diagnostics(driver: Arc<dyn Driver>, diagnostics: Diagnostics) -> CurrentThread {
         let signal = Arc::new(Signal::new(driver.unparker()));
         let shared = Arc::new(CtShared {
             queue: ConcurrentQueue::unbounded(),
             registry: Registry::new(),
+            diagnostics,
             driver,
             signal,
             core: AtomicBool::new(false),

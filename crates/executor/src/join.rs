@@ -94,7 +94,16 @@ impl<T> JoinHandle<T> {
     /// Detaches the task: it runs on and its output is dropped. Same as
     /// dropping the handle, but says so.
     pub fn detach(mut self) {
+        self.release();
+    }
+
+    /// Lets go of the task. If its result was never taken, a panic in it
+    /// is now unhandled: the diagnostics' panic policy deals with it.
+    fn release(&mut self) {
         if let Some(t) = self.task.take() {
+            if !self.done {
+                crate::diag::Observe::handle_gone(t.metadata());
+            }
             t.detach();
         }
     }
@@ -102,9 +111,7 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.detach();
-        }
+        self.release();
     }
 }
 

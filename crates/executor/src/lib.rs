@@ -26,6 +26,7 @@
 mod block_on;
 pub mod combinators;
 mod current;
+mod diag;
 mod idle;
 mod join;
 mod local;
@@ -42,6 +43,10 @@ use std::sync::Arc;
 
 pub use block_on::{in_runtime_context, Quiescence};
 pub use current::CurrentThread;
+pub use diag::{
+    debug_from_env, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy, Reporter,
+    DEFAULT_SLOW_POLL_THRESHOLD,
+};
 pub use join::{JoinError, JoinHandle};
 pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use async_task::{Runnable, ScheduleInfo};
 use concurrent_queue::ConcurrentQueue;
 
+use crate::diag::Diagnostics;
 use crate::join::JoinHandle;
 use crate::meta::TaskMeta;
 use crate::registry::{Owner, Registry};
@@ -28,6 +29,7 @@ use crate::task::{spawn_task, SpawnOptions};
 pub(crate) struct LocalShared {
     pub(crate) queue: ConcurrentQueue<Runnable<TaskMeta>>,
     registry: Registry,
+    diagnostics: Diagnostics,
     /// The signal of the `block_on` running on the owning thread, if any.
     signal: Mutex<Option<Arc<Signal>>>,
 }
@@ -49,6 +51,10 @@ impl Owner for LocalShared {
 
     fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
     }
 }
 
@@ -82,6 +88,7 @@ fn with_local<R>(f: impl FnOnce(&LocalQueue) -> R) -> R {
             shared: Arc::new(LocalShared {
                 queue: ConcurrentQueue::unbounded(),
                 registry: Registry::new(),
+                diagnostics: Diagnostics::global(),
                 signal: Mutex::new(None),
             }),
             depth: Cell::new(0),

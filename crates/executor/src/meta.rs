@@ -27,6 +27,10 @@ pub(crate) struct TaskMeta {
     pub(crate) key: usize,
     /// The executor that owns the task: schedules it and holds its registry.
     pub(crate) owner: Arc<dyn Owner>,
+    /// Debug mode was on for the owner at spawn: time every poll.
+    pub(crate) debug: bool,
+    /// The unhandled-panic handshake (see the `diag` module).
+    pub(crate) observe: crate::diag::Observe,
 }
 
 impl TaskMeta {

@@ -47,6 +47,7 @@ use concurrent_queue::ConcurrentQueue;
 use tulipa_core::{Driver, Unparker};
 
 use crate::block_on::{RuntimeContextGuard, BUDGET};
+use crate::diag::Diagnostics;
 use crate::idle::Idle;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
@@ -69,6 +70,7 @@ pub struct MultiThreadBuilder {
     wrapper: Option<ThreadWrapper>,
     stack_size: Option<usize>,
     wake_driver_when_idle: bool,
+    diagnostics: Option<Diagnostics>,
 }
 
 impl fmt::Debug for MultiThreadBuilder {
@@ -94,7 +96,15 @@ impl MultiThreadBuilder {
             wrapper: None,
             stack_size: None,
             wake_driver_when_idle: false,
+            diagnostics: None,
         }
+    }
+
+    /// Sets the diagnostics (debug mode, unhandled-panic policy); the
+    /// default is [`Diagnostics::global`].
+    pub fn diagnostics(mut self, diagnostics: Diagnostics) -> MultiThreadBuilder {
+        self.diagnostics = Some(diagnostics);
+        self
     }
 
     /// Sets the number of worker threads.
@@ -159,6 +169,7 @@ impl MultiThreadBuilder {
             injector: ConcurrentQueue::unbounded(),
             workers,
             registry: Registry::new(),
+            diagnostics: self.diagnostics.clone().unwrap_or_else(Diagnostics::global),
             driver_unparker: driver.unparker(),
             driver,
             idle: Idle::new(self.workers),
@@ -242,6 +253,7 @@ struct MtShared {
     injector: ConcurrentQueue<Task>,
     workers: Box<[WorkerShared]>,
     registry: Registry,
+    diagnostics: Diagnostics,
     driver: Arc<dyn Driver>,
     driver_unparker: Unparker,
     idle: Idle,
@@ -281,6 +293,10 @@ impl Owner for MtShared {
 
     fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
     }
 }
 

@@ -32,6 +32,8 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn schedule(&self, runnable: Runnable<TaskMeta>, info: ScheduleInfo);
     /// The registry of this executor's tasks.
     fn registry(&self) -> &Registry;
+    /// The executor's diagnostics settings.
+    fn diagnostics(&self) -> &crate::diag::Diagnostics;
 }
 
 const SHARDS: usize = 16;

@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 
 use async_task::{Runnable, ScheduleInfo, WithInfo};
 
+use crate::diag::{panic_message, Observe, PollTimer};
 use crate::join::{JoinError, JoinHandle};
 use crate::meta::{TaskId, TaskMeta};
 use crate::registry::Owner;
@@ -114,24 +115,36 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // allocation, which async-task never moves.
         let future = unsafe { Pin::new_unchecked(future) };
         let _current = CurrentGuard(CURRENT.with(|c| c.replace(Some(meta.id))));
-        match catch_unwind_poll(|| future.poll(cx)) {
+        let timer = meta.debug.then(|| PollTimer::start(meta));
+        let polled = catch_unwind_poll(|| future.poll(cx));
+        if let Some(timer) = timer {
+            timer.finish(meta);
+        }
+        match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(v)) => {
                 // The future's destructor runs here; a panic in it is the
                 // task's failure, never the worker's.
                 match std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None)) {
                     Ok(()) => Poll::Ready(Ok(v)),
-                    Err(panic) => Poll::Ready(Err(JoinError::panic(meta.id, panic))),
+                    Err(panic) => Poll::Ready(Err(panicked(meta, panic))),
                 }
             }
             Poll::Ready(Err(panic)) => {
                 // Drop the future now; a panic in its destructor is caught
                 // as well and the first payload wins.
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
-                Poll::Ready(Err(JoinError::panic(meta.id, panic)))
+                Poll::Ready(Err(panicked(meta, panic)))
             }
         }
     }
+}
+
+/// The task's panic: recorded for the unhandled-panic handshake, then
+/// wrapped for its handle.
+fn panicked(meta: &TaskMeta, panic: Box<dyn Any + Send>) -> JoinError {
+    Observe::task_panicked(meta, panic_message(&*panic));
+    JoinError::panic(meta.id, panic)
 }
 
 /// Runs a poll, turning a panic into `Ready(Err(payload))`.
@@ -195,6 +208,8 @@ where
                 location,
                 polls: Default::default(),
                 cancelled: Default::default(),
+                debug: owner.diagnostics().is_debug(),
+                observe: Default::default(),
                 key,
                 owner,
             };

@@ -181,9 +181,10 @@ impl Callbacks {
     }
 }
 
-fn run_entry(entry: Entry) {
+fn run_entry(entry: Entry, diag: &tulipa_executor::Diagnostics) {
     let Entry { f, state } = entry;
     let location = state.location;
+    let start = diag.is_debug().then(std::time::Instant::now);
     // Everything that runs user code (the callback, or the destructor of a
     // cancelled one) is inside `catch_unwind`: the runner must never die.
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -194,6 +195,17 @@ fn run_entry(entry: Entry) {
             state.done.store(true, Ordering::Release);
         }
     }));
+    if let Some(start) = start {
+        let duration = start.elapsed();
+        let threshold = diag.slow_poll_threshold();
+        if duration > threshold {
+            diag.report(&tulipa_executor::Diagnostic::SlowCallback {
+                location,
+                duration,
+                threshold,
+            });
+        }
+    }
     if let Err(p) = result {
         let msg = p
             .downcast_ref::<&str>()
@@ -220,7 +232,7 @@ impl Future for Runner {
         loop {
             match cbs.queue.pop() {
                 Ok(e) => {
-                    run_entry(e);
+                    run_entry(e, &shared.diagnostics);
                     ran += 1;
                     if ran == BATCH {
                         // Let other tasks run; come back at once.

@@ -43,9 +43,12 @@
 
 mod callbacks;
 mod context;
+mod current_task;
 mod runtime;
 pub mod task;
+mod task_group;
 pub mod time;
+mod wait;
 
 pub use tulipa_blocking as blocking;
 pub use tulipa_channel as channel;
@@ -59,6 +62,7 @@ pub use tulipa_sync as sync;
 pub use callbacks::CallbackHandle;
 pub use runtime::{Builder, EnterGuard, Handle, Runtime};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
+pub use tulipa_executor::{Diagnostic, PanicPolicy};
 
 use std::future::Future;
 
@@ -112,9 +116,24 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 
 /// The `futures-lite` future combinators (`zip`, `race`, `or`,
 /// `poll_fn`, `ready`, `pending`, ...), so one dependency is enough.
+///
+/// Plus asyncio's combinators over many futures: [`gather`](future::gather),
+/// [`try_gather`](future::try_gather), [`select`](future::select),
+/// [`wait`](future::wait) (with a timeout), [`as_completed`](future::as_completed),
+/// [`shield`](future::shield), the [`gather!`](crate::gather!) and
+/// [`try_gather!`](crate::try_gather!) macros, and [`FutureSet`](future::FutureSet).
 pub mod future {
     pub use futures_lite::future::*;
+    pub use tulipa_executor::combinators::{
+        as_completed, gather, select, try_gather, AsCompleted, AsCompletedIndexed, FutureSet,
+        Gather, Select, TryGather, Wait, WaitMode, WaitOutcome,
+    };
+    pub use tulipa_executor::{gather, try_gather};
+
+    pub use crate::wait::{shield, wait, Shield};
 }
+
+pub use tulipa_executor::{gather, task_local, try_gather};
 
 /// The `futures-lite` stream combinators.
 pub mod stream {

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use tulipa_core::{Driver, MockClock, ThreadParker};
 use tulipa_executor::{
-    CurrentThread, MultiThread, MultiThreadBuilder, MultiThreadHandle, TaskInfo,
+    CurrentThread, Diagnostic, Diagnostics, MultiThread, MultiThreadBuilder, MultiThreadHandle,
+    PanicPolicy, TaskInfo,
 };
 use tulipa_reactor::Reactor;
 use tulipa_timer::{TimerDriver, TimerHandle};
@@ -44,6 +45,10 @@ pub struct Builder {
     on_stop: Option<Hook>,
     start_paused: bool,
     stack_size: Option<usize>,
+    debug: Option<bool>,
+    slow_poll_threshold: Duration,
+    unhandled_panic: PanicPolicy,
+    reporter: Option<tulipa_executor::Reporter>,
 }
 
 impl fmt::Debug for Builder {
@@ -52,6 +57,9 @@ impl fmt::Debug for Builder {
             .field("current_thread", &self.current_thread)
             .field("workers", &self.workers)
             .field("start_paused", &self.start_paused)
+            .field("debug", &self.debug)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("unhandled_panic", &self.unhandled_panic)
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +81,10 @@ impl Builder {
             on_stop: None,
             start_paused: false,
             stack_size: None,
+            debug: None,
+            slow_poll_threshold: tulipa_executor::DEFAULT_SLOW_POLL_THRESHOLD,
+            unhandled_panic: PanicPolicy::Log,
+            reporter: None,
         }
     }
 
@@ -143,6 +155,84 @@ impl Builder {
         self
     }
 
+    /// Turns asyncio's debug mode on or off (`PYTHONASYNCIODEBUG=1`).
+    ///
+    /// Unset, it follows the `TULIPA_DEBUG` environment variable (on for any
+    /// value but empty and `0`). In debug mode the runtime reports, through
+    /// the [reporter](Builder::on_diagnostic) (stderr by default):
+    ///
+    /// - every task poll and every callback that runs longer than the
+    ///   [threshold](Builder::slow_poll_threshold), with the task's id, name
+    ///   and spawn location (or the callback's location) and the duration;
+    /// - a poll that is *still running* past the threshold, while it runs,
+    ///   naming the task and the thread (a watchdog thread looks every
+    ///   10 ms), so a task blocked forever is found;
+    ///
+    /// Unhandled panics are reported whether or not debug mode is on; see
+    /// [`unhandled_panic`](Builder::unhandled_panic). With debug mode off,
+    /// each poll pays one test of a flag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let reports = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = reports.clone();
+    /// let rt = tulipa::Runtime::builder()
+    ///     .debug(true)
+    ///     .slow_poll_threshold(Duration::from_millis(20))
+    ///     .on_diagnostic(move |d| sink.lock().unwrap().push(d.to_string()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     tulipa::task::Builder::new()
+    ///         .name("hog")
+    ///         .spawn(async { std::thread::sleep(Duration::from_millis(50)) })
+    ///         .unwrap()
+    ///         .await
+    ///         .unwrap();
+    /// });
+    /// let reports = reports.lock().unwrap();
+    /// assert!(reports.iter().any(|r| r.starts_with("slow poll") && r.contains("'hog'")));
+    /// ```
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = Some(on);
+        self
+    }
+
+    /// Sets debug mode's threshold for slow polls and callbacks (default
+    /// 100 ms, asyncio's `slow_callback_duration`).
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// Decides what happens when a task panics and nobody can retrieve the
+    /// panic: its `JoinHandle` was detached or dropped without being
+    /// awaited (asyncio's "Task exception was never retrieved"). Applies on
+    /// both runtime flavours, debug mode or not. The default is
+    /// [`PanicPolicy::Log`].
+    ///
+    /// With [`PanicPolicy::ShutdownRuntime`], every `block_on` running on
+    /// the runtime (and any later one) panics, saying which task panicked;
+    /// the runtime's tasks are cancelled when it is dropped, as it is when
+    /// that panic unwinds out of [`tulipa::run`](crate::run).
+    pub fn unhandled_panic(mut self, policy: PanicPolicy) -> Builder {
+        self.unhandled_panic = policy;
+        self
+    }
+
+    /// Sends every [`Diagnostic`] (debug-mode findings and unhandled panics)
+    /// to `f` instead of printing it on stderr: to a logging framework, a
+    /// metrics counter, or a test. `f` runs on the thread that found the
+    /// problem (a worker, or the watchdog thread); keep it short.
+    pub fn on_diagnostic(mut self, f: impl Fn(&Diagnostic) + Send + Sync + 'static) -> Builder {
+        self.reporter = Some(Arc::new(f));
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -169,11 +259,42 @@ impl Builder {
         let quiescence = tulipa_executor::Quiescence::new();
 
         let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+            let mut diag = Diagnostics::builder()
+                .slow_poll_threshold(self.slow_poll_threshold)
+                .unhandled_panic(self.unhandled_panic);
+            if let Some(on) = self.debug {
+                diag = diag.debug(on);
+            }
+            let user = self.reporter.clone();
+            diag = diag.reporter(move |d| {
+                // A slow callback is reported as such; the callback runner
+                // task's poll that ran it is not reported on top.
+                if let Diagnostic::SlowPoll { task, .. } = d {
+                    if task.name() == Some(crate::callbacks::RUNNER_NAME) {
+                        return;
+                    }
+                }
+                match &user {
+                    Some(r) => r(d),
+                    None => eprintln!("tulipa: {d}"),
+                }
+            });
+            let on_panic = weak.clone();
+            let diagnostics = diag
+                .on_shutdown(move || {
+                    if let Some(shared) = on_panic.upgrade() {
+                        shared.panic_shutdown.request();
+                    }
+                })
+                .build();
             let exec = OnceLock::new();
             if self.current_thread {
-                let _ = exec.set(Exec::Current(CurrentThread::new(driver.clone())));
+                let ct = CurrentThread::with_diagnostics(driver.clone(), diagnostics.clone());
+                let _ = exec.set(Exec::Current(ct));
             }
             Shared {
+                diagnostics,
+                panic_shutdown: PanicShutdown::default(),
                 exec,
                 reactor: reactor.clone(),
                 timers: timers.clone(),
@@ -220,7 +341,8 @@ impl Builder {
                     move |i| f(i)
                 })
                 .wrap_threads(wrapper)
-                .wake_driver_when_idle(self.start_paused);
+                .wake_driver_when_idle(self.start_paused)
+                .diagnostics(handle.shared.diagnostics.clone());
             if let Some(n) = self.workers {
                 b = b.workers(n);
             }
@@ -275,6 +397,10 @@ enum Exec {
 pub(crate) struct Shared {
     /// Set once while building, before the handle is shared.
     exec: OnceLock<Exec>,
+    /// Debug mode and the unhandled-panic policy, shared with the executor.
+    pub(crate) diagnostics: Diagnostics,
+    /// Set by `PanicPolicy::ShutdownRuntime`; every `block_on` watches it.
+    panic_shutdown: PanicShutdown,
     reactor: Reactor,
     pub(crate) timers: TimerHandle,
     pub(crate) callbacks: Callbacks,
@@ -488,9 +614,17 @@ impl Runtime {
     ///
     /// Panics if called from inside a runtime (a worker thread or another
     /// `block_on`): use `.await` there.
+    ///
+    /// With [`PanicPolicy::ShutdownRuntime`], panics once a task's panic
+    /// went unhandled.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = self.handle.enter();
+        let future = WatchPanicShutdown {
+            future: Box::pin(future),
+            shutdown: &self.handle.shared.panic_shutdown,
+            waker: None,
+        };
         let exec = match self.handle.shared.exec.get() {
             Some(Exec::Current(c)) => Some(c.clone()),
             _ => None,
@@ -540,6 +674,90 @@ impl Runtime {
         };
         self.handle.shared.reactor.shutdown();
         stuck
+    }
+}
+
+/// The `PanicPolicy::ShutdownRuntime` request: a flag and the wakers of
+/// the `block_on` calls to wake when it is set.
+#[derive(Default)]
+struct PanicShutdown {
+    requested: AtomicBool,
+    wakers: std::sync::Mutex<Vec<std::task::Waker>>,
+}
+
+impl PanicShutdown {
+    fn request(&self) {
+        self.requested.store(true, Ordering::Release);
+        let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(|e| e.into_inner()));
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+/// A `block_on` future that panics once the runtime was asked to shut down
+/// by `PanicPolicy::ShutdownRuntime`. The future is boxed so the wrapper is
+/// `Unpin` (the facade has no unsafe code): one allocation per `block_on`.
+struct WatchPanicShutdown<'a, F> {
+    future: std::pin::Pin<Box<F>>,
+    shutdown: &'a PanicShutdown,
+    /// The waker registered in `shutdown.wakers`, to remove on drop.
+    waker: Option<std::task::Waker>,
+}
+
+impl<F> WatchPanicShutdown<'_, F> {
+    #[track_caller]
+    fn check(&self) {
+        if self.shutdown.requested.load(Ordering::Acquire) {
+            panic!(
+                "the runtime is shutting down because a task panicked and nobody retrieved \
+                 the panic (Builder::unhandled_panic(PanicPolicy::ShutdownRuntime)); the \
+                 report before this panic names the task"
+            );
+        }
+    }
+}
+
+impl<F: Future> Future for WatchPanicShutdown<'_, F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.check();
+        let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        if !registered {
+            {
+                let mut wakers = self
+                    .shutdown
+                    .wakers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if let Some(old) = &self.waker {
+                    wakers.retain(|w| !w.will_wake(old));
+                }
+                wakers.push(cx.waker().clone());
+            }
+            self.waker = Some(cx.waker().clone());
+            // A request between the check above and the registration found
+            // no waker to wake.
+            self.check();
+        }
+        self.future.as_mut().poll(cx)
+    }
+}
+
+impl<F> Drop for WatchPanicShutdown<'_, F> {
+    fn drop(&mut self) {
+        if let Some(old) = self.waker.take() {
+            let mut wakers = self
+                .shutdown
+                .wakers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            wakers.retain(|w| !w.will_wake(&old));
+        }
     }
 }
 
