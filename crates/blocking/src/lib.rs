@@ -50,11 +50,14 @@
 #![forbid(unsafe_code)]
 
 mod handle;
+mod io;
+mod pipe;
 mod pool;
 mod sched;
 mod sync;
 
 pub use handle::{JoinHandle, UnblockFuture};
+pub use io::Unblock;
 pub use pool::{
     Builder, EnterGuard, Pool, PoolStats, TrySpawnError, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_THREADS,
     DEFAULT_THREAD_NAME, MAX_THREADS_ENV,
