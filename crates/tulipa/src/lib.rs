@@ -62,7 +62,6 @@ pub use tulipa_sync as sync;
 pub use callbacks::CallbackHandle;
 pub use runtime::{Builder, EnterGuard, Handle, Runtime};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
-pub use tulipa_executor::{Diagnostic, PanicPolicy};
 
 use std::future::Future;
 

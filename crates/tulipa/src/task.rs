@@ -8,6 +8,10 @@ use std::sync::Arc;
 pub use tulipa_executor::{
     current_id, yield_now, JoinError, JoinHandle, TaskId, TaskInfo, YieldNow,
 };
+pub use tulipa_executor::{task_local, AccessError, LocalKey, TaskLocalFuture};
+
+pub use crate::current_task::current;
+pub use crate::task_group::{GroupClosed, GroupError, GroupSpawner, TaskGroup, TaskScope};
 
 use crate::runtime::Handle;
 
