@@ -62,6 +62,7 @@ pub use tulipa_sync as sync;
 pub use callbacks::CallbackHandle;
 pub use runtime::{Builder, EnterGuard, Handle, Runtime};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
+pub use tulipa_executor::{Diagnostic, PanicPolicy};
 
 use std::future::Future;
 
@@ -143,6 +144,7 @@ pub mod stream {
 /// from `futures-lite`.
 pub mod io {
     pub use futures_lite::io::*;
+    pub use tulipa_fs::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
 }
 
 /// The `futures-lite` prelude: the extension traits for futures, streams
