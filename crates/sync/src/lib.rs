@@ -1,2 +1,83 @@
-//! Async synchronization primitives: asyncio's locks, events, conditions, semaphores and futures.
-#![forbid(unsafe_code)]
+//! Async synchronization primitives: asyncio's locks, events, conditions,
+//! semaphores and futures, for any executor.
+//!
+//! | asyncio | tulipa-sync |
+//! | --- | --- |
+//! | `asyncio.Lock` | [`Mutex`] (owns its data; [`Mutex::lock_arc`] for an owned guard) |
+//! | `asyncio.Semaphore`, `BoundedSemaphore` | [`Semaphore::new`], [`Semaphore::bounded`] |
+//! | `asyncio.Event` | [`Event`] |
+//! | `asyncio.Condition` | [`Condvar`] with a [`Mutex`] |
+//! | `asyncio.Barrier` | [`Barrier`] |
+//! | `asyncio.Future` | [`Promise`] |
+//! | (no asyncio equivalent) | [`RwLock`] with upgradable reads, [`OnceCell`] |
+//!
+//! Nothing here knows an executor: every wait is a plain future woken
+//! through its `Waker`, so these types work under tulipa's runtimes, any
+//! other executor, or `futures_lite::future::block_on` on a bare thread.
+//!
+//! # Design
+//!
+//! Two foundations:
+//!
+//! - The locks ([`Mutex`], [`RwLock`], [`Semaphore`], and the initializer
+//!   lock of [`OnceCell`]) share one state machine, `raw::RawSemaphore`: a
+//!   permit count in one atomic word, and a FIFO queue of waiters behind a
+//!   mutex that only the slow path takes. Uncontended lock/unlock and
+//!   acquire/release are one CAS each. Its invariants are in its module
+//!   docs; loom models check it (`cargo xtask loom`).
+//! - The notifications ([`Event`], [`Condvar`], [`Barrier`], [`Promise`])
+//!   are built on `event-listener`, as in smol: register a listener,
+//!   re-check the condition, sleep.
+//!
+//! # Fairness
+//!
+//! Locks and semaphores hand off in **FIFO order**. A release while tasks
+//! wait gives the permit (or lock) directly to the oldest waiter; a task
+//! arriving later cannot take it first ("barging"), so no waiter is
+//! starved, a writer is not starved by readers, and an `acquire_many(n)`
+//! at the head collects released permits until it has `n` (smaller
+//! requests queue behind it, as in asyncio and tokio). The price of strict
+//! hand-off is that a task which unlocks and immediately locks again under
+//! contention goes to the back of the queue.
+//!
+//! # Cancel safety
+//!
+//! Every waiting method documents its `# Cancel safety`. In short:
+//! dropping a pending `lock`, `acquire`, `read`, `write`, `wait` or
+//! `get_or_init` future never loses a permit, a lock hand-off or a
+//! notification. A waiter dropped after it was handed permits returns them
+//! to the next waiter; a [`Condvar`] notification given to a dropped waiter
+//! passes to the next one; a dropped [`Barrier`] waiter withdraws its
+//! arrival; a cancelled [`OnceCell`] initializer lets the next caller try.
+//!
+//! # Unsafe
+//!
+//! Only [`Mutex`] and [`RwLock`] use `unsafe` (an `UnsafeCell` behind
+//! their guards); every block has a `// SAFETY:` proof. Everything else is
+//! safe code.
+#![deny(unsafe_code)]
+
+mod barrier;
+mod condvar;
+mod event;
+mod mutex;
+mod once_cell;
+pub mod promise;
+mod raw;
+pub mod rwlock;
+mod semaphore;
+mod sync;
+
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
+pub use condvar::Condvar;
+pub use event::Event;
+pub use mutex::{Lock, LockArc, Mutex, MutexGuard, MutexGuardArc};
+pub use once_cell::{OnceCell, SetError};
+pub use promise::{InvalidStateError, Promise, PromiseError};
+pub use rwlock::{
+    RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard, MAX_READERS,
+};
+pub use semaphore::{
+    Acquire, AcquireArc, AcquireError, ReleaseError, Semaphore, SemaphorePermit,
+    SemaphorePermitArc, TryAcquireError,
+};
