@@ -1,0 +1,349 @@
+//! The stream driver: the future that runs one connection's protocol.
+//!
+//! One driver is spawned per connection (through `tulipa_core::spawn`). It
+//! owns the protocol and the connection's single read buffer
+//! ([`READ_BUFFER`] bytes, allocated once), so a read is one system call
+//! into that buffer and one `data_received(&buf[..n])`: no allocation, no
+//! channel hop, no copy. Each turn of its loop:
+//!
+//! 1. takes what the [`Transport`] recorded (`pause_pending`, a write
+//!    error, `abort`) and calls `pause_writing` if due;
+//! 2. flushes the write buffer while the socket takes bytes, then calls
+//!    `resume_writing` if the buffer drained to the low-water mark;
+//! 3. with an empty buffer: finishes a `close` (graceful TLS close, then
+//!    the end) or sends a requested EOF;
+//! 4. reads once, if reading, and calls `data_received` or, on EOF,
+//!    `eof_received` (whose `false` closes the transport);
+//! 5. with nothing ready, parks: under the state lock, if nothing changed
+//!    since step 1, it stores its waker and sets `parked` so the transport
+//!    wakes it; the socket's readiness wakes it through the reactor.
+//!
+//! After [`READ_BUDGET`] reads in one poll it yields, so one busy
+//! connection cannot starve the other tasks of its worker.
+//!
+//! The end is [`Driver::finish`], reached exactly once: by a read or write
+//! error (`connection_lost(Some(err))`), by `abort`, by `close` once
+//! flushed, or when both directions saw EOF (`connection_lost(None)`), or,
+//! if the runtime drops the driver mid-connection, from `Drop`
+//! (`connection_lost(Some(err))`, unless a callback is panicking).
+//! Callback order is therefore always `connection_made`, then
+//! `data_received`*, then at most one `eof_received`, then exactly one
+//! `connection_lost`; `pause_writing`/`resume_writing` alternate in
+//! between.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::mem;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::stream::Io;
+use super::transport::{lock, Shared, Transport};
+use super::Protocol;
+
+/// Bytes in a connection's read buffer.
+pub(crate) const READ_BUFFER: usize = 64 * 1024;
+/// Reads per poll before the driver yields to other tasks.
+pub(crate) const READ_BUDGET: usize = 16;
+
+/// Runs when a connection ended (a server forgets it).
+pub(crate) type OnEnd = Box<dyn FnOnce() + Send>;
+
+/// The future that runs one connection. See the module docs.
+pub(crate) struct Driver<P: Protocol, I: Io> {
+    protocol: P,
+    io: Option<Arc<I>>,
+    shared: Arc<Shared>,
+    buf: Box<[u8]>,
+    /// `connection_made` was called.
+    started: bool,
+    /// `connection_lost` was called.
+    done: bool,
+    read_eof: bool,
+    eof_sent: bool,
+    on_end: Option<OnEnd>,
+}
+
+// The driver never pins the protocol or the I/O object: moving it is fine.
+impl<P: Protocol, I: Io> Unpin for Driver<P, I> {}
+
+impl<P: Protocol, I: Io> Driver<P, I> {
+    /// A driver for a connection whose `connection_made` it calls on its
+    /// first poll (`started == false`), or that the caller already
+    /// announced (`started == true`).
+    pub(crate) fn new(protocol: P, io: Arc<I>, shared: Arc<Shared>, started: bool) -> Self {
+        Driver {
+            protocol,
+            io: Some(io),
+            shared,
+            buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            started,
+            done: false,
+            read_eof: false,
+            eof_sent: false,
+            on_end: None,
+        }
+    }
+
+    /// The protocol, for a caller that announces the connection itself.
+    pub(crate) fn protocol_mut(&mut self) -> &mut P {
+        &mut self.protocol
+    }
+
+    /// Runs `f` once the connection ended.
+    pub(crate) fn on_end(mut self, f: OnEnd) -> Self {
+        self.on_end = Some(f);
+        self
+    }
+
+    /// Ends the connection: forgets the socket, calls `connection_lost`,
+    /// wakes `wait_closed`. Runs once.
+    fn finish(&mut self, err: Option<io::Error>) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let io = {
+            let mut st = lock(&self.shared.state);
+            st.closing = true;
+            st.buf = Default::default();
+            st.parked = false;
+            st.waker = None;
+            st.io.take()
+        };
+        // The descriptor closes here (the state held the only other
+        // reference), before the protocol hears of it.
+        drop(io);
+        self.io = None;
+        self.protocol.connection_lost(err);
+        let waiters = {
+            let mut st = lock(&self.shared.state);
+            st.lost = true;
+            mem::take(&mut st.closed_waiters)
+        };
+        for w in waiters {
+            w.wake();
+        }
+        if let Some(f) = self.on_end.take() {
+            f();
+        }
+    }
+
+    /// Writes the buffer out while the socket takes it. Returns whether
+    /// `resume_writing` is due and whether everything (buffer and the
+    /// stream's own buffers) is flushed.
+    fn flush(&mut self, io: &I, cx: &mut Context<'_>) -> io::Result<(bool, bool)> {
+        let mut st = lock(&self.shared.state);
+        while !st.buf.is_empty() {
+            let (a, b) = st.buf.as_slices();
+            let slices = [IoSlice::new(a), IoSlice::new(b)];
+            let bufs = if b.is_empty() { &slices[..1] } else { &slices[..] };
+            match io.poll_write(cx, bufs) {
+                Poll::Ready(Ok(0)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the socket accepted no bytes of a write",
+                    ))
+                }
+                Poll::Ready(Ok(n)) => {
+                    st.buf.drain(..n);
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+        }
+        let mut flushed = st.buf.is_empty();
+        if flushed {
+            // A burst may have grown the buffer far past the marks: give
+            // the memory back.
+            if st.buf.capacity() > 4 * st.high.max(super::transport::DEFAULT_HIGH_WATER) {
+                st.buf = Default::default();
+            }
+            match io.poll_flush(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => flushed = false,
+            }
+        }
+        let mut resume = false;
+        if st.protocol_paused && st.buf.len() <= st.low {
+            st.protocol_paused = false;
+            if st.pause_pending {
+                // Paused and drained before the pause was delivered: the
+                // protocol hears neither.
+                st.pause_pending = false;
+            } else {
+                resume = true;
+            }
+        }
+        Ok((resume, flushed))
+    }
+}
+
+impl<P: Protocol, I: Io> Future for Driver<P, I> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(());
+        }
+        if !this.started {
+            this.started = true;
+            this.protocol.connection_made(Transport {
+                shared: this.shared.clone(),
+            });
+        }
+        let Some(io) = this.io.clone() else {
+            return Poll::Ready(());
+        };
+        let mut budget = READ_BUDGET;
+        loop {
+            // 1. What the transport recorded.
+            let (pause, error, aborted, closing, eof_requested, reading) = {
+                let mut st = lock(&this.shared.state);
+                st.dirty = false;
+                st.parked = false;
+                (
+                    mem::take(&mut st.pause_pending),
+                    st.error.take(),
+                    st.aborted,
+                    st.closing,
+                    st.eof_requested,
+                    st.reading,
+                )
+            };
+            if let Some(e) = error {
+                this.finish(Some(e));
+                return Poll::Ready(());
+            }
+            if aborted {
+                this.finish(None);
+                return Poll::Ready(());
+            }
+            if pause {
+                this.protocol.pause_writing();
+            }
+
+            // 2. Flush.
+            let flushed = match this.flush(&io, cx) {
+                Ok((resume, flushed)) => {
+                    if resume {
+                        this.protocol.resume_writing();
+                    }
+                    flushed
+                }
+                Err(e) => {
+                    this.finish(Some(e));
+                    return Poll::Ready(());
+                }
+            };
+
+            // 3. Close or half-close once flushed.
+            if flushed && closing {
+                match io.poll_close(cx) {
+                    Poll::Ready(_) => {
+                        this.finish(None);
+                        return Poll::Ready(());
+                    }
+                    Poll::Pending => {}
+                }
+            } else if flushed && eof_requested && !this.eof_sent {
+                match io.poll_shutdown_write(cx) {
+                    Poll::Ready(Ok(())) => {
+                        this.eof_sent = true;
+                        if this.read_eof {
+                            this.finish(None);
+                            return Poll::Ready(());
+                        }
+                    }
+                    Poll::Ready(Err(e)) => {
+                        this.finish(Some(e));
+                        return Poll::Ready(());
+                    }
+                    Poll::Pending => {}
+                }
+            }
+
+            // 4. Read.
+            if reading && !closing && !this.read_eof {
+                if budget == 0 {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                match io.poll_read(cx, &mut this.buf) {
+                    Poll::Ready(Ok(0)) => {
+                        this.read_eof = true;
+                        if !this.protocol.eof_received() {
+                            Transport {
+                                shared: this.shared.clone(),
+                            }
+                            .close();
+                        } else if this.eof_sent {
+                            this.finish(None);
+                            return Poll::Ready(());
+                        }
+                        continue;
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        budget -= 1;
+                        this.protocol.data_received(&this.buf[..n]);
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Poll::Ready(Err(e)) => {
+                        this.finish(Some(e));
+                        return Poll::Ready(());
+                    }
+                    Poll::Pending => {}
+                }
+            }
+
+            // 5. Park, unless something changed meanwhile.
+            let mut st = lock(&this.shared.state);
+            if st.dirty {
+                continue;
+            }
+            st.parked = true;
+            match &st.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => st.waker = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        }
+    }
+}
+
+impl<P: Protocol, I: Io> Drop for Driver<P, I> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if self.started && !std::thread::panicking() {
+            self.finish(Some(io::Error::other(
+                "the connection's driver was dropped (the runtime shut down) before the \
+                 connection ended",
+            )));
+            return;
+        }
+        // Never announced, or a callback panicked: no more callbacks, but
+        // the socket still closes and waiters still wake.
+        self.done = true;
+        let (io, waiters) = {
+            let mut st = lock(&self.shared.state);
+            st.closing = true;
+            st.lost = true;
+            st.buf = Default::default();
+            (st.io.take(), mem::take(&mut st.closed_waiters))
+        };
+        drop(io);
+        for w in waiters {
+            w.wake();
+        }
+        if let Some(f) = self.on_end.take() {
+            f();
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! [`Transport`]: the handle a stream protocol writes through.
+//!
+//! # Design
+//!
+//! A transport is an `Arc<Shared>`: the connection's fixed facts
+//! ([`Info`]: addresses, descriptor, TLS session) and one mutex-protected
+//! [`State`] that every operation goes through. The connection's *driver*
+//! (`super::driver`), a future spawned on the runtime, owns the protocol,
+//! reads the socket and calls the callbacks; the transport never calls the
+//! protocol itself (it may be borrowed by the very callback that is
+//! writing). Instead an operation that needs the protocol or the socket's
+//! readiness marks the state `dirty` and, if the driver is parked, wakes
+//! it. While the driver runs (`parked == false`) no wakeup is needed: it
+//! looks at the state after every callback and once more, under the lock,
+//! before it parks.
+//!
+//! **Writes.** `write` appends to a `VecDeque<u8>` write buffer. When that
+//! buffer is empty it first writes straight to the socket with one
+//! non-blocking system call (the uvloop fast path) and buffers only what
+//! the kernel did not take. Every socket write happens under the state
+//! lock, so bytes leave in the order they were written whichever thread
+//! writes. The driver flushes the buffer when the socket is writable.
+//!
+//! **Flow control.** When the buffer grows above the high-water mark the
+//! transport records `pause_pending`; the driver calls
+//! [`Protocol::pause_writing`](super::Protocol::pause_writing) right after
+//! the callback that crossed the mark returns (or promptly, when the write
+//! came from another task). When a flush drains it to the low-water mark,
+//! the driver calls `resume_writing`. The two always alternate.
+//!
+//! **Closing.** `close` stops reading, lets the driver flush, and then ends
+//! the connection; `abort` drops the buffer and ends it now. The driver
+//! ends a connection exactly once: it takes the socket out of the state
+//! (`io = None`; the descriptor closes when the driver's own reference goes
+//! too), marks it `lost`, calls `connection_lost`, and wakes whoever waits
+//! in [`Transport::wait_closed`].
+//!
+//! Lock order: the state lock, then (inside a socket call) the reactor's
+//! source lock or a TLS session's lock. Wakers are woken after unlocking.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::os::fd::RawFd;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use super::stream::Io;
+
+/// Default high-water mark of the write buffer (asyncio's 64 KiB).
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+/// Default low-water mark of the write buffer (asyncio's 16 KiB).
+pub const DEFAULT_LOW_WATER: usize = 16 * 1024;
+
+/// Locks `m`, ignoring poisoning: no critical section here leaves the
+/// state inconsistent when it panics (user callbacks never run under it).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The address of one end of a connection: an IP socket address or a Unix
+/// socket address (asyncio's `peername` / `sockname` extra info).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum SocketAddress {
+    /// A TCP or UDP address.
+    Inet(std::net::SocketAddr),
+    /// A Unix-domain socket address (possibly unnamed).
+    Unix(std::os::unix::net::SocketAddr),
+}
+
+impl SocketAddress {
+    /// The IP address, if this is one.
+    pub fn as_inet(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            SocketAddress::Inet(a) => Some(*a),
+            SocketAddress::Unix(_) => None,
+        }
+    }
+
+    /// The Unix socket address, if this is one.
+    pub fn as_unix(&self) -> Option<&std::os::unix::net::SocketAddr> {
+        match self {
+            SocketAddress::Unix(a) => Some(a),
+            SocketAddress::Inet(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for SocketAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SocketAddress::Inet(a) => a.fmt(f),
+            SocketAddress::Unix(a) => match a.as_pathname() {
+                Some(p) => write!(f, "{}", p.display()),
+                None => f.write_str("(unnamed unix socket)"),
+            },
+        }
+    }
+}
+
+/// What never changes over a connection's life.
+pub(crate) struct Info {
+    pub(crate) peer: Option<SocketAddress>,
+    pub(crate) local: Option<SocketAddress>,
+    pub(crate) fd: RawFd,
+    pub(crate) can_write_eof: bool,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsInfo>,
+}
+
+/// The mutable part, behind [`Shared::state`].
+pub(crate) struct State {
+    /// The socket; `None` once the connection ended.
+    pub(crate) io: Option<Arc<dyn Io>>,
+    /// Bytes accepted by `write` and not yet written to the socket.
+    pub(crate) buf: VecDeque<u8>,
+    pub(crate) high: usize,
+    pub(crate) low: usize,
+    /// Above the high-water mark since the last resume (pause delivered or
+    /// pending).
+    pub(crate) protocol_paused: bool,
+    /// `pause_writing` must be delivered by the driver.
+    pub(crate) pause_pending: bool,
+    pub(crate) reading: bool,
+    pub(crate) closing: bool,
+    pub(crate) aborted: bool,
+    pub(crate) eof_requested: bool,
+    /// A write error the driver must end the connection with.
+    pub(crate) error: Option<io::Error>,
+    /// `connection_lost` was delivered (and returned).
+    pub(crate) lost: bool,
+    /// Something the driver must look at changed.
+    pub(crate) dirty: bool,
+    /// The driver returned `Pending` and waits for `waker` to be woken.
+    pub(crate) parked: bool,
+    pub(crate) waker: Option<Waker>,
+    /// Tasks in [`Transport::wait_closed`].
+    pub(crate) closed_waiters: Vec<Waker>,
+}
+
+/// Everything behind a [`Transport`].
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) info: Info,
+}
+
+impl Shared {
+    pub(crate) fn new(io: Arc<dyn Io>, info: Info) -> Arc<Shared> {
+        Arc::new(Shared {
+            state: Mutex::new(State {
+                io: Some(io),
+                buf: VecDeque::new(),
+                high: DEFAULT_HIGH_WATER,
+                low: DEFAULT_LOW_WATER,
+                protocol_paused: false,
+                pause_pending: false,
+                reading: true,
+                closing: false,
+                aborted: false,
+                eof_requested: false,
+                error: None,
+                lost: false,
+                dirty: false,
+                parked: false,
+                waker: None,
+                closed_waiters: Vec::new(),
+            }),
+            info,
+        })
+    }
+}
+
+impl State {
+    /// Marks the state for the driver; returns the waker to wake after
+    /// unlocking if the driver is parked.
+    pub(crate) fn notify(&mut self) -> Option<Waker> {
+        self.dirty = true;
+        if self.parked {
+            self.parked = false;
+            self.waker.take()
+        } else {
+            None
+        }
+    }
+
+    /// Records a pause if the buffer is above the high-water mark.
+    fn check_high(&mut self) -> bool {
+        if !self.protocol_paused && self.buf.len() > self.high {
+            self.protocol_paused = true;
+            self.pause_pending = true;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether writes are accepted.
+    fn accepts_writes(&self) -> bool {
+        !self.closing && !self.eof_requested && self.error.is_none() && self.io.is_some()
+    }
+}
+
+/// The writing end of a stream connection, handed to
+/// [`Protocol::connection_made`](super::Protocol::connection_made): asyncio's
+/// `Transport`.
+///
+/// Cheap to clone (one `Arc`), `Send` and `Sync`: a protocol keeps one, and
+/// other tasks may hold clones and write from any thread. Every method is
+/// non-blocking.
+///
+/// Writes are buffered without limit, as in asyncio; a protocol that may
+/// produce faster than the peer reads should honour
+/// [`pause_writing`](super::Protocol::pause_writing), which fires when
+/// [`get_write_buffer_size`](Transport::get_write_buffer_size) goes above
+/// the high-water mark (see
+/// [`set_write_buffer_limits`](Transport::set_write_buffer_limits)).
+///
+/// Calls after the transport started closing are ignored, as in asyncio.
+#[derive(Clone)]
+pub struct Transport {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Transport {
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.shared.state)
+    }
+
+    /// Writes `data` to the connection.
+    ///
+    /// If nothing is buffered, the bytes go straight to the socket with one
+    /// non-blocking system call; whatever the kernel does not take is
+    /// buffered and written by the connection's driver as the socket
+    /// becomes writable. Never blocks. Ignored (the bytes are dropped) once
+    /// the transport is closing, after [`write_eof`](Transport::write_eof),
+    /// or after the connection failed, as asyncio does.
+    pub fn write(&self, data: &[u8]) {
+        self.write_vectored(&[IoSlice::new(data)]);
+    }
+
+    /// Writes every buffer of `data` in order, as one
+    /// [`write`](Transport::write) (asyncio's `writelines`); the fast path
+    /// uses one `writev` system call.
+    pub fn writelines<B: AsRef<[u8]>>(&self, data: &[B]) {
+        let slices: Vec<IoSlice<'_>> = data.iter().map(|b| IoSlice::new(b.as_ref())).collect();
+        self.write_vectored(&slices);
+    }
+
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if total == 0 {
+            return;
+        }
+        let mut st = self.state();
+        if !st.accepts_writes() {
+            return;
+        }
+        let mut written = 0;
+        if st.buf.is_empty() {
+            let res = match st.io.as_deref() {
+                Some(io) => loop {
+                    match io.try_write(bufs) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        res => break res,
+                    }
+                },
+                None => Ok(0),
+            };
+            match res {
+                Ok(n) => written = n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    st.error = Some(e);
+                    let w = st.notify();
+                    drop(st);
+                    if let Some(w) = w {
+                        w.wake();
+                    }
+                    return;
+                }
+            }
+            if written == total {
+                return;
+            }
+        }
+        let was_empty = st.buf.is_empty();
+        let mut skip = written;
+        for b in bufs {
+            if skip >= b.len() {
+                skip -= b.len();
+                continue;
+            }
+            st.buf.extend(&b[skip..]);
+            skip = 0;
+        }
+        let paused = st.check_high();
+        // The driver must flush a buffer that just became non-empty (while
+        // non-empty it is registered for writability already) and deliver
+        // a pause.
+        let w = if was_empty || paused {
+            st.notify()
+        } else {
+            None
+        };
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Closes the write half once the buffer is flushed (TCP `shutdown`),
+    /// keeping the read half open: asyncio's `write_eof`. Later writes are
+    /// ignored. If the peer already sent its EOF too, the connection ends
+    /// once the EOF is sent.
+    ///
+    /// # Errors
+    ///
+    /// Fails with [`io::ErrorKind::Unsupported`] when
+    /// [`can_write_eof`](Transport::can_write_eof) is false (TLS transports:
+    /// close the whole connection instead).
+    pub fn write_eof(&self) -> io::Result<()> {
+        if !self.shared.info.can_write_eof {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this transport cannot half-close (TLS): call close() instead of write_eof()",
+            ));
+        }
+        let mut st = self.state();
+        if st.closing || st.eof_requested {
+            return Ok(());
+        }
+        st.eof_requested = true;
+        let w = st.notify();
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Whether [`write_eof`](Transport::write_eof) is supported: true for
+    /// TCP and Unix sockets, false for TLS.
+    pub fn can_write_eof(&self) -> bool {
+        self.shared.info.can_write_eof
+    }
+
+    /// Closes the connection gracefully: stops reading at once, writes out
+    /// what is buffered, then closes the socket and calls
+    /// [`connection_lost(None)`](super::Protocol::connection_lost).
+    /// Idempotent.
+    pub fn close(&self) {
+        let mut st = self.state();
+        if st.closing {
+            return;
+        }
+        st.closing = true;
+        let w = st.notify();
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Closes the connection now: the buffered bytes are dropped, the
+    /// socket is closed and
+    /// [`connection_lost(None)`](super::Protocol::connection_lost) is
+    /// called soon.
+    pub fn abort(&self) {
+        let mut st = self.state();
+        if st.lost {
+            return;
+        }
+        st.closing = true;
+        st.aborted = true;
+        st.buf = VecDeque::new();
+        let w = st.notify();
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Whether the transport is closing or closed.
+    pub fn is_closing(&self) -> bool {
+        let st = self.state();
+        st.closing || st.lost
+    }
+
+    /// Stops calling `data_received` until
+    /// [`resume_reading`](Transport::resume_reading). Data the peer sends
+    /// meanwhile waits in the kernel's buffer, which in turn slows the peer.
+    /// Idempotent.
+    pub fn pause_reading(&self) {
+        self.state().reading = false;
+    }
+
+    /// Resumes reading after [`pause_reading`](Transport::pause_reading).
+    /// Idempotent.
+    pub fn resume_reading(&self) {
+        let mut st = self.state();
+        if st.reading {
+            return;
+        }
+        st.reading = true;
+        let w = st.notify();
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Whether the transport is receiving (not paused, not closing).
+    pub fn is_reading(&self) -> bool {
+        let st = self.state();
+        st.reading && !st.closing && !st.lost
+    }
+
+    /// Sets the write buffer's flow-control marks, as asyncio does:
+    /// `pause_writing` fires when the buffer grows above `high`,
+    /// `resume_writing` when it drains to `low` or below. With both `None`
+    /// the defaults are restored (64 KiB / 16 KiB); with one `None` it is
+    /// derived from the other (`high = 4 * low`, `low = high / 4`).
+    ///
+    /// # Errors
+    ///
+    /// Fails with [`io::ErrorKind::InvalidInput`] if `low > high`.
+    pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
+        let (high, low) = match (high, low) {
+            (None, None) => (DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER),
+            (Some(h), None) => (h, h / 4),
+            (None, Some(l)) => (l.saturating_mul(4), l),
+            (Some(h), Some(l)) => (h, l),
+        };
+        if low > high {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("write buffer limits need low <= high, got high={high} and low={low}"),
+            ));
+        }
+        let mut st = self.state();
+        st.high = high;
+        st.low = low;
+        let w = if st.check_high() { st.notify() } else { None };
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// The flow-control marks as `(low, high)`, in asyncio's order.
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
+        let st = self.state();
+        (st.low, st.high)
+    }
+
+    /// How many bytes are buffered, not yet written to the socket.
+    pub fn get_write_buffer_size(&self) -> usize {
+        self.state().buf.len()
+    }
+
+    /// The peer's address (asyncio's `get_extra_info("peername")`).
+    pub fn peer_addr(&self) -> Option<&SocketAddress> {
+        self.shared.info.peer.as_ref()
+    }
+
+    /// This end's address (asyncio's `get_extra_info("sockname")`).
+    pub fn local_addr(&self) -> Option<&SocketAddress> {
+        self.shared.info.local.as_ref()
+    }
+
+    /// The socket's descriptor (asyncio's `get_extra_info("socket")`), for
+    /// socket options; it stays owned by the transport and is closed when
+    /// the connection ends.
+    pub fn raw_fd(&self) -> RawFd {
+        self.shared.info.fd
+    }
+
+    /// The TLS session's facts (asyncio's `get_extra_info("ssl_object")`,
+    /// `"peercert"`, `"cipher"`), or `None` for a plain connection.
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self) -> Option<&crate::tls::TlsInfo> {
+        self.shared.info.tls.as_ref()
+    }
+
+    /// Waits until the connection ended and
+    /// [`connection_lost`](super::Protocol::connection_lost) returned.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only observes.
+    pub async fn wait_closed(&self) {
+        poll_fn(|cx| {
+            let mut st = self.state();
+            if st.lost {
+                return Poll::Ready(());
+            }
+            if !st.closed_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                st.closed_waiters.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.state();
+        f.debug_struct("Transport")
+            .field("peer", &self.shared.info.peer)
+            .field("buffered", &st.buf.len())
+            .field("closing", &st.closing)
+            .field("lost", &st.lost)
+            .finish_non_exhaustive()
+    }
+}
