@@ -28,6 +28,8 @@ mod accept;
 mod addr;
 mod connect;
 mod dns;
+pub mod protocol;
+pub mod split;
 pub mod tcp;
 
 pub use addr::{Resolve, SocketAddrs, ToSocketAddrs};
