@@ -330,7 +330,7 @@ mod loom_oneshot {
         loom::model(|| {
             let (tx, rx) = channel::<u32>();
             let t = thread::spawn(move || drop(rx));
-            loom::future::block_on(tx.closed());
+            crate::sync::loom_block_on(tx.closed());
             assert!(tx.is_closed());
             assert_eq!(tx.send(1), Err(SendError(1)));
             t.join().unwrap();
@@ -343,7 +343,7 @@ mod loom_oneshot {
         loom::model(|| {
             let (tx, rx) = channel::<u32>();
             let t = thread::spawn(move || tx.send(3).unwrap());
-            assert_eq!(loom::future::block_on(rx), Ok(3));
+            assert_eq!(crate::sync::loom_block_on(rx), Ok(3));
             t.join().unwrap();
         });
     }

@@ -56,6 +56,31 @@ pub(crate) fn check_count(previous: usize) {
     }
 }
 
+/// `block_on` for loom models: polls on the current loom thread, parking
+/// it (through loom) between wakeups.
+#[cfg(all(test, tulipa_loom))]
+pub(crate) fn loom_block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unparker(loom::thread::Thread);
+
+    impl Wake for Unparker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let waker = Waker::from(std::sync::Arc::new(Unparker(loom::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        loom::thread::park();
+    }
+}
+
 #[cfg(tulipa_loom)]
 mod loom_model {
     //! Loom stand-ins for `concurrent-queue` and `event-listener`, with the
