@@ -456,6 +456,18 @@ impl Transport {
         (st.low, st.high)
     }
 
+    /// Whether writing is paused: the buffer went above the high-water mark
+    /// and has not drained to the low-water mark since.
+    ///
+    /// This is the flow-control state as of now, true from the `write`
+    /// that overfilled the buffer on. The
+    /// [`pause_writing`](super::Protocol::pause_writing) callback for it
+    /// comes after the running callback returns, so a protocol that writes
+    /// in a loop inside one callback checks this to stop in time.
+    pub fn is_writing_paused(&self) -> bool {
+        self.state().protocol_paused
+    }
+
     /// How many bytes are buffered, not yet written to the socket.
     pub fn get_write_buffer_size(&self) -> usize {
         self.state().buf.len()
