@@ -60,6 +60,8 @@ pub struct Resolve {
 }
 
 enum State {
+    /// One literal address: no allocation.
+    One(Option<SocketAddr>),
     Ready(Option<io::Result<Vec<SocketAddr>>>),
     Lookup(Lookup),
 }
@@ -72,11 +74,18 @@ impl Resolve {
         }
     }
 
+    /// A resolution to one address, already done.
+    pub fn one(addr: SocketAddr) -> Resolve {
+        Resolve {
+            state: State::One(Some(addr)),
+        }
+    }
+
     /// Resolves `host` (a name or a literal IP address, without brackets)
     /// and `port`; a literal address skips the resolver.
     pub fn host(host: &str, port: u16) -> Resolve {
         if let Ok(ip) = host.parse::<IpAddr>() {
-            return Resolve::ready(Ok(vec![SocketAddr::new(ip, port)]));
+            return Resolve::one(SocketAddr::new(ip, port));
         }
         // `[::1]` in the host part of a (host, port) pair.
         if let Some(ip) = host
@@ -84,7 +93,7 @@ impl Resolve {
             .and_then(|h| h.strip_suffix(']'))
             .and_then(|h| h.parse::<Ipv6Addr>().ok())
         {
-            return Resolve::ready(Ok(vec![SocketAddr::new(IpAddr::V6(ip), port)]));
+            return Resolve::one(SocketAddr::new(IpAddr::V6(ip), port));
         }
         if host.is_empty() {
             return Resolve::ready(Err(invalid_input(
@@ -100,7 +109,7 @@ impl Resolve {
     /// `"[ipv6]:port"` skips the resolver.
     pub fn host_port(s: &str) -> Resolve {
         if let Ok(addr) = s.parse::<SocketAddr>() {
-            return Resolve::ready(Ok(vec![addr]));
+            return Resolve::one(addr);
         }
         let Some((host, port)) = s.rsplit_once(':') else {
             return Resolve::ready(Err(invalid_input(format!(
@@ -126,6 +135,14 @@ impl Future for Resolve {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let res = match &mut this.state {
+            State::One(addr) => match addr.take() {
+                Some(addr) => {
+                    return Poll::Ready(Ok(SocketAddrs {
+                        inner: Addrs::One(Some(addr)),
+                    }))
+                }
+                None => panic!("`Resolve` polled after it completed"),
+            },
             State::Ready(res) => match res.take() {
                 Some(res) => res,
                 None => panic!("`Resolve` polled after it completed"),
@@ -139,7 +156,7 @@ impl Future for Resolve {
             },
         };
         Poll::Ready(res.map(|v| SocketAddrs {
-            inner: v.into_iter(),
+            inner: Addrs::Many(v.into_iter()),
         }))
     }
 }
@@ -147,7 +164,8 @@ impl Future for Resolve {
 impl fmt::Debug for Resolve {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
-            State::Ready(Some(_)) => "ready",
+            State::One(Some(_)) | State::Ready(Some(_)) => "ready",
+            State::One(None) => "done",
             State::Ready(None) => "done",
             State::Lookup(_) => "looking up",
         };
@@ -158,13 +176,22 @@ impl fmt::Debug for Resolve {
 /// The addresses a [`ToSocketAddrs`] resolved to, in the resolver's order.
 #[derive(Debug, Clone)]
 pub struct SocketAddrs {
-    inner: std::vec::IntoIter<SocketAddr>,
+    inner: Addrs,
+}
+
+#[derive(Debug, Clone)]
+enum Addrs {
+    One(Option<SocketAddr>),
+    Many(std::vec::IntoIter<SocketAddr>),
 }
 
 impl SocketAddrs {
     /// The remaining addresses as a slice.
     pub fn as_slice(&self) -> &[SocketAddr] {
-        self.inner.as_slice()
+        match &self.inner {
+            Addrs::One(a) => a.as_slice(),
+            Addrs::Many(it) => it.as_slice(),
+        }
     }
 }
 
@@ -172,11 +199,15 @@ impl Iterator for SocketAddrs {
     type Item = SocketAddr;
 
     fn next(&mut self) -> Option<SocketAddr> {
-        self.inner.next()
+        match &mut self.inner {
+            Addrs::One(a) => a.take(),
+            Addrs::Many(it) => it.next(),
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        let n = self.as_slice().len();
+        (n, Some(n))
     }
 }
 
@@ -184,13 +215,16 @@ impl ExactSizeIterator for SocketAddrs {}
 
 impl DoubleEndedIterator for SocketAddrs {
     fn next_back(&mut self) -> Option<SocketAddr> {
-        self.inner.next_back()
+        match &mut self.inner {
+            Addrs::One(a) => a.take(),
+            Addrs::Many(it) => it.next_back(),
+        }
     }
 }
 
 impl ToSocketAddrs for SocketAddr {
     fn to_socket_addrs(&self) -> Resolve {
-        Resolve::ready(Ok(vec![*self]))
+        Resolve::one(*self)
     }
 }
 

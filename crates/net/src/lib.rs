@@ -31,8 +31,12 @@ mod dns;
 pub mod protocol;
 pub mod split;
 pub mod tcp;
+mod udp;
+pub mod unix;
 
 pub use addr::{Resolve, SocketAddrs, ToSocketAddrs};
 pub use connect::{ConnectError, ConnectOptions, DEFAULT_HAPPY_EYEBALLS_DELAY};
 pub use dns::lookup_host;
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -1,59 +1,84 @@
-//! Read and write halves of a [`TcpStream`].
+//! Read and write halves of a stream socket ([`TcpStream`](crate::TcpStream),
+//! [`UnixStream`](crate::UnixStream)).
 //!
 //! A socket's two directions are independent in the kernel, and the
-//! reactor keeps separate waiters per direction, so the halves need no lock:
-//! the borrowed halves hold `&TcpStream`; the owned halves share one
-//! `Arc<TcpStream>`. [`OwnedWriteHalf`] shuts the write direction down
-//! when dropped (the peer reads end of file), unless it was
+//! reactor keeps separate waiters per direction, so the halves need no
+//! lock: the borrowed halves hold `&S`; the owned halves share one
+//! `Arc<S>`. An owned write half shuts the write direction down when
+//! dropped (the peer reads end of file), unless it was
 //! [reunited](OwnedReadHalf::reunite) or
 //! [`forget_shutdown`](OwnedWriteHalf::forget_shutdown) was called.
+//!
+//! The halves are generic over the stream; `tulipa_net::tcp` and
+//! `tulipa_net::unix` name them for their stream type.
 
 use std::error::Error;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
 
-use crate::tcp::stream::shutdown_write;
-use crate::TcpStream;
+/// A stream socket that can be split: reads and writes through `&Self`,
+/// and can shut its write direction down.
+pub trait SplitStream {
+    /// Shuts down the write direction (`shutdown(SHUT_WR)`); a peer that
+    /// is already gone is not an error.
+    ///
+    /// # Errors
+    ///
+    /// Fails as `shutdown(2)` does.
+    fn shutdown_write(&self) -> io::Result<()>;
+}
 
-/// The read half of a [`TcpStream`], borrowed; from
-/// [`TcpStream::split`].
+/// The read half of a stream, borrowed; from `split()`.
 #[derive(Debug)]
-pub struct ReadHalf<'a>(&'a TcpStream);
+pub struct ReadHalf<'a, S>(&'a S);
 
-/// The write half of a [`TcpStream`], borrowed; from
-/// [`TcpStream::split`]. Closing it shuts the write direction down.
+/// The write half of a stream, borrowed; from `split()`. Closing it shuts
+/// the write direction down.
 #[derive(Debug)]
-pub struct WriteHalf<'a>(&'a TcpStream);
+pub struct WriteHalf<'a, S>(&'a S);
 
-pub(crate) fn split(stream: &TcpStream) -> (ReadHalf<'_>, WriteHalf<'_>) {
+impl<'a, S> ReadHalf<'a, S> {
+    /// The stream both halves borrow.
+    pub fn as_stream(&self) -> &'a S {
+        self.0
+    }
+}
+
+impl<'a, S> WriteHalf<'a, S> {
+    /// The stream both halves borrow.
+    pub fn as_stream(&self) -> &'a S {
+        self.0
+    }
+}
+
+pub(crate) fn split<S>(stream: &S) -> (ReadHalf<'_, S>, WriteHalf<'_, S>) {
     (ReadHalf(stream), WriteHalf(stream))
 }
 
-/// The read half of a [`TcpStream`], owned; from
-/// [`TcpStream::into_split`].
+/// The read half of a stream, owned; from `into_split()`.
 #[derive(Debug)]
-pub struct OwnedReadHalf {
-    inner: Arc<TcpStream>,
+pub struct OwnedReadHalf<S> {
+    inner: Arc<S>,
 }
 
-/// The write half of a [`TcpStream`], owned; from
-/// [`TcpStream::into_split`].
+/// The write half of a stream, owned; from `into_split()`.
 ///
 /// Dropping it shuts down the write direction (the peer reads end of file)
 /// while the read half keeps working.
 #[derive(Debug)]
-pub struct OwnedWriteHalf {
-    inner: Arc<TcpStream>,
+pub struct OwnedWriteHalf<S: SplitStream>
+{
+    inner: Arc<S>,
     shutdown_on_drop: bool,
 }
 
-pub(crate) fn into_split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
+pub(crate) fn into_split<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>)
+{
     let inner = Arc::new(stream);
     (
         OwnedReadHalf {
@@ -68,80 +93,55 @@ pub(crate) fn into_split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
 
 /// The error of [`OwnedReadHalf::reunite`]: the halves came from two
 /// different streams. Both are handed back.
-pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+pub struct ReuniteError<S: SplitStream>(pub OwnedReadHalf<S>, pub OwnedWriteHalf<S>);
 
-impl fmt::Debug for ReuniteError {
+impl<S: SplitStream> fmt::Debug for ReuniteError<S>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("ReuniteError").finish_non_exhaustive()
     }
 }
 
-impl fmt::Display for ReuniteError {
+impl<S: SplitStream> fmt::Display for ReuniteError<S>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
-            "tried to reunite halves of two different TCP streams: \
+            "tried to reunite halves of two different streams: \
              pass the write half that came from the same `into_split`",
         )
     }
 }
 
-impl Error for ReuniteError {}
+impl<S: SplitStream> Error for ReuniteError<S> {}
 
-impl OwnedReadHalf {
-    /// Puts the halves back together into the [`TcpStream`] they came from.
+impl<S: SplitStream> OwnedReadHalf<S>
+{
+    /// Puts the halves back together into the stream they came from.
     ///
     /// # Errors
     ///
     /// Fails, handing both halves back, if they come from different
     /// streams.
-    pub fn reunite(self, other: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+    pub fn reunite(self, other: OwnedWriteHalf<S>) -> Result<S, ReuniteError<S>> {
         reunite(self, other)
     }
+}
 
-    /// The remote address of the connection.
-    ///
-    /// # Errors
-    ///
-    /// As for [`TcpStream::peer_addr`].
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
-    }
-
-    /// The local address of the connection.
-    ///
-    /// # Errors
-    ///
-    /// As for [`TcpStream::local_addr`].
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-
-    /// Receives data without consuming it; see [`TcpStream::peek`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`TcpStream::peek`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.peek(buf).await
-    }
-
+impl<S> OwnedReadHalf<S> {
     /// The stream both halves share.
-    pub fn as_stream(&self) -> &TcpStream {
+    pub fn as_stream(&self) -> &S {
         &self.inner
     }
 }
 
-impl OwnedWriteHalf {
+impl<S: SplitStream> OwnedWriteHalf<S>
+{
     /// Puts the halves back together; see [`OwnedReadHalf::reunite`].
     ///
     /// # Errors
     ///
     /// As for [`OwnedReadHalf::reunite`].
-    pub fn reunite(self, other: OwnedReadHalf) -> Result<TcpStream, ReuniteError> {
+    pub fn reunite(self, other: OwnedReadHalf<S>) -> Result<S, ReuniteError<S>> {
         reunite(other, self)
     }
 
@@ -150,39 +150,26 @@ impl OwnedWriteHalf {
         self.shutdown_on_drop = false;
     }
 
-    /// The remote address of the connection.
-    ///
-    /// # Errors
-    ///
-    /// As for [`TcpStream::peer_addr`].
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
-    }
-
-    /// The local address of the connection.
-    ///
-    /// # Errors
-    ///
-    /// As for [`TcpStream::local_addr`].
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-
     /// The stream both halves share.
-    pub fn as_stream(&self) -> &TcpStream {
+    pub fn as_stream(&self) -> &S {
         &self.inner
     }
 }
 
-impl Drop for OwnedWriteHalf {
+impl<S: SplitStream> Drop for OwnedWriteHalf<S>
+{
     fn drop(&mut self) {
         if self.shutdown_on_drop {
-            let _ = self.inner.shutdown(Shutdown::Write);
+            let _ = self.inner.shutdown_write();
         }
     }
 }
 
-fn reunite(read: OwnedReadHalf, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+fn reunite<S: SplitStream>(
+    read: OwnedReadHalf<S>,
+    mut write: OwnedWriteHalf<S>,
+) -> Result<S, ReuniteError<S>>
+{
     if !Arc::ptr_eq(&read.inner, &write.inner) {
         return Err(ReuniteError(read, write));
     }
@@ -196,94 +183,132 @@ fn reunite(read: OwnedReadHalf, mut write: OwnedWriteHalf) -> Result<TcpStream, 
     }
 }
 
-macro_rules! read_impl {
-    ($ty:ty) => {
-        impl AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                let s: &TcpStream = Half::stream(&*self);
-                Pin::new(&mut &*s).poll_read(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let s: &TcpStream = Half::stream(&*self);
-                Pin::new(&mut &*s).poll_read_vectored(cx, bufs)
-            }
-        }
-    };
+fn poll_read<S>(s: &S, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>
+where
+    for<'a> &'a S: AsyncRead,
+{
+    Pin::new(&mut &*s).poll_read(cx, buf)
 }
 
-macro_rules! write_impl {
-    ($ty:ty) => {
-        impl AsyncWrite for $ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                let s: &TcpStream = Half::stream(&*self);
-                Pin::new(&mut &*s).poll_write(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let s: &TcpStream = Half::stream(&*self);
-                Pin::new(&mut &*s).poll_write_vectored(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            /// Shuts down the write direction; the read half keeps working.
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let s: &TcpStream = Half::stream(&*self);
-                Poll::Ready(shutdown_write(s.io.get_ref()))
-            }
-        }
-    };
+fn poll_read_vectored<S>(
+    s: &S,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Poll<io::Result<usize>>
+where
+    for<'a> &'a S: AsyncRead,
+{
+    Pin::new(&mut &*s).poll_read_vectored(cx, bufs)
 }
 
-/// The stream under a half.
-trait Half {
-    fn stream(&self) -> &TcpStream;
+fn poll_write<S>(s: &S, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>
+where
+    for<'a> &'a S: AsyncWrite,
+{
+    Pin::new(&mut &*s).poll_write(cx, buf)
 }
 
-impl Half for ReadHalf<'_> {
-    fn stream(&self) -> &TcpStream {
-        self.0
+fn poll_write_vectored<S>(
+    s: &S,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>>
+where
+    for<'a> &'a S: AsyncWrite,
+{
+    Pin::new(&mut &*s).poll_write_vectored(cx, bufs)
+}
+
+impl<S> AsyncRead for ReadHalf<'_, S>
+where
+    for<'a> &'a S: AsyncRead,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_read(self.0, cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_read_vectored(self.0, cx, bufs)
     }
 }
 
-impl Half for WriteHalf<'_> {
-    fn stream(&self) -> &TcpStream {
-        self.0
+impl<S> AsyncRead for OwnedReadHalf<S>
+where
+    for<'a> &'a S: AsyncRead,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_read(&*self.inner, cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_read_vectored(&*self.inner, cx, bufs)
     }
 }
 
-impl Half for OwnedReadHalf {
-    fn stream(&self) -> &TcpStream {
-        &self.inner
+impl<S: SplitStream> AsyncWrite for WriteHalf<'_, S>
+where
+    for<'a> &'a S: AsyncWrite,
+{
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        poll_write(self.0, cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_write_vectored(self.0, cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts down the write direction; the read half keeps working.
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.shutdown_write())
     }
 }
 
-impl Half for OwnedWriteHalf {
-    fn stream(&self) -> &TcpStream {
-        &self.inner
+impl<S: SplitStream> AsyncWrite for OwnedWriteHalf<S>
+where
+    for<'a> &'a S: AsyncWrite,
+{
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        poll_write(&*self.inner, cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_write_vectored(&*self.inner, cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts down the write direction; the read half keeps working.
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown_write())
     }
 }
-
-read_impl!(ReadHalf<'_>);
-write_impl!(WriteHalf<'_>);
-read_impl!(OwnedReadHalf);
-write_impl!(OwnedWriteHalf);

@@ -116,8 +116,8 @@ fn reunite_rejects_halves_of_different_streams() {
         let (ra, wa) = a.into_split();
         let (rb, wb) = b.into_split();
         let err = ra.reunite(wb).unwrap_err();
-        assert!(err.to_string().contains("different TCP streams"));
-        let ReuniteError(ra, wb) = err;
+        assert!(err.to_string().contains("different streams"));
+        let tulipa_net::split::ReuniteError(ra, wb) = err;
         assert!(ra.reunite(wa).is_ok());
         assert!(wb.reunite(rb).is_ok());
         io::Result::Ok(())

@@ -22,7 +22,8 @@ use tulipa_reactor::Async;
 
 use crate::addr::ToSocketAddrs;
 use crate::connect::{self, ConnectOptions};
-use crate::tcp::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::split::{self, SplitStream};
+use crate::tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 
 /// A TCP connection.
 ///
@@ -547,5 +548,64 @@ pub(crate) fn shutdown_write(s: &std::net::TcpStream) -> io::Result<()> {
     match s.shutdown(Shutdown::Write) {
         Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
         res => res,
+    }
+}
+
+impl SplitStream for TcpStream {
+    fn shutdown_write(&self) -> io::Result<()> {
+        shutdown_write(self.io.get_ref())
+    }
+}
+
+impl crate::split::OwnedReadHalf<TcpStream> {
+    /// The remote address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// As for [`TcpStream::peer_addr`].
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.as_stream().peer_addr()
+    }
+
+    /// The local address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// As for [`TcpStream::local_addr`].
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.as_stream().local_addr()
+    }
+
+    /// Receives data without consuming it; see [`TcpStream::peek`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`TcpStream::peek`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.as_stream().peek(buf).await
+    }
+}
+
+impl crate::split::OwnedWriteHalf<TcpStream> {
+    /// The remote address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// As for [`TcpStream::peer_addr`].
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.as_stream().peer_addr()
+    }
+
+    /// The local address of the connection.
+    ///
+    /// # Errors
+    ///
+    /// As for [`TcpStream::local_addr`].
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.as_stream().local_addr()
     }
 }
