@@ -60,8 +60,9 @@ pub use tulipa_process::signal;
 pub use tulipa_sync as sync;
 
 pub use callbacks::CallbackHandle;
-pub use runtime::{Builder, EnterGuard, Handle, Runtime};
+pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownReport};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
+pub use tulipa_blocking::{spawn_blocking, try_spawn_blocking, unblock};
 pub use tulipa_executor::{Diagnostic, PanicPolicy};
 
 use std::future::Future;

@@ -49,6 +49,7 @@ pub struct Builder {
     slow_poll_threshold: Duration,
     unhandled_panic: PanicPolicy,
     reporter: Option<tulipa_executor::Reporter>,
+    blocking: tulipa_blocking::Builder,
 }
 
 impl fmt::Debug for Builder {
@@ -85,6 +86,7 @@ impl Builder {
             slow_poll_threshold: tulipa_executor::DEFAULT_SLOW_POLL_THRESHOLD,
             unhandled_panic: PanicPolicy::Log,
             reporter: None,
+            blocking: tulipa_blocking::Pool::builder(),
         }
     }
 
@@ -152,6 +154,31 @@ impl Builder {
     /// timeouts at once; keep I/O tests on real time.
     pub fn start_paused(mut self, paused: bool) -> Builder {
         self.start_paused = paused;
+        self
+    }
+
+    /// Caps the runtime's blocking pool (asyncio's default executor, used by
+    /// [`spawn_blocking`](crate::spawn_blocking) and
+    /// [`unblock`](crate::unblock)) at `n` threads; default 512. Work beyond
+    /// the cap queues. Zero is rejected by [`build`](Builder::build).
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.blocking = self.blocking.max_threads(n);
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits
+    /// (default 10 s).
+    pub fn blocking_idle_timeout(mut self, timeout: Duration) -> Builder {
+        self.blocking = self.blocking.idle_timeout(timeout);
+        self
+    }
+
+    /// Bounds the blocking pool's queue of jobs waiting for a thread; when
+    /// every thread is busy at the cap and the queue is full,
+    /// [`try_spawn_blocking`](crate::try_spawn_blocking) fails fast (while
+    /// `spawn_blocking` still queues). `None`, the default, is unbounded.
+    pub fn blocking_queue_bound(mut self, bound: Option<usize>) -> Builder {
+        self.blocking = self.blocking.queue_bound(bound);
         self
     }
 
@@ -247,6 +274,7 @@ impl Builder {
                  use Builder::current_thread() to run tasks on the calling thread only",
             ));
         }
+        let blocking = self.blocking.build()?;
         let reactor = Reactor::new()?;
         let timer = if self.start_paused {
             TimerDriver::with_clock(reactor.clone(), MockClock::new())
@@ -293,6 +321,7 @@ impl Builder {
                 let _ = exec.set(Exec::Current(ct));
             }
             Shared {
+                blocking: blocking.clone(),
                 diagnostics,
                 panic_shutdown: PanicShutdown::default(),
                 exec,
@@ -397,6 +426,8 @@ enum Exec {
 pub(crate) struct Shared {
     /// Set once while building, before the handle is shared.
     exec: OnceLock<Exec>,
+    /// The runtime's blocking pool, current on its threads.
+    blocking: tulipa_blocking::Pool,
     /// Debug mode and the unhandled-panic policy, shared with the executor.
     pub(crate) diagnostics: Diagnostics,
     /// Set by `PanicPolicy::ShutdownRuntime`; every `block_on` watches it.
@@ -440,6 +471,7 @@ pub struct EnterGuard<'a> {
     _reactor: tulipa_reactor::EnterGuard<'a>,
     _timer: tulipa_timer::EnterGuard,
     _spawn: tulipa_core::spawn::SpawnGuard,
+    _blocking: tulipa_blocking::EnterGuard,
 }
 
 impl Drop for EnterGuard<'_> {
@@ -483,12 +515,14 @@ impl Handle {
         let reactor = self.shared.reactor.enter();
         let timer = self.shared.timers.enter();
         let spawn = tulipa_core::spawn::enter(Arc::new(self.clone()));
+        let blocking = self.shared.blocking.enter();
         let previous = crate::context::replace(Some(self.clone()));
         EnterGuard {
             previous,
             _reactor: reactor,
             _timer: timer,
             _spawn: spawn,
+            _blocking: blocking,
         }
     }
 
@@ -520,6 +554,22 @@ impl Handle {
             Some(Exec::Multi(m)) => m.spawn(options, future),
             None => unreachable!("the executor is installed before the handle is shared"),
         }
+    }
+
+    /// Runs `f` on this runtime's blocking pool (asyncio's
+    /// `loop.run_in_executor(None, f)`); see [`spawn_blocking`](crate::spawn_blocking).
+    pub fn spawn_blocking<F, T>(&self, f: F) -> tulipa_blocking::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.shared.blocking.spawn(f)
+    }
+
+    /// This runtime's blocking pool: its [statistics](tulipa_blocking::Pool::stats),
+    /// or to hand to code that takes a pool.
+    pub fn blocking_pool(&self) -> &tulipa_blocking::Pool {
+        &self.shared.blocking
     }
 
     /// The runtime's clock (asyncio's `loop.time()`): virtual time on a
@@ -647,15 +697,42 @@ impl Runtime {
         }
     }
 
-    /// Shuts the runtime down, waiting at most `timeout` for worker threads
-    /// to finish the poll they are in.
+    /// Shuts the runtime down, waiting at most `timeout` in all for worker
+    /// threads to finish the poll they are in and for blocking jobs to
+    /// finish. Never waits longer, whatever the tasks and jobs do.
     ///
-    /// Every task left is cancelled (its future dropped). Returns the number
-    /// of worker threads still stuck in a poll when the timeout ran out;
-    /// those threads are detached and their tasks are dropped when their
-    /// poll returns.
-    pub fn shutdown_timeout(self, timeout: Duration) -> usize {
-        self.shutdown(Some(timeout))
+    /// Every task left is cancelled (its future dropped). Worker threads
+    /// still stuck in a poll when the time is up are detached; their tasks
+    /// are dropped when their poll returns. The blocking pool stops taking
+    /// jobs; jobs still queued when the time is up are cancelled, and jobs
+    /// still running (which no one can interrupt) finish in the background.
+    /// The report says how many of each were left.
+    ///
+    /// Dropping a runtime instead waits for its workers without a bound,
+    /// and does not wait for blocking jobs at all: the pool's threads finish
+    /// the jobs already queued, then exit when idle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = tulipa::Runtime::new().unwrap();
+    /// let job = rt.handle().spawn_blocking(|| 7);
+    /// assert_eq!(rt.block_on(job).unwrap(), 7);
+    /// let report = rt.shutdown_timeout(Duration::from_secs(1));
+    /// assert_eq!(report.stuck_workers, 0);
+    /// assert_eq!(report.blocking_jobs_left, 0);
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) -> ShutdownReport {
+        let deadline = std::time::Instant::now() + timeout;
+        let stuck_workers = self.shutdown(Some(timeout));
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let blocking_jobs_left = self.handle.shared.blocking.shutdown_timeout(left);
+        ShutdownReport {
+            stuck_workers,
+            blocking_jobs_left,
+        }
     }
 
     fn shutdown(&self, timeout: Option<Duration>) -> usize {
@@ -674,6 +751,28 @@ impl Runtime {
         };
         self.handle.shared.reactor.shutdown();
         stuck
+    }
+}
+
+/// What [`Runtime::shutdown_timeout`] left behind when its time was up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Worker threads still inside a task's poll (detached; their tasks
+    /// are dropped when the poll returns).
+    pub stuck_workers: usize,
+    /// Blocking jobs not finished: still running (they finish in the
+    /// background) or cancelled before they started.
+    pub blocking_jobs_left: usize,
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} worker thread(s) stuck in a poll, {} blocking job(s) left unfinished",
+            self.stuck_workers, self.blocking_jobs_left
+        )
     }
 }
 

@@ -142,8 +142,9 @@ fn shutdown_timeout_reports_a_stuck_worker() {
     });
     rx.recv().unwrap();
     let h = _h;
-    let stuck = rt.shutdown_timeout(Duration::from_millis(50));
-    assert_eq!(stuck, 1);
+    let report = rt.shutdown_timeout(Duration::from_millis(50));
+    assert_eq!(report.stuck_workers, 1);
+    assert_eq!(report.blocking_jobs_left, 0);
     // Regression (review): once its poll returns, the stuck task is dropped
     // and its handle resolves (it used to be stranded in the worker's queue).
     let start = std::time::Instant::now();
