@@ -1,0 +1,336 @@
+//! [`Child`]: a running (or finished) child process.
+//!
+//! # State
+//!
+//! A `Child` owns `std`'s child handle until the process is reaped, the
+//! exit status once it is, and, while something waits for the exit, a
+//! [`Watch`] (a pidfd registered with the current reactor, or a `SIGCHLD`
+//! listener; see `reap.rs`). Waiting is a loop: `waitpid(pid, WNOHANG)`;
+//! if the process still runs, make sure a watch exists (and `waitpid` once
+//! more after creating it), then sleep until the watch fires. Reaping
+//! drops the watch, which closes the pidfd.
+//!
+//! ```text
+//!   running ──(try_wait / wait sees the exit)──► reaped (status kept, pid forgotten)
+//!      │
+//!      └──(Child dropped)──► [kill_on_drop: SIGKILL] ──► handed to the orphan reaper
+//! ```
+//!
+//! Signals are only sent while the process is unreaped, so its number
+//! cannot have been reused by another process.
+
+#![allow(unsafe_code)]
+
+use std::fmt;
+use std::io;
+use std::process::{ExitStatus, Output};
+use std::task::{Context, Poll};
+
+use futures_lite::future;
+use futures_lite::io::AsyncReadExt;
+use tulipa_reactor::Reactor;
+
+use crate::reap::{self, Watch};
+use crate::signal::{Signal, SIGKILL, SIGTERM};
+use crate::stdio::{ChildStderr, ChildStdin, ChildStdout};
+
+/// Sends `signal` to process `pid`.
+pub(crate) fn send_signal(pid: u32, signal: Signal) -> io::Result<()> {
+    let pid = libc::pid_t::try_from(pid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "process id out of range"))?;
+    // SAFETY: `kill(2)` takes two integers and touches no memory of ours;
+    // it has no precondition for memory safety. (Which process it reaches
+    // is the caller's concern: `Child` only calls it for an unreaped child,
+    // whose number cannot have been reused.)
+    let rc = unsafe { libc::kill(pid, signal.as_raw()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// A child process spawned by [`Command::spawn`](crate::Command::spawn).
+///
+/// Its pipes, when they were asked for with [`Stdio::piped`](std::process::Stdio::piped),
+/// are in the public fields; [`take`](Option::take) them to use them on
+/// their own.
+///
+/// Dropping a `Child` does not wait for the process, but never leaves a
+/// zombie either: an unreaped process is handed to a process-wide reaper
+/// that reaps it in the background. With
+/// [`Command::kill_on_drop`](crate::Command::kill_on_drop) the process is
+/// also sent `SIGKILL` first.
+pub struct Child {
+    /// The child's standard input, if piped.
+    pub stdin: Option<ChildStdin>,
+    /// The child's standard output, if piped.
+    pub stdout: Option<ChildStdout>,
+    /// The child's standard error, if piped.
+    pub stderr: Option<ChildStderr>,
+    /// `None` only once reaped, or inside `Drop`.
+    child: Option<std::process::Child>,
+    status: Option<ExitStatus>,
+    watch: Option<Watch>,
+    kill_on_drop: bool,
+}
+
+impl Child {
+    /// Wraps a freshly spawned `std` child: takes its pipes and makes them
+    /// async. If a pipe cannot be registered the process is killed (and
+    /// reaped in the background) and the error returned.
+    pub(crate) fn new(mut child: std::process::Child, kill_on_drop: bool) -> io::Result<Child> {
+        let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let mut this = Child {
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            child: Some(child),
+            status: None,
+            watch: None,
+            kill_on_drop: true,
+        };
+        // On an error below, `this` is dropped with `kill_on_drop` set.
+        this.stdin = stdin.map(ChildStdin::from_std).transpose()?;
+        this.stdout = stdout.map(ChildStdout::from_std).transpose()?;
+        this.stderr = stderr.map(ChildStderr::from_std).transpose()?;
+        this.kill_on_drop = kill_on_drop;
+        Ok(this)
+    }
+
+    /// The process id, or `None` once the process was reaped (its number
+    /// may belong to another process by then).
+    pub fn id(&self) -> Option<u32> {
+        match (&self.child, self.status) {
+            (Some(child), None) => Some(child.id()),
+            _ => None,
+        }
+    }
+
+    /// The exit status if the process has exited, reaping it; `None` if it
+    /// still runs. Never waits.
+    ///
+    /// # Errors
+    ///
+    /// Fails if `waitpid` fails, for example with `ECHILD` when someone
+    /// else reaped the process (a `waitpid(-1)` elsewhere in the program).
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        let Some(child) = &mut self.child else {
+            unreachable!("`child` is only taken by `Drop`")
+        };
+        match child.try_wait()? {
+            Some(status) => {
+                self.status = Some(status);
+                // Closes the pidfd (or drops the `SIGCHLD` listener) now.
+                self.watch = None;
+                Ok(Some(status))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Polls for the exit: `waitpid`, else make sure a watch exists, then
+    /// sleep on it.
+    fn poll_exit(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+        loop {
+            match self.try_wait() {
+                Ok(Some(status)) => return Poll::Ready(Ok(status)),
+                Ok(None) => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+            match &mut self.watch {
+                None => {
+                    let pid = self.id().unwrap_or_default();
+                    match Watch::new(pid, &Reactor::current()) {
+                        // `waitpid` once more now that the watch exists.
+                        Ok(watch) => self.watch = Some(watch),
+                        Err(e) => return Poll::Ready(Err(e)),
+                    }
+                }
+                Some(watch) => match watch.poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                },
+            }
+        }
+    }
+
+    /// Waits for the process to exit and returns its status (asyncio's
+    /// `Process.wait()`).
+    ///
+    /// The child's standard input, if piped and still here, is **closed
+    /// first** (as `std` and tokio do): a child that reads its input to the
+    /// end could otherwise wait for us while we wait for it. To keep
+    /// writing while waiting, [`take`](Option::take) `stdin` before.
+    ///
+    /// This does not read the child's output: a child that fills its
+    /// stdout pipe blocks until someone reads it. Read the pipes
+    /// concurrently, or use [`wait_with_output`](Child::wait_with_output).
+    ///
+    /// # Errors
+    ///
+    /// Fails if `waitpid` fails (see [`try_wait`](Child::try_wait)), or if
+    /// the reactor the wait is registered with was shut down.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the status is kept once seen, so waiting again (or
+    /// [`try_wait`](Child::try_wait)) returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use tulipa_process::Command;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let status = Command::new("sh").args(["-c", "exit 3"]).spawn()?.wait().await?;
+    /// assert_eq!(status.code(), Some(3));
+    /// # std::io::Result::Ok(()) })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        drop(self.stdin.take());
+        future::poll_fn(|cx| self.poll_exit(cx)).await
+    }
+
+    /// Sends `SIGKILL` to the process, without waiting for it to die.
+    ///
+    /// Does nothing if the process was already reaped (there is nothing
+    /// left to kill, and its number may be another process's by now). A
+    /// process that exited but was not reaped yet is a zombie: the signal
+    /// reaches it harmlessly.
+    ///
+    /// # Errors
+    ///
+    /// Fails if `kill(2)` fails, or `waitpid` does (see
+    /// [`try_wait`](Child::try_wait)).
+    pub fn start_kill(&mut self) -> io::Result<()> {
+        self.send_signal(SIGKILL)
+    }
+
+    /// Kills the process with `SIGKILL` and waits for it (asyncio's
+    /// `Process.kill()` followed by `wait()`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`start_kill`](Child::start_kill) and [`wait`](Child::wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the signal is sent on the first poll; if the future is
+    /// dropped after that, the process dies anyway and is reaped by a later
+    /// wait or, once the `Child` is dropped, by the background reaper.
+    pub async fn kill(&mut self) -> io::Result<()> {
+        self.start_kill()?;
+        self.wait().await.map(drop)
+    }
+
+    /// Sends `signal` to the process (asyncio's `Process.send_signal`).
+    ///
+    /// Does nothing if the process was already reaped.
+    ///
+    /// # Errors
+    ///
+    /// Fails if `kill(2)` fails (for example
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a bad signal
+    /// number), or `waitpid` does.
+    pub fn send_signal(&mut self, signal: Signal) -> io::Result<()> {
+        // Reap first if it already exited, so the signal never reaches a
+        // process that reused the number.
+        if self.try_wait()?.is_some() {
+            return Ok(());
+        }
+        match self.id() {
+            Some(pid) => send_signal(pid, signal),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends `SIGTERM` to the process (asyncio's `Process.terminate`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`send_signal`](Child::send_signal).
+    pub fn terminate(&mut self) -> io::Result<()> {
+        self.send_signal(SIGTERM)
+    }
+
+    /// Closes stdin, reads stdout and stderr to the end while waiting for
+    /// the process, and returns all three (asyncio's `communicate()`,
+    /// with no input).
+    ///
+    /// The two pipes are read concurrently, so a child that writes a lot
+    /// to both never blocks on a full pipe. A pipe that was not piped
+    /// gives an empty `Vec`.
+    ///
+    /// # Errors
+    ///
+    /// Fails if a read fails or the wait does; the child is then dropped
+    /// (see [`Child`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: the output read so far is lost if the future is
+    /// dropped.
+    pub async fn wait_with_output(mut self) -> io::Result<Output> {
+        drop(self.stdin.take());
+        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
+        let read_out = async {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = stdout {
+                pipe.read_to_end(&mut buf).await?;
+            }
+            io::Result::Ok(buf)
+        };
+        let read_err = async {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = stderr {
+                pipe.read_to_end(&mut buf).await?;
+            }
+            io::Result::Ok(buf)
+        };
+        let ((stdout, stderr), status) =
+            future::try_zip(future::try_zip(read_out, read_err), self.wait()).await?;
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.status.is_some() {
+            return;
+        }
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if self.kill_on_drop {
+            // Not reaped yet, so the number is still this process's.
+            let _ = child.kill();
+        }
+        if let Ok(None) = child.try_wait() {
+            reap::adopt(child, self.watch.take());
+        }
+    }
+}
+
+impl fmt::Debug for Child {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Child")
+            .field("id", &self.id())
+            .field("status", &self.status)
+            .field("stdin", &self.stdin)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .field("kill_on_drop", &self.kill_on_drop)
+            .finish()
+    }
+}
