@@ -125,8 +125,9 @@ pub(crate) fn fail(jobs: impl IntoIterator<Item = Runnable>, message: &str) {
 pub struct JoinHandle<T> {
     id: TaskId,
     task: Option<FallibleTask<Result<T, JoinError>>>,
-    /// A result known at submission (the pool was shut down).
-    early: Option<JoinError>,
+    /// Refused at submission because the pool was shut down. (A flag, not
+    /// a stored `JoinError`, keeps the handle `Sync`.)
+    refused: bool,
     /// The result has been returned by `poll`.
     done: bool,
 }
@@ -136,7 +137,7 @@ impl<T> JoinHandle<T> {
         JoinHandle {
             id,
             task: Some(task),
-            early: None,
+            refused: false,
             done: false,
         }
     }
@@ -144,11 +145,10 @@ impl<T> JoinHandle<T> {
     /// A handle that resolves at once to a cancelled `JoinError` (the job
     /// was refused because the pool is shut down).
     pub(crate) fn cancelled() -> JoinHandle<T> {
-        let id = TaskId::next();
         JoinHandle {
-            id,
+            id: TaskId::next(),
             task: None,
-            early: Some(JoinError::cancelled(id)),
+            refused: true,
             done: false,
         }
     }
@@ -161,9 +161,7 @@ impl<T> JoinHandle<T> {
     /// Whether the job has ended (returned, panicked, or been cancelled or
     /// failed). Awaiting a finished job returns at once.
     pub fn is_finished(&self) -> bool {
-        self.done
-            || self.early.is_some()
-            || self.task.as_ref().is_none_or(FallibleTask::is_finished)
+        self.done || self.refused || self.task.as_ref().is_none_or(FallibleTask::is_finished)
     }
 
     /// Detaches the job: it runs on and its output is dropped. Same as
@@ -193,11 +191,11 @@ impl<T> Future for JoinHandle<T> {
         if self.done {
             panic!("JoinHandle polled after it returned its result; await a handle only once");
         }
-        if let Some(e) = self.early.take() {
-            self.done = true;
-            return Poll::Ready(Err(e));
-        }
         let id = self.id;
+        if self.refused {
+            self.done = true;
+            return Poll::Ready(Err(JoinError::cancelled(id)));
+        }
         let Some(task) = self.task.as_mut() else {
             unreachable!("JoinHandle used after detach")
         };

@@ -229,72 +229,107 @@ impl<J> Sched<J> {
 #[cfg(all(test, tulipa_loom))]
 mod tests {
     use super::*;
-    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::sync::mpsc::{channel, Sender};
     use loom::sync::Arc;
 
-    /// Two jobs submitted while one worker may be idle, busy or not yet
-    /// waiting: both jobs run exactly once and nothing is stranded.
-    /// (loom's `wait_timeout` never times out, so workers leave only when
-    /// the pool closes.)
+    /// A worker loop that reports each job it runs.
+    fn worker(sched: Arc<Sched<usize>>, ran: Sender<usize>) -> loom::thread::JoinHandle<()> {
+        loom::thread::spawn(move || {
+            let mut finished = false;
+            while let Some(j) = sched.next(finished, Duration::from_secs(1)) {
+                ran.send(j).unwrap();
+                finished = true;
+            }
+        })
+    }
+
+    /// A job submitted while the one worker may be idle, busy or not yet
+    /// waiting runs *before* shutdown (the main thread waits for it): the
+    /// submitter's wakeup cannot be lost. loom's `wait_timeout` never times
+    /// out, so the idle timeout plays no part.
     #[test]
     fn loom_submit_wakes_idle_worker() {
         loom::model(|| {
             let sched: Arc<Sched<usize>> = Arc::new(Sched::new(1));
-            let ran = Arc::new(AtomicUsize::new(0));
             // One thread exists (as if started by an earlier submission).
             sched.lock().threads = 1;
-            let worker = {
-                let (sched, ran) = (sched.clone(), ran.clone());
-                loom::thread::spawn(move || {
-                    let mut finished = false;
-                    while let Some(j) = sched.next(finished, Duration::from_secs(1)) {
-                        ran.fetch_add(j, Ordering::SeqCst);
-                        finished = true;
-                    }
-                })
-            };
+            let (tx, rx) = channel();
+            let w = worker(sched.clone(), tx);
             for j in [1, 2] {
                 let start = sched.admit(None).unwrap().push(j);
                 assert!(!start, "the cap is one thread and it exists");
             }
+            assert_eq!(rx.recv().unwrap() + rx.recv().unwrap(), 3);
             let (unstarted, running) = sched.shutdown(Duration::from_secs(3600), 0);
             assert!(unstarted.is_empty());
             assert_eq!(running, 0);
-            worker.join().unwrap();
-            assert_eq!(ran.load(Ordering::SeqCst), 3);
+            w.join().unwrap();
             let st = sched.lock();
             assert_eq!((st.threads, st.idle, st.busy, st.completed), (0, 0, 0, 2));
+            assert_eq!(st.notified, 0);
         });
     }
 
-    /// Two idle-capable workers and two jobs: each wakeup reaches a waiting
-    /// worker or the job is taken by a worker that had not yet waited.
+    /// Two workers, two jobs: both run before shutdown, whichever worker
+    /// is idle, busy or not yet waiting when each arrives (a wakeup sent to
+    /// a worker that then takes no job must not strand the other job).
     #[test]
     fn loom_two_workers_two_jobs() {
         loom::model(|| {
             let sched: Arc<Sched<usize>> = Arc::new(Sched::new(2));
-            let ran = Arc::new(AtomicUsize::new(0));
             sched.lock().threads = 2;
-            let workers: Vec<_> = (0..2)
-                .map(|_| {
-                    let (sched, ran) = (sched.clone(), ran.clone());
-                    loom::thread::spawn(move || {
-                        let mut finished = false;
-                        while let Some(j) = sched.next(finished, Duration::from_secs(1)) {
-                            ran.fetch_add(j, Ordering::SeqCst);
-                            finished = true;
-                        }
-                    })
-                })
-                .collect();
-            sched.admit(None).unwrap().push(1);
-            sched.admit(None).unwrap().push(2);
-            let (unstarted, _) = sched.shutdown(Duration::from_secs(3600), 0);
+            let (tx, rx) = channel();
+            let workers = [worker(sched.clone(), tx.clone()), worker(sched.clone(), tx)];
+            assert!(!sched.admit(None).unwrap().push(1));
+            assert!(!sched.admit(None).unwrap().push(2));
+            assert_eq!(rx.recv().unwrap() + rx.recv().unwrap(), 3);
+            let (unstarted, running) = sched.shutdown(Duration::from_secs(3600), 0);
             assert!(unstarted.is_empty());
+            assert_eq!(running, 0);
             for w in workers {
                 w.join().unwrap();
             }
-            assert_eq!(ran.load(Ordering::SeqCst), 3);
         });
+    }
+}
+
+#[cfg(all(test, not(tulipa_loom)))]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn failed_start_keeps_queue_while_a_thread_exists() {
+        let sched: Sched<u8> = Sched::new(4);
+        assert!(
+            sched.admit(None).unwrap().push(1),
+            "first job reserves a thread"
+        );
+        assert!(
+            sched.admit(None).unwrap().push(2),
+            "second job reserves another"
+        );
+        // The second start fails: one thread remains, so the queue stays.
+        assert!(sched.start_failed().is_empty());
+        assert_eq!(sched.lock().queue.len(), 2);
+        // The first fails too: nobody is left, so the jobs come back.
+        assert_eq!(Vec::from(sched.start_failed()), [1, 2]);
+        let st = sched.lock();
+        assert_eq!((st.threads, st.started, st.queue.len()), (0, 0, 0));
+    }
+
+    #[test]
+    fn admit_full_counts_notified_jobs_and_free_threads() {
+        let sched: Sched<u8> = Sched::new(1);
+        // A free thread slot: never full, even with bound 0.
+        assert!(sched.admit(Some(0)).unwrap().push(1));
+        // At the cap, one job queued for the starting thread: full at 1.
+        assert_eq!(sched.admit(Some(1)).err(), Some(Refused::Full));
+        assert!(sched.admit(Some(2)).is_ok());
+        // An idle thread that has not been notified makes room.
+        sched.lock().idle = 1;
+        assert!(sched.admit(Some(0)).is_ok());
+        // Closed beats everything.
+        sched.lock().closed = true;
+        assert_eq!(sched.admit(None).err(), Some(Refused::Closed));
     }
 }
