@@ -9,7 +9,11 @@
 //! marked done with `task_done`) and the `shutdown` flag. Invariants:
 //!
 //! - `store.len() <= maxsize` when `maxsize > 0`;
-//! - `unfinished >= store.len()` (every queued item is unfinished);
+//! - `unfinished` goes up by one per item put and down by one per
+//!   `task_done` (never below zero: a surplus call is an error) or per
+//!   item drained by an immediate shutdown (while above zero, as asyncio
+//!   does). Like asyncio, `task_done` may run before the matching `get`,
+//!   so `unfinished` can be below `store.len()`;
 //! - once `shutdown` is set it stays set, and no item is ever added.
 //!
 //! The lock is held only for a few instructions and never across an
