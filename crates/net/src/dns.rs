@@ -1,15 +1,14 @@
 //! Host name lookup: [`lookup_host`].
 //!
 //! The system resolver (`getaddrinfo`, through [`std::net::ToSocketAddrs`])
-//! blocks, so a name is looked up off the async threads. Literal IP
+//! blocks, so a name is looked up on the blocking pool
+//! (`tulipa_blocking::spawn_blocking`), never on an async thread. Literal IP
 //! addresses never reach the resolver (see [`Resolve`](crate::Resolve)).
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 
 use crate::addr::{SocketAddrs, ToSocketAddrs};
 
@@ -48,44 +47,20 @@ pub async fn lookup_host<A: ToSocketAddrs>(host: A) -> io::Result<SocketAddrs> {
 
 type LookupFuture = Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'static>>;
 
-/// Resolves `(host, port)` with the blocking system resolver, off the
-/// calling thread.
+/// Resolves `(host, port)` with the blocking system resolver on the
+/// blocking pool (`tulipa-blocking`'s current pool).
 pub(crate) fn lookup(host: String, port: u16) -> LookupFuture {
-    let shared = Arc::new(Mutex::new(Slot {
-        result: None,
-        waker: None,
-    }));
-    let theirs = shared.clone();
-    let spawned = std::thread::Builder::new()
-        .name("tulipa-dns".into())
-        .spawn(move || {
-            let res = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-                .map(|it| it.collect::<Vec<_>>());
-            let waker = {
-                let mut slot = theirs.lock().unwrap_or_else(|e| e.into_inner());
-                slot.result = Some(res);
-                slot.waker.take()
-            };
-            if let Some(w) = waker {
-                w.wake();
-            }
-        });
-    if let Err(e) = spawned {
-        return Box::pin(std::future::ready(Err(e)));
-    }
-    Box::pin(std::future::poll_fn(move |cx: &mut Context<'_>| {
-        let mut slot = shared.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.result.take() {
-            Some(res) => Poll::Ready(res),
-            None => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
+    let job = tulipa_blocking::spawn_blocking(move || {
+        std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+            .map(|it| it.collect::<Vec<_>>())
+            .map_err(|e| io::Error::new(e.kind(), format!("could not resolve `{host}`: {e}")))
+    });
+    Box::pin(async move {
+        match job.await {
+            Ok(res) => res,
+            Err(e) => Err(io::Error::other(format!(
+                "the host name lookup did not run on the blocking pool: {e}"
+            ))),
         }
-    }))
-}
-
-struct Slot {
-    result: Option<io::Result<Vec<SocketAddr>>>,
-    waker: Option<Waker>,
+    })
 }
