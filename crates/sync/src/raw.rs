@@ -533,12 +533,28 @@ mod loom_tests {
     use loom::sync::atomic::AtomicUsize as LoomCounter;
     use loom::sync::Arc;
     use loom::thread;
-    use std::future::poll_fn;
     use std::sync::atomic::Ordering::SeqCst;
 
+    /// Wakes a parked loom thread.
+    struct Unpark(loom::thread::Thread);
+
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    /// Polls until ready, parking the loom thread in between.
     fn acquire(sem: &RawSemaphore, n: usize) -> Result<(), Closed> {
         let mut w = Waiter::new(n);
-        let r = loom::future::block_on(poll_fn(|cx| sem.poll_acquire(&mut w, cx)));
+        let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let r = loop {
+            match sem.poll_acquire(&mut w, &mut cx) {
+                Poll::Ready(r) => break r,
+                Poll::Pending => thread::park(),
+            }
+        };
         sem.cancel(&mut w);
         r
     }

@@ -1,0 +1,154 @@
+//! Mutex: locking, FIFO hand-off, cancellation, owned guards, threads.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{on_threads, Polled};
+use futures_lite::future::block_on;
+use tulipa_sync::{Mutex, MutexGuard, MutexGuardArc};
+
+#[test]
+fn lock_gives_access_and_unlocks_on_drop() {
+    let m = Mutex::new(1);
+    let mut g = Polled::new(m.lock()).ready();
+    *g += 1;
+    assert!(m.try_lock().is_none(), "locked while the guard lives");
+    assert_eq!(format!("{m:?}"), "Mutex { data: <locked> }");
+    drop(g);
+    assert_eq!(*m.try_lock().unwrap(), 2);
+    assert_eq!(format!("{m:?}"), "Mutex { data: 2 }");
+}
+
+#[test]
+fn get_mut_into_inner_default_from() {
+    let mut m = Mutex::new(vec![1]);
+    m.get_mut().push(2);
+    assert_eq!(m.into_inner(), [1, 2]);
+    assert_eq!(Mutex::<u8>::default().into_inner(), 0);
+    assert_eq!(Mutex::from(5).into_inner(), 5);
+}
+
+#[test]
+fn guard_display_debug_and_source() {
+    let m = Mutex::new(7);
+    let g = m.try_lock().unwrap();
+    assert_eq!(format!("{g} {g:?}"), "7 7");
+    assert!(std::ptr::eq(MutexGuard::source(&g), &m));
+}
+
+#[test]
+fn waiters_get_the_lock_in_fifo_order_without_barging() {
+    let m = Mutex::new(Vec::new());
+    let held = m.try_lock().unwrap();
+    let mut a = Polled::new(async {
+        m.lock().await.push('a');
+    });
+    let mut b = Polled::new(async {
+        m.lock().await.push('b');
+    });
+    a.pending();
+    b.pending();
+    drop(held);
+    assert_eq!(a.wakes(), 1, "the oldest waiter is woken");
+    assert_eq!(b.wakes(), 0, "only the oldest waiter is woken");
+    // The lock was handed to `a`: a newcomer cannot take it.
+    assert!(m.try_lock().is_none());
+    a.ready();
+    assert_eq!(b.wakes(), 1);
+    b.ready();
+    assert_eq!(*m.try_lock().unwrap(), ['a', 'b']);
+}
+
+#[test]
+fn dropping_a_handed_off_waiter_passes_the_lock_on() {
+    let m = Mutex::new(0);
+    let held = m.try_lock().unwrap();
+    let mut a = Polled::new(m.lock());
+    let mut b = Polled::new(m.lock());
+    a.pending();
+    b.pending();
+    drop(held); // handed to `a`
+    drop(a); // `a` never looked
+    assert_eq!(b.wakes(), 1, "the hand-off passed on to `b`");
+    let g = b.ready();
+    drop(g);
+    assert!(m.try_lock().is_some(), "the lock is free again");
+}
+
+#[test]
+fn dropping_a_queued_waiter_leaves_the_queue() {
+    let m = Mutex::new(0);
+    let held = m.try_lock().unwrap();
+    let mut a = Polled::new(m.lock());
+    a.pending();
+    drop(a);
+    drop(held);
+    assert!(m.try_lock().is_some(), "nobody is queued any more");
+}
+
+#[test]
+fn lock_arc_and_try_lock_arc_give_owned_guards() {
+    let m = Arc::new(Mutex::new(String::new()));
+    let mut g: MutexGuardArc<String> = Polled::new(m.lock_arc()).ready();
+    g.push('x');
+    assert!(m.try_lock_arc().is_none());
+    let mut waiting = Polled::new(m.lock_arc());
+    waiting.pending();
+    assert!(Arc::ptr_eq(MutexGuardArc::source(&g), &m));
+    assert_eq!(format!("{g} {g:?}"), "x \"x\"");
+    drop(g);
+    assert_eq!(waiting.wakes(), 1);
+    let g2 = waiting.ready();
+    assert_eq!(*g2, "x");
+    drop(g2);
+    assert!(m.try_lock_arc().is_some());
+}
+
+#[test]
+fn dropped_lock_arc_future_passes_the_lock_on() {
+    let m = Arc::new(Mutex::new(0));
+    let held = m.try_lock_arc().unwrap();
+    let mut a = Polled::new(m.lock_arc());
+    let mut b = Polled::new(m.lock_arc());
+    a.pending();
+    b.pending();
+    drop(held);
+    drop(a);
+    let _guard = b.ready();
+}
+
+#[test]
+fn threads_never_hold_the_lock_together() {
+    let m = Arc::new(Mutex::new(0u64));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let m2 = m.clone();
+    on_threads(4, move |_| {
+        block_on(async {
+            for _ in 0..2_000 {
+                let mut g = m2.lock().await;
+                assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                // A non-atomic read-modify-write: lost updates would show.
+                let v = *g;
+                *g = v + 1;
+                inside.fetch_sub(1, Ordering::SeqCst);
+            }
+        })
+    });
+    assert_eq!(*m.try_lock().unwrap(), 8_000);
+}
+
+#[test]
+fn lock_arc_across_threads_counts_every_increment() {
+    let m = Arc::new(Mutex::new(0u64));
+    let m2 = m.clone();
+    on_threads(3, move |_| {
+        block_on(async {
+            for _ in 0..1_000 {
+                *m2.lock_arc().await += 1;
+            }
+        })
+    });
+    assert_eq!(*m.try_lock().unwrap(), 3_000);
+}
