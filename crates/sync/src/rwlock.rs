@@ -132,7 +132,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Takes write access now if the lock is free.
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
         self.try_gate(MAX_READERS)
-            .then_some(RwLockWriteGuard { lock: self })
+            .then(|| RwLockWriteGuard { lock: self })
     }
 
     /// Waits for an upgradable read: shared with plain readers, exclusive
@@ -152,7 +152,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Takes an upgradable read now if possible.
     pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, T>> {
         self.try_gate(1)
-            .then_some(RwLockUpgradableReadGuard { lock: self })
+            .then(|| RwLockUpgradableReadGuard { lock: self })
     }
 
     /// A mutable reference to the data; the borrow proves exclusivity.
