@@ -303,7 +303,7 @@ impl<L: Listener, H> Drop for AcceptLoop<L, H> {
 }
 
 /// Spawns one accept loop per listener.
-fn serve<L: Listener, H: Handler<L::Stream>>(
+pub(crate) fn serve<L: Listener, H: Handler<L::Stream>>(
     listeners: Vec<L>,
     addrs: Vec<SocketAddress>,
     handler: H,
@@ -423,8 +423,6 @@ where
     serve(vec![listener], addrs, Plain(factory))
 }
 
-#[cfg(feature = "tls")]
-pub(crate) use serve as serve_with;
 
 /// A running server: asyncio's `Server`, from [`create_server`] and
 /// friends.
