@@ -31,6 +31,8 @@ mod dns;
 pub mod protocol;
 pub mod split;
 pub mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod udp;
 pub mod unix;
 
