@@ -1,0 +1,182 @@
+//! TLS over streams (feature `tls`): handshakes, data both ways, close,
+//! certificate checks, ALPN/SNI facts, `start_tls`, ragged EOF. The
+//! certificates are generated at run time with rcgen.
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tulipa_net::tls::{rustls, start_tls, TlsAcceptor, TlsConnector, TlsStream};
+use tulipa_net::{TcpListener, TcpStream};
+
+struct Pki {
+    cert: CertificateDer<'static>,
+    cert_pem: String,
+    key_pem: String,
+    key_der: Vec<u8>,
+}
+
+fn pki(names: &[&str]) -> Pki {
+    let ck = rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .unwrap();
+    Pki {
+        cert: ck.cert.der().clone(),
+        cert_pem: ck.cert.pem(),
+        key_pem: ck.key_pair.serialize_pem(),
+        key_der: ck.key_pair.serialize_der(),
+    }
+}
+
+async fn pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = tulipa::spawn(async move { TcpStream::connect(addr).await.unwrap() });
+    let (server, _) = listener.accept().await.unwrap();
+    (client.await.unwrap(), server)
+}
+
+#[test]
+fn data_flows_both_ways_and_close_notify_ends_the_stream() {
+    tulipa::run(async {
+        let pki = pki(&["localhost"]);
+        let acceptor = TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes())
+            .unwrap()
+            .with_alpn_protocols(&[b"h2", b"tulipa/1"]);
+        let connector = TlsConnector::with_root_certificates([pki.cert.clone()])
+            .unwrap()
+            .with_alpn_protocols(&[b"tulipa/1"]);
+        let (client, server) = pair().await;
+        let server = tulipa::spawn(async move {
+            let mut tls = acceptor.accept(server).await.unwrap();
+            let info = tls.info();
+            assert_eq!(info.server_name(), Some("localhost"));
+            assert_eq!(info.alpn_protocol(), Some(&b"tulipa/1"[..]));
+            assert!(info.peer_certificates().is_empty(), "no client certificate");
+            // Echo until the client's close_notify.
+            let mut buf = vec![0; 16 * 1024];
+            let mut total = 0;
+            loop {
+                let n = tls.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                total += n;
+                tls.write_all(&buf[..n]).await.unwrap();
+            }
+            tls.close().await.unwrap();
+            total
+        });
+        let mut tls = connector.connect("localhost", client).await.unwrap();
+        let info = tls.info();
+        assert_eq!(info.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+        assert_eq!(info.alpn_protocol(), Some(&b"tulipa/1"[..]));
+        assert_eq!(info.peer_certificates(), [pki.cert.clone()]);
+        assert!(info.cipher_suite().is_some());
+        let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let (mut r, mut w) = futures_lite::io::split(&mut tls);
+        let send = async {
+            w.write_all(&payload).await.unwrap();
+            w.flush().await.unwrap();
+        };
+        let recv = async {
+            let mut got = vec![0; payload.len()];
+            r.read_exact(&mut got).await.unwrap();
+            got
+        };
+        let ((), got) = futures_lite::future::zip(send, recv).await;
+        assert!(got == payload, "the echo differs");
+        tls.close().await.unwrap();
+        let mut rest = Vec::new();
+        assert_eq!(tls.read_to_end(&mut rest).await.unwrap(), 0, "EOF after close_notify");
+        assert_eq!(server.await.unwrap(), payload.len());
+    });
+}
+
+#[test]
+fn untrusted_or_misnamed_certificates_fail_the_handshake() {
+    tulipa::run(async {
+        let pki = pki(&["localhost"]);
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key_der.clone()));
+        let acceptor = TlsAcceptor::from_single_cert(vec![pki.cert.clone()], key).unwrap();
+        // Trusts another CA.
+        let stranger = TlsConnector::with_root_certificates([self::pki(&["localhost"]).cert]).unwrap();
+        let trusting = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
+        for (connector, name) in [(stranger, "localhost"), (trusting, "example.com")] {
+            let (client, server) = pair().await;
+            let acceptor = acceptor.clone();
+            let server = tulipa::spawn(async move { acceptor.accept(server).await.map(|_| ()) });
+            let err = connector.connect(name, client).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+            assert!(err.to_string().contains("handshake"), "{err}");
+            assert!(server.await.unwrap().is_err(), "the server sees the failure too");
+        }
+        let connector = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
+        let (client, _server) = pair().await;
+        let err = connector.connect("not a name!", client).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        let err = TlsAcceptor::from_pem(b"nothing here", pki.key_pem.as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    });
+}
+
+#[test]
+fn start_tls_upgrades_a_plain_conversation() {
+    tulipa::run(async {
+        let pki = pki(&["localhost"]);
+        let acceptor = TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+        let connector = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
+        let (mut client, mut server) = pair().await;
+        let server = tulipa::spawn(async move {
+            let mut line = [0; 9];
+            server.read_exact(&mut line).await.unwrap();
+            assert_eq!(&line, b"STARTTLS\n");
+            server.write_all(b"GO\n").await.unwrap();
+            let mut tls = acceptor.accept(server).await.unwrap();
+            let mut secret = [0; 6];
+            tls.read_exact(&mut secret).await.unwrap();
+            tls.write_all(b"ack").await.unwrap();
+            tls.close().await.unwrap();
+            secret
+        });
+        client.write_all(b"STARTTLS\n").await.unwrap();
+        let mut go = [0; 3];
+        client.read_exact(&mut go).await.unwrap();
+        assert_eq!(&go, b"GO\n");
+        let mut tls: TlsStream<TcpStream> = start_tls(client, &connector, "localhost").await.unwrap();
+        tls.write_all(b"secret").await.unwrap();
+        tls.flush().await.unwrap();
+        let mut ack = Vec::new();
+        tls.read_to_end(&mut ack).await.unwrap();
+        assert_eq!(ack, b"ack");
+        assert_eq!(&server.await.unwrap(), b"secret");
+    });
+}
+
+#[test]
+fn a_tcp_close_without_close_notify_reads_as_eof() {
+    tulipa::run(async {
+        let pki = pki(&["127.0.0.1"]);
+        let acceptor = TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+        let connector = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
+        let (client, server) = pair().await;
+        let server = tulipa::spawn(async move {
+            let mut tls = acceptor.accept(server).await.unwrap();
+            tls.write_all(b"last words").await.unwrap();
+            tls.flush().await.unwrap();
+            // Dropped without close(): TCP FIN, no close_notify.
+        });
+        // An IP address is a valid server name too.
+        let mut tls = connector.connect("127.0.0.1", client).await.unwrap();
+        server.await.unwrap();
+        let mut got = Vec::new();
+        tls.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"last words");
+    });
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TlsAcceptor>();
+    send_sync::<TlsConnector>();
+    send_sync::<TlsStream<TcpStream>>();
+    send_sync::<tulipa_net::tls::TlsInfo>();
+}
