@@ -27,16 +27,30 @@ pub(crate) enum Bench {
     ChainedSpawn,
     Timers,
     IdleCpu,
+    ChanMpsc,
+    ChanMpmc,
+    ChanUnbounded,
+    ChanOneshot,
+    ChanPingPong,
+    SpawnBlocking,
+    UnblockLatency,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 6] = [
+    pub(crate) const ALL: [Bench; 13] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
         Bench::ChainedSpawn,
         Bench::Timers,
         Bench::IdleCpu,
+        Bench::ChanMpsc,
+        Bench::ChanMpmc,
+        Bench::ChanUnbounded,
+        Bench::ChanOneshot,
+        Bench::ChanPingPong,
+        Bench::SpawnBlocking,
+        Bench::UnblockLatency,
     ];
 
     /// The name used on the command line and in the table.
@@ -48,6 +62,13 @@ impl Bench {
             Bench::ChainedSpawn => "chained_spawn",
             Bench::Timers => "timers_1m",
             Bench::IdleCpu => "idle_cpu",
+            Bench::ChanMpsc => "chan_mpsc",
+            Bench::ChanMpmc => "chan_mpmc",
+            Bench::ChanUnbounded => "chan_unbounded",
+            Bench::ChanOneshot => "chan_oneshot",
+            Bench::ChanPingPong => "chan_ping_pong",
+            Bench::SpawnBlocking => "spawn_blocking",
+            Bench::UnblockLatency => "unblock_latency",
         }
     }
 
@@ -107,6 +128,13 @@ impl Bench {
                 IDLE.as_millis(),
                 SETTLE.as_millis()
             ),
+            Bench::ChanMpsc => crate::channel::describe(crate::channel::Shape::Mpsc, size),
+            Bench::ChanMpmc => crate::channel::describe(crate::channel::Shape::Mpmc, size),
+            Bench::ChanUnbounded => crate::channel::describe(crate::channel::Shape::Unbounded, size),
+            Bench::ChanOneshot => crate::channel::describe(crate::channel::Shape::Oneshot, size),
+            Bench::ChanPingPong => crate::channel::describe(crate::channel::Shape::PingPong, size),
+            Bench::SpawnBlocking => crate::blocking::describe_spawn_blocking(size),
+            Bench::UnblockLatency => crate::blocking::describe_unblock_latency(size),
         }
     }
 }
@@ -170,7 +198,7 @@ pub(crate) struct Sample {
 }
 
 impl Sample {
-    fn one(d: Duration) -> Sample {
+    pub(crate) fn one(d: Duration) -> Sample {
         Sample {
             values: vec![d],
             warning: None,
@@ -207,6 +235,19 @@ impl Job for Run {
                     timers(rt, tasks, per_task, delay).await
                 }
                 Bench::IdleCpu => idle_cpu(rt).await,
+                Bench::ChanMpsc => crate::channel::run(rt, crate::channel::Shape::Mpsc, size).await,
+                Bench::ChanMpmc => crate::channel::run(rt, crate::channel::Shape::Mpmc, size).await,
+                Bench::ChanUnbounded => crate::channel::run(rt, crate::channel::Shape::Unbounded, size).await,
+                Bench::ChanOneshot => crate::channel::run(rt, crate::channel::Shape::Oneshot, size).await,
+                Bench::ChanPingPong => crate::channel::run(rt, crate::channel::Shape::PingPong, size).await,
+                Bench::SpawnBlocking => {
+                    let n = crate::blocking::spawn_blocking_jobs(size);
+                    crate::blocking::spawn_blocking(rt, n).await
+                }
+                Bench::UnblockLatency => {
+                    let n = crate::blocking::unblock_trips(size);
+                    crate::blocking::unblock_latency(rt, n).await
+                }
             }
         }
     }

@@ -14,6 +14,8 @@
 //! Progress goes to stderr; the table alone goes to stdout at the end.
 
 mod benches;
+mod channel;
+mod blocking;
 mod cpu;
 mod report;
 mod rt;
@@ -30,6 +32,8 @@ Runs the benchmarks (all, or those named) on tulipa, tokio and smol,
 multi-thread (2 workers) and current-thread, and prints a table of medians.
 
 benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
+            chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
+            spawn_blocking unblock_latency
 
 options:
   --rounds N        timed rounds per benchmark (default 5), after one warm-up round
