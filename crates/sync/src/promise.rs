@@ -13,8 +13,10 @@
 //! - `callbacks: Mutex<Callbacks>` holds the done-callbacks and the `done`
 //!   flag. Completion (`set` or `cancel`) takes this lock, refuses if
 //!   `done`, writes the outcome, sets `done` and takes the callbacks out;
-//!   then, without the lock, it wakes every awaiter and runs the callbacks
-//!   in the order they were added. `add_done_callback` takes the same
+//!   then, without the lock, it runs the callbacks in the order they were
+//!   added and wakes every awaiter (as in asyncio, where an awaiting task
+//!   is itself a done-callback queued after the earlier ones). An awaiter
+//!   polled meanwhile already sees the outcome. `add_done_callback` takes the same
 //!   lock: before completion it queues the callback, after it runs it at
 //!   once, so every callback runs exactly once.
 //! - `event: event_listener::Event` wakes awaiters: they register a
@@ -105,8 +107,8 @@ impl<T> Promise<T> {
         }
     }
 
-    /// Sets the value (asyncio's `set_result`), waking every awaiter and
-    /// running the done-callbacks on this thread.
+    /// Sets the value (asyncio's `set_result`): runs the done-callbacks on
+    /// this thread, then wakes every awaiter.
     ///
     /// # Errors
     ///
@@ -147,7 +149,6 @@ impl<T> Promise<T> {
         callbacks.done = true;
         let list = std::mem::take(&mut callbacks.list);
         drop(callbacks);
-        self.inner.event.notify(usize::MAX);
         let result = self.outcome_result();
         let mut panic = None;
         for callback in list {
@@ -155,6 +156,7 @@ impl<T> Promise<T> {
                 panic.get_or_insert(payload);
             }
         }
+        self.inner.event.notify(usize::MAX);
         if let Some(payload) = panic {
             resume_unwind(payload);
         }
@@ -163,7 +165,7 @@ impl<T> Promise<T> {
 
     /// Runs `callback` once the promise is done (set or cancelled), or
     /// now, on this thread, if it already is. It runs exactly once, on the
-    /// thread that completes the promise, after the awaiters were woken.
+    /// thread that completes the promise, before the awaiters are woken.
     ///
     /// asyncio schedules done-callbacks on the loop; to do that here, call
     /// `tulipa::Handle::call_soon` from the callback.

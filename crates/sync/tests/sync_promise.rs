@@ -78,7 +78,7 @@ fn awaiting_a_reference_borrows() {
 }
 
 #[test]
-fn done_callbacks_run_exactly_once_in_order_after_wakeups() {
+fn done_callbacks_run_exactly_once_in_order() {
     let p = Promise::new();
     let log = Arc::new(Mutex::new(Vec::new()));
     for i in 0..3 {
