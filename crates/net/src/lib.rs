@@ -30,6 +30,7 @@ mod connect;
 mod dns;
 pub mod protocol;
 pub mod split;
+pub mod stream;
 pub mod tcp;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -39,6 +40,10 @@ pub mod unix;
 pub use addr::{Resolve, SocketAddrs, ToSocketAddrs};
 pub use connect::{ConnectError, ConnectOptions, DEFAULT_HAPPY_EYEBALLS_DELAY};
 pub use dns::lookup_host;
+pub use stream::{
+    open_connection, open_unix_connection, start_server, start_unix_server, StreamReader,
+    StreamWriter,
+};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -71,14 +71,12 @@ pub struct OwnedReadHalf<S> {
 /// Dropping it shuts down the write direction (the peer reads end of file)
 /// while the read half keeps working.
 #[derive(Debug)]
-pub struct OwnedWriteHalf<S: SplitStream>
-{
+pub struct OwnedWriteHalf<S: SplitStream> {
     inner: Arc<S>,
     shutdown_on_drop: bool,
 }
 
-pub(crate) fn into_split<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>)
-{
+pub(crate) fn into_split<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
     let inner = Arc::new(stream);
     (
         OwnedReadHalf {
@@ -95,15 +93,13 @@ pub(crate) fn into_split<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedW
 /// different streams. Both are handed back.
 pub struct ReuniteError<S: SplitStream>(pub OwnedReadHalf<S>, pub OwnedWriteHalf<S>);
 
-impl<S: SplitStream> fmt::Debug for ReuniteError<S>
-{
+impl<S: SplitStream> fmt::Debug for ReuniteError<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("ReuniteError").finish_non_exhaustive()
     }
 }
 
-impl<S: SplitStream> fmt::Display for ReuniteError<S>
-{
+impl<S: SplitStream> fmt::Display for ReuniteError<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "tried to reunite halves of two different streams: \
@@ -114,8 +110,7 @@ impl<S: SplitStream> fmt::Display for ReuniteError<S>
 
 impl<S: SplitStream> Error for ReuniteError<S> {}
 
-impl<S: SplitStream> OwnedReadHalf<S>
-{
+impl<S: SplitStream> OwnedReadHalf<S> {
     /// Puts the halves back together into the stream they came from.
     ///
     /// # Errors
@@ -134,8 +129,7 @@ impl<S> OwnedReadHalf<S> {
     }
 }
 
-impl<S: SplitStream> OwnedWriteHalf<S>
-{
+impl<S: SplitStream> OwnedWriteHalf<S> {
     /// Puts the halves back together; see [`OwnedReadHalf::reunite`].
     ///
     /// # Errors
@@ -156,8 +150,7 @@ impl<S: SplitStream> OwnedWriteHalf<S>
     }
 }
 
-impl<S: SplitStream> Drop for OwnedWriteHalf<S>
-{
+impl<S: SplitStream> Drop for OwnedWriteHalf<S> {
     fn drop(&mut self) {
         if self.shutdown_on_drop {
             let _ = self.inner.shutdown_write();
@@ -168,8 +161,7 @@ impl<S: SplitStream> Drop for OwnedWriteHalf<S>
 fn reunite<S: SplitStream>(
     read: OwnedReadHalf<S>,
     mut write: OwnedWriteHalf<S>,
-) -> Result<S, ReuniteError<S>>
-{
+) -> Result<S, ReuniteError<S>> {
     if !Arc::ptr_eq(&read.inner, &write.inner) {
         return Err(ReuniteError(read, write));
     }
@@ -265,7 +257,11 @@ impl<S: SplitStream> AsyncWrite for WriteHalf<'_, S>
 where
     for<'a> &'a S: AsyncWrite,
 {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         poll_write(self.0, cx, buf)
     }
 
@@ -291,7 +287,11 @@ impl<S: SplitStream> AsyncWrite for OwnedWriteHalf<S>
 where
     for<'a> &'a S: AsyncWrite,
 {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         poll_write(&*self.inner, cx, buf)
     }
 

@@ -102,7 +102,9 @@ impl UnixStream {
         })
     }
 
-    pub(crate) fn from_nonblocking(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+    pub(crate) fn from_nonblocking(
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<UnixStream> {
         Ok(UnixStream {
             io: Async::new_nonblocking(stream)?,
         })

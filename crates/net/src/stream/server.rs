@@ -1,0 +1,351 @@
+//! [`Server`]: the accept loops behind [`start_server`](crate::start_server)
+//! and [`start_unix_server`](crate::start_unix_server).
+//!
+//! # Design
+//!
+//! One accept-loop task per listening socket, spawned through
+//! [`tulipa_core::spawn`] on the runtime that was current when the server
+//! started; each accepted connection is split into a
+//! [`StreamReader`]/[`StreamWriter`] pair and handed to the user's handler
+//! in a task of its own, so a slow handler never delays accepting.
+//!
+//! The loop skips per-connection `accept` errors and backs off (10 ms
+//! doubling to 160 ms) on resource exhaustion (`EMFILE`, ...) and on any
+//! other error, so the server survives running out of descriptors and
+//! resumes when they free up (the crate's accept policy, see
+//! [`TcpListener::incoming`](crate::TcpListener::incoming)).
+//!
+//! # State
+//!
+//! `Shared` holds, under one mutex (a leaf: no other lock is taken under
+//! it, and wakers are woken after it is released): `closed`, the wakers of
+//! the accept loops (woken by `close` so they drop their listeners), the
+//! number of loops still running, the number of live connection tasks, and
+//! the wakers of `wait_closed` / `serve_forever` callers. A connection
+//! task holds a guard that decrements the count when the task ends or is
+//! dropped unfinished (runtime shutdown), so `wait_closed` cannot hang on a
+//! task that no longer exists.
+//!
+//! The user's [`Server`] handles share an inner `Arc`; when the last one is
+//! dropped the server closes (stops accepting; connections go on).
+
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use tulipa_core::spawn::Spawn;
+
+use crate::accept::{poll_accept_with_backoff, Backoff};
+use crate::split::{OwnedReadHalf, OwnedWriteHalf, SplitStream};
+use crate::stream::{StreamReader, StreamWriter};
+
+/// A listening socket the server's accept loop can poll.
+pub(crate) trait Listener: Send + Sync + 'static {
+    type Stream: SplitStream + Send + Sync + 'static;
+    fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<Self::Stream>>;
+}
+
+impl Listener for crate::TcpListener {
+    type Stream = crate::TcpStream;
+    fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<crate::TcpStream>> {
+        self.poll_accept(cx).map_ok(|(s, _)| s)
+    }
+}
+
+impl Listener for crate::UnixListener {
+    type Stream = crate::UnixStream;
+    fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<crate::UnixStream>> {
+        self.poll_accept(cx).map_ok(|(s, _)| s)
+    }
+}
+
+/// The address a server listens on: an IP socket address or a Unix path.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ServerAddr {
+    /// A TCP listener's address.
+    Inet(std::net::SocketAddr),
+    /// A Unix listener's address.
+    Unix(std::os::unix::net::SocketAddr),
+}
+
+#[derive(Default)]
+struct State {
+    closed: bool,
+    loop_wakers: Vec<Waker>,
+    loops: usize,
+    connections: usize,
+    waiters: Vec<Waker>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` under the lock, then wakes the `wait_closed` waiters if the
+    /// server is now fully closed.
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        let wake = {
+            let mut st = self.lock();
+            f(&mut st);
+            if st.closed && st.loops == 0 && st.connections == 0 {
+                std::mem::take(&mut st.waiters)
+            } else {
+                Vec::new()
+            }
+        };
+        wake.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// Decrements the live-connection count when a connection task ends or
+/// is dropped.
+struct ConnectionGuard(Arc<Shared>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.update(|st| st.connections -= 1);
+    }
+}
+
+/// A running stream server, from [`start_server`](crate::start_server) or
+/// [`start_unix_server`](crate::start_unix_server) (asyncio's `Server`).
+///
+/// Cloning gives another handle to the same server; dropping the last
+/// handle [closes](Server::close) it.
+#[derive(Clone)]
+pub struct Server {
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    shared: Arc<Shared>,
+    addrs: Vec<ServerAddr>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        close(&self.shared);
+    }
+}
+
+fn close(shared: &Shared) {
+    let wake = {
+        let mut st = shared.lock();
+        st.closed = true;
+        std::mem::take(&mut st.loop_wakers)
+    };
+    wake.into_iter().for_each(Waker::wake);
+    shared.update(|_| {});
+}
+
+/// The type of a connection handler's reader for stream `S`.
+pub(crate) type Reader<S> = StreamReader<OwnedReadHalf<S>>;
+/// The type of a connection handler's writer for stream `S`.
+pub(crate) type Writer<S> = StreamWriter<OwnedWriteHalf<S>>;
+
+impl Server {
+    /// Starts one accept loop per listener on the current runtime.
+    pub(crate) fn start<L, H, F>(listeners: Vec<(L, ServerAddr)>, handler: H) -> io::Result<Server>
+    where
+        L: Listener,
+        for<'a> &'a L::Stream: futures_lite::AsyncRead + futures_lite::AsyncWrite,
+        H: Fn(Reader<L::Stream>, Writer<L::Stream>) -> F + Send + Sync + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let spawner = tulipa_core::spawn::current().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "start_server needs a running tulipa runtime for its accept loop and \
+                 connection tasks: call it inside tulipa::run, Runtime::block_on or a task",
+            )
+        })?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+        });
+        let handler = Arc::new(handler);
+        let mut addrs = Vec::with_capacity(listeners.len());
+        for (listener, addr) in listeners {
+            addrs.push(addr);
+            shared.lock().loops += 1;
+            let accept = accept_loop(listener, shared.clone(), spawner.clone(), handler.clone());
+            if let Err(e) = spawner.spawn_detached(Box::pin(accept)) {
+                shared.update(|st| st.loops -= 1);
+                close(&shared);
+                return Err(e);
+            }
+        }
+        Ok(Server {
+            handle: Arc::new(Handle { shared, addrs }),
+        })
+    }
+
+    /// The addresses the server listens on (one per bound address).
+    pub fn addrs(&self) -> &[ServerAddr] {
+        &self.handle.addrs
+    }
+
+    /// The first TCP address the server listens on.
+    ///
+    /// # Errors
+    ///
+    /// Fails with [`InvalidInput`](io::ErrorKind::InvalidInput) for a Unix
+    /// server.
+    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.handle
+            .addrs
+            .iter()
+            .find_map(|a| match a {
+                ServerAddr::Inet(a) => Some(*a),
+                ServerAddr::Unix(_) => None,
+            })
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "this server listens on a Unix socket, not a TCP address: use addrs()",
+                )
+            })
+    }
+
+    /// Whether the server is accepting connections (not closed).
+    pub fn is_serving(&self) -> bool {
+        !self.handle.shared.lock().closed
+    }
+
+    /// How many connection handlers are running.
+    pub fn connections(&self) -> usize {
+        self.handle.shared.lock().connections
+    }
+
+    /// Stops accepting: the listening sockets are closed (by their accept
+    /// loops, promptly). Connections already accepted go on; await
+    /// [`wait_closed`](Server::wait_closed) for them to finish.
+    pub fn close(&self) {
+        close(&self.handle.shared);
+    }
+
+    /// Waits until the server is closed, every accept loop has ended and
+    /// every connection handler has finished. Returns at once if that is
+    /// already so; waits even if [`close`](Server::close) was not called
+    /// yet (another task may call it).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait_closed(&self) {
+        let shared = &self.handle.shared;
+        poll_fn(|cx| {
+            let mut st = shared.lock();
+            if st.closed && st.loops == 0 && st.connections == 0 {
+                return Poll::Ready(());
+            }
+            register(&mut st.waiters, cx.waker());
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// Serves until the server is closed (by [`close`](Server::close) from
+    /// another task, or another handle), then waits for the accept loops
+    /// to end. asyncio's `serve_forever`; the server is already serving
+    /// when `start_server` returns, so this only waits.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping it leaves the server running.
+    pub async fn serve_forever(&self) {
+        let shared = &self.handle.shared;
+        poll_fn(|cx| {
+            let mut st = shared.lock();
+            if st.closed && st.loops == 0 {
+                return Poll::Ready(());
+            }
+            register(&mut st.waiters, cx.waker());
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+fn register(wakers: &mut Vec<Waker>, waker: &Waker) {
+    if !wakers.iter().any(|w| w.will_wake(waker)) {
+        wakers.push(waker.clone());
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("addrs", &self.handle.addrs)
+            .field("serving", &self.is_serving())
+            .finish_non_exhaustive()
+    }
+}
+
+async fn accept_loop<L, H, F>(
+    listener: L,
+    shared: Arc<Shared>,
+    spawner: Arc<dyn Spawn>,
+    handler: Arc<H>,
+) where
+    L: Listener,
+    for<'a> &'a L::Stream: futures_lite::AsyncRead + futures_lite::AsyncWrite,
+    H: Fn(Reader<L::Stream>, Writer<L::Stream>) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    /// Ends the loop's count on every exit path, drop included.
+    struct LoopGuard(Arc<Shared>);
+    impl Drop for LoopGuard {
+        fn drop(&mut self) {
+            self.0.update(|st| st.loops -= 1);
+        }
+    }
+    let guard = LoopGuard(shared.clone());
+    let mut backoff = Backoff::default();
+    loop {
+        let next = poll_fn(|cx| {
+            {
+                let mut st = shared.lock();
+                if st.closed {
+                    return Poll::Ready(None);
+                }
+                register(&mut st.loop_wakers, cx.waker());
+            }
+            match poll_accept_with_backoff(&mut backoff, cx, |cx| listener.poll_accept_stream(cx)) {
+                Poll::Ready(Ok(s)) => Poll::Ready(Some(s)),
+                Poll::Ready(Err(_)) => {
+                    // The listener reported a non-transient error: keep
+                    // the server alive, retrying after a pause.
+                    backoff.start();
+                    let _ = backoff.poll_wait(cx);
+                    Poll::Pending
+                }
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        let Some(stream) = next else { break };
+        let (rd, wr) = crate::split::into_split(stream);
+        let reader = StreamReader::new(rd);
+        let writer = StreamWriter::with_write_eof(wr);
+        shared.lock().connections += 1;
+        let conn = ConnectionGuard(shared.clone());
+        let fut = handler(reader, writer);
+        let task = async move {
+            let _conn = conn;
+            fut.await;
+        };
+        // If the runtime refuses (shutting down), the task is dropped and
+        // its guard decrements the count.
+        let _ = spawner.spawn_detached(Box::pin(task));
+    }
+    drop(listener);
+    drop(guard);
+}

@@ -1,0 +1,317 @@
+//! asyncio streams over sockets: start_server/open_connection, closing,
+//! half-close, resets, back-pressure, Unix servers.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::future;
+use tulipa_net::stream::{ServerAddr, TcpReader, TcpWriter};
+use tulipa_net::{
+    open_connection, open_unix_connection, start_server, start_unix_server, TcpStream,
+};
+
+async fn echo(mut reader: TcpReader, mut writer: TcpWriter) {
+    loop {
+        match reader.read_line().await {
+            Ok(line) if !line.is_empty() => {
+                if writer.write(&line).is_err() || writer.drain().await.is_err() {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    let _ = writer.wait_closed().await;
+}
+
+#[test]
+fn echo_server_serves_many_clients_and_closes() {
+    tulipa::run(async {
+        let server = start_server("127.0.0.1:0", echo).await?;
+        let addr = server.local_addr()?;
+        assert!(matches!(server.addrs(), [ServerAddr::Inet(a)] if *a == addr));
+        assert!(server.is_serving());
+        let mut clients = Vec::new();
+        for i in 0..10 {
+            clients.push(tulipa::spawn(async move {
+                let (mut r, mut w) = open_connection(addr).await?;
+                assert_eq!(w.peer_addr()?, addr);
+                for j in 0..20 {
+                    let msg = format!("client {i} line {j}\n");
+                    w.write(msg.as_bytes())?;
+                    w.drain().await?;
+                    assert_eq!(r.read_line().await?, msg.as_bytes());
+                }
+                w.close();
+                w.wait_closed().await?;
+                assert_eq!(r.read_line().await?, b"", "server closed after our EOF");
+                io::Result::Ok(())
+            }));
+        }
+        for c in clients {
+            c.await.unwrap()?;
+        }
+        server.close();
+        assert!(!server.is_serving());
+        server.wait_closed().await;
+        assert_eq!(server.connections(), 0);
+        // The listener is gone.
+        let err = TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn start_server_without_a_runtime_is_a_clear_error() {
+    let err = future::block_on(start_server("127.0.0.1:0", echo)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("tulipa runtime"), "{err}");
+}
+
+#[test]
+fn serve_forever_returns_when_another_task_closes_the_server() {
+    tulipa::run(async {
+        let server = start_server("127.0.0.1:0", echo).await?;
+        let other = server.clone();
+        let closer = tulipa::spawn(async move {
+            let (mut r, mut w) = open_connection(other.local_addr()?).await?;
+            w.write(b"ping\n")?;
+            w.drain().await?;
+            assert_eq!(r.read_line().await?, b"ping\n");
+            other.close();
+            io::Result::Ok(())
+        });
+        server.serve_forever().await;
+        assert!(!server.is_serving());
+        closer.await.unwrap()?;
+        server.wait_closed().await;
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn wait_closed_waits_for_running_handlers() {
+    tulipa::run(async {
+        let server = start_server("127.0.0.1:0", echo).await?;
+        let (mut r, mut w) = open_connection(server.local_addr()?).await?;
+        w.write(b"x\n")?;
+        w.drain().await?;
+        assert_eq!(r.read_line().await?, b"x\n");
+        assert_eq!(server.connections(), 1);
+        server.close();
+        let mut waiting = Box::pin(server.wait_closed());
+        assert!(
+            future::poll_once(&mut waiting).await.is_none(),
+            "a handler still runs"
+        );
+        // Closing the server leaves connections alone.
+        w.write(b"still\n")?;
+        w.drain().await?;
+        assert_eq!(r.read_line().await?, b"still\n");
+        w.write_eof().await?;
+        waiting.await;
+        assert_eq!(server.connections(), 0);
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn dropping_the_last_handle_stops_accepting() {
+    tulipa::run(async {
+        let server = start_server("127.0.0.1:0", echo).await?;
+        let addr = server.local_addr()?;
+        let clone = server.clone();
+        drop(server);
+        assert!(clone.is_serving(), "another handle keeps it open");
+        drop(clone);
+        // The accept loop drops the listener once it runs again.
+        let mut refused = false;
+        for _ in 0..200 {
+            match TcpStream::connect(addr).await {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    refused = true;
+                    break;
+                }
+                _ => tulipa_timer::sleep(Duration::from_millis(5)).await,
+            }
+        }
+        assert!(refused, "the listener was never closed");
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn half_close_reader_sees_eof_and_writer_still_writes() {
+    tulipa::run(async {
+        let server = start_server(
+            "127.0.0.1:0",
+            |mut r: TcpReader, mut w: TcpWriter| async move {
+                // Read the whole request (until the client's EOF), then answer.
+                let req = r.read_to_end().await.unwrap();
+                assert!(r.at_eof());
+                w.write(format!("got {} bytes\n", req.len()).as_bytes())
+                    .unwrap();
+                w.wait_closed().await.unwrap();
+            },
+        )
+        .await?;
+        let (mut r, mut w) = open_connection(server.local_addr()?).await?;
+        assert!(w.can_write_eof());
+        w.write(&[7; 100_000])?;
+        w.write_eof().await?;
+        assert!(w.write(b"late").is_err(), "no writes after write_eof");
+        assert_eq!(r.read_line().await?, b"got 100000 bytes\n");
+        assert_eq!(r.read_line().await?, b"");
+        assert!(r.at_eof());
+        server.close();
+        server.wait_closed().await;
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_reset_peer_fails_only_its_own_connection() {
+    tulipa::run(async {
+        let errors = Arc::new(AtomicUsize::new(0));
+        let served = Arc::new(AtomicUsize::new(0));
+        let (e2, s2) = (errors.clone(), served.clone());
+        let server = start_server("127.0.0.1:0", move |r: TcpReader, mut w: TcpWriter| {
+            let (errors, served) = (e2.clone(), s2.clone());
+            async move {
+                // Stream data back until the peer goes away.
+                let mut failed = false;
+                let chunk = vec![b'd'; 16 * 1024];
+                for _ in 0..2000 {
+                    if w.write(&chunk).is_err() || w.drain().await.is_err() {
+                        failed = true;
+                        break;
+                    }
+                    if r.buffer().is_empty() && r.at_eof() {
+                        break;
+                    }
+                }
+                if failed {
+                    errors.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    served.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        })
+        .await?;
+        let addr = server.local_addr()?;
+        // A client that reads a little, then resets the connection.
+        let (mut r, w) = open_connection(addr).await?;
+        r.read_exact(1000).await?;
+        w.get_ref().as_stream().set_linger(Some(Duration::ZERO))?;
+        drop(r);
+        drop(w); // the last reference: the socket closes with an RST
+                 // A well-behaved client that reads everything.
+        let (mut r2, _w2) = open_connection(addr).await?;
+        let all = r2.read_to_end().await?;
+        assert_eq!(all.len(), 2000 * 16 * 1024);
+        server.close();
+        server.wait_closed().await;
+        assert_eq!(
+            errors.load(Ordering::SeqCst),
+            1,
+            "the reset connection saw an error"
+        );
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            1,
+            "the other one was served fully"
+        );
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn drain_bounds_the_buffer_when_the_peer_never_reads() {
+    tulipa::run(async {
+        let max_buffered = Arc::new(AtomicUsize::new(0));
+        let blocked = Arc::new(AtomicUsize::new(0));
+        let (m2, b2) = (max_buffered.clone(), blocked.clone());
+        let server = start_server("127.0.0.1:0", move |_r: TcpReader, mut w: TcpWriter| {
+            let (max_buffered, blocked) = (m2.clone(), b2.clone());
+            async move {
+                let chunk = vec![b'x'; 16 * 1024];
+                // At most 4 GiB in 16 KiB chunks; a never-reading peer
+                // must stop us long before.
+                for _ in 0..(256 * 1024) {
+                    w.write(&chunk).unwrap();
+                    max_buffered.fetch_max(w.buffer_size(), Ordering::SeqCst);
+                    let drain = tulipa_timer::timeout(Duration::from_millis(300), w.drain());
+                    match drain.await {
+                        Ok(res) => res.unwrap(),
+                        Err(_) => {
+                            // drain is waiting: back-pressure works.
+                            blocked.fetch_add(1, Ordering::SeqCst);
+                            max_buffered.fetch_max(w.buffer_size(), Ordering::SeqCst);
+                            return;
+                        }
+                    }
+                    max_buffered.fetch_max(w.buffer_size(), Ordering::SeqCst);
+                }
+            }
+        })
+        .await?;
+        // Connect and never read; wait (bounded) for the handler to block.
+        let (_r, _w) = open_connection(server.local_addr()?).await?;
+        for _ in 0..2000 {
+            if blocked.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            tulipa_timer::sleep(Duration::from_millis(10)).await;
+        }
+        server.close();
+        server.wait_closed().await;
+        assert_eq!(blocked.load(Ordering::SeqCst), 1, "drain blocked");
+        let max = max_buffered.load(Ordering::SeqCst);
+        assert!(
+            max <= 64 * 1024 + 16 * 1024,
+            "user-space buffer stayed under the high-water mark plus one write: {max}"
+        );
+        io::Result::Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn unix_stream_server_echoes() {
+    let dir = std::env::temp_dir().join(format!("tulipa-net-streams-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("echo.sock");
+    tulipa::run(async {
+        let server = start_unix_server(&path, |mut r, mut w| async move {
+            while let Ok(line) = r.read_line().await {
+                if line.is_empty() {
+                    break;
+                }
+                w.write(&line).unwrap();
+                w.drain().await.unwrap();
+            }
+        })?;
+        assert!(server.local_addr().is_err());
+        assert!(matches!(&server.addrs()[0], ServerAddr::Unix(a) if a.as_pathname() == Some(path.as_path())));
+        let (mut r, mut w) = open_unix_connection(&path).await?;
+        w.write(b"over unix\n")?;
+        w.drain().await?;
+        assert_eq!(r.read_line().await?, b"over unix\n");
+        w.wait_closed().await?;
+        server.close();
+        server.wait_closed().await;
+        io::Result::Ok(())
+    })
+    .unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
