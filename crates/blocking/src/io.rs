@@ -101,7 +101,14 @@ enum State<T> {
 ///
 /// A read job blocked in `read` (say, on a terminal) keeps its pool thread
 /// until the call returns; stopping it (to write, seek or get the object
-/// back) waits for that.
+/// back) waits for that. So `Unblock` is for one direction at a time: for
+/// a full-duplex object (a blocking socket), wrap each direction in its own
+/// `Unblock` (for example over a `try_clone`), or better, use the reactor.
+///
+/// # Which pool
+///
+/// Jobs go to the [current pool](crate::Pool::current) of the thread that
+/// polls the `Unblock` (inside a tulipa runtime, the runtime's pool).
 ///
 /// # Examples
 ///
@@ -210,18 +217,33 @@ impl<T> Unblock<T> {
                     }
                 }
                 State::Seeking(task) => {
+                    // A seek whose future was dropped: finish it, so the
+                    // read-ahead bytes are dropped only if it moved.
                     let done = ready!(Pin::new(task).poll(cx));
-                    match done {
-                        Ok((io, result)) => {
-                            self.state = State::Idle(Some(io));
-                            result?;
-                        }
-                        Err(e) => {
-                            self.state = State::Idle(None);
-                            return Poll::Ready(Err(join_error(e)));
-                        }
-                    }
+                    self.finish_seek(done)?;
                 }
+            }
+        }
+    }
+
+    /// Back to `Idle` after a seek job. A seek that succeeded makes the
+    /// bytes read ahead stale; one that failed moved nothing, so they stay.
+    fn finish_seek(
+        &mut self,
+        done: Result<(Box<T>, io::Result<u64>), crate::JoinError>,
+    ) -> io::Result<u64> {
+        match done {
+            Ok((io, result)) => {
+                self.state = State::Idle(Some(io));
+                if result.is_ok() {
+                    self.pending.clear();
+                    self.pending_pos = 0;
+                }
+                result
+            }
+            Err(e) => {
+                self.state = State::Idle(None);
+                Err(join_error(e))
             }
         }
     }
@@ -476,13 +498,20 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
             match &mut this.state {
                 State::Idle(_) => {
                     this.take_error()?;
-                    let ahead = (this.pending.len() - this.pending_pos) as i64;
+                    let ahead =
+                        i64::try_from(this.pending.len() - this.pending_pos).unwrap_or(i64::MAX);
                     let pos = match pos {
-                        SeekFrom::Current(n) => SeekFrom::Current(n - ahead),
+                        SeekFrom::Current(n) => match n.checked_sub(ahead) {
+                            Some(n) => SeekFrom::Current(n),
+                            None => {
+                                return Poll::Ready(Err(io::Error::new(
+                                    io::ErrorKind::InvalidInput,
+                                    "seek offset out of range",
+                                )))
+                            }
+                        },
                         other => other,
                     };
-                    this.pending.clear();
-                    this.pending_pos = 0;
                     let mut io = this.idle_io()?;
                     let task = spawn_blocking(move || {
                         let r = io.seek(pos);
@@ -492,16 +521,7 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
                 }
                 State::Seeking(task) => {
                     let done = ready!(Pin::new(task).poll(cx));
-                    return Poll::Ready(match done {
-                        Ok((io, result)) => {
-                            this.state = State::Idle(Some(io));
-                            result
-                        }
-                        Err(e) => {
-                            this.state = State::Idle(None);
-                            Err(join_error(e))
-                        }
-                    });
+                    return Poll::Ready(this.finish_seek(done));
                 }
                 _ => ready!(this.poll_stop(cx))?,
             }

@@ -216,4 +216,70 @@ mod tests {
         t.join().unwrap();
         assert_eq!(got, 100);
     }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Write(Vec<u8>),
+        Read(usize),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..12).prop_map(Op::Write),
+            (0usize..12).prop_map(Op::Read),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Single-threaded, polled once each: the pipe behaves like a
+        /// bounded FIFO of bytes (writes take what fits, reads take what is
+        /// there, Pending exactly when nothing can move), and closing the
+        /// writer delivers the rest, then end of stream.
+        #[test]
+        fn pipe_matches_a_bounded_fifo(cap in 1usize..10, ops in proptest::collection::vec(op(), 0..60)) {
+            let (mut r, mut w) = pipe(cap);
+            let mut model: VecDeque<u8> = VecDeque::new();
+            let waker = futures_lite::future::block_on(poll_fn(|cx| Poll::Ready(cx.waker().clone())));
+            let mut cx = Context::from_waker(&waker);
+            for op in ops {
+                match op {
+                    Op::Write(data) => {
+                        let room = cap - model.len();
+                        match w.poll_write(&mut cx, &data) {
+                            Poll::Ready(Ok(n)) => {
+                                proptest::prop_assert_eq!(n, room.min(data.len()));
+                                proptest::prop_assert!(n > 0 || data.is_empty());
+                                model.extend(&data[..n]);
+                            }
+                            Poll::Ready(Err(Closed)) => proptest::prop_assert!(false, "reader is open"),
+                            Poll::Pending => proptest::prop_assert!(room == 0 && !data.is_empty()),
+                        }
+                    }
+                    Op::Read(len) => {
+                        let mut out = vec![0u8; len];
+                        match r.poll_read(&mut cx, &mut out) {
+                            Poll::Ready(n) => {
+                                proptest::prop_assert_eq!(n, len.min(model.len()));
+                                let expected: Vec<u8> = model.drain(..n).collect();
+                                proptest::prop_assert_eq!(&out[..n], &expected[..]);
+                            }
+                            Poll::Pending => proptest::prop_assert!(model.is_empty() && len > 0),
+                        }
+                    }
+                }
+            }
+            drop(w);
+            let mut rest = Vec::new();
+            loop {
+                let mut out = [0u8; 5];
+                match r.poll_read(&mut cx, &mut out) {
+                    Poll::Ready(0) => break,
+                    Poll::Ready(n) => rest.extend_from_slice(&out[..n]),
+                    Poll::Pending => proptest::prop_assert!(false, "a closed pipe never blocks"),
+                }
+            }
+            proptest::prop_assert_eq!(rest, Vec::from(model));
+        }
+    }
 }
