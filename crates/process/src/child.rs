@@ -28,7 +28,6 @@ use std::task::{Context, Poll};
 
 use futures_lite::future;
 use futures_lite::io::AsyncReadExt;
-use tulipa_reactor::Reactor;
 
 use crate::reap::{self, Watch};
 use crate::signal::{Signal, SIGKILL, SIGTERM};
@@ -144,9 +143,18 @@ impl Child {
             match &mut self.watch {
                 None => {
                     let pid = self.id().unwrap_or_default();
-                    match Watch::new(pid, &Reactor::current()) {
+                    match Watch::new(pid) {
                         // `waitpid` once more now that the watch exists.
-                        Ok(watch) => self.watch = Some(watch),
+                        Ok(watch) if watch.needs_recheck() => self.watch = Some(watch),
+                        // A pidfd: no need, poll it straight away.
+                        Ok(watch) => {
+                            let watch = self.watch.insert(watch);
+                            match watch.poll(cx) {
+                                Poll::Pending => return Poll::Pending,
+                                Poll::Ready(Ok(())) => {}
+                                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                            }
+                        }
                         Err(e) => return Poll::Ready(Err(e)),
                     }
                 }

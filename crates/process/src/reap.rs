@@ -90,23 +90,31 @@ pub(crate) enum Watch {
 
 impl Watch {
     /// Starts watching child `pid` (unreaped), registering a pidfd with
-    /// `reactor` when it can. Call `waitpid` once more after this.
+    /// the current reactor when it can. In `SIGCHLD` mode, call `waitpid`
+    /// once more after this (see [`needs_recheck`](Watch::needs_recheck)).
     ///
     /// # Errors
     ///
     /// Fails only if neither a pidfd nor the `SIGCHLD` listener can be set
     /// up (out of descriptors).
-    pub(crate) fn new(pid: u32, reactor: &Reactor) -> io::Result<Watch> {
+    pub(crate) fn new(pid: u32) -> io::Result<Watch> {
         if let Some(fd) = open_pidfd(pid) {
-            // Only readiness is asked of a pidfd, never a read, so its
-            // blocking mode does not matter.
-            if let Ok(fd) = Async::new_in(fd, reactor) {
+            // Only readiness is ever asked of a pidfd, never a read, so its
+            // blocking mode does not matter: skip the two `fcntl` calls.
+            if let Ok(fd) = Async::new_nonblocking(fd) {
                 return Ok(Watch::Pidfd(fd));
             }
         }
         let mut listener = Listener::empty();
         listener.add(SIGCHLD)?;
         Ok(Watch::Sigchld(listener))
+    }
+
+    /// Whether an exit just before the watch was made could be missed by
+    /// it: true for `SIGCHLD` (it reports later deliveries only), false for
+    /// a pidfd (readable for ever once the process exited).
+    pub(crate) fn needs_recheck(&self) -> bool {
+        matches!(self, Watch::Sigchld(_))
     }
 
     /// Ready when the process may have exited.

@@ -159,8 +159,11 @@ where
         old.stop();
     }
     let task_stop = stop.clone();
+    // Made out here and moved in, so it runs even if the task is dropped
+    // before its first poll (a runtime shut down right after this call).
+    let deregister = Deregister { signal: raw, id };
     let task = async move {
-        let _deregister = Deregister { signal: raw, id };
+        let _deregister = deregister;
         loop {
             let delivered = future::or(
                 async {
