@@ -125,9 +125,6 @@ pub(crate) fn fail(jobs: impl IntoIterator<Item = Runnable>, message: &str) {
 pub struct JoinHandle<T> {
     id: TaskId,
     task: Option<FallibleTask<Result<T, JoinError>>>,
-    /// Refused at submission because the pool was shut down. (A flag, not
-    /// a stored `JoinError`, keeps the handle `Sync`.)
-    refused: bool,
     /// The result has been returned by `poll`.
     done: bool,
 }
@@ -137,18 +134,6 @@ impl<T> JoinHandle<T> {
         JoinHandle {
             id,
             task: Some(task),
-            refused: false,
-            done: false,
-        }
-    }
-
-    /// A handle that resolves at once to a cancelled `JoinError` (the job
-    /// was refused because the pool is shut down).
-    pub(crate) fn cancelled() -> JoinHandle<T> {
-        JoinHandle {
-            id: TaskId::next(),
-            task: None,
-            refused: true,
             done: false,
         }
     }
@@ -161,7 +146,7 @@ impl<T> JoinHandle<T> {
     /// Whether the job has ended (returned, panicked, or been cancelled or
     /// failed). Awaiting a finished job returns at once.
     pub fn is_finished(&self) -> bool {
-        self.done || self.refused || self.task.as_ref().is_none_or(FallibleTask::is_finished)
+        self.done || self.task.as_ref().is_none_or(FallibleTask::is_finished)
     }
 
     /// Detaches the job: it runs on and its output is dropped. Same as
@@ -192,10 +177,6 @@ impl<T> Future for JoinHandle<T> {
             panic!("JoinHandle polled after it returned its result; await a handle only once");
         }
         let id = self.id;
-        if self.refused {
-            self.done = true;
-            return Poll::Ready(Err(JoinError::cancelled(id)));
-        }
         let Some(task) = self.task.as_mut() else {
             unreachable!("JoinHandle used after detach")
         };

@@ -422,19 +422,20 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        // The task is allocated before the lock is taken; `try_spawn`
+        // cannot do that, as it must be able to hand `f` back.
+        let (runnable, handle) = handle::job(f);
         match self.shared.sched.admit(None) {
             Ok(admitted) => {
-                let (runnable, handle) = handle::job(f);
                 if admitted.push(runnable) {
                     self.start_thread();
                 }
-                handle
             }
-            Err(_) => {
-                drop(f);
-                JoinHandle::cancelled()
-            }
+            // Dropping the runnable unrun cancels the job: the handle
+            // resolves to a cancelled JoinError.
+            Err(_) => drop(runnable),
         }
+        handle
     }
 
     /// Like [`spawn`](Pool::spawn), but refuses at once, handing `f` back,
