@@ -34,10 +34,14 @@ pub(crate) enum Bench {
     ChanPingPong,
     SpawnBlocking,
     UnblockLatency,
+    MutexUncontended,
+    MutexContended,
+    SemUncontended,
+    SemContended,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 13] = [
+    pub(crate) const ALL: [Bench; 17] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -51,6 +55,10 @@ impl Bench {
         Bench::ChanPingPong,
         Bench::SpawnBlocking,
         Bench::UnblockLatency,
+        Bench::MutexUncontended,
+        Bench::MutexContended,
+        Bench::SemUncontended,
+        Bench::SemContended,
     ];
 
     /// The name used on the command line and in the table.
@@ -69,6 +77,10 @@ impl Bench {
             Bench::ChanPingPong => "chan_ping_pong",
             Bench::SpawnBlocking => "spawn_blocking",
             Bench::UnblockLatency => "unblock_latency",
+            Bench::MutexUncontended => "mutex_uncontended",
+            Bench::MutexContended => "mutex_contended",
+            Bench::SemUncontended => "sem_uncontended",
+            Bench::SemContended => "sem_contended",
         }
     }
 
@@ -135,6 +147,10 @@ impl Bench {
             Bench::ChanPingPong => crate::channel::describe(crate::channel::Shape::PingPong, size),
             Bench::SpawnBlocking => crate::blocking::describe_spawn_blocking(size),
             Bench::UnblockLatency => crate::blocking::describe_unblock_latency(size),
+            Bench::MutexUncontended => crate::sync::describe(crate::sync::Shape::MutexUncontended, size),
+            Bench::MutexContended => crate::sync::describe(crate::sync::Shape::MutexContended, size),
+            Bench::SemUncontended => crate::sync::describe(crate::sync::Shape::SemUncontended, size),
+            Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
         }
     }
 }
@@ -248,6 +264,10 @@ impl Job for Run {
                     let n = crate::blocking::unblock_trips(size);
                     crate::blocking::unblock_latency(rt, n).await
                 }
+                Bench::MutexUncontended => crate::sync::run(rt, crate::sync::Shape::MutexUncontended, size).await,
+                Bench::MutexContended => crate::sync::run(rt, crate::sync::Shape::MutexContended, size).await,
+                Bench::SemUncontended => crate::sync::run(rt, crate::sync::Shape::SemUncontended, size).await,
+                Bench::SemContended => crate::sync::run(rt, crate::sync::Shape::SemContended, size).await,
             }
         }
     }

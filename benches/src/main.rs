@@ -19,6 +19,7 @@ mod blocking;
 mod cpu;
 mod report;
 mod rt;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,7 @@ multi-thread (2 workers) and current-thread, and prints a table of medians.
 benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
             spawn_blocking unblock_latency
+            mutex_uncontended mutex_contended sem_uncontended sem_contended
 
 options:
   --rounds N        timed rounds per benchmark (default 5), after one warm-up round
