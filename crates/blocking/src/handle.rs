@@ -4,30 +4,59 @@
 //! A job is a future that runs its closure in its first (and only) poll,
 //! catching a panic into a [`JoinError`]. It never returns `Pending` and
 //! never wakes its own waker, so the pool pushes its `Runnable` to the queue
-//! once at submission and the schedule function is never called again. The
-//! handle holds the task's `FallibleTask`: a `Runnable` dropped unrun
-//! (shutdown) resolves it to `None`, which the handle reports as a
-//! cancelled `JoinError`.
+//! once at submission and async-task never calls the schedule function.
 //!
-//! When the pool cannot start a thread and has none left, queued jobs are
-//! *failed*: their runnables run on the submitting thread with a
-//! thread-local failure message set, and the job returns that message as a
-//! panic-kind `JoinError` without calling the closure.
+//! # The job's state (task metadata)
+//!
+//! `QUEUED -> RUNNING` (a pool thread starts it) or `QUEUED -> CANCELLED`
+//! ([`JoinHandle::cancel`]), by compare-and-swap, so exactly one wins: a
+//! cancelled closure never runs, a started one is never reported
+//! cancelled.
+//!
+//! # Runnables are never dropped unrun
+//!
+//! The handle awaits a plain `Task` (which would panic if its runnable
+//! vanished), so every runnable is *run*, in one of three modes set in a
+//! thread-local around `Runnable::run`: normally (the closure runs), to
+//! cancel (shutdown dropped it from the queue, the pool refused it, or its
+//! handle cancelled it: the closure is dropped and the output is a
+//! cancelled `JoinError`), or to fail (no thread could be started: the
+//! output is a panic-kind `JoinError` carrying the OS error).
 
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_task::{FallibleTask, Runnable};
+use async_task::Task;
 use tulipa_core::{JoinError, TaskId};
 
+/// A job's runnable, as the pool queues it.
+pub(crate) type Runnable = async_task::Runnable<JobMeta>;
+
+const QUEUED: u8 = 0;
+const RUNNING: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// Per-job metadata, stored in the task allocation.
+pub(crate) struct JobMeta {
+    state: AtomicU8,
+}
+
+/// How the next `Job::poll` on this thread must treat its closure.
+#[derive(Clone)]
+enum Mode {
+    Run,
+    Cancel,
+    Fail(Arc<str>),
+}
+
 thread_local! {
-    /// Set while failing jobs that no thread can run.
-    static FAILING: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+    static MODE: RefCell<Mode> = const { RefCell::new(Mode::Run) };
 }
 
 /// The future of one blocking job.
@@ -47,21 +76,31 @@ impl<F: FnOnce() -> T, T> Future for Job<F> {
             // async-task never polls a completed future again.
             unreachable!("blocking job polled after it completed")
         };
-        if let Some(msg) = FAILING.with(|m| m.borrow().clone()) {
-            drop(f);
-            return Poll::Ready(Err(JoinError::panic(id, Box::new(msg.to_string()))));
+        let mode = MODE.with(|m| match &*m.borrow() {
+            Mode::Run => None,
+            other => Some(other.clone()),
+        });
+        match mode {
+            None => Poll::Ready(
+                panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| JoinError::panic(id, p)),
+            ),
+            Some(Mode::Fail(msg)) => {
+                drop(f);
+                Poll::Ready(Err(JoinError::panic(id, Box::new(msg.to_string()))))
+            }
+            Some(_) => {
+                drop(f);
+                Poll::Ready(Err(JoinError::cancelled(id)))
+            }
         }
-        Poll::Ready(panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| JoinError::panic(id, p)))
     }
 }
 
-/// The schedule function of a job. A job never waits, so async-task only
-/// schedules it through the explicit push at submission, which the pool
-/// does itself; a call here would be a bug in this crate.
+/// The schedule function of a job. A job never waits and the pool queues
+/// it itself, so async-task never calls this; if it ever did, the job is
+/// cancelled rather than lost.
 fn schedule(runnable: Runnable) {
-    // Dropping cancels the job: its handle reports a cancelled JoinError
-    // rather than hanging.
-    drop(runnable);
+    run_as(runnable, Mode::Cancel);
 }
 
 /// Allocates the task of a job: the runnable for the queue, the handle for
@@ -72,26 +111,59 @@ where
     T: Send + 'static,
 {
     let id = TaskId::next();
-    let (runnable, task) = async_task::spawn(Job { id, f: Some(f) }, schedule);
-    (runnable, JoinHandle::new(id, task.fallible()))
+    let meta = JobMeta {
+        state: AtomicU8::new(QUEUED),
+    };
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(meta)
+        .spawn(move |_| Job { id, f: Some(f) }, schedule);
+    (runnable, JoinHandle::new(id, task))
 }
 
-/// Runs a job's runnable on a pool thread. The job catches its own panic;
-/// this also catches one from dropping its output's waker chain, so a pool
-/// thread never dies mid-loop.
-pub(crate) fn run(runnable: Runnable) {
+/// Runs `runnable` with `mode` set; the job catches its own panic, and this
+/// catches anything else, so a pool thread never dies mid-loop.
+fn run_as(runnable: Runnable, mode: Mode) {
+    let previous = MODE.with(|m| m.replace(mode));
     let _ = panic::catch_unwind(AssertUnwindSafe(|| runnable.run()));
+    MODE.with(|m| *m.borrow_mut() = previous);
+}
+
+/// Runs a job on a pool thread, unless its handle cancelled it first.
+/// Returns whether the closure was started.
+pub(crate) fn run(runnable: Runnable) -> bool {
+    let started = runnable
+        .metadata()
+        .state
+        .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if started {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| runnable.run()));
+    } else {
+        run_as(runnable, Mode::Cancel);
+    }
+    started
+}
+
+/// Cancels jobs that will never start (shutdown, a refused submission):
+/// each closure is dropped and each handle resolves to a cancelled
+/// `JoinError`.
+pub(crate) fn cancel(jobs: impl IntoIterator<Item = Runnable>) {
+    for r in jobs {
+        run_as(r, Mode::Cancel);
+    }
 }
 
 /// Fails jobs nobody can run: each handle gets a panic-kind `JoinError`
 /// carrying `message`, and no closure is called.
 pub(crate) fn fail(jobs: impl IntoIterator<Item = Runnable>, message: &str) {
     let message: Arc<str> = Arc::from(message);
-    let previous = FAILING.with(|m| m.replace(Some(message)));
     for r in jobs {
-        run(r);
+        run_as(r, Mode::Fail(message.clone()));
     }
-    FAILING.with(|m| *m.borrow_mut() = previous);
+}
+
+fn is_cancelled<T>(task: &Task<T, JobMeta>) -> bool {
+    task.metadata().state.load(Ordering::Acquire) == CANCELLED
 }
 
 /// An owned handle to a blocking job: await it for the job's result.
@@ -101,8 +173,8 @@ pub(crate) fn fail(jobs: impl IntoIterator<Item = Runnable>, message: &str) {
 ///   is kept for [`resume_unwind`](std::panic::resume_unwind)), or if the
 ///   pool could not start any thread to run it (the payload is a `String`
 ///   naming the OS error); [`is_cancelled`](JoinError::is_cancelled) if the
-///   pool was shut down before the job started (or was already shut down
-///   when it was submitted).
+///   job was [cancelled](JoinHandle::cancel) or the pool was shut down
+///   before the job started (or already was when it was submitted).
 /// - Dropping the handle, or [`detach`](JoinHandle::detach), does **not**
 ///   stop the job: a thread running a closure cannot be interrupted, and a
 ///   queued job still runs. Its output is dropped on the pool thread.
@@ -124,13 +196,14 @@ pub(crate) fn fail(jobs: impl IntoIterator<Item = Runnable>, message: &str) {
 #[must_use = "dropping a JoinHandle detaches the job; await it or call .detach() to say so"]
 pub struct JoinHandle<T> {
     id: TaskId,
-    task: Option<FallibleTask<Result<T, JoinError>>>,
+    /// `None` only after `detach` (which consumes the handle).
+    task: Option<Task<Result<T, JoinError>, JobMeta>>,
     /// The result has been returned by `poll`.
     done: bool,
 }
 
 impl<T> JoinHandle<T> {
-    fn new(id: TaskId, task: FallibleTask<Result<T, JoinError>>) -> JoinHandle<T> {
+    fn new(id: TaskId, task: Task<Result<T, JoinError>, JobMeta>) -> JoinHandle<T> {
         JoinHandle {
             id,
             task: Some(task),
@@ -146,7 +219,53 @@ impl<T> JoinHandle<T> {
     /// Whether the job has ended (returned, panicked, or been cancelled or
     /// failed). Awaiting a finished job returns at once.
     pub fn is_finished(&self) -> bool {
-        self.done || self.task.as_ref().is_none_or(FallibleTask::is_finished)
+        self.done
+            || self
+                .task
+                .as_ref()
+                .is_none_or(|t| t.is_finished() || is_cancelled(t))
+    }
+
+    /// Cancels the job if it has not started yet (`concurrent.futures`'
+    /// `Future.cancel()`): returns `true` if it was still queued, in which
+    /// case its closure will never run and awaiting the handle gives a
+    /// cancelled [`JoinError`] at once. Returns `false` if the closure has
+    /// started (it cannot be interrupted and runs to the end), has
+    /// finished, or the job was already cancelled.
+    ///
+    /// The closure itself is dropped, unrun, on a pool thread when the job
+    /// reaches the front of the queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use futures_lite::future::block_on;
+    ///
+    /// let pool = tulipa_blocking::Pool::new(1);
+    /// let (started_tx, started) = mpsc::channel::<()>();
+    /// let (release, rx) = mpsc::channel::<()>();
+    /// let busy = pool.spawn(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     rx.recv().unwrap()
+    /// });
+    /// let queued = pool.spawn(|| 1);
+    /// started.recv().unwrap();
+    /// // The one thread is busy: `queued` has not started, so it cancels.
+    /// assert!(queued.cancel());
+    /// assert!(block_on(queued).unwrap_err().is_cancelled());
+    /// // The running job cannot be cancelled.
+    /// assert!(!busy.cancel());
+    /// release.send(()).unwrap();
+    /// block_on(busy).unwrap();
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| {
+            t.metadata()
+                .state
+                .compare_exchange(QUEUED, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })
     }
 
     /// Detaches the job: it runs on and its output is dropped. Same as
@@ -180,11 +299,19 @@ impl<T> Future for JoinHandle<T> {
         let Some(task) = self.task.as_mut() else {
             unreachable!("JoinHandle used after detach")
         };
+        if is_cancelled(task) {
+            // Cancelled through the handle: known now, whenever the queue
+            // reaches the job.
+            self.done = true;
+            return Poll::Ready(Err(JoinError::cancelled(id)));
+        }
+        // The pool runs every runnable (see the module docs), so the task
+        // always completes with an output and this never panics.
         match Pin::new(task).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(out) => {
                 self.done = true;
-                Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled(id))))
+                Poll::Ready(out)
             }
         }
     }

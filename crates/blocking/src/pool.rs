@@ -24,9 +24,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
-use async_task::Runnable;
-
-use crate::handle::{self, JoinHandle, UnblockFuture};
+use crate::handle::{self, JoinHandle, Runnable, UnblockFuture};
 use crate::sched::{Refused, Sched};
 
 /// The default cap on threads, as in tokio and smol's `blocking`.
@@ -431,9 +429,9 @@ impl Pool {
                     self.start_thread();
                 }
             }
-            // Dropping the runnable unrun cancels the job: the handle
-            // resolves to a cancelled JoinError.
-            Err(_) => drop(runnable),
+            // Refused (shut down): the handle resolves to a cancelled
+            // JoinError.
+            Err(_) => handle::cancel([runnable]),
         }
         handle
     }
@@ -549,9 +547,9 @@ impl Pool {
         let me = usize::from(self.is_current_worker());
         let (unstarted, running) = self.shared.sched.shutdown(timeout, me);
         let n = unstarted.len() + running;
-        // Dropping a runnable cancels its job; this may run destructors of
-        // the jobs' closures, so it happens outside the lock.
-        drop(unstarted);
+        // Cancelling drops the closures, which may run user code: outside
+        // the lock.
+        handle::cancel(unstarted);
         n
     }
 
@@ -593,10 +591,9 @@ impl Pool {
         let _enter = self.enter();
         WORKER_OF.with(|w| *w.borrow_mut() = Some(self.shared.clone()));
         let idle_timeout = self.shared.config.idle_timeout;
-        let mut finished = false;
+        let mut finished = None;
         while let Some(runnable) = self.shared.sched.next(finished, idle_timeout) {
-            handle::run(runnable);
-            finished = true;
+            finished = Some(handle::run(runnable));
         }
         WORKER_OF.with(|w| w.borrow_mut().take());
     }
@@ -605,6 +602,16 @@ impl Pool {
 thread_local! {
     /// On a pool thread: its pool.
     static WORKER_OF: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+}
+
+impl Drop for Shared {
+    /// Defensive: the queue is empty whenever the last handle goes (a job
+    /// is queued only while a thread, which holds a handle, will run it),
+    /// but if a job were left, its handle must still resolve.
+    fn drop(&mut self) {
+        let left = std::mem::take(&mut self.sched.lock().queue);
+        handle::cancel(left);
+    }
 }
 
 impl fmt::Debug for Pool {

@@ -135,15 +135,16 @@ impl<J> Sched<J> {
     }
 
     /// The worker loop's step: records the end of the previous job (if
-    /// `finished`), then returns the next job, waiting up to `idle_timeout`
-    /// for one. `None` means this thread must exit (it has already been
+    /// `finished`: `Some(true)` if its closure ran, `Some(false)` if it was
+    /// a cancelled job this thread only disposed of), then returns the next
+    /// job, waiting up to `idle_timeout` for one. `None` means this thread must exit (it has already been
     /// uncounted): the timeout passed with nothing to do, or the pool is
     /// closed and the queue is empty.
-    pub(crate) fn next(&self, finished: bool, idle_timeout: Duration) -> Option<J> {
+    pub(crate) fn next(&self, finished: Option<bool>, idle_timeout: Duration) -> Option<J> {
         let mut st = self.lock();
-        if finished {
+        if let Some(ran) = finished {
             st.busy -= 1;
-            st.completed += 1;
+            st.completed += u64::from(ran);
             if st.closed {
                 self.done.notify_all();
             }
@@ -235,10 +236,10 @@ mod tests {
     /// A worker loop that reports each job it runs.
     fn worker(sched: Arc<Sched<usize>>, ran: Sender<usize>) -> loom::thread::JoinHandle<()> {
         loom::thread::spawn(move || {
-            let mut finished = false;
+            let mut finished = None;
             while let Some(j) = sched.next(finished, Duration::from_secs(1)) {
                 ran.send(j).unwrap();
-                finished = true;
+                finished = Some(true);
             }
         })
     }

@@ -190,3 +190,91 @@ fn thread_start_failure_fails_the_job_through_its_handle() {
     let h = pool.try_spawn(|| 1).unwrap_or_else(|e| panic!("{e}"));
     assert!(block_on(h).unwrap_err().is_panic());
 }
+
+#[test]
+fn cancel_a_queued_job() {
+    let pool = Pool::new(1);
+    let (started_tx, started) = mpsc::channel::<()>();
+    let (release, rx) = mpsc::channel::<()>();
+    let busy = pool.spawn(move || {
+        started_tx.send(()).unwrap();
+        rx.recv().unwrap()
+    });
+    started.recv().unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    let queued = pool.spawn(move || r.store(true, Ordering::SeqCst));
+    let other = pool.spawn(|| 5);
+    assert!(!queued.is_finished());
+    assert!(queued.cancel());
+    assert!(!queued.cancel(), "a second cancel reports nothing new");
+    // Known at once, before any thread reaches the job.
+    assert!(queued.is_finished());
+    let id = queued.id();
+    let e = block_on(queued).unwrap_err();
+    assert!(e.is_cancelled() && e.id() == id, "{e}");
+    // A running job is not cancelled.
+    assert!(!busy.cancel());
+    release.send(()).unwrap();
+    block_on(busy).unwrap();
+    assert_eq!(block_on(other).unwrap(), 5);
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "a cancelled closure never runs"
+    );
+    // The cancelled job was disposed of, not counted as completed.
+    let s = wait_for(&pool, "the queue to drain", |s| {
+        s.queued == 0 && s.busy == 0
+    });
+    assert_eq!(s.completed, 2);
+}
+
+#[test]
+fn cancel_after_finish_keeps_the_result() {
+    let pool = Pool::new(1);
+    let h = pool.spawn(|| 3);
+    let start = Instant::now();
+    while !h.is_finished() {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        std::thread::yield_now();
+    }
+    assert!(!h.cancel());
+    assert_eq!(block_on(h).unwrap(), 3);
+}
+
+#[test]
+fn cancelled_closure_is_dropped_on_the_pool() {
+    struct Flag(Arc<AtomicBool>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let pool = Pool::new(1);
+    let (started_tx, started) = mpsc::channel::<()>();
+    let (release, rx) = mpsc::channel::<()>();
+    let busy = pool.spawn(move || {
+        started_tx.send(()).unwrap();
+        rx.recv().unwrap()
+    });
+    started.recv().unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = Flag(dropped.clone());
+    let queued = pool.spawn(move || drop(flag));
+    assert!(queued.cancel());
+    drop(queued);
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "still queued behind the busy job"
+    );
+    release.send(()).unwrap();
+    block_on(busy).unwrap();
+    let start = Instant::now();
+    while !dropped.load(Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the closure was never dropped"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
