@@ -17,7 +17,6 @@
 use std::any::TypeId;
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -132,23 +131,17 @@ pub(crate) fn describe(shape: Shape, size: Size) -> String {
 /// The body is boxed once per run (not per message): proving the generic
 /// bodies `Send` through the channel traits' `impl Future` methods hits a
 /// compiler limitation (rust-lang/rust#100013) otherwise.
-pub(crate) fn run<R: Rt>(
-    rt: R,
-    shape: Shape,
-    size: Size,
-) -> Pin<Box<dyn Future<Output = Sample> + Send>> {
+pub(crate) async fn run<R: Rt>(rt: R, shape: Shape, size: Size) -> Sample {
     match Lib::of::<R>() {
-        Lib::Tulipa => Box::pin(run_with::<R, TulipaChan>(rt, shape, size)),
-        Lib::Tokio => Box::pin(run_with::<R, TokioChan>(rt, shape, size)),
-        Lib::Smol => Box::pin(run_with::<R, SmolChan>(rt, shape, size)),
+        Lib::Tulipa => run_with::<R, TulipaChan>(rt, shape, size).await,
+        Lib::Tokio => run_with::<R, TokioChan>(rt, shape, size).await,
+        Lib::Smol => run_with::<R, SmolChan>(rt, shape, size).await,
     }
 }
 
 async fn run_with<R: Rt, C: Lib3>(rt: R, shape: Shape, size: Size) -> Sample {
     match shape {
-        Shape::Mpsc => {
-            throughput::<R, C>(rt, <C as Chan<u64>>::bounded(CAPACITY), 1, size).await
-        }
+        Shape::Mpsc => throughput::<R, C>(rt, <C as Chan<u64>>::bounded(CAPACITY), 1, size).await,
         Shape::Mpmc => {
             throughput::<R, C>(rt, <C as Chan<u64>>::bounded(CAPACITY), CONSUMERS, size).await
         }
