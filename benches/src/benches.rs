@@ -142,7 +142,9 @@ impl Bench {
             ),
             Bench::ChanMpsc => crate::channel::describe(crate::channel::Shape::Mpsc, size),
             Bench::ChanMpmc => crate::channel::describe(crate::channel::Shape::Mpmc, size),
-            Bench::ChanUnbounded => crate::channel::describe(crate::channel::Shape::Unbounded, size),
+            Bench::ChanUnbounded => {
+                crate::channel::describe(crate::channel::Shape::Unbounded, size)
+            }
             Bench::ChanOneshot => crate::channel::describe(crate::channel::Shape::Oneshot, size),
             Bench::ChanPingPong => crate::channel::describe(crate::channel::Shape::PingPong, size),
             Bench::SpawnBlocking => crate::blocking::describe_spawn_blocking(size),
@@ -253,9 +255,15 @@ impl Job for Run {
                 Bench::IdleCpu => idle_cpu(rt).await,
                 Bench::ChanMpsc => crate::channel::run(rt, crate::channel::Shape::Mpsc, size).await,
                 Bench::ChanMpmc => crate::channel::run(rt, crate::channel::Shape::Mpmc, size).await,
-                Bench::ChanUnbounded => crate::channel::run(rt, crate::channel::Shape::Unbounded, size).await,
-                Bench::ChanOneshot => crate::channel::run(rt, crate::channel::Shape::Oneshot, size).await,
-                Bench::ChanPingPong => crate::channel::run(rt, crate::channel::Shape::PingPong, size).await,
+                Bench::ChanUnbounded => {
+                    crate::channel::run(rt, crate::channel::Shape::Unbounded, size).await
+                }
+                Bench::ChanOneshot => {
+                    crate::channel::run(rt, crate::channel::Shape::Oneshot, size).await
+                }
+                Bench::ChanPingPong => {
+                    crate::channel::run(rt, crate::channel::Shape::PingPong, size).await
+                }
                 Bench::SpawnBlocking => {
                     let n = crate::blocking::spawn_blocking_jobs(size);
                     crate::blocking::spawn_blocking(rt, n).await
