@@ -14,8 +14,8 @@
 //! Progress goes to stderr; the table alone goes to stdout at the end.
 
 mod benches;
-mod channel;
 mod blocking;
+mod channel;
 mod cpu;
 mod report;
 mod rt;
