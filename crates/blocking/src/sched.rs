@@ -292,6 +292,43 @@ mod tests {
             }
         });
     }
+
+    /// Shutdown racing a submission from another thread: the job is either
+    /// refused or runs before shutdown returns (it waits, since a thread
+    /// exists); never stranded.
+    #[test]
+    fn loom_shutdown_races_submit() {
+        loom::model(|| {
+            let sched: Arc<Sched<usize>> = Arc::new(Sched::new(1));
+            sched.lock().threads = 1;
+            let (tx, rx) = channel();
+            let w = worker(sched.clone(), tx);
+            let s2 = sched.clone();
+            let submitter = loom::thread::spawn(move || match s2.admit(None) {
+                Ok(admitted) => {
+                    assert!(!admitted.push(7));
+                    true
+                }
+                Err(refused) => {
+                    assert_eq!(refused, Refused::Closed);
+                    false
+                }
+            });
+            let (unstarted, running) = sched.shutdown(Duration::from_secs(3600), 0);
+            let accepted = submitter.join().unwrap();
+            w.join().unwrap();
+            assert_eq!(running, 0);
+            if accepted {
+                // Accepted means queued before the close (both under the
+                // lock), and shutdown waits for queued jobs while a thread
+                // exists to run them.
+                assert_eq!(rx.try_recv().ok(), Some(7));
+                assert!(unstarted.is_empty());
+            } else {
+                assert!(unstarted.is_empty() && rx.try_recv().is_err());
+            }
+        });
+    }
 }
 
 #[cfg(all(test, not(tulipa_loom)))]
