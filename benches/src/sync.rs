@@ -15,7 +15,6 @@
 //! 0.5 ms).
 
 use std::any::TypeId;
-use std::future::Future;
 use std::hint::black_box;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -115,175 +114,91 @@ pub(crate) fn describe(shape: Shape, size: Size) -> String {
     }
 }
 
-/// What a benchmark needs from a lock library.
-trait Locks: 'static {
-    type Mutex: Send + Sync + 'static;
-    type Sem: Send + Sync + 'static;
-
-    fn mutex() -> Self::Mutex;
-    /// Locks, adds one, unlocks.
-    fn bump(m: &Self::Mutex) -> impl Future<Output = ()> + Send + '_;
-    fn read(m: &Self::Mutex) -> impl Future<Output = u64> + Send + '_;
-
-    fn sem(permits: usize) -> Self::Sem;
-    /// Acquires a permit, awaits `hold` while holding it, drops it.
-    fn with_permit<'a, F>(s: &'a Self::Sem, hold: F) -> impl Future<Output = ()> + Send + 'a
-    where
-        F: Future<Output = ()> + Send + 'a;
-}
-
-struct TulipaLocks;
-
-impl Locks for TulipaLocks {
-    type Mutex = tulipa::sync::Mutex<u64>;
-    type Sem = tulipa::sync::Semaphore;
-
-    fn mutex() -> Self::Mutex {
-        tulipa::sync::Mutex::new(0)
-    }
-
-    async fn bump(m: &Self::Mutex) {
-        *m.lock().await += 1;
-    }
-
-    async fn read(m: &Self::Mutex) -> u64 {
-        *m.lock().await
-    }
-
-    fn sem(permits: usize) -> Self::Sem {
-        tulipa::sync::Semaphore::new(permits)
-    }
-
-    async fn with_permit<'a, F>(s: &'a Self::Sem, hold: F)
-    where
-        F: Future<Output = ()> + Send + 'a,
-    {
-        let _permit = s.acquire().await.expect("never closed");
-        hold.await;
-    }
-}
-
-struct TokioLocks;
-
-impl Locks for TokioLocks {
-    type Mutex = tokio::sync::Mutex<u64>;
-    type Sem = tokio::sync::Semaphore;
-
-    fn mutex() -> Self::Mutex {
-        tokio::sync::Mutex::new(0)
-    }
-
-    async fn bump(m: &Self::Mutex) {
-        *m.lock().await += 1;
-    }
-
-    async fn read(m: &Self::Mutex) -> u64 {
-        *m.lock().await
-    }
-
-    fn sem(permits: usize) -> Self::Sem {
-        tokio::sync::Semaphore::new(permits)
-    }
-
-    async fn with_permit<'a, F>(s: &'a Self::Sem, hold: F)
-    where
-        F: Future<Output = ()> + Send + 'a,
-    {
-        let _permit = s.acquire().await.expect("never closed");
-        hold.await;
-    }
-}
-
-struct SmolLocks;
-
-impl Locks for SmolLocks {
-    type Mutex = smol::lock::Mutex<u64>;
-    type Sem = smol::lock::Semaphore;
-
-    fn mutex() -> Self::Mutex {
-        smol::lock::Mutex::new(0)
-    }
-
-    async fn bump(m: &Self::Mutex) {
-        *m.lock().await += 1;
-    }
-
-    async fn read(m: &Self::Mutex) -> u64 {
-        *m.lock().await
-    }
-
-    fn sem(permits: usize) -> Self::Sem {
-        smol::lock::Semaphore::new(permits)
-    }
-
-    async fn with_permit<'a, F>(s: &'a Self::Sem, hold: F)
-    where
-        F: Future<Output = ()> + Send + 'a,
-    {
-        let _permit = s.acquire().await;
-        hold.await;
-    }
+/// One benchmark body, written once and expanded per library with
+/// concrete types (a trait with borrowing async methods runs into rustc's
+/// "higher-ranked lifetime" limitation when the spawned futures must be
+/// `Send`). `$new_mutex` and `$new_sem` build the locks; `$($ok)*`
+/// unwraps an acquire result where the library returns one.
+macro_rules! body {
+    ($rt:expr, $shape:expr, $n:expr, $new_mutex:path, $new_sem:path, $($ok:tt)*) => {{
+        let rt = $rt;
+        let n: usize = $n;
+        match $shape {
+            Shape::MutexUncontended => {
+                let m = $new_mutex(0u64);
+                for _ in 0..n {
+                    *m.lock().await += 1;
+                }
+                assert_eq!(black_box(*m.lock().await), n as u64);
+            }
+            Shape::MutexContended => {
+                let m = Arc::new($new_mutex(0u64));
+                let tasks: Vec<_> = (0..TASKS)
+                    .map(|_| {
+                        let m = m.clone();
+                        rt.spawn(async move {
+                            for _ in 0..n {
+                                *m.lock().await += 1;
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await;
+                }
+                assert_eq!(*m.lock().await, (n * TASKS) as u64);
+            }
+            Shape::SemUncontended => {
+                let s = $new_sem(4);
+                for _ in 0..n {
+                    let permit = s.acquire().await $($ok)*;
+                    drop(black_box(permit));
+                }
+            }
+            Shape::SemContended => {
+                let s = Arc::new($new_sem(PERMITS));
+                let tasks: Vec<_> = (0..TASKS)
+                    .map(|_| {
+                        let s = s.clone();
+                        rt.spawn(async move {
+                            for _ in 0..n {
+                                let permit = s.acquire().await $($ok)*;
+                                rt.yield_now().await;
+                                drop(permit);
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await;
+                }
+            }
+        }
+    }};
 }
 
 /// Runs `shape` on runtime `rt` with the lock library [`Lib::of`] picks.
 pub(crate) async fn run<R: Rt>(rt: R, shape: Shape, size: Size) -> Sample {
-    match Lib::of::<R>() {
-        Lib::Tulipa => run_with::<R, TulipaLocks>(rt, shape, size).await,
-        Lib::Tokio => run_with::<R, TokioLocks>(rt, shape, size).await,
-        Lib::Smol => run_with::<R, SmolLocks>(rt, shape, size).await,
-    }
-}
-
-async fn run_with<R: Rt, L: Locks>(rt: R, shape: Shape, size: Size) -> Sample {
     let n = ops(shape, size);
     let start = Instant::now();
-    match shape {
-        Shape::MutexUncontended => {
-            let m = L::mutex();
-            for _ in 0..n {
-                L::bump(&m).await;
-            }
-            assert_eq!(black_box(L::read(&m).await), n as u64);
-        }
-        Shape::MutexContended => {
-            let m = Arc::new(L::mutex());
-            let tasks: Vec<_> = (0..TASKS)
-                .map(|_| {
-                    let m = m.clone();
-                    rt.spawn(async move {
-                        for _ in 0..n {
-                            L::bump(&m).await;
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await;
-            }
-            assert_eq!(L::read(&m).await, (n * TASKS) as u64);
-        }
-        Shape::SemUncontended => {
-            let s = L::sem(4);
-            for _ in 0..n {
-                L::with_permit(&s, async {}).await;
-            }
-        }
-        Shape::SemContended => {
-            let s = Arc::new(L::sem(PERMITS));
-            let tasks: Vec<_> = (0..TASKS)
-                .map(|_| {
-                    let s = s.clone();
-                    rt.spawn(async move {
-                        for _ in 0..n {
-                            L::with_permit(&s, rt.yield_now()).await;
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await;
-            }
-        }
+    match Lib::of::<R>() {
+        Lib::Tulipa => body!(
+            rt,
+            shape,
+            n,
+            tulipa::sync::Mutex::new,
+            tulipa::sync::Semaphore::new,
+            .expect("never closed")
+        ),
+        Lib::Tokio => body!(
+            rt,
+            shape,
+            n,
+            tokio::sync::Mutex::new,
+            tokio::sync::Semaphore::new,
+            .expect("never closed")
+        ),
+        Lib::Smol => body!(rt, shape, n, smol::lock::Mutex::new, smol::lock::Semaphore::new,),
     }
     Sample::one(start.elapsed())
 }

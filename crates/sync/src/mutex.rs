@@ -85,6 +85,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Cancel safe. Dropping the future leaves the queue; if the lock was
     /// just handed to it, the lock passes on to the next waiter (or is
     /// released), so no hand-off is lost.
+    #[inline]
     pub fn lock(&self) -> Lock<'_, T> {
         Lock {
             mutex: self,
@@ -93,6 +94,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Takes the lock if it is free and nobody is queued for it.
+    #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         if self.raw.try_acquire_one_exact() || self.raw.try_acquire(1).is_ok() {
             Some(MutexGuard { mutex: self })
@@ -131,6 +133,7 @@ impl<T: ?Sized> Mutex<T> {
         self.data.get_mut()
     }
 
+    #[inline]
     fn poll_lock(&self, waiter: &mut Waiter, cx: &mut Context<'_>) -> Poll<()> {
         if !waiter.is_queued() && self.raw.try_acquire_one_exact() {
             return Poll::Ready(());
@@ -143,6 +146,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Releases the permit held by a guard.
+    #[inline]
     fn unlock(&self) {
         self.raw.release_one();
     }
@@ -181,6 +185,7 @@ pub struct Lock<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Future for Lock<'a, T> {
     type Output = MutexGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let mutex = this.mutex;
@@ -191,6 +196,7 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
 }
 
 impl<T: ?Sized> Drop for Lock<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.mutex.raw.cancel(&mut self.waiter);
     }
@@ -213,6 +219,7 @@ pub struct LockArc<T: ?Sized> {
 impl<T: ?Sized> Future for LockArc<T> {
     type Output = MutexGuardArc<T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let mutex = this
@@ -226,6 +233,7 @@ impl<T: ?Sized> Future for LockArc<T> {
 }
 
 impl<T: ?Sized> Drop for LockArc<T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(mutex) = &self.mutex {
             mutex.raw.cancel(&mut self.waiter);
@@ -261,6 +269,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the mutex's only permit, so no other
         // guard exists and nobody else reaches the data until it drops.
@@ -269,6 +278,7 @@ impl<T: ?Sized> Deref for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as in `deref`, and `&mut self` makes this the only
         // borrow through the guard.
@@ -277,6 +287,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.mutex.unlock();
     }
@@ -314,6 +325,7 @@ impl<T: ?Sized> MutexGuardArc<T> {
 impl<T: ?Sized> Deref for MutexGuardArc<T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the mutex's only permit (see MutexGuard).
         unsafe { &*self.mutex.data.get() }
@@ -321,6 +333,7 @@ impl<T: ?Sized> Deref for MutexGuardArc<T> {
 }
 
 impl<T: ?Sized> DerefMut for MutexGuardArc<T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the only permit and `&mut self` is the
         // only borrow through it.
@@ -329,6 +342,7 @@ impl<T: ?Sized> DerefMut for MutexGuardArc<T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuardArc<T> {
+    #[inline]
     fn drop(&mut self) {
         self.mutex.unlock();
     }

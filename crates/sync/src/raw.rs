@@ -266,6 +266,7 @@ impl RawSemaphore {
     }
 
     /// Takes `n` permits if that many are free and the semaphore is open.
+    #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryError> {
         let mut s = self.state.load(Relaxed);
         loop {
@@ -314,14 +315,12 @@ impl RawSemaphore {
     ///
     /// [`Overflow`] if the free count would pass [`MAX_PERMITS`]; the
     /// permits that did not fit are not added.
+    #[inline]
     pub(crate) fn release(&self, n: usize) -> Result<(), Overflow> {
-        if n == 0 {
-            return Ok(());
-        }
         let mut s = self.state.load(Relaxed);
         loop {
             if s & WAITERS != 0 {
-                break;
+                return self.release_slow(n);
             }
             if n > MAX_PERMITS - (s >> SHIFT) {
                 return Err(Overflow);
@@ -334,6 +333,11 @@ impl RawSemaphore {
                 Err(actual) => s = actual,
             }
         }
+    }
+
+    /// The hand-off part of [`release`](Self::release).
+    #[cold]
+    fn release_slow(&self, n: usize) -> Result<(), Overflow> {
         let mut wakers = Wakers::default();
         let mut list = self.lock_list();
         let result = self.release_locked(&mut list, n, &mut wakers);
@@ -404,6 +408,7 @@ impl RawSemaphore {
 
     /// Polls `waiter` for its permits: the fast path on the first poll,
     /// then a place in the queue.
+    #[inline]
     pub(crate) fn poll_acquire(
         &self,
         waiter: &mut Waiter,
@@ -415,6 +420,18 @@ impl RawSemaphore {
                 Err(TryError::Closed) => return Poll::Ready(Err(Closed)),
                 Err(TryError::NoPermits) => {}
             }
+        }
+        self.poll_acquire_slow(waiter, cx)
+    }
+
+    /// The queue part of [`poll_acquire`](Self::poll_acquire).
+    #[cold]
+    fn poll_acquire_slow(
+        &self,
+        waiter: &mut Waiter,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Closed>> {
+        if waiter.key == NIL {
             let mut list = self.lock_list();
             let mut s = self.state.load(Acquire);
             loop {
@@ -480,10 +497,15 @@ impl RawSemaphore {
     /// Gives up a waiter that has not returned `Ready`: leaves the queue
     /// and returns every permit it was assigned (all of them, if it was
     /// granted but had not seen it yet) to the next waiters.
+    #[inline]
     pub(crate) fn cancel(&self, waiter: &mut Waiter) {
-        if waiter.key == NIL {
-            return;
+        if waiter.key != NIL {
+            self.cancel_slow(waiter);
         }
+    }
+
+    #[cold]
+    fn cancel_slow(&self, waiter: &mut Waiter) {
         let key = waiter.key;
         waiter.key = NIL;
         let mut list = self.lock_list();

@@ -102,6 +102,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// Cancel safe: a dropped future leaves the queue and passes on
     /// anything handed to it.
+    #[inline]
     pub fn read(&self) -> Read<'_, T> {
         Read {
             lock: self,
@@ -230,6 +231,7 @@ impl<'a, T: ?Sized> GateAcquire<'a, T> {
 }
 
 impl<T: ?Sized> Drop for GateAcquire<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.readers.cancel(&mut self.readers);
         self.lock.gate.cancel(&mut self.gate);
@@ -249,6 +251,7 @@ pub struct Read<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Future for Read<'a, T> {
     type Output = RwLockReadGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let r = ready!(this.lock.readers.poll_acquire(&mut this.waiter, cx));
@@ -258,6 +261,7 @@ impl<'a, T: ?Sized> Future for Read<'a, T> {
 }
 
 impl<T: ?Sized> Drop for Read<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.readers.cancel(&mut self.waiter);
     }
@@ -278,6 +282,7 @@ pub struct Write<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Future for Write<'a, T> {
     type Output = RwLockWriteGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         ready!(this.inner.poll(cx));
@@ -302,6 +307,7 @@ pub struct UpgradableRead<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Future for UpgradableRead<'a, T> {
     type Output = RwLockUpgradableReadGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         ready!(this.inner.poll(cx));
@@ -328,6 +334,7 @@ pub struct Upgrade<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Future for Upgrade<'a, T> {
     type Output = RwLockWriteGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let lock = this
@@ -345,6 +352,7 @@ impl<'a, T: ?Sized> Future for Upgrade<'a, T> {
 }
 
 impl<T: ?Sized> Drop for Upgrade<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(guard) = &self.guard {
             guard.lock.readers.cancel(&mut self.waiter);
@@ -368,6 +376,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard holds a reader permit, so no writer holds all
         // of them: only shared references to the data exist.
@@ -376,6 +385,7 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.readers.release_one();
     }
@@ -439,6 +449,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
 impl<T: ?Sized> Deref for RwLockUpgradableReadGuard<'_, T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard holds a reader permit (no writer holds all of
         // them) and the gate (no writer is even queued): shared access.
@@ -447,6 +458,7 @@ impl<T: ?Sized> Deref for RwLockUpgradableReadGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for RwLockUpgradableReadGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.readers.release_one();
         self.lock.gate.release_one();
@@ -488,6 +500,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard holds every reader permit: no other guard
         // exists.
@@ -496,6 +509,7 @@ impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
 }
 
 impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds every reader permit, and `&mut self` is
         // the only borrow through it.
@@ -504,6 +518,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.release_readers(MAX_READERS);
         self.lock.gate.release_one();

@@ -120,6 +120,7 @@ impl Semaphore {
     /// Cancel safe. Dropping the future gives up its place in the queue
     /// and returns any permit handed to it to the next waiter; no permit is
     /// lost and no waiter behind it is stranded.
+    #[inline]
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
@@ -139,6 +140,7 @@ impl Semaphore {
     /// # Cancel safety
     ///
     /// Cancel safe: the permits it collected go to the next waiters.
+    #[inline]
     pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
         self.check_request(n);
         Acquire {
@@ -153,6 +155,7 @@ impl Semaphore {
     ///
     /// [`TryAcquireError::NoPermits`] if none is free,
     /// [`TryAcquireError::Closed`] if the semaphore is closed.
+    #[inline]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_many(1)
     }
@@ -163,6 +166,7 @@ impl Semaphore {
     ///
     /// [`TryAcquireError::NoPermits`] if fewer are free,
     /// [`TryAcquireError::Closed`] if the semaphore is closed.
+    #[inline]
     pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.raw.try_acquire(n).map_err(TryAcquireError::from)?;
         Ok(SemaphorePermit { sem: self, n })
@@ -283,6 +287,7 @@ impl Semaphore {
         self.raw.is_closed()
     }
 
+    #[inline]
     fn check_request(&self, n: usize) {
         assert!(
             n <= MAX_PERMITS,
@@ -302,13 +307,10 @@ impl Semaphore {
         }
     }
 
+    #[inline]
     fn return_permits(&self, n: usize) {
-        if n == 1 {
-            self.raw.release_one();
-        } else {
-            let released = self.raw.release(n);
-            debug_assert!(released.is_ok(), "held permits cannot overflow");
-        }
+        let released = self.raw.release(n);
+        debug_assert!(released.is_ok(), "held permits cannot overflow");
     }
 }
 
@@ -345,6 +347,7 @@ impl SemaphorePermit<'_> {
 }
 
 impl Drop for SemaphorePermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sem.return_permits(self.n);
     }
@@ -385,6 +388,7 @@ impl SemaphorePermitArc {
 }
 
 impl Drop for SemaphorePermitArc {
+    #[inline]
     fn drop(&mut self) {
         if self.n > 0 {
             self.sem.return_permits(self.n);
@@ -410,6 +414,7 @@ pub struct Acquire<'a> {
 impl<'a> Future for Acquire<'a> {
     type Output = Result<SemaphorePermit<'a>, AcquireError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let sem = this.sem;
@@ -430,6 +435,7 @@ impl Acquire<'_> {
 }
 
 impl Drop for Acquire<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sem.raw.cancel(&mut self.waiter);
     }
@@ -455,6 +461,7 @@ pub struct AcquireArc {
 impl Future for AcquireArc {
     type Output = Result<SemaphorePermitArc, AcquireError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let sem = this
@@ -474,6 +481,7 @@ impl Future for AcquireArc {
 }
 
 impl Drop for AcquireArc {
+    #[inline]
     fn drop(&mut self) {
         if let Some(sem) = &self.sem {
             sem.raw.cancel(&mut self.waiter);
