@@ -214,8 +214,11 @@ fn run(shared: &Shared, buf: &mut Buf, op: Op) -> Done {
                 // first, and this result is then dropped.
                 return Done::Seek(user, Err(io::Error::other("seek skipped: write failed")));
             }
-            buf.discard();
             let result = (&shared.file).seek(os);
+            // A failed seek moved nothing: the read-ahead is still valid.
+            if result.is_ok() {
+                buf.discard();
+            }
             match (user, result) {
                 // An internal seek has no caller waiting for it: its error
                 // goes where write errors go.
