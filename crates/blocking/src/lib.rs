@@ -86,7 +86,11 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    pool::with_current(|pool| pool.spawn(f))
+    // Closures of jobs that cannot be queued are dropped after the
+    // current-pool borrow ends: their destructors may enter a pool.
+    let (handle, leftover) = pool::with_current(|pool| pool.submit(f));
+    leftover.finish();
+    handle
 }
 
 /// Like [`spawn_blocking`], but refuses at once, handing `f` back, when
@@ -109,7 +113,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    pool::with_current(|pool| pool.try_spawn(f))
+    let (result, leftover) = pool::with_current(|pool| pool.try_submit(f));
+    leftover.finish();
+    result
 }
 
 /// Runs `f` on the [current pool](Pool::current) and resolves to its value

@@ -14,6 +14,10 @@
 //! Worker threads hold a `Pool` handle, so dropping every user handle does
 //! not stop queued or running jobs: the threads finish them and exit after
 //! their idle timeout. [`Pool::shutdown_timeout`] is the way to stop a pool.
+//!
+//! Lock order: the scheduler lock is the only lock; the thread-locals
+//! (`CURRENT`, `WORKER_OF`) are never borrowed across a call that could
+//! re-enter them.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -57,6 +61,11 @@ struct Shared {
 /// set, which [`try_spawn`](Pool::try_spawn) honours). A thread that has
 /// been idle for the [`idle_timeout`](Builder::idle_timeout) exits, so an
 /// idle pool holds no threads.
+///
+/// A job may spawn more jobs (they go to the same pool) and may `block_on`
+/// them, but a job that blocks until another job of its pool finishes
+/// deadlocks if every thread is taken by such waiters at the cap: keep the
+/// cap above the nesting depth, or await instead of blocking.
 ///
 /// # Examples
 ///
@@ -420,20 +429,35 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let (handle, leftover) = self.submit(f);
+        leftover.finish();
+        handle
+    }
+
+    /// `spawn`, leaving the jobs it could not queue to the caller, who
+    /// finishes them once no thread-local borrow is held (finishing drops
+    /// closures, which may run user code that enters a pool).
+    pub(crate) fn submit<F, T>(&self, f: F) -> (JoinHandle<T>, Leftover)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         // The task is allocated before the lock is taken; `try_spawn`
         // cannot do that, as it must be able to hand `f` back.
         let (runnable, handle) = handle::job(f);
-        match self.shared.sched.admit(None) {
+        let leftover = match self.shared.sched.admit(None) {
             Ok(admitted) => {
                 if admitted.push(runnable) {
-                    self.start_thread();
+                    self.start_thread()
+                } else {
+                    Leftover::None
                 }
             }
             // Refused (shut down): the handle resolves to a cancelled
             // JoinError.
-            Err(_) => handle::cancel([runnable]),
-        }
-        handle
+            Err(_) => Leftover::Refused(runnable),
+        };
+        (handle, leftover)
     }
 
     /// Like [`spawn`](Pool::spawn), but refuses at once, handing `f` back,
@@ -461,16 +485,33 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let (result, leftover) = self.try_submit(f);
+        leftover.finish();
+        result
+    }
+
+    /// `try_spawn`, leaving what it could not queue to the caller, as
+    /// [`submit`](Pool::submit) does.
+    pub(crate) fn try_submit<F, T>(
+        &self,
+        f: F,
+    ) -> (Result<JoinHandle<T>, TrySpawnError<F>>, Leftover)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         match self.shared.sched.admit(self.shared.config.queue_bound) {
             Ok(admitted) => {
                 let (runnable, handle) = handle::job(f);
-                if admitted.push(runnable) {
-                    self.start_thread();
-                }
-                Ok(handle)
+                let leftover = if admitted.push(runnable) {
+                    self.start_thread()
+                } else {
+                    Leftover::None
+                };
+                (Ok(handle), leftover)
             }
-            Err(Refused::Full) => Err(TrySpawnError::Full(f)),
-            Err(Refused::Closed) => Err(TrySpawnError::Shutdown(f)),
+            Err(Refused::Full) => (Err(TrySpawnError::Full(f)), Leftover::None),
+            Err(Refused::Closed) => (Err(TrySpawnError::Shutdown(f)), Leftover::None),
         }
     }
 
@@ -566,22 +607,29 @@ impl Pool {
         })
     }
 
-    /// Starts a thread already counted by the scheduler.
-    fn start_thread(&self) {
+    /// Starts a thread already counted by the scheduler. If that fails and
+    /// no thread is left, returns the stranded jobs to fail.
+    fn start_thread(&self) -> Leftover {
         let config = &self.shared.config;
         let mut builder = thread::Builder::new().name(config.thread_name.clone());
         if let Some(size) = config.stack_size {
             builder = builder.stack_size(size);
         }
         let pool = self.clone();
-        if let Err(e) = builder.spawn(move || pool.work()) {
-            let stranded = self.shared.sched.start_failed();
-            if !stranded.is_empty() {
-                let message = format!(
-                    "the blocking pool could not start a thread to run this job ({e}); \
-                     lower max_threads or the stack size, or free system resources"
-                );
-                handle::fail(stranded, &message);
+        match builder.spawn(move || pool.work()) {
+            Ok(_) => Leftover::None,
+            Err(e) => {
+                let stranded = self.shared.sched.start_failed();
+                if stranded.is_empty() {
+                    // Another thread exists and will run the queue.
+                    Leftover::None
+                } else {
+                    let message = format!(
+                        "the blocking pool could not start a thread to run this job ({e}); \
+                         lower max_threads or the stack size, or free system resources"
+                    );
+                    Leftover::Stranded(stranded, message)
+                }
             }
         }
     }
@@ -596,6 +644,27 @@ impl Pool {
             finished = Some(handle::run(runnable));
         }
         WORKER_OF.with(|w| w.borrow_mut().take());
+    }
+}
+
+/// Jobs a submission could not queue: cancelled (the pool was shut down)
+/// or failed (no thread could be started). [`Leftover::finish`] settles
+/// their handles.
+#[must_use = "a leftover job's handle never resolves unless finish() is called"]
+pub(crate) enum Leftover {
+    None,
+    Refused(Runnable),
+    Stranded(std::collections::VecDeque<Runnable>, String),
+}
+
+impl Leftover {
+    /// Cancels or fails the jobs, dropping their closures.
+    pub(crate) fn finish(self) {
+        match self {
+            Leftover::None => {}
+            Leftover::Refused(r) => handle::cancel([r]),
+            Leftover::Stranded(jobs, message) => handle::fail(jobs, &message),
+        }
     }
 }
 

@@ -278,3 +278,29 @@ fn cancelled_closure_is_dropped_on_the_pool() {
         std::thread::sleep(Duration::from_millis(1));
     }
 }
+
+/// Regression: the closure of a job refused by a shut-down pool is dropped
+/// by `spawn_blocking`; its destructor may enter a pool, which must not
+/// collide with the lookup of the current pool.
+#[test]
+fn refused_closure_may_enter_a_pool_when_dropped() {
+    struct EntersOnDrop(Pool, Arc<AtomicBool>);
+    impl Drop for EntersOnDrop {
+        fn drop(&mut self) {
+            let _guard = self.0.enter();
+            self.1.store(true, Ordering::SeqCst);
+        }
+    }
+    let pool = Pool::new(1);
+    assert_eq!(pool.shutdown_timeout(Duration::ZERO), 0);
+    let _entered = pool.enter();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guest = EntersOnDrop(Pool::new(1), dropped.clone());
+    let h = tulipa_blocking::spawn_blocking(move || drop(guest));
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(block_on(h).unwrap_err().is_cancelled());
+    let guest = EntersOnDrop(Pool::new(1), Arc::new(AtomicBool::new(false)));
+    let e = tulipa_blocking::try_spawn_blocking(move || drop(guest)).unwrap_err();
+    assert!(e.is_shutdown());
+    drop(e);
+}
