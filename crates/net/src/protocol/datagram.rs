@@ -266,7 +266,11 @@ impl DatagramTransport {
     /// # Errors
     ///
     /// Fails with [`io::ErrorKind::InvalidInput`] if `low > high`.
-    pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
+    pub fn set_write_buffer_limits(
+        &self,
+        high: Option<usize>,
+        low: Option<usize>,
+    ) -> io::Result<()> {
         let (high, low) = match (high, low) {
             (None, None) => (DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER),
             (Some(h), None) => (h, h / 4),

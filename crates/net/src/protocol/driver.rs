@@ -13,7 +13,10 @@
 //! 3. with an empty buffer: finishes a `close` (graceful TLS close, then
 //!    the end) or sends a requested EOF;
 //! 4. reads once, if reading, and calls `data_received` or, on EOF,
-//!    `eof_received` (whose `false` closes the transport);
+//!    `eof_received` (whose `false` closes the transport); after a short
+//!    read of a plain socket (the kernel had no more) it waits for
+//!    readiness first instead of making a read that would only say
+//!    `WouldBlock`, as libuv does;
 //! 5. with nothing ready, parks: under the state lock, if nothing changed
 //!    since step 1, it stores its waker and sets `parked` so the transport
 //!    wakes it; the socket's readiness wakes it through the reactor.
@@ -62,6 +65,9 @@ pub(crate) struct Driver<P: Protocol, I: Io> {
     done: bool,
     read_eof: bool,
     eof_sent: bool,
+    /// The last read was short on a stream where that means "drained":
+    /// wait for readiness before reading again.
+    drained: bool,
     on_end: Option<OnEnd>,
 }
 
@@ -82,6 +88,7 @@ impl<P: Protocol, I: Io> Driver<P, I> {
             done: false,
             read_eof: false,
             eof_sent: false,
+            drained: false,
             on_end: None,
         }
     }
@@ -138,7 +145,11 @@ impl<P: Protocol, I: Io> Driver<P, I> {
         while !st.buf.is_empty() {
             let (a, b) = st.buf.as_slices();
             let slices = [IoSlice::new(a), IoSlice::new(b)];
-            let bufs = if b.is_empty() { &slices[..1] } else { &slices[..] };
+            let bufs = if b.is_empty() {
+                &slices[..1]
+            } else {
+                &slices[..]
+            };
             match io.poll_write(cx, bufs) {
                 Poll::Ready(Ok(0)) => {
                     return Err(io::Error::new(
@@ -273,7 +284,22 @@ impl<P: Protocol, I: Io> Future for Driver<P, I> {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
-                match io.poll_read(cx, &mut this.buf) {
+                if this.drained {
+                    match io.poll_read_ready(cx) {
+                        Poll::Ready(Ok(())) => this.drained = false,
+                        Poll::Ready(Err(e)) => {
+                            this.finish(Some(e));
+                            return Poll::Ready(());
+                        }
+                        Poll::Pending => {}
+                    }
+                }
+                let read = if this.drained {
+                    Poll::Pending
+                } else {
+                    io.poll_read(cx, &mut this.buf)
+                };
+                match read {
                     Poll::Ready(Ok(0)) => {
                         this.read_eof = true;
                         if !this.protocol.eof_received() {
@@ -289,6 +315,7 @@ impl<P: Protocol, I: Io> Future for Driver<P, I> {
                     }
                     Poll::Ready(Ok(n)) => {
                         budget -= 1;
+                        this.drained = n < this.buf.len() && io.short_read_drains();
                         this.protocol.data_received(&this.buf[..n]);
                         continue;
                     }

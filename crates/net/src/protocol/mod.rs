@@ -93,8 +93,8 @@ use tulipa_reactor::Async;
 
 mod datagram;
 mod driver;
-mod stream;
 mod server;
+mod stream;
 #[cfg(feature = "tls")]
 mod tls_glue;
 mod transport;
@@ -267,7 +267,10 @@ where
 ///
 /// Fails when no runtime is current or the socket cannot be registered
 /// with the reactor.
-pub fn connect_accepted_socket<P, F>(factory: F, stream: std::net::TcpStream) -> io::Result<Transport>
+pub fn connect_accepted_socket<P, F>(
+    factory: F,
+    stream: std::net::TcpStream,
+) -> io::Result<Transport>
 where
     P: Protocol,
     F: FnOnce() -> P,
@@ -297,7 +300,10 @@ where
 /// # Cancel safety
 ///
 /// Cancel safe, as [`create_connection`].
-pub async fn create_unix_connection<P, F>(factory: F, path: impl AsRef<Path>) -> io::Result<Transport>
+pub async fn create_unix_connection<P, F>(
+    factory: F,
+    path: impl AsRef<Path>,
+) -> io::Result<Transport>
 where
     P: Protocol,
     F: FnOnce() -> P,
@@ -317,7 +323,9 @@ where
 
 /// Connects a Unix stream without blocking the thread.
 async fn unix_connect(path: &Path) -> io::Result<Async<UnixStream>> {
-    use rustix::net::{connect, socket_with, AddressFamily, SocketFlags, SocketType, SocketAddrUnix};
+    use rustix::net::{
+        connect, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
+    };
     let fd = socket_with(
         AddressFamily::UNIX,
         SocketType::STREAM,

@@ -423,7 +423,6 @@ where
     serve(vec![listener], addrs, Plain(factory))
 }
 
-
 /// A running server: asyncio's `Server`, from [`create_server`] and
 /// friends.
 ///

@@ -31,6 +31,21 @@ pub(crate) trait Io: Send + Sync + 'static {
     /// Reads into `buf`; `Pending` registers `cx` for read readiness.
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
 
+    /// Waits for read readiness without reading; `Pending` registers `cx`.
+    /// Only called when [`short_read_drains`](Io::short_read_drains).
+    fn poll_read_ready(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Whether a read that returned less than asked means the stream had
+    /// nothing more at that moment (true for stream sockets; false for TLS,
+    /// which may hold decrypted bytes). The driver then waits for
+    /// readiness instead of making a read that would say `WouldBlock`: one
+    /// system call saved per message (libuv does the same).
+    fn short_read_drains(&self) -> bool {
+        false
+    }
+
     /// Writes without waiting and without registering: `WouldBlock` when
     /// nothing can be written now.
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
@@ -96,6 +111,14 @@ where
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let mut this: &Async<T> = self;
         Pin::new(&mut this).poll_read(cx, buf)
+    }
+
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_readable(cx)
+    }
+
+    fn short_read_drains(&self) -> bool {
+        true
     }
 
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {

@@ -67,7 +67,10 @@ where
     }
 
     fn poll_write(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let buf = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &b[..]);
+        let buf = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
         Pin::new(&mut *lock(&self.inner)).poll_write(cx, buf)
     }
 
@@ -118,13 +121,15 @@ where
         let factory = self.factory.clone();
         let server = server.clone();
         let _ = spawner.spawn_detached(Box::pin(async move {
-            let tls = match tulipa_timer::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            let tls = match tulipa_timer::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+            {
                 Ok(Ok(tls)) => tls,
                 // A failed or stalled handshake concerns that peer only.
                 _ => return,
             };
             let info = tls.info();
-            let (transport, driver) = start(factory(), TlsIo::new(tls), peer, local, Some(info), false);
+            let (transport, driver) =
+                start(factory(), TlsIo::new(tls), peer, local, Some(info), false);
             driver.on_end(server.register(transport)).await;
         }));
     }
@@ -149,7 +154,11 @@ where
 /// # Cancel safety
 ///
 /// Cancel safe: dropping the future closes what it bound.
-pub async fn create_tls_server<P, F, A>(factory: F, addr: A, acceptor: TlsAcceptor) -> io::Result<Server>
+pub async fn create_tls_server<P, F, A>(
+    factory: F,
+    addr: A,
+    acceptor: TlsAcceptor,
+) -> io::Result<Server>
 where
     P: Protocol,
     F: Fn() -> P + Send + Sync + 'static,
