@@ -10,8 +10,8 @@
 //! | --- | --- |
 //! | tulipa multi | `tulipa::Runtime::builder().worker_threads(2)` |
 //! | tulipa current | `tulipa::Runtime::builder().current_thread()` |
-//! | tokio multi | `tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time()` |
-//! | tokio current | `tokio::runtime::Builder::new_current_thread().enable_time()` |
+//! | tokio multi | `tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all()` |
+//! | tokio current | `tokio::runtime::Builder::new_current_thread().enable_all()` |
 //! | smol multi | one `smol::Executor` run by 2 threads (`smol::block_on(ex.run(..))`) |
 //! | smol current | a `smol::LocalExecutor` run by the calling thread |
 //!
@@ -303,7 +303,7 @@ impl Flavour {
                     Threads::Current => tokio::runtime::Builder::new_current_thread(),
                 };
                 let rt = builder
-                    .enable_time()
+                    .enable_all()
                     .build()
                     .expect("cannot build a tokio runtime");
                 rt.block_on(async move { tokio::spawn(job.future(Tokio)).await })
