@@ -38,10 +38,11 @@ pub(crate) enum Bench {
     MutexContended,
     SemUncontended,
     SemContended,
+    NetProtocol,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 17] = [
+    pub(crate) const ALL: [Bench; 18] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -59,6 +60,7 @@ impl Bench {
         Bench::MutexContended,
         Bench::SemUncontended,
         Bench::SemContended,
+        Bench::NetProtocol,
     ];
 
     /// The name used on the command line and in the table.
@@ -70,6 +72,7 @@ impl Bench {
             Bench::ChainedSpawn => "chained_spawn",
             Bench::Timers => "timers_1m",
             Bench::IdleCpu => "idle_cpu",
+            Bench::NetProtocol => "net_protocol",
             Bench::ChanMpsc => "chan_mpsc",
             Bench::ChanMpmc => "chan_mpmc",
             Bench::ChanUnbounded => "chan_unbounded",
@@ -153,6 +156,7 @@ impl Bench {
             Bench::MutexContended => crate::sync::describe(crate::sync::Shape::MutexContended, size),
             Bench::SemUncontended => crate::sync::describe(crate::sync::Shape::SemUncontended, size),
             Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
+            Bench::NetProtocol => crate::net_protocol::describe(size),
         }
     }
 }
@@ -276,6 +280,7 @@ impl Job for Run {
                 Bench::MutexContended => crate::sync::run(rt, crate::sync::Shape::MutexContended, size).await,
                 Bench::SemUncontended => crate::sync::run(rt, crate::sync::Shape::SemUncontended, size).await,
                 Bench::SemContended => crate::sync::run(rt, crate::sync::Shape::SemContended, size).await,
+                Bench::NetProtocol => crate::net_protocol::run(rt, size).await,
             }
         }
     }

@@ -17,6 +17,7 @@ mod benches;
 mod blocking;
 mod channel;
 mod cpu;
+mod net_protocol;
 mod report;
 mod rt;
 mod sync;
@@ -34,7 +35,7 @@ multi-thread (2 workers) and current-thread, and prints a table of medians.
 
 benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
-            spawn_blocking unblock_latency
+            spawn_blocking unblock_latency net_protocol
             mutex_uncontended mutex_contended sem_uncontended sem_contended
 
 options:
