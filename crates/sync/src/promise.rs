@@ -142,10 +142,9 @@ impl<T> Promise<T> {
         if callbacks.done {
             return Err(outcome);
         }
-        if let Err(outcome) = self.inner.outcome.set(outcome) {
-            // `done` and `outcome` change together under this lock.
-            return Err(outcome);
-        }
+        // `done` and `outcome` change together under this lock, so this
+        // set cannot fail; `?` hands the outcome back if it ever did.
+        self.inner.outcome.set(outcome)?;
         callbacks.done = true;
         let list = std::mem::take(&mut callbacks.list);
         drop(callbacks);

@@ -3,7 +3,7 @@
 //!
 //! # Design
 //!
-//! Two [`RawSemaphore`]s and the data:
+//! Two `RawSemaphore`s (see `raw`) and the data:
 //!
 //! - `readers` holds [`MAX_READERS`] permits. A reader takes one; a writer
 //!   takes all of them. Because the semaphore is FIFO with partial

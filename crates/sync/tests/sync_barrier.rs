@@ -88,8 +88,5 @@ fn threads_meet_for_several_rounds() {
         })
     });
     assert_eq!(leaders.iter().sum::<usize>(), 20, "one leader per round");
-    assert_eq!(
-        format!("{b:?}"),
-        "Barrier { parties: 4, n_waiting: 0 }"
-    );
+    assert_eq!(format!("{b:?}"), "Barrier { parties: 4, n_waiting: 0 }");
 }

@@ -46,14 +46,22 @@ fn notify_one_wakes_exactly_one_and_notify_n_wakes_n() {
         w.pending();
     }
     assert_eq!(cv.notify_one(), 1);
-    assert_eq!(cv.notify_one(), 1, "a second notify_one wakes a second waiter");
+    assert_eq!(
+        cv.notify_one(),
+        1,
+        "a second notify_one wakes a second waiter"
+    );
     let woken: Vec<usize> = waiters.iter().map(|w| w.wakes()).collect();
     assert_eq!(woken, [1, 1, 0, 0], "FIFO, one each");
     assert_eq!(cv.notify(5), 2, "only two were left");
     for w in &mut waiters {
         w.ready();
     }
-    assert_eq!(cv.notify_all(), 0, "a notification with nobody waiting is dropped");
+    assert_eq!(
+        cv.notify_all(),
+        0,
+        "a notification with nobody waiting is dropped"
+    );
 }
 
 #[test]
@@ -115,7 +123,7 @@ fn a_waiter_woken_by_notify_all_passes_nothing_on_when_dropped() {
     let held = m.try_lock().unwrap();
     cv.notify_all();
     a.pending(); // woken; now waits for `m`
-    // A later waiter (on another mutex, which is free).
+                 // A later waiter (on another mutex, which is free).
     let mut late = Polled::new(async { drop(cv.wait(other.lock().await).await) });
     late.pending();
     drop(a);

@@ -64,8 +64,13 @@ fn cancel_fails_awaiters_and_later_sets() {
     assert_eq!(w.ready(), Err(PromiseError::Cancelled));
     assert!(p.is_cancelled() && p.is_done());
     assert_eq!(p.set(3).unwrap_err().0, 3);
-    assert_eq!(Polled::new(p.clone().into_future_owned()).ready(), Err(PromiseError::Cancelled));
-    assert!(PromiseError::Cancelled.to_string().starts_with("promise cancelled"));
+    assert_eq!(
+        Polled::new(p.clone().into_future_owned()).ready(),
+        Err(PromiseError::Cancelled)
+    );
+    assert!(PromiseError::Cancelled
+        .to_string()
+        .starts_with("promise cancelled"));
     assert_eq!(format!("{p:?}"), "Promise { state: \"cancelled\" }");
 }
 

@@ -37,7 +37,10 @@ fn a_waiting_writer_is_not_starved_by_new_readers() {
     let r1 = lock.try_read().unwrap();
     let mut w = Polled::new(lock.write());
     w.pending();
-    assert!(lock.try_read().is_none(), "a reader may not pass a waiting writer");
+    assert!(
+        lock.try_read().is_none(),
+        "a reader may not pass a waiting writer"
+    );
     let mut r2 = Polled::new(lock.read());
     r2.pending();
     drop(r1);
@@ -127,7 +130,10 @@ fn upgrade_waits_for_readers_and_keeps_writers_out() {
     assert_eq!(*read, 9);
     assert_eq!(late_reader.wakes(), 1);
     let _late = late_reader.ready();
-    assert!(lock.try_upgradable_read().is_some(), "downgrade released the gate");
+    assert!(
+        lock.try_upgradable_read().is_some(),
+        "downgrade released the gate"
+    );
 }
 
 #[test]

@@ -30,7 +30,10 @@ fn acquire_and_try_acquire_count_permits() {
     );
     drop(many);
     assert_eq!(sem.available_permits(), 2);
-    assert_eq!(format!("{:?}", sem.try_acquire().unwrap()), "SemaphorePermit { permits: 1 }");
+    assert_eq!(
+        format!("{:?}", sem.try_acquire().unwrap()),
+        "SemaphorePermit { permits: 1 }"
+    );
 }
 
 #[test]
@@ -54,7 +57,11 @@ fn a_big_request_at_the_head_holds_back_later_small_ones() {
     assert_eq!(big.wakes(), 0, "the head still needs one more");
     sem.add_permits(2);
     assert_eq!(big.wakes(), 1);
-    assert_eq!(small.wakes(), 1, "the leftover permit reached the next waiter");
+    assert_eq!(
+        small.wakes(),
+        1,
+        "the leftover permit reached the next waiter"
+    );
     let big_permit = big.ready().unwrap();
     assert_eq!(big_permit.num_permits(), 3);
     let small_permit = small.ready().unwrap();
@@ -101,7 +108,10 @@ fn close_fails_waiters_and_later_acquires_but_keeps_held_permits() {
     assert!(!sem.close(), "closing twice reports it was closed");
     assert!(sem.is_closed());
     assert_eq!(waiting.wakes(), 1);
-    assert_eq!(waiting.ready().unwrap_err(), AcquireError::clone(&closed_error(&sem)));
+    assert_eq!(
+        waiting.ready().unwrap_err(),
+        AcquireError::clone(&closed_error(&sem))
+    );
     assert_eq!(sem.available_permits(), 1, "the partial permit came back");
     assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
     assert!(Polled::new(sem.acquire()).ready().is_err());
@@ -126,7 +136,10 @@ fn error_messages_are_lowercase_and_say_what_to_do() {
     assert_eq!(sem.try_acquire().unwrap_err().to_string(), closed);
     let bounded = Semaphore::bounded(1);
     let above = bounded.release(2).unwrap_err().to_string();
-    assert!(above.starts_with("cannot release 2 permits to a bounded semaphore of 1"), "{above}");
+    assert!(
+        above.starts_with("cannot release 2 permits to a bounded semaphore of 1"),
+        "{above}"
+    );
 }
 
 #[test]
@@ -170,7 +183,9 @@ fn bounded_release_wakes_a_waiter() {
 }
 
 #[test]
-#[should_panic(expected = "Semaphore::add_permits: cannot release 1 permits to a bounded semaphore")]
+#[should_panic(
+    expected = "Semaphore::add_permits: cannot release 1 permits to a bounded semaphore"
+)]
 fn add_permits_on_a_full_bounded_semaphore_panics() {
     Semaphore::bounded(1).add_permits(1);
 }
@@ -217,7 +232,10 @@ fn owned_permits_keep_the_semaphore_and_return_on_drop() {
     let a = sem.try_acquire_arc().unwrap();
     let b = Polled::new(sem.acquire_many_arc(1)).ready().unwrap();
     assert!(Arc::ptr_eq(a.semaphore(), &sem));
-    assert_eq!(sem.try_acquire_many_arc(1).unwrap_err(), TryAcquireError::NoPermits);
+    assert_eq!(
+        sem.try_acquire_many_arc(1).unwrap_err(),
+        TryAcquireError::NoPermits
+    );
     let mut c = Polled::new(sem.acquire_arc());
     c.pending();
     drop(a);

@@ -48,7 +48,9 @@ struct Model {
 impl Model {
     fn release(&mut self, mut n: usize) {
         while n > 0 {
-            let Some(head) = self.queue.front_mut() else { break };
+            let Some(head) = self.queue.front_mut() else {
+                break;
+            };
             let give = n.min(head.1 - head.2);
             head.2 += give;
             n -= give;

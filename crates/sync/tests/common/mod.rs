@@ -53,7 +53,10 @@ impl<F: Future> Polled<F> {
     /// Polls once and expects `Pending`.
     #[track_caller]
     pub fn pending(&mut self) {
-        assert!(self.poll().is_pending(), "expected the future to be pending");
+        assert!(
+            self.poll().is_pending(),
+            "expected the future to be pending"
+        );
     }
 
     /// How many times its waker was woken.
