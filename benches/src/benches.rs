@@ -38,11 +38,12 @@ pub(crate) enum Bench {
     MutexContended,
     SemUncontended,
     SemContended,
-    NetProtocol,
+    TcpPingPong,
+    TcpThroughput,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 18] = [
+    pub(crate) const ALL: [Bench; 19] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -60,7 +61,8 @@ impl Bench {
         Bench::MutexContended,
         Bench::SemUncontended,
         Bench::SemContended,
-        Bench::NetProtocol,
+        Bench::TcpPingPong,
+        Bench::TcpThroughput,
     ];
 
     /// The name used on the command line and in the table.
@@ -72,7 +74,6 @@ impl Bench {
             Bench::ChainedSpawn => "chained_spawn",
             Bench::Timers => "timers_1m",
             Bench::IdleCpu => "idle_cpu",
-            Bench::NetProtocol => "net_protocol",
             Bench::ChanMpsc => "chan_mpsc",
             Bench::ChanMpmc => "chan_mpmc",
             Bench::ChanUnbounded => "chan_unbounded",
@@ -84,6 +85,8 @@ impl Bench {
             Bench::MutexContended => "mutex_contended",
             Bench::SemUncontended => "sem_uncontended",
             Bench::SemContended => "sem_contended",
+            Bench::TcpPingPong => "tcp_ping_pong",
+            Bench::TcpThroughput => "tcp_throughput",
         }
     }
 
@@ -145,9 +148,7 @@ impl Bench {
             ),
             Bench::ChanMpsc => crate::channel::describe(crate::channel::Shape::Mpsc, size),
             Bench::ChanMpmc => crate::channel::describe(crate::channel::Shape::Mpmc, size),
-            Bench::ChanUnbounded => {
-                crate::channel::describe(crate::channel::Shape::Unbounded, size)
-            }
+            Bench::ChanUnbounded => crate::channel::describe(crate::channel::Shape::Unbounded, size),
             Bench::ChanOneshot => crate::channel::describe(crate::channel::Shape::Oneshot, size),
             Bench::ChanPingPong => crate::channel::describe(crate::channel::Shape::PingPong, size),
             Bench::SpawnBlocking => crate::blocking::describe_spawn_blocking(size),
@@ -156,7 +157,8 @@ impl Bench {
             Bench::MutexContended => crate::sync::describe(crate::sync::Shape::MutexContended, size),
             Bench::SemUncontended => crate::sync::describe(crate::sync::Shape::SemUncontended, size),
             Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
-            Bench::NetProtocol => crate::net_protocol::describe(size),
+            Bench::TcpPingPong => crate::net::describe(crate::net::Shape::PingPong, size),
+            Bench::TcpThroughput => crate::net::describe(crate::net::Shape::Throughput, size),
         }
     }
 }
@@ -259,15 +261,9 @@ impl Job for Run {
                 Bench::IdleCpu => idle_cpu(rt).await,
                 Bench::ChanMpsc => crate::channel::run(rt, crate::channel::Shape::Mpsc, size).await,
                 Bench::ChanMpmc => crate::channel::run(rt, crate::channel::Shape::Mpmc, size).await,
-                Bench::ChanUnbounded => {
-                    crate::channel::run(rt, crate::channel::Shape::Unbounded, size).await
-                }
-                Bench::ChanOneshot => {
-                    crate::channel::run(rt, crate::channel::Shape::Oneshot, size).await
-                }
-                Bench::ChanPingPong => {
-                    crate::channel::run(rt, crate::channel::Shape::PingPong, size).await
-                }
+                Bench::ChanUnbounded => crate::channel::run(rt, crate::channel::Shape::Unbounded, size).await,
+                Bench::ChanOneshot => crate::channel::run(rt, crate::channel::Shape::Oneshot, size).await,
+                Bench::ChanPingPong => crate::channel::run(rt, crate::channel::Shape::PingPong, size).await,
                 Bench::SpawnBlocking => {
                     let n = crate::blocking::spawn_blocking_jobs(size);
                     crate::blocking::spawn_blocking(rt, n).await
@@ -280,7 +276,8 @@ impl Job for Run {
                 Bench::MutexContended => crate::sync::run(rt, crate::sync::Shape::MutexContended, size).await,
                 Bench::SemUncontended => crate::sync::run(rt, crate::sync::Shape::SemUncontended, size).await,
                 Bench::SemContended => crate::sync::run(rt, crate::sync::Shape::SemContended, size).await,
-                Bench::NetProtocol => crate::net_protocol::run(rt, size).await,
+                Bench::TcpPingPong => crate::net::run(rt, crate::net::Shape::PingPong, size).await,
+                Bench::TcpThroughput => crate::net::run(rt, crate::net::Shape::Throughput, size).await,
             }
         }
     }

@@ -14,10 +14,10 @@
 //! Progress goes to stderr; the table alone goes to stdout at the end.
 
 mod benches;
-mod blocking;
 mod channel;
+mod blocking;
 mod cpu;
-mod net_protocol;
+mod net;
 mod report;
 mod rt;
 mod sync;
@@ -35,8 +35,9 @@ multi-thread (2 workers) and current-thread, and prints a table of medians.
 
 benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
-            spawn_blocking unblock_latency net_protocol
+            spawn_blocking unblock_latency
             mutex_uncontended mutex_contended sem_uncontended sem_contended
+            tcp_ping_pong tcp_throughput
 
 options:
   --rounds N        timed rounds per benchmark (default 5), after one warm-up round
