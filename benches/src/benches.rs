@@ -40,10 +40,11 @@ pub(crate) enum Bench {
     SemContended,
     TcpPingPong,
     TcpThroughput,
+    NetProtocol,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 19] = [
+    pub(crate) const ALL: [Bench; 20] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -63,6 +64,7 @@ impl Bench {
         Bench::SemContended,
         Bench::TcpPingPong,
         Bench::TcpThroughput,
+        Bench::NetProtocol,
     ];
 
     /// The name used on the command line and in the table.
@@ -74,6 +76,7 @@ impl Bench {
             Bench::ChainedSpawn => "chained_spawn",
             Bench::Timers => "timers_1m",
             Bench::IdleCpu => "idle_cpu",
+            Bench::NetProtocol => "net_protocol",
             Bench::ChanMpsc => "chan_mpsc",
             Bench::ChanMpmc => "chan_mpmc",
             Bench::ChanUnbounded => "chan_unbounded",
@@ -148,7 +151,9 @@ impl Bench {
             ),
             Bench::ChanMpsc => crate::channel::describe(crate::channel::Shape::Mpsc, size),
             Bench::ChanMpmc => crate::channel::describe(crate::channel::Shape::Mpmc, size),
-            Bench::ChanUnbounded => crate::channel::describe(crate::channel::Shape::Unbounded, size),
+            Bench::ChanUnbounded => {
+                crate::channel::describe(crate::channel::Shape::Unbounded, size)
+            }
             Bench::ChanOneshot => crate::channel::describe(crate::channel::Shape::Oneshot, size),
             Bench::ChanPingPong => crate::channel::describe(crate::channel::Shape::PingPong, size),
             Bench::SpawnBlocking => crate::blocking::describe_spawn_blocking(size),
@@ -159,6 +164,7 @@ impl Bench {
             Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
             Bench::TcpPingPong => crate::net::describe(crate::net::Shape::PingPong, size),
             Bench::TcpThroughput => crate::net::describe(crate::net::Shape::Throughput, size),
+            Bench::NetProtocol => crate::net_protocol::describe(size),
         }
     }
 }
@@ -261,9 +267,15 @@ impl Job for Run {
                 Bench::IdleCpu => idle_cpu(rt).await,
                 Bench::ChanMpsc => crate::channel::run(rt, crate::channel::Shape::Mpsc, size).await,
                 Bench::ChanMpmc => crate::channel::run(rt, crate::channel::Shape::Mpmc, size).await,
-                Bench::ChanUnbounded => crate::channel::run(rt, crate::channel::Shape::Unbounded, size).await,
-                Bench::ChanOneshot => crate::channel::run(rt, crate::channel::Shape::Oneshot, size).await,
-                Bench::ChanPingPong => crate::channel::run(rt, crate::channel::Shape::PingPong, size).await,
+                Bench::ChanUnbounded => {
+                    crate::channel::run(rt, crate::channel::Shape::Unbounded, size).await
+                }
+                Bench::ChanOneshot => {
+                    crate::channel::run(rt, crate::channel::Shape::Oneshot, size).await
+                }
+                Bench::ChanPingPong => {
+                    crate::channel::run(rt, crate::channel::Shape::PingPong, size).await
+                }
                 Bench::SpawnBlocking => {
                     let n = crate::blocking::spawn_blocking_jobs(size);
                     crate::blocking::spawn_blocking(rt, n).await
@@ -278,6 +290,7 @@ impl Job for Run {
                 Bench::SemContended => crate::sync::run(rt, crate::sync::Shape::SemContended, size).await,
                 Bench::TcpPingPong => crate::net::run(rt, crate::net::Shape::PingPong, size).await,
                 Bench::TcpThroughput => crate::net::run(rt, crate::net::Shape::Throughput, size).await,
+                Bench::NetProtocol => crate::net_protocol::run(rt, size).await,
             }
         }
     }

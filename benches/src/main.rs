@@ -14,10 +14,11 @@
 //! Progress goes to stderr; the table alone goes to stdout at the end.
 
 mod benches;
-mod channel;
 mod blocking;
+mod channel;
 mod cpu;
 mod net;
+mod net_protocol;
 mod report;
 mod rt;
 mod sync;
@@ -35,7 +36,7 @@ multi-thread (2 workers) and current-thread, and prints a table of medians.
 
 benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
-            spawn_blocking unblock_latency
+            spawn_blocking unblock_latency net_protocol
             mutex_uncontended mutex_contended sem_uncontended sem_contended
             tcp_ping_pong tcp_throughput
 
