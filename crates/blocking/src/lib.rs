@@ -30,6 +30,18 @@
 //! lock. A pool thread is a plain thread: a job may call a `block_on`, and
 //! may spawn more jobs (they go to the same pool).
 //!
+//! A queued job can be [cancelled](JoinHandle::cancel) (its closure never
+//! runs); a running one cannot be interrupted, so dropping a handle only
+//! detaches it.
+//!
+//! # Using it from a runtime
+//!
+//! A runtime builds its own [`Pool`] (from its builder's settings), makes
+//! it current with [`Pool::enter`] on each of its threads and inside its
+//! `block_on` (so [`spawn_blocking`] and [`unblock`] reach it), and calls
+//! [`Pool::shutdown_timeout`] when it shuts down. Without a runtime, a
+//! global pool is created on first use.
+//!
 //! This crate does not know the executor: it needs only `tulipa-core`
 //! (task ids and `JoinError`), `async-task`, `parking` and `futures-lite`,
 //! so the network and file system crates can use it directly.

@@ -362,4 +362,36 @@ fn stats_and_debug() {
     let h = pool.spawn(|| ());
     assert!(format!("{h:?}").starts_with("JoinHandle"));
     block_on(h).unwrap();
+    let u = pool.unblock(|| 1);
+    assert!(format!("{u:?}").starts_with("UnblockFuture"));
+    assert_eq!(block_on(u), 1);
+    let guard = pool.enter();
+    assert!(format!("{guard:?}").starts_with("EnterGuard"));
+    drop(guard);
+    let b = tulipa_blocking::Builder::new();
+    let shown = format!("{b:?}");
+    assert!(
+        shown.contains("max_threads: 512") && shown.contains("tulipa-blocking"),
+        "{shown}"
+    );
+    assert_eq!(tulipa_blocking::DEFAULT_MAX_THREADS, 512);
+    assert_eq!(
+        tulipa_blocking::DEFAULT_IDLE_TIMEOUT,
+        Duration::from_secs(10)
+    );
+    assert_eq!(tulipa_blocking::DEFAULT_THREAD_NAME, "tulipa-blocking");
+}
+
+#[test]
+fn zero_idle_timeout_threads_exit_as_soon_as_idle() {
+    let pool = Pool::builder()
+        .max_threads(2)
+        .idle_timeout(Duration::ZERO)
+        .build()
+        .unwrap();
+    for i in 0..50 {
+        assert_eq!(block_on(pool.spawn(move || i)).unwrap(), i);
+    }
+    wait_for(&pool, "threads to exit", |s| s.threads == 0);
+    assert_eq!(pool.stats().completed, 50);
 }
