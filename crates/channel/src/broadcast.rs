@@ -155,7 +155,9 @@ pub enum RecvError {
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RecvError::Closed => f.write_str("receiving from a closed broadcast channel: every sender is gone"),
+            RecvError::Closed => {
+                f.write_str("receiving from a closed broadcast channel: every sender is gone")
+            }
             RecvError::Lagged(n) => write!(
                 f,
                 "the receiver lagged behind and missed {n} messages; receive again to go on \
@@ -182,7 +184,9 @@ pub enum TryRecvError {
 impl fmt::Display for TryRecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TryRecvError::Empty => f.write_str("no new broadcast message yet: await `recv` to wait for one"),
+            TryRecvError::Empty => {
+                f.write_str("no new broadcast message yet: await `recv` to wait for one")
+            }
             TryRecvError::Closed => RecvError::Closed.fmt(f),
             TryRecvError::Lagged(n) => RecvError::Lagged(*n).fmt(f),
         }
@@ -346,24 +350,25 @@ impl<T: Clone> Receiver<T> {
         }
         let index = (self.next - ring.head) as usize;
         let closed = ring.senders == 0;
-        match ring.slots.get_mut(index) {
-            Some(slot) => {
-                slot.unread -= 1;
-                let value = if slot.unread == 0 && index == 0 {
-                    // The last reader of the oldest message takes it.
-                    let slot = ring.slots.pop_front().expect("index 0 exists");
-                    ring.head += 1;
-                    ring.release_read();
-                    slot.value
-                } else {
-                    slot.value.clone()
-                };
-                self.next += 1;
-                Ok(value)
+        let Some(slot) = ring.slots.get_mut(index) else {
+            return Err(if closed {
+                TryRecvError::Closed
+            } else {
+                TryRecvError::Empty
+            });
+        };
+        slot.unread -= 1;
+        let last_reader = slot.unread == 0;
+        self.next += 1;
+        if last_reader && index == 0 {
+            // The last reader of the oldest message takes it: no clone.
+            if let Some(front) = ring.slots.pop_front() {
+                ring.head += 1;
+                ring.release_read();
+                return Ok(front.value);
             }
-            None if closed => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
         }
+        Ok(ring.slots[index].value.clone())
     }
 
     /// Receives the next message, waiting until one is sent.

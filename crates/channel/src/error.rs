@@ -109,7 +109,9 @@ pub struct RecvError;
 
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("receiving from a closed and empty channel: every sender is gone or it was closed")
+        f.write_str(
+            "receiving from a closed and empty channel: every sender is gone or it was closed",
+        )
     }
 }
 

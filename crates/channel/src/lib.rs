@@ -65,6 +65,7 @@ mod mpmc;
 pub mod oneshot;
 pub mod queue;
 mod sync;
+mod waker_slot;
 pub mod watch;
 
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};

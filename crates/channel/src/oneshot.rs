@@ -3,24 +3,25 @@
 //!
 //! # Design
 //!
-//! The shared state is a one-slot `concurrent-queue` (lock-free) and two
-//! events: the receiver waits on `rx_event`, the sender's
-//! [`closed`](Sender::closed) waits on `tx_event`. The whole state machine
-//! is the slot's own:
+//! The shared state is one allocation: the value in a `Mutex<Option<T>>`
+//! (held only to move the value in or out), a state word with two flags,
+//! and two waker slots (`waker_slot.rs`): the receiver's waker and the
+//! waker of [`Sender::closed`]. Nothing else is allocated, and nobody is
+//! woken unless someone actually waits.
 //!
-//! | slot | meaning |
-//! | --- | --- |
-//! | empty, open | nothing sent yet, both halves alive |
-//! | full, open | impossible: the sender closes right after pushing |
-//! | full, closed | the value was sent; the receiver may take it |
-//! | empty, closed | the sender dropped without sending, the value was taken, or the receiver closed (or dropped) |
+//! | flag | set by | meaning |
+//! | --- | --- | --- |
+//! | `TX_GONE` | the sender's `send` (after storing the value) or drop | no value will come after what is stored |
+//! | `RX_CLOSED` | the receiver's `close` or drop | a later `send` fails and hands the value back |
 //!
-//! The sender pushes, closes the slot and notifies the receiver; dropping
-//! the sender without sending closes and notifies too. The receiver
-//! closing (or dropping) makes a later push fail, which hands the value
-//! back to [`Sender::send`]. A value pushed just before the receiver
-//! dropped is dropped with the shared state. Waiting follows the crate's
-//! protocol: try, listen, try again, wait.
+//! `send` stores the value under the lock unless `RX_CLOSED` is set, then
+//! sets `TX_GONE` and wakes the receiver. The receiver takes the value
+//! under the lock; finding none, it reads `TX_GONE` (still under the lock,
+//! so a value stored before the flag is always seen) to tell "not yet"
+//! from "never". A value stored just before the receiver dropped is
+//! dropped with the shared state. A waiter registers its waker, then
+//! re-checks (the waker slot's protocol), so no wakeup is lost; the loom
+//! models below check it.
 
 use std::fmt;
 use std::future::Future;
@@ -28,14 +29,40 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::error::{RecvError, SendError, TryRecvError};
-use crate::sync::{Arc, Event, EventListener, Listener, PopError, Queue};
+use crate::sync::{lock, Arc, AtomicUsize, Mutex, Ordering};
+use crate::waker_slot::WakerSlot;
+
+/// The sender sent or dropped: no value will come after what is stored.
+const TX_GONE: usize = 1;
+/// The receiver closed or dropped: sends fail.
+const RX_CLOSED: usize = 2;
 
 struct Inner<T> {
-    slot: Queue<T>,
-    /// The receiver waits here for the value or the sender's drop.
-    rx_event: Event,
-    /// [`Sender::closed`] waits here for the receiver's close or drop.
-    tx_event: Event,
+    state: AtomicUsize,
+    value: Mutex<Option<T>>,
+    /// The receiver's waker: woken by the send or the sender's drop.
+    rx_waker: WakerSlot,
+    /// [`Sender::closed`]'s waker: woken by the receiver's close or drop.
+    tx_waker: WakerSlot,
+}
+
+impl<T> Inner<T> {
+    fn rx_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & RX_CLOSED != 0
+    }
+
+    fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut value = lock(&self.value);
+        match value.take() {
+            Some(v) => Ok(v),
+            // Under the lock: a value stored before TX_GONE is seen above,
+            // and no send stores one after RX_CLOSED.
+            None if self.state.load(Ordering::Acquire) & (TX_GONE | RX_CLOSED) != 0 => {
+                Err(TryRecvError::Closed)
+            }
+            None => Err(TryRecvError::Empty),
+        }
+    }
 }
 
 /// Creates a one-shot channel.
@@ -51,34 +78,28 @@ struct Inner<T> {
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
-        slot: Queue::bounded(1),
-        rx_event: Event::new(),
-        tx_event: Event::new(),
+        state: AtomicUsize::new(0),
+        value: Mutex::new(None),
+        rx_waker: WakerSlot::new(),
+        tx_waker: WakerSlot::new(),
     });
     (
         Sender {
-            inner: Some(inner.clone()),
+            inner: inner.clone(),
+            sent: false,
         },
-        Receiver {
-            inner,
-            listener: None,
-        },
+        Receiver { inner },
     )
 }
 
 /// The sending half of a one-shot channel.
 pub struct Sender<T> {
-    /// `None` only after `send` consumed it (so `Drop` does nothing).
-    inner: Option<Arc<Inner<T>>>,
+    inner: Arc<Inner<T>>,
+    /// Set by `send`, which closes and notifies itself, so `Drop` need not.
+    sent: bool,
 }
 
 impl<T> Sender<T> {
-    fn inner(&self) -> &Inner<T> {
-        self.inner
-            .as_ref()
-            .expect("a oneshot::Sender is only emptied by send, which consumes it")
-    }
-
     /// Sends the value, consuming the sender; never waits.
     ///
     /// # Errors
@@ -93,19 +114,25 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send(3).unwrap_err().0, 3);
     /// ```
     pub fn send(mut self, value: T) -> Result<(), SendError<T>> {
-        let inner = self
-            .inner
-            .take()
-            .expect("a oneshot::Sender is only emptied by send, which consumes it");
-        let result = inner.slot.push(value).map_err(|e| SendError(e.into_inner()));
-        inner.slot.close();
-        inner.rx_event.notify(usize::MAX);
+        self.sent = true;
+        let inner = &*self.inner;
+        let result = {
+            let mut slot = lock(&inner.value);
+            if inner.rx_closed() {
+                Err(SendError(value))
+            } else {
+                *slot = Some(value);
+                Ok(())
+            }
+        };
+        inner.state.fetch_or(TX_GONE, Ordering::AcqRel);
+        inner.rx_waker.wake();
         result
     }
 
     /// Whether the receiver was dropped or closed: a send would fail.
     pub fn is_closed(&self) -> bool {
-        self.inner().slot.is_closed()
+        self.inner.rx_closed()
     }
 
     /// Waits until the receiver is dropped or closed (for example to stop
@@ -126,18 +153,15 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn closed(&self) -> Closed<'_, T> {
-        Closed {
-            inner: self.inner(),
-            listener: None,
-        }
+        Closed { inner: &self.inner }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.take() {
-            inner.slot.close();
-            inner.rx_event.notify(usize::MAX);
+        if !self.sent {
+            self.inner.state.fetch_or(TX_GONE, Ordering::AcqRel);
+            self.inner.rx_waker.wake();
         }
     }
 }
@@ -154,26 +178,21 @@ impl<T> fmt::Debug for Sender<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Closed<'a, T> {
     inner: &'a Inner<T>,
-    listener: Option<EventListener>,
 }
 
 impl<T> Future for Closed<'_, T> {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        loop {
-            if this.inner.slot.is_closed() {
-                this.listener = None;
-                return Poll::Ready(());
-            }
-            match &mut this.listener {
-                None => this.listener = Some(this.inner.tx_event.listen()),
-                Some(l) => match Pin::new(l).poll(cx) {
-                    Poll::Ready(()) => this.listener = None,
-                    Poll::Pending => return Poll::Pending,
-                },
-            }
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let inner = self.inner;
+        if inner.rx_closed() {
+            return Poll::Ready(());
+        }
+        inner.tx_waker.register(cx.waker());
+        if inner.rx_closed() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }
@@ -193,7 +212,6 @@ impl<T> fmt::Debug for Closed<'_, T> {
 /// `race`) leaves the value in place for a later poll or `try_recv`.
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
-    listener: Option<EventListener>,
 }
 
 impl<T> Receiver<T> {
@@ -217,11 +235,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        match self.inner.slot.pop() {
-            Ok(v) => Ok(v),
-            Err(PopError::Empty) => Err(TryRecvError::Empty),
-            Err(PopError::Closed) => Err(TryRecvError::Closed),
-        }
+        self.inner.try_recv()
     }
 
     /// Waits for the value, blocking the thread (for synchronous code).
@@ -230,26 +244,15 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] if the sender dropped without sending.
     pub fn recv_blocking(self) -> Result<T, RecvError> {
-        let mut listener: Option<EventListener> = None;
-        loop {
-            match self.try_recv() {
-                Ok(v) => return Ok(v),
-                Err(TryRecvError::Closed) => return Err(RecvError),
-                Err(TryRecvError::Empty) => {}
-            }
-            match listener.take() {
-                None => listener = Some(self.inner.rx_event.listen()),
-                Some(l) => l.wait(),
-            }
-        }
+        crate::sync::block_on(self)
     }
 
     /// Refuses the value: a later [`Sender::send`] fails and hands it back,
     /// and [`Sender::closed`] completes. A value sent before the close can
     /// still be taken.
     pub fn close(&mut self) {
-        if self.inner.slot.close() {
-            self.inner.tx_event.notify(usize::MAX);
+        if self.inner.state.fetch_or(RX_CLOSED, Ordering::AcqRel) & RX_CLOSED == 0 {
+            self.inner.tx_waker.wake();
         }
     }
 }
@@ -259,25 +262,16 @@ impl<T> Future for Receiver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        loop {
-            match this.try_recv() {
-                Ok(v) => {
-                    this.listener = None;
-                    return Poll::Ready(Ok(v));
-                }
-                Err(TryRecvError::Closed) => {
-                    this.listener = None;
-                    return Poll::Ready(Err(RecvError));
-                }
-                Err(TryRecvError::Empty) => {}
-            }
-            match &mut this.listener {
-                None => this.listener = Some(this.inner.rx_event.listen()),
-                Some(l) => match Pin::new(l).poll(cx) {
-                    Poll::Ready(()) => this.listener = None,
-                    Poll::Pending => return Poll::Pending,
-                },
-            }
+        match this.try_recv() {
+            Ok(v) => return Poll::Ready(Ok(v)),
+            Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Empty) => {}
+        }
+        this.inner.rx_waker.register(cx.waker());
+        match this.try_recv() {
+            Ok(v) => Poll::Ready(Ok(v)),
+            Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
+            Err(TryRecvError::Empty) => Poll::Pending,
         }
     }
 }
@@ -330,10 +324,27 @@ mod loom_oneshot {
         loom::model(|| {
             let (tx, rx) = channel::<u32>();
             let t = thread::spawn(move || drop(rx));
-            crate::sync::loom_block_on(tx.closed());
+            crate::sync::block_on(tx.closed());
             assert!(tx.is_closed());
             assert_eq!(tx.send(1), Err(SendError(1)));
             t.join().unwrap();
+        });
+    }
+
+    /// The receiver's close racing a send: the send succeeds exactly when
+    /// the receiver then finds the value; otherwise the value comes back.
+    #[test]
+    fn loom_oneshot_close_races_send() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>();
+            let t = thread::spawn(move || tx.send(4));
+            rx.close();
+            let got = rx.try_recv();
+            let sent = t.join().unwrap();
+            match (sent, got) {
+                (Ok(()), Ok(4)) | (Err(SendError(4)), Err(TryRecvError::Closed)) => {}
+                (sent, got) => panic!("send {sent:?} but receive {got:?}"),
+            }
         });
     }
 
@@ -343,7 +354,7 @@ mod loom_oneshot {
         loom::model(|| {
             let (tx, rx) = channel::<u32>();
             let t = thread::spawn(move || tx.send(3).unwrap());
-            assert_eq!(crate::sync::loom_block_on(rx), Ok(3));
+            assert_eq!(crate::sync::block_on(rx), Ok(3));
             t.join().unwrap();
         });
     }

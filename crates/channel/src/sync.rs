@@ -27,14 +27,14 @@ pub(crate) use concurrent_queue::ConcurrentQueue as Queue;
 #[cfg(not(tulipa_loom))]
 pub(crate) use event_listener::{Event, EventListener, Listener};
 #[cfg(not(tulipa_loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(tulipa_loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 pub(crate) use concurrent_queue::{PopError, PushError};
 
 #[cfg(tulipa_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(tulipa_loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 #[cfg(tulipa_loom)]
@@ -56,28 +56,46 @@ pub(crate) fn check_count(previous: usize) {
     }
 }
 
-/// `block_on` for loom models: polls on the current loom thread, parking
-/// it (through loom) between wakeups.
-#[cfg(all(test, tulipa_loom))]
-pub(crate) fn loom_block_on<F: std::future::Future>(future: F) -> F::Output {
+/// Runs a future to completion on this thread, parking it between
+/// wakeups (for the `_blocking` methods).
+#[cfg(not(tulipa_loom))]
+pub(crate) use futures_lite::future::block_on;
+
+/// `block_on` for loom models: polls on the current loom thread and
+/// waits on a loom condvar between wakeups (not `thread::park`: loom
+/// confuses a late `unpark` with the wakeup of a later `join`).
+#[cfg(tulipa_loom)]
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     use std::task::{Context, Poll, Wake, Waker};
 
-    struct Unparker(loom::thread::Thread);
+    struct Parker {
+        woken: Mutex<bool>,
+        cv: loom::sync::Condvar,
+    }
 
-    impl Wake for Unparker {
+    impl Wake for Parker {
         fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
+            *self.woken.lock().unwrap() = true;
+            self.cv.notify_one();
         }
     }
 
-    let waker = Waker::from(std::sync::Arc::new(Unparker(loom::thread::current())));
+    let parker = std::sync::Arc::new(Parker {
+        woken: Mutex::new(false),
+        cv: loom::sync::Condvar::new(),
+    });
+    let waker = Waker::from(parker.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = std::pin::pin!(future);
     loop {
         if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
             return out;
         }
-        loom::thread::park();
+        let mut woken = parker.woken.lock().unwrap();
+        while !*woken {
+            woken = parker.cv.wait(woken).unwrap();
+        }
+        *woken = false;
     }
 }
 
@@ -286,10 +304,7 @@ mod loom_model {
                     return;
                 }
                 let list = self.shared.list.lock().unwrap();
-                let notified = list
-                    .entries
-                    .iter()
-                    .any(|e| e.id == self.id && e.notified);
+                let notified = list.entries.iter().any(|e| e.id == self.id && e.notified);
                 if !notified {
                     drop(self.shared.cv.wait(list).unwrap());
                 }

@@ -338,12 +338,13 @@ impl<T> Receiver<T> {
         let shared: &Shared<T> = &self.shared;
         let seen = &mut self.seen;
         loop {
-            let guard = shared.read();
-            *seen = shared.version.load(Ordering::SeqCst);
-            if pred(&guard) {
-                return Ok(Ref { guard });
+            {
+                let guard = shared.read();
+                *seen = shared.version.load(Ordering::SeqCst);
+                if pred(&guard) {
+                    return Ok(Ref { guard });
+                }
             }
-            drop(guard);
             Changed {
                 shared,
                 seen: &mut *seen,

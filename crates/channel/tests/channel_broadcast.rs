@@ -191,9 +191,15 @@ fn zero_capacity_panics() {
 
 #[test]
 fn errors_print_lowercase() {
-    assert!(RecvError::Lagged(3).to_string().contains("missed 3 messages"));
-    assert!(RecvError::Closed.to_string().starts_with("receiving from a closed"));
-    assert!(TryRecvError::Empty.to_string().starts_with("no new broadcast message"));
+    assert!(RecvError::Lagged(3)
+        .to_string()
+        .contains("missed 3 messages"));
+    assert!(RecvError::Closed
+        .to_string()
+        .starts_with("receiving from a closed"));
+    assert!(TryRecvError::Empty
+        .to_string()
+        .starts_with("no new broadcast message"));
     assert_eq!(
         TryRecvError::Lagged(2).to_string(),
         RecvError::Lagged(2).to_string()

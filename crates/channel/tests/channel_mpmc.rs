@@ -123,7 +123,10 @@ fn send_waits_for_room_and_is_woken_by_recv() {
     assert!(poll(&mut send, &waker).is_pending());
     assert_eq!(counter.count(), 0);
     assert_eq!(rx.try_recv(), Ok(1));
-    assert!(counter.count() >= 1, "taking a message wakes a waiting sender");
+    assert!(
+        counter.count() >= 1,
+        "taking a message wakes a waiting sender"
+    );
     assert_eq!(poll(&mut send, &waker), Poll::Ready(Ok(())));
     assert_eq!(rx.try_recv(), Ok(2));
 }
@@ -236,7 +239,10 @@ fn unreceived_messages_are_dropped_with_the_channel() {
     }
     drop(rx);
     // A send into the closed channel hands the value back, not dropped.
-    let back = tx.try_send(Counted(drops.clone())).unwrap_err().into_inner();
+    let back = tx
+        .try_send(Counted(drops.clone()))
+        .unwrap_err()
+        .into_inner();
     assert_eq!(drops.load(Ordering::SeqCst), 0);
     drop(back);
     drop(tx);
@@ -332,7 +338,9 @@ fn errors_print_lowercase_and_need_no_debug() {
     assert_eq!(format!("{closed:?}"), "Closed(..)");
     let send = block_on(tx.send(NoDebug)).unwrap_err();
     assert_eq!(format!("{send:?}"), "SendError(..)");
-    assert!(send.to_string().starts_with("sending into a closed channel"));
+    assert!(send
+        .to_string()
+        .starts_with("sending into a closed channel"));
     let _: Box<dyn std::error::Error> = Box::new(send);
     let try_from: TrySendError<u8> = SendError(1).into();
     assert_eq!(try_from, TrySendError::Closed(1));
@@ -340,7 +348,9 @@ fn errors_print_lowercase_and_need_no_debug() {
     assert!(RecvError.to_string().starts_with("receiving from a closed"));
     assert!(TryRecvError::Empty.is_empty());
     assert!(TryRecvError::Closed.is_closed());
-    assert!(TryRecvError::Empty.to_string().starts_with("receiving from an empty"));
+    assert!(TryRecvError::Empty
+        .to_string()
+        .starts_with("receiving from an empty"));
     assert_eq!(TryRecvError::from(RecvError), TryRecvError::Closed);
     for msg in [
         RecvError.to_string(),

@@ -59,6 +59,13 @@ fn receiver_close_refuses_later_sends_but_keeps_an_earlier_value() {
     tx.send(2).unwrap();
     rx.close();
     assert_eq!(rx.try_recv(), Ok(2));
+
+    // Closed with the sender still alive: nothing can come any more.
+    let (tx, mut rx) = channel::<u8>();
+    rx.close();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert_eq!(block_on(&mut rx), Err(RecvError));
+    drop(tx);
 }
 
 #[test]

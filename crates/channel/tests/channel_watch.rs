@@ -59,7 +59,11 @@ fn sender_drop_ends_changed_after_the_last_change() {
     drop(tx);
     drop(tx2);
     assert!(rx.is_closed());
-    assert_eq!(block_on(rx.changed()), Ok(()), "the last change is still seen");
+    assert_eq!(
+        block_on(rx.changed()),
+        Ok(()),
+        "the last change is still seen"
+    );
     assert_eq!(block_on(rx.changed()), Err(RecvError));
     assert_eq!(rx.has_changed(), Err(RecvError));
     assert_eq!(*rx.borrow(), 1, "the last value stays readable");
@@ -73,7 +77,10 @@ fn a_waiting_changed_wakes_when_the_sender_drops() {
     assert!(poll_boxed(&mut changed, &waker).is_pending());
     drop(tx);
     assert_eq!(counter.count(), 1);
-    assert_eq!(poll_boxed(&mut changed, &waker), Poll::Ready(Err(RecvError)));
+    assert_eq!(
+        poll_boxed(&mut changed, &waker),
+        Poll::Ready(Err(RecvError))
+    );
 }
 
 #[test]
@@ -86,7 +93,11 @@ fn send_without_receivers_fails_but_send_replace_stores() {
     assert_eq!(tx.send_replace(3), 1);
     assert_eq!(*tx.borrow(), 3);
     let rx = tx.subscribe();
-    assert_eq!(rx.has_changed(), Ok(false), "a new subscriber has seen the value");
+    assert_eq!(
+        rx.has_changed(),
+        Ok(false),
+        "a new subscriber has seen the value"
+    );
     assert_eq!(tx.receiver_count(), 1);
 }
 
@@ -145,7 +156,9 @@ fn a_thread_sees_the_final_value() {
 
 #[test]
 fn errors_and_debug() {
-    assert!(RecvError.to_string().starts_with("watching a closed channel"));
+    assert!(RecvError
+        .to_string()
+        .starts_with("watching a closed channel"));
     struct NoDebug;
     let (tx, rx) = channel(NoDebug);
     assert!(format!("{tx:?} {rx:?}").contains("watch::Receiver"));

@@ -65,7 +65,9 @@ fn priority_is_fifo_among_equals() {
     for (prio, id) in [(2, 'a'), (1, 'b'), (2, 'c'), (1, 'd'), (2, 'e')] {
         q.put_nowait(Keyed(prio, id)).unwrap();
     }
-    let ids: String = std::iter::from_fn(|| q.get_nowait().ok()).map(|k| k.1).collect();
+    let ids: String = std::iter::from_fn(|| q.get_nowait().ok())
+        .map(|k| k.1)
+        .collect();
     assert_eq!(ids, "bdace");
     let jobs = PriorityQueue::new(2);
     jobs.put_nowait(Job { priority: 2 }).unwrap();
@@ -153,7 +155,10 @@ fn task_done_and_join_accounting() {
     assert!(poll_boxed(&mut join, &waker).is_pending());
     q.get_nowait().unwrap();
     q.get_nowait().unwrap();
-    assert!(poll_boxed(&mut join, &waker).is_pending(), "taken is not done");
+    assert!(
+        poll_boxed(&mut join, &waker).is_pending(),
+        "taken is not done"
+    );
     q.task_done().unwrap();
     assert_eq!(counter.count(), 0);
     q.task_done().unwrap();
@@ -225,7 +230,11 @@ fn immediate_shutdown_waits_for_items_in_progress() {
     q.put_nowait('b').unwrap();
     assert_eq!(q.get_nowait(), Ok('a')); // taken, not done yet
     q.shutdown(true);
-    assert_eq!(q.unfinished_tasks(), 1, "only the drained item counts as done");
+    assert_eq!(
+        q.unfinished_tasks(),
+        1,
+        "only the drained item counts as done"
+    );
     let mut join = Box::pin(q.join());
     let (_, waker) = counting_waker();
     assert!(poll_boxed(&mut join, &waker).is_pending());
@@ -272,7 +281,10 @@ fn clones_are_the_same_queue_and_debug_needs_no_bound() {
     assert!(q.put_nowait(NoDebug).is_ok());
     assert_eq!(q2.qsize(), 1);
     assert!(format!("{q:?}").starts_with("Queue { qsize: 1, maxsize: 2"));
-    let err = q.put_nowait(NoDebug).and(q.put_nowait(NoDebug)).unwrap_err();
+    let err = q
+        .put_nowait(NoDebug)
+        .and(q.put_nowait(NoDebug))
+        .unwrap_err();
     assert!(err.is_full() && !err.is_shutdown());
     assert_eq!(format!("{err:?}"), "Full(..)");
     let _: Box<dyn std::error::Error> = Box::new(err);
@@ -297,7 +309,10 @@ fn errors_print_lowercase_and_convert() {
         assert!(m.chars().next().unwrap().is_lowercase(), "{m}");
     }
     assert!(TaskDoneError.to_string().contains("once per item"));
-    assert_eq!(PutNowaitError::from(PutError(5)), PutNowaitError::Shutdown(5));
+    assert_eq!(
+        PutNowaitError::from(PutError(5)),
+        PutNowaitError::Shutdown(5)
+    );
     assert_eq!(GetNowaitError::from(GetError), GetNowaitError::Shutdown);
     assert_eq!(PutError(7).into_inner(), 7);
     assert_eq!(PutNowaitError::Shutdown(8).into_inner(), 8);

@@ -29,8 +29,8 @@
 //! listen, try again, wait), and a notified waiter that is cancelled
 //! passes its wakeup on (an `event-listener` guarantee).
 
-use std::collections::{BinaryHeap, VecDeque};
 use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -323,7 +323,10 @@ impl<S: Store> Future for Put<'_, S> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         loop {
-            let item = this.item.take().expect("a queue put polled after it completed");
+            let item = this
+                .item
+                .take()
+                .expect("a queue put polled after it completed");
             match this.core.put_nowait(item) {
                 Ok(()) => return Poll::Ready(Ok(())),
                 Err(PutNowaitError::Shutdown(item)) => return Poll::Ready(Err(PutError(item))),
