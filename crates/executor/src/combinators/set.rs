@@ -151,6 +151,11 @@ impl<F: Future + Unpin> FutureSet<F> {
                     self.finished.push_back((i, out));
                 }
                 Err(payload) => {
+                    // A future that panicked cannot be polled again: drop
+                    // it, keep the others listed, and let the panic go on.
+                    self.slots[i] = None;
+                    self.live -= 1;
+                    self.ready.forget(i);
                     self.ready.relist(&batch[pos + 1..]);
                     std::panic::resume_unwind(payload)
                 }

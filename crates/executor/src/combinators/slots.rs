@@ -73,9 +73,9 @@ impl<F> fmt::Debug for Slots<F> {
 /// output)` for every one that finished (its slot is already empty), and
 /// stops early if `done` returns `true`. Returns whether it stopped early.
 ///
-/// A child that panics unwinds out of here; the children after it in this
-/// batch are relisted first, so a caller that catches the panic and polls
-/// again loses none of them.
+/// A child that panics is dropped and its panic unwinds out of here; the
+/// children after it in this batch are relisted first, so a caller that
+/// catches the panic and polls again loses none of the others.
 pub(crate) fn drive<F: Future>(
     slots: &mut Slots<F>,
     ready: &mut ReadySet,
@@ -98,6 +98,11 @@ pub(crate) fn drive<F: Future>(
         let polled = match polled {
             Ok(p) => p,
             Err(payload) => {
+                // A future that panicked cannot be polled again: drop it,
+                // keep the others listed, and let the panic go on.
+                slot.set(None);
+                slots.live -= 1;
+                ready.forget(i);
                 ready.relist(&batch[pos + 1..]);
                 std::panic::resume_unwind(payload)
             }
