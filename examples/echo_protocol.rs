@@ -105,11 +105,8 @@ impl Protocol for EchoClientProtocol {
 
 fn main() -> io::Result<()> {
     tulipa::run(async {
-        let server = create_server(
-            || EchoServerProtocol { transport: None },
-            "127.0.0.1:0",
-        )
-        .await?;
+        let server =
+            create_server(|| EchoServerProtocol { transport: None }, "127.0.0.1:0").await?;
         let addr = server
             .local_addr()
             .expect("the server listens on an IP address");

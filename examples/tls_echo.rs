@@ -75,13 +75,9 @@ fn main() -> io::Result<()> {
         // Protocols.
         let server = create_tls_server(|| Echo(None), "127.0.0.1:0", acceptor.clone()).await?;
         let addr = server.local_addr().expect("an IP listener");
-        let transport = create_tls_connection(
-            || Client { transport: None },
-            addr,
-            &connector,
-            "localhost",
-        )
-        .await?;
+        let transport =
+            create_tls_connection(|| Client { transport: None }, addr, &connector, "localhost")
+                .await?;
         transport.wait_closed().await;
 
         // Streams: a plain TcpStream upgraded on the client side.

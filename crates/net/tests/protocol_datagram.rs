@@ -29,9 +29,16 @@ impl DatagramProtocol for Recorder {
         self.transport = Some(t);
     }
     fn datagram_received(&mut self, data: &[u8], addr: SocketAddr) {
-        self.log.lock().unwrap().push(Ev::Datagram(data.to_vec(), addr));
+        self.log
+            .lock()
+            .unwrap()
+            .push(Ev::Datagram(data.to_vec(), addr));
         if self.echo {
-            self.transport.as_ref().unwrap().send_to(data, addr).unwrap();
+            self.transport
+                .as_ref()
+                .unwrap()
+                .send_to(data, addr)
+                .unwrap();
         }
     }
     fn error_received(&mut self, err: std::io::Error) {
@@ -87,7 +94,8 @@ fn echo_between_an_unconnected_and_a_connected_endpoint() {
         let client_log = Log::default();
         let cl = client_log.clone();
         let client =
-            create_datagram_endpoint(move || recorder(&cl, false), None, Some(server_addr)).unwrap();
+            create_datagram_endpoint(move || recorder(&cl, false), None, Some(server_addr))
+                .unwrap();
         assert_eq!(client.peer_addr(), Some(server_addr));
         for i in 0..10u8 {
             client.send(&[i; 3]).unwrap();
@@ -141,13 +149,19 @@ fn a_refused_port_reaches_error_received_and_the_endpoint_stays_open() {
         drop(dead);
         let log = Log::default();
         let l = log.clone();
-        let t = create_datagram_endpoint(move || recorder(&l, false), None, Some(dead_addr)).unwrap();
+        let t =
+            create_datagram_endpoint(move || recorder(&l, false), None, Some(dead_addr)).unwrap();
         // Linux reports the ICMP port-unreachable on a later call of the
         // connected socket; keep sending until it surfaces.
         for _ in 0..1000 {
             t.send(b"anyone?").unwrap();
             tulipa::time::sleep(Duration::from_millis(2)).await;
-            if log.lock().unwrap().iter().any(|e| matches!(e, Ev::Error(_))) {
+            if log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|e| matches!(e, Ev::Error(_)))
+            {
                 break;
             }
         }
@@ -155,7 +169,10 @@ fn a_refused_port_reaches_error_received_and_the_endpoint_stays_open() {
             .lock()
             .unwrap()
             .contains(&Ev::Error(std::io::ErrorKind::ConnectionRefused)));
-        assert!(!t.is_closing(), "an error_received does not close the endpoint");
+        assert!(
+            !t.is_closing(),
+            "an error_received does not close the endpoint"
+        );
         t.abort();
         t.wait_closed().await;
         assert_eq!(log.lock().unwrap().last(), Some(&Ev::Lost(false)));
@@ -165,8 +182,8 @@ fn a_refused_port_reaches_error_received_and_the_endpoint_stays_open() {
 #[test]
 fn it_needs_an_address_and_a_runtime() {
     tulipa::run(async {
-        let err = create_datagram_endpoint(|| recorder(&Log::default(), false), None, None)
-            .unwrap_err();
+        let err =
+            create_datagram_endpoint(|| recorder(&Log::default(), false), None, None).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     });
     let err = create_datagram_endpoint(

@@ -70,9 +70,11 @@ async fn until(what: &str, mut cond: impl FnMut() -> bool) {
 
 fn tls_pair() -> (TlsAcceptor, TlsConnector) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let acceptor =
-        TlsAcceptor::from_pem(ck.cert.pem().as_bytes(), ck.key_pair.serialize_pem().as_bytes())
-            .unwrap();
+    let acceptor = TlsAcceptor::from_pem(
+        ck.cert.pem().as_bytes(),
+        ck.key_pair.serialize_pem().as_bytes(),
+    )
+    .unwrap();
     let connector = TlsConnector::with_root_certificates([ck.cert.der().clone()]).unwrap();
     (acceptor, connector)
 }
@@ -83,7 +85,10 @@ fn assert_order(log: &Log) {
     assert!(matches!(log.last(), Some(Ev::Lost(_))), "{log:?}");
     assert_eq!(log.iter().filter(|e| matches!(e, Ev::Lost(_))).count(), 1);
     let mid = &log[1..log.len() - 1];
-    assert!(mid.iter().filter(|e| **e == Ev::Eof).count() <= 1, "{log:?}");
+    assert!(
+        mid.iter().filter(|e| **e == Ev::Eof).count() <= 1,
+        "{log:?}"
+    );
     if let Some(i) = mid.iter().position(|e| *e == Ev::Eof) {
         assert_eq!(i, mid.len() - 1, "nothing but the end after eof: {log:?}");
     }
@@ -138,16 +143,25 @@ fn a_tls_echo_server_and_client_protocol() {
         let info = t.tls_info().expect("a TLS transport has TLS facts");
         assert_eq!(info.peer_certificates().len(), 1);
         assert!(!t.can_write_eof());
-        assert_eq!(t.write_eof().unwrap_err().kind(), std::io::ErrorKind::Unsupported);
+        assert_eq!(
+            t.write_eof().unwrap_err().kind(),
+            std::io::ErrorKind::Unsupported
+        );
         let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
         for chunk in payload.chunks(7_000) {
             t.write(chunk);
         }
-        until("the echo came back", || client_bytes.lock().unwrap().len() == payload.len()).await;
+        until("the echo came back", || {
+            client_bytes.lock().unwrap().len() == payload.len()
+        })
+        .await;
         assert!(*client_bytes.lock().unwrap() == payload);
         let st = made.lock().unwrap()[0].clone();
         assert_eq!(st.tls_info().unwrap().server_name(), Some("localhost"));
-        assert_eq!(st.peer_addr().unwrap().as_inet(), t.local_addr().unwrap().as_inet());
+        assert_eq!(
+            st.peer_addr().unwrap().as_inet(),
+            t.local_addr().unwrap().as_inet()
+        );
         t.close();
         t.wait_closed().await;
         st.wait_closed().await;
@@ -181,10 +195,16 @@ fn a_failed_handshake_makes_no_protocol_and_the_server_goes_on() {
         // Plain text to a TLS server.
         let mut plain = std::net::TcpStream::connect(addr).unwrap();
         plain.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
-        plain.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        plain
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut sink = Vec::new();
         let _ = std::io::Read::read_to_end(&mut plain, &mut sink);
-        assert_eq!(*made.lock().unwrap(), 0, "no protocol for a failed handshake");
+        assert_eq!(
+            *made.lock().unwrap(),
+            0,
+            "no protocol for a failed handshake"
+        );
         // A client that trusts another certificate.
         let (_, stranger) = tls_pair();
         let err = create_tls_connection(

@@ -15,8 +15,9 @@ struct Pki {
 }
 
 fn pki(names: &[&str]) -> Pki {
-    let ck = rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
     Pki {
         cert: ck.cert.der().clone(),
         cert_pem: ck.cert.pem(),
@@ -66,9 +67,12 @@ fn data_flows_both_ways_and_close_notify_ends_the_stream() {
         });
         let mut tls = connector.connect("localhost", client).await.unwrap();
         let info = tls.info();
-        assert_eq!(info.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+        assert_eq!(
+            info.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_3)
+        );
         assert_eq!(info.alpn_protocol(), Some(&b"tulipa/1"[..]));
-        assert_eq!(info.peer_certificates(), [pki.cert.clone()]);
+        assert_eq!(info.peer_certificates(), std::slice::from_ref(&pki.cert));
         assert!(info.cipher_suite().is_some());
         let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
         let (mut r, mut w) = futures_lite::io::split(&mut tls);
@@ -85,7 +89,11 @@ fn data_flows_both_ways_and_close_notify_ends_the_stream() {
         assert!(got == payload, "the echo differs");
         tls.close().await.unwrap();
         let mut rest = Vec::new();
-        assert_eq!(tls.read_to_end(&mut rest).await.unwrap(), 0, "EOF after close_notify");
+        assert_eq!(
+            tls.read_to_end(&mut rest).await.unwrap(),
+            0,
+            "EOF after close_notify"
+        );
         assert_eq!(server.await.unwrap(), payload.len());
     });
 }
@@ -97,7 +105,8 @@ fn untrusted_or_misnamed_certificates_fail_the_handshake() {
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key_der.clone()));
         let acceptor = TlsAcceptor::from_single_cert(vec![pki.cert.clone()], key).unwrap();
         // Trusts another CA.
-        let stranger = TlsConnector::with_root_certificates([self::pki(&["localhost"]).cert]).unwrap();
+        let stranger =
+            TlsConnector::with_root_certificates([self::pki(&["localhost"]).cert]).unwrap();
         let trusting = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
         for (connector, name) in [(stranger, "localhost"), (trusting, "example.com")] {
             let (client, server) = pair().await;
@@ -106,7 +115,10 @@ fn untrusted_or_misnamed_certificates_fail_the_handshake() {
             let err = connector.connect(name, client).await.unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
             assert!(err.to_string().contains("handshake"), "{err}");
-            assert!(server.await.unwrap().is_err(), "the server sees the failure too");
+            assert!(
+                server.await.unwrap().is_err(),
+                "the server sees the failure too"
+            );
         }
         let connector = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
         let (client, _server) = pair().await;
@@ -121,7 +133,8 @@ fn untrusted_or_misnamed_certificates_fail_the_handshake() {
 fn start_tls_upgrades_a_plain_conversation() {
     tulipa::run(async {
         let pki = pki(&["localhost"]);
-        let acceptor = TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+        let acceptor =
+            TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
         let connector = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
         let (mut client, mut server) = pair().await;
         let server = tulipa::spawn(async move {
@@ -140,7 +153,8 @@ fn start_tls_upgrades_a_plain_conversation() {
         let mut go = [0; 3];
         client.read_exact(&mut go).await.unwrap();
         assert_eq!(&go, b"GO\n");
-        let mut tls: TlsStream<TcpStream> = start_tls(client, &connector, "localhost").await.unwrap();
+        let mut tls: TlsStream<TcpStream> =
+            start_tls(client, &connector, "localhost").await.unwrap();
         tls.write_all(b"secret").await.unwrap();
         tls.flush().await.unwrap();
         let mut ack = Vec::new();
@@ -154,7 +168,8 @@ fn start_tls_upgrades_a_plain_conversation() {
 fn a_tcp_close_without_close_notify_reads_as_eof() {
     tulipa::run(async {
         let pki = pki(&["127.0.0.1"]);
-        let acceptor = TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+        let acceptor =
+            TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
         let connector = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
         let (client, server) = pair().await;
         let server = tulipa::spawn(async move {

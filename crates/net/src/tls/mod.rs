@@ -48,7 +48,9 @@ use std::task::{Context, Poll};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, Connection, RootCertStore, ServerConfig, ServerConnection};
+use rustls::{
+    ClientConfig, ClientConnection, Connection, RootCertStore, ServerConfig, ServerConnection,
+};
 
 pub use rustls;
 
@@ -180,7 +182,8 @@ impl TlsConnector {
     /// The same connector offering these ALPN protocols, most preferred
     /// first (asyncio's `set_alpn_protocols`).
     pub fn with_alpn_protocols(mut self, protocols: &[&[u8]]) -> TlsConnector {
-        Arc::make_mut(&mut self.config).alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+        Arc::make_mut(&mut self.config).alpn_protocols =
+            protocols.iter().map(|p| p.to_vec()).collect();
         self
     }
 
@@ -211,7 +214,9 @@ impl TlsConnector {
         let name = ServerName::try_from(server_name.to_owned()).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("`{server_name}` is not a valid TLS server name (a DNS name or an IP address)"),
+                format!(
+                    "`{server_name}` is not a valid TLS server name (a DNS name or an IP address)"
+                ),
             )
         })?;
         let conn = ClientConnection::new(self.config.clone(), name)
@@ -273,7 +278,10 @@ impl TlsAcceptor {
         let certs = CertificateDer::pem_slice_iter(cert_chain_pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("bad certificate PEM: {e}"))
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad certificate PEM: {e}"),
+                )
             })?;
         if certs.is_empty() {
             return Err(io::Error::new(
@@ -293,7 +301,8 @@ impl TlsAcceptor {
     /// The same acceptor choosing among these ALPN protocols, most
     /// preferred first.
     pub fn with_alpn_protocols(mut self, protocols: &[&[u8]]) -> TlsAcceptor {
-        Arc::make_mut(&mut self.config).alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+        Arc::make_mut(&mut self.config).alpn_protocols =
+            protocols.iter().map(|p| p.to_vec()).collect();
         self
     }
 
@@ -344,7 +353,11 @@ impl fmt::Debug for TlsAcceptor {
 /// # Cancel safety
 ///
 /// Not cancel safe, as [`TlsConnector::connect`].
-pub async fn start_tls<S>(stream: S, connector: &TlsConnector, server_name: &str) -> io::Result<TlsStream<S>>
+pub async fn start_tls<S>(
+    stream: S,
+    connector: &TlsConnector,
+    server_name: &str,
+) -> io::Result<TlsStream<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -416,7 +429,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
     /// Moves pending records to the socket; `Pending` if it is full.
     fn poll_write_tls(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.wants_write() {
-            let mut io = SyncIo { io: &mut self.io, cx };
+            let mut io = SyncIo {
+                io: &mut self.io,
+                cx,
+            };
             match self.conn.write_tls(&mut io) {
                 Ok(0) => {
                     return Poll::Ready(Err(io::Error::new(
@@ -435,7 +451,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
 
     /// Reads records and processes them; `Ok(false)` at the stream's EOF.
     fn poll_read_tls(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
-        let mut io = SyncIo { io: &mut self.io, cx };
+        let mut io = SyncIo {
+            io: &mut self.io,
+            cx,
+        };
         let n = match self.conn.read_tls(&mut io) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
@@ -443,7 +462,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
         };
         if let Err(e) = self.conn.process_new_packets() {
             // Tell the peer why, best effort.
-            let mut io = SyncIo { io: &mut self.io, cx };
+            let mut io = SyncIo {
+                io: &mut self.io,
+                cx,
+            };
             let _ = self.conn.write_tls(&mut io);
             return Poll::Ready(Err(tls_error("TLS error", e)));
         }
@@ -522,7 +544,11 @@ impl<S> TlsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         loop {
             match this.conn.reader().read(buf) {
@@ -547,8 +573,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
                     match this.conn.reader().read(buf) {
                         Ok(n) => return Poll::Ready(Ok(n)),
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Ready(Ok(0)),
-                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Poll::Ready(Ok(0)),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return Poll::Ready(Ok(0))
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                            return Poll::Ready(Ok(0))
+                        }
                         Err(e) => return Poll::Ready(Err(e)),
                     }
                 }
@@ -560,7 +590,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.close_sent {
             return Poll::Ready(Err(io::Error::new(
