@@ -395,3 +395,29 @@ fn zero_idle_timeout_threads_exit_as_soon_as_idle() {
     wait_for(&pool, "threads to exit", |s| s.threads == 0);
     assert_eq!(pool.stats().completed, 50);
 }
+
+#[test]
+fn one_thread_runs_jobs_in_submission_order() {
+    let pool = Pool::new(1);
+    let (started_tx, started) = mpsc::channel::<()>();
+    let (release, rx) = mpsc::channel::<()>();
+    let gate = pool.spawn(move || {
+        started_tx.send(()).unwrap();
+        rx.recv().unwrap()
+    });
+    started.recv().unwrap();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hs: Vec<_> = (0..20)
+        .map(|i| {
+            let order = order.clone();
+            pool.spawn(move || order.lock().unwrap().push(i))
+        })
+        .collect();
+    assert_eq!(pool.stats().queued, 20);
+    release.send(()).unwrap();
+    block_on(gate).unwrap();
+    for h in hs {
+        block_on(h).unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), (0..20).collect::<Vec<_>>());
+}
