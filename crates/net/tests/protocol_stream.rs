@@ -677,3 +677,42 @@ fn public_types_are_send_and_sync() {
     check::<tulipa_net::protocol::DatagramTransport>();
     check::<tulipa_net::protocol::SocketAddress>();
 }
+
+#[test]
+fn a_panicking_callback_ends_only_its_connection() {
+    tulipa::run(async {
+        struct Bomb(Option<Transport>);
+        impl Protocol for Bomb {
+            fn connection_made(&mut self, t: Transport) {
+                self.0 = Some(t);
+            }
+            fn data_received(&mut self, data: &[u8]) {
+                if data.starts_with(b"boom") {
+                    panic!("the protocol failed on purpose (test)");
+                }
+                self.0.as_ref().unwrap().write(data);
+            }
+        }
+        let server = create_server(|| Bomb(None), "127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let mut good = std::net::TcpStream::connect(addr).unwrap();
+        let mut bad = std::net::TcpStream::connect(addr).unwrap();
+        bad.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        good.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        until("both accepted", || server.connection_count() == 2).await;
+        bad.write_all(b"boom").unwrap();
+        // The panicking connection is closed (and forgotten by the server).
+        let mut rest = Vec::new();
+        let _ = bad.read_to_end(&mut rest);
+        assert!(rest.is_empty());
+        until("the server forgot it", || server.connection_count() == 1).await;
+        good.write_all(b"fine").unwrap();
+        let mut buf = [0; 4];
+        good.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"fine");
+        drop(good);
+        server.close();
+        server.wait_closed().await;
+    });
+}

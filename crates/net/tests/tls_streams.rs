@@ -195,3 +195,47 @@ fn public_types_are_send_and_sync() {
     send_sync::<TlsStream<TcpStream>>();
     send_sync::<tulipa_net::tls::TlsInfo>();
 }
+
+#[test]
+fn the_streams_api_runs_over_tls() {
+    use tulipa_net::stream::{StreamReader, StreamWriter};
+    tulipa::run(async {
+        let pki = pki(&["localhost"]);
+        let acceptor =
+            TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+        let connector = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
+        let (client, server) = pair().await;
+        let server = tulipa::spawn(async move {
+            let tls = acceptor.accept(server).await.unwrap();
+            let (r, w) = futures_lite::io::split(tls);
+            let (mut reader, mut writer) = (StreamReader::new(r), StreamWriter::new(w));
+            let mut lines = 0;
+            loop {
+                let line = reader.read_line().await.unwrap();
+                if line.is_empty() {
+                    break;
+                }
+                lines += 1;
+                writer.write(b"echo: ").unwrap();
+                writer.write(&line).unwrap();
+                writer.drain().await.unwrap();
+            }
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            lines
+        });
+        let tls = connector.connect("localhost", client).await.unwrap();
+        let (r, w) = futures_lite::io::split(tls);
+        let (mut reader, mut writer) = (StreamReader::new(r), StreamWriter::new(w));
+        for i in 0..3 {
+            writer.write(format!("line {i}\n").as_bytes()).unwrap();
+            writer.drain().await.unwrap();
+            let back = reader.read_line().await.unwrap();
+            assert_eq!(back, format!("echo: line {i}\n").as_bytes());
+        }
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        assert_eq!(reader.read_to_end().await.unwrap(), b"");
+        assert_eq!(server.await.unwrap(), 3);
+    });
+}
