@@ -31,15 +31,24 @@
 //!
 //! # Fairness
 //!
-//! Locks and semaphores hand off in **FIFO order**. A release while tasks
-//! wait gives the permit (or lock) directly to the oldest waiter; a task
-//! arriving later cannot take it first ("barging"), so no waiter is
-//! starved, a writer is not starved by readers, and an `acquire_many(n)`
-//! at the head collects released permits until it has `n` (smaller
-//! requests queue behind it, as in asyncio and tokio). The price of strict
-//! hand-off is that a task which unlocks and immediately locks again under
-//! contention goes to the back of the queue.
+//! Waiters always queue in FIFO order. What a release does depends on the
+//! type:
 //!
+//! - [`Semaphore`], [`RwLock`] and [`OnceCell`] **hand off in FIFO
+//!   order**: a release while tasks wait gives the permits directly to the
+//!   oldest waiter, and a task arriving later cannot take them first. No
+//!   waiter is starved, a writer is not starved by readers (readers that
+//!   arrive after a waiting writer queue behind it), and an
+//!   `acquire_many(n)` at the head collects released permits until it has
+//!   `n` (smaller requests queue behind it, as in asyncio and tokio).
+//! - [`Mutex`] **barges with a starvation guard**: an unlock frees the
+//!   lock and wakes the oldest waiter, and a task that is already running
+//!   may take the lock before the woken waiter runs. That avoids a lock
+//!   convoy (with strict hand-off, every contended unlock waits for a task
+//!   switch) and is much faster under contention. The guard: a waiter that
+//!   was woken and lost the race twice gets the next unlock handed to it,
+//!   so every waiter gets the lock after a bounded number of unlocks.
+
 //! # Cancel safety
 //!
 //! Every waiting method documents its `# Cancel safety`. In short:

@@ -3,9 +3,15 @@
 //! A one-permit [`RawSemaphore`] plus an `UnsafeCell<T>`. The permit is the
 //! right to touch the data: whoever holds the guard holds the permit, and
 //! the guard's drop returns it. Lock and unlock are a single
-//! `compare_exchange` each when uncontended; a contended unlock hands the
-//! lock straight to the oldest waiter (FIFO), so nobody is starved and a
-//! cancelled waiter passes its turn on (see `raw`).
+//! `compare_exchange` each when uncontended.
+//!
+//! The policy is barging with a starvation guard (see `raw`): a contended
+//! unlock frees the lock and wakes the oldest waiter, and a task that is
+//! already running may take the lock first. That avoids the lock convoy of
+//! strict hand-off (every unlock waiting for a task switch), which is what
+//! makes contended locking fast; a waiter that loses twice gets the next
+//! unlock handed to it, so none is starved. A cancelled waiter passes its
+//! wakeup (or hand-off) on.
 //!
 //! This is the only unsafe in the crate besides [`crate::rwlock`]: the
 //! `Deref` impls of the guards, justified by the permit.
@@ -23,7 +29,9 @@ use crate::raw::{RawSemaphore, Waiter};
 
 /// An async mutual-exclusion lock (asyncio's `Lock`) that owns its data.
 ///
-/// Waiters get the lock in FIFO order; see the [crate docs](crate#fairness).
+/// Waiters queue in FIFO order, but a running task may take a just
+/// released lock before the woken waiter does (bounded: see the
+/// [crate docs](crate#fairness)).
 /// Hold the guard across `.await` freely: that is what this lock is for
 /// (a `std::sync::Mutex` is better when the critical section never awaits).
 ///
@@ -66,7 +74,7 @@ impl<T> Mutex<T> {
     /// A new unlocked mutex holding `value`.
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
-            raw: RawSemaphore::new(1),
+            raw: RawSemaphore::new_barging(1),
             data: UnsafeCell::new(value),
         }
     }
@@ -82,9 +90,9 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe. Dropping the future leaves the queue; if the lock was
-    /// just handed to it, the lock passes on to the next waiter (or is
-    /// released), so no hand-off is lost.
+    /// Cancel safe. Dropping the future leaves the queue; if it had been
+    /// woken or handed the lock, the wakeup or the lock passes on to the
+    /// next waiter (or the lock is released), so nothing is lost.
     #[inline]
     pub fn lock(&self) -> Lock<'_, T> {
         Lock {
@@ -93,7 +101,9 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
-    /// Takes the lock if it is free and nobody is queued for it.
+    /// Takes the lock if it is free (even if tasks are queued for it,
+    /// unless the next unlock was promised to a waiter that lost too
+    /// often).
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         if self.raw.try_acquire_one_exact() || self.raw.try_acquire(1).is_ok() {

@@ -14,8 +14,8 @@
 //!
 //! # Invariants
 //!
-//! 1. While the queue is not empty and the semaphore is open, the free
-//!    count is 0: a release while waiters exist hands its permits to the
+//! 1. (FIFO policy.) While the queue is not empty and the semaphore is
+//!    open, the free count is 0: a release while waiters exist hands its permits to the
 //!    waiters, oldest first (a waiter may receive part of what it needs and
 //!    keep it while it waits for the rest), and only what is left after the
 //!    queue empties goes to the count. So the fast path (a CAS that takes
@@ -31,6 +31,24 @@
 //!    returns what it was assigned through the same hand-off path, and a
 //!    waiter that was granted everything but dropped before it noticed
 //!    returns all of it. Nothing is lost.
+//!
+//! # Policies
+//!
+//! - **FIFO hand-off** ([`RawSemaphore::new`]; `Semaphore`, `RwLock`,
+//!   `OnceCell`): as above, released permits go to the oldest waiter.
+//!   Strictly fair, but a task that releases and re-acquires at once under
+//!   contention queues behind everyone (a "lock convoy").
+//! - **Barging with a starvation guard** ([`RawSemaphore::new_barging`];
+//!   `Mutex`): a release puts the permits in the count and wakes the head
+//!   of the queue; whoever runs first takes them (a running task, or the
+//!   head when it is polled). Invariant 1 is relaxed to: whenever the count
+//!   grows while waiters exist, the head is woken (`woken` marks it, so one
+//!   wakeup is outstanding at a time); a head that leaves the queue wakes
+//!   the next one if permits are still free. A woken head that finds the
+//!   permits taken has lost a wakeup; after [`STARVE_AFTER`] losses it
+//!   *starves*: it takes what is free and from then on releases hand their
+//!   permits straight to it (FIFO for that waiter), so no waiter waits
+//!   forever. Waiters still queue in FIFO order; only the head competes.
 //!
 //! # Fast paths
 //!
@@ -56,6 +74,10 @@ const WAITERS: usize = 2;
 const SHIFT: u32 = 2;
 const ONE: usize = 1 << SHIFT;
 const NIL: usize = usize::MAX;
+
+/// Barging mode: wakeups a queued head may lose to barging tasks before
+/// releases hand permits straight to it.
+pub(crate) const STARVE_AFTER: u32 = 2;
 
 /// The most permits a semaphore can hold: `usize::MAX >> 3`.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
@@ -87,6 +109,13 @@ struct Slot {
     /// future was granted everything (or the semaphore closed and it was
     /// told so); its future frees it.
     linked: bool,
+    /// Barging mode: the head was woken to try and has not polled since.
+    woken: bool,
+    /// Barging mode: wakeups this waiter lost to a barging task.
+    lost: u32,
+    /// Barging mode: lost [`STARVE_AFTER`] times; releases now hand their
+    /// permits straight to it.
+    starving: bool,
 }
 
 /// The FIFO queue: a slab of slots with an intrusive doubly linked list
@@ -122,6 +151,9 @@ impl WaitList {
             prev: self.tail,
             next: NIL,
             linked: true,
+            woken: false,
+            lost: 0,
+            starving: false,
         };
         let key = if self.free == NIL {
             self.slots.push(slot);
@@ -230,6 +262,9 @@ impl Waiter {
 pub(crate) struct RawSemaphore {
     state: AtomicUsize,
     list: Mutex<WaitList>,
+    /// The policy: FIFO hand-off (`false`) or barging with a starvation
+    /// guard (`true`); see the module docs.
+    barging: bool,
 }
 
 impl RawSemaphore {
@@ -246,6 +281,19 @@ impl RawSemaphore {
         RawSemaphore {
             state: AtomicUsize::new(permits << SHIFT),
             list: Mutex::new(WaitList::new()),
+            barging: false,
+        }
+    }
+
+    /// A semaphore with the barging policy (see the module docs).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `permits` exceeds [`MAX_PERMITS`].
+    pub(crate) fn new_barging(permits: usize) -> RawSemaphore {
+        RawSemaphore {
+            barging: true,
+            ..RawSemaphore::new(permits)
         }
     }
 
@@ -358,7 +406,9 @@ impl RawSemaphore {
         // CLOSED only changes under this lock, so this read is current.
         let mut s = self.state.load(Acquire);
         if s & CLOSED == 0 {
-            while n > 0 && !list.is_empty() {
+            // FIFO: every waiter gets a hand-off. Barging: only a starving
+            // head does; the rest of the permits go to the count.
+            while n > 0 && !list.is_empty() && (!self.barging || list.slots[list.head].starving) {
                 let head = list.head;
                 let slot = &mut list.slots[head];
                 let give = n.min(slot.need - slot.assigned);
@@ -383,7 +433,25 @@ impl RawSemaphore {
                     continue;
                 }
             }
+            if self.barging && new & CLOSED == 0 && new >> SHIFT > 0 {
+                self.wake_head(list, wakers);
+            }
             return if fits { Ok(()) } else { Err(Overflow) };
+        }
+    }
+
+    /// Barging mode: free permits exist, so the head (if any, and not
+    /// woken already) is woken to try for them. Keeps the invariant "while
+    /// the count is not zero, the head is awake".
+    fn wake_head(&self, list: &mut WaitList, wakers: &mut Wakers) {
+        if list.is_empty() {
+            return;
+        }
+        let head = list.head;
+        let slot = &mut list.slots[head];
+        if !slot.woken {
+            slot.woken = true;
+            wakers.push(slot.waker.take());
         }
     }
 
@@ -439,7 +507,7 @@ impl RawSemaphore {
                     return Poll::Ready(Err(Closed));
                 }
                 let avail = s >> SHIFT;
-                if list.is_empty() && avail >= waiter.need {
+                if (list.is_empty() || self.barging) && avail >= waiter.need {
                     match self.state.compare_exchange_weak(
                         s,
                         s - (waiter.need << SHIFT),
@@ -453,9 +521,14 @@ impl RawSemaphore {
                         }
                     }
                 }
-                // Invariant 1: with waiters queued the count is 0, so this
-                // takes only what a newcomer may have: all of the count.
-                let take = avail.min(waiter.need);
+                // FIFO (invariant 1): with waiters queued the count is 0,
+                // so this takes only what a newcomer may have: all of the
+                // count. Barging: a newcomer takes nothing partially.
+                let take = if self.barging {
+                    0
+                } else {
+                    avail.min(waiter.need)
+                };
                 let new = (s & CLOSED) | WAITERS | ((avail - take) << SHIFT);
                 match self.state.compare_exchange_weak(s, new, AcqRel, Acquire) {
                     Ok(_) => {
@@ -486,10 +559,74 @@ impl RawSemaphore {
             wakers.wake();
             return Poll::Ready(Err(Closed));
         }
+        if self.barging {
+            if let Poll::Ready(()) = self.try_take_queued(&mut list, key) {
+                waiter.key = NIL;
+                let mut wakers = Wakers::default();
+                // Clears WAITERS if the queue emptied; wakes the next head
+                // if permits are still free.
+                let released = self.release_locked(&mut list, 0, &mut wakers);
+                debug_assert!(released.is_ok(), "adding nothing cannot overflow");
+                drop(list);
+                wakers.wake();
+                return Poll::Ready(Ok(()));
+            }
+        }
         let slot = &mut list.slots[key];
         match &slot.waker {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => slot.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Barging mode, under the queue lock: a queued waiter tries to take
+    /// what it still needs from the count. On success its slot is unlinked
+    /// and freed. A woken head that fails lost a wakeup to a barging task;
+    /// after [`STARVE_AFTER`] losses it starves, and from then on releases
+    /// hand their permits to it (taking what is free now as a start).
+    fn try_take_queued(&self, list: &mut WaitList, key: usize) -> Poll<()> {
+        let rest = {
+            let slot = &list.slots[key];
+            slot.need - slot.assigned
+        };
+        let mut s = self.state.load(Acquire);
+        while s >> SHIFT >= rest {
+            match self
+                .state
+                .compare_exchange_weak(s, s - (rest << SHIFT), Acquire, Acquire)
+            {
+                Ok(_) => {
+                    list.unlink(key);
+                    list.free(key);
+                    return Poll::Ready(());
+                }
+                Err(actual) => s = actual,
+            }
+        }
+        let is_head = list.head == key;
+        let slot = &mut list.slots[key];
+        if slot.woken {
+            slot.woken = false;
+            slot.lost += 1;
+            if is_head && !slot.starving && slot.lost >= STARVE_AFTER {
+                slot.starving = true;
+                // Take what is free now; releases bring the rest.
+                let mut s = s;
+                loop {
+                    let take = (s >> SHIFT).min(rest);
+                    match self
+                        .state
+                        .compare_exchange_weak(s, s - (take << SHIFT), AcqRel, Acquire)
+                    {
+                        Ok(_) => {
+                            slot.assigned += take;
+                            break;
+                        }
+                        Err(actual) => s = actual,
+                    }
+                }
+            }
         }
         Poll::Pending
     }
@@ -583,8 +720,18 @@ mod loom_tests {
 
     #[test]
     fn loom_mutex_handoff_excludes_and_loses_no_wakeup() {
-        loom::model(|| {
-            let sem = Arc::new(RawSemaphore::new(1));
+        mutex_model(RawSemaphore::new);
+    }
+
+    #[test]
+    fn loom_barging_mutex_excludes_and_loses_no_wakeup() {
+        mutex_model(RawSemaphore::new_barging);
+    }
+
+    /// Three threads lock and unlock a one-permit semaphore built by `new`.
+    fn mutex_model(new: fn(usize) -> RawSemaphore) {
+        loom::model(move || {
+            let sem = Arc::new(new(1));
             let inside = Arc::new(LoomCounter::new(0));
             let threads: Vec<_> = (0..2)
                 .map(|_| {
@@ -666,6 +813,40 @@ mod loom_tests {
             many.join().unwrap();
             one.join().unwrap();
             assert_eq!(sem.available(), 2);
+        });
+    }
+
+    #[test]
+    fn loom_barging_waiter_cancelled_after_wakeup_passes_it_on() {
+        loom::model(|| {
+            let sem = Arc::new(RawSemaphore::new_barging(1));
+            assert!(sem.try_acquire_one_exact());
+            let quitter = {
+                let sem = sem.clone();
+                thread::spawn(move || {
+                    // Queues (or barges in), then gives up.
+                    let mut w = Waiter::new(1);
+                    let waker = std::task::Waker::noop();
+                    let mut cx = Context::from_waker(waker);
+                    if sem.poll_acquire(&mut w, &mut cx).is_ready() {
+                        sem.release_one();
+                    } else {
+                        sem.cancel(&mut w);
+                    }
+                })
+            };
+            let stayer = {
+                let sem = sem.clone();
+                thread::spawn(move || {
+                    acquire(&sem, 1).unwrap();
+                    sem.release_one();
+                })
+            };
+            sem.release_one();
+            quitter.join().unwrap();
+            stayer.join().unwrap();
+            assert_eq!(sem.available(), 1, "the permit was lost");
+            assert_eq!(sem.waiters(), 0);
         });
     }
 

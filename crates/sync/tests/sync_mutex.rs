@@ -39,7 +39,7 @@ fn guard_display_debug_and_source() {
 }
 
 #[test]
-fn waiters_get_the_lock_in_fifo_order_without_barging() {
+fn unlock_wakes_the_oldest_waiter_and_a_running_task_may_barge() {
     let m = Mutex::new(Vec::new());
     let held = m.try_lock().unwrap();
     let mut a = Polled::new(async {
@@ -53,12 +53,57 @@ fn waiters_get_the_lock_in_fifo_order_without_barging() {
     drop(held);
     assert_eq!(a.wakes(), 1, "the oldest waiter is woken");
     assert_eq!(b.wakes(), 0, "only the oldest waiter is woken");
-    // The lock was handed to `a`: a newcomer cannot take it.
-    assert!(m.try_lock().is_none());
+    // A running task takes the free lock before `a` runs (barging).
+    let mut barger = m.try_lock().expect("the unlocked mutex is free");
+    barger.push('x');
+    a.pending(); // lost its wakeup; still first in line
+    drop(barger);
+    assert_eq!(a.wakes(), 2, "the next unlock wakes the head again");
+    assert_eq!(b.wakes(), 0);
     a.ready();
-    assert_eq!(b.wakes(), 1);
+    assert_eq!(b.wakes(), 1, "the head's unlock wakes the next waiter");
     b.ready();
-    assert_eq!(*m.try_lock().unwrap(), ['a', 'b']);
+    assert_eq!(*m.try_lock().unwrap(), ['x', 'a', 'b']);
+}
+
+#[test]
+fn a_waiter_that_loses_twice_gets_the_next_unlock_handed_to_it() {
+    let m = Mutex::new(0);
+    let mut held = m.try_lock().unwrap();
+    let mut a = Polled::new(m.lock());
+    a.pending();
+    for lost in 1..=2 {
+        drop(held);
+        assert_eq!(a.wakes(), lost);
+        held = m
+            .try_lock()
+            .expect("barging is allowed before the guard trips");
+        a.pending();
+    }
+    drop(held);
+    // `a` starves: the unlock was handed to it, nobody can barge.
+    assert!(
+        m.try_lock().is_none(),
+        "the lock was handed to the starving waiter"
+    );
+    assert!(Polled::new(m.lock()).poll().is_pending());
+    assert_eq!(a.wakes(), 3);
+    drop(a.ready());
+    assert!(m.try_lock().is_some(), "back to normal after the hand-off");
+}
+
+#[test]
+fn a_woken_waiter_that_is_dropped_wakes_the_next() {
+    let m = Mutex::new(0);
+    let held = m.try_lock().unwrap();
+    let mut a = Polled::new(m.lock());
+    let mut b = Polled::new(m.lock());
+    a.pending();
+    b.pending();
+    drop(held); // wakes `a`
+    drop(a);
+    assert_eq!(b.wakes(), 1, "the wakeup passed on to `b`");
+    drop(b.ready());
 }
 
 #[test]
@@ -69,7 +114,7 @@ fn dropping_a_handed_off_waiter_passes_the_lock_on() {
     let mut b = Polled::new(m.lock());
     a.pending();
     b.pending();
-    drop(held); // handed to `a`
+    drop(held); // wakes `a`
     drop(a); // `a` never looked
     assert_eq!(b.wakes(), 1, "the hand-off passed on to `b`");
     let g = b.ready();
