@@ -38,13 +38,12 @@ pub(crate) enum Bench {
     MutexContended,
     SemUncontended,
     SemContended,
-    TcpPingPong,
-    TcpThroughput,
-    NetProtocol,
+    FsReadFile,
+    FsReadAll,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 20] = [
+    pub(crate) const ALL: [Bench; 19] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -62,9 +61,8 @@ impl Bench {
         Bench::MutexContended,
         Bench::SemUncontended,
         Bench::SemContended,
-        Bench::TcpPingPong,
-        Bench::TcpThroughput,
-        Bench::NetProtocol,
+        Bench::FsReadFile,
+        Bench::FsReadAll,
     ];
 
     /// The name used on the command line and in the table.
@@ -76,7 +74,6 @@ impl Bench {
             Bench::ChainedSpawn => "chained_spawn",
             Bench::Timers => "timers_1m",
             Bench::IdleCpu => "idle_cpu",
-            Bench::NetProtocol => "net_protocol",
             Bench::ChanMpsc => "chan_mpsc",
             Bench::ChanMpmc => "chan_mpmc",
             Bench::ChanUnbounded => "chan_unbounded",
@@ -88,8 +85,8 @@ impl Bench {
             Bench::MutexContended => "mutex_contended",
             Bench::SemUncontended => "sem_uncontended",
             Bench::SemContended => "sem_contended",
-            Bench::TcpPingPong => "tcp_ping_pong",
-            Bench::TcpThroughput => "tcp_throughput",
+            Bench::FsReadFile => "fs_read_file",
+            Bench::FsReadAll => "fs_read_all",
         }
     }
 
@@ -162,9 +159,8 @@ impl Bench {
             Bench::MutexContended => crate::sync::describe(crate::sync::Shape::MutexContended, size),
             Bench::SemUncontended => crate::sync::describe(crate::sync::Shape::SemUncontended, size),
             Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
-            Bench::TcpPingPong => crate::net::describe(crate::net::Shape::PingPong, size),
-            Bench::TcpThroughput => crate::net::describe(crate::net::Shape::Throughput, size),
-            Bench::NetProtocol => crate::net_protocol::describe(size),
+            Bench::FsReadFile => crate::fs::describe(crate::fs::Shape::ReadFile, size),
+            Bench::FsReadAll => crate::fs::describe(crate::fs::Shape::ReadAll, size),
         }
     }
 }
@@ -288,9 +284,8 @@ impl Job for Run {
                 Bench::MutexContended => crate::sync::run(rt, crate::sync::Shape::MutexContended, size).await,
                 Bench::SemUncontended => crate::sync::run(rt, crate::sync::Shape::SemUncontended, size).await,
                 Bench::SemContended => crate::sync::run(rt, crate::sync::Shape::SemContended, size).await,
-                Bench::TcpPingPong => crate::net::run(rt, crate::net::Shape::PingPong, size).await,
-                Bench::TcpThroughput => crate::net::run(rt, crate::net::Shape::Throughput, size).await,
-                Bench::NetProtocol => crate::net_protocol::run(rt, size).await,
+                Bench::FsReadFile => crate::fs::run(rt, crate::fs::Shape::ReadFile, size).await,
+                Bench::FsReadAll => crate::fs::run(rt, crate::fs::Shape::ReadAll, size).await,
             }
         }
     }

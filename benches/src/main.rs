@@ -17,8 +17,7 @@ mod benches;
 mod blocking;
 mod channel;
 mod cpu;
-mod net;
-mod net_protocol;
+mod fs;
 mod report;
 mod rt;
 mod sync;
@@ -36,9 +35,9 @@ multi-thread (2 workers) and current-thread, and prints a table of medians.
 
 benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
-            spawn_blocking unblock_latency net_protocol
+            spawn_blocking unblock_latency
             mutex_uncontended mutex_contended sem_uncontended sem_contended
-            tcp_ping_pong tcp_throughput
+            fs_read_file fs_read_all
 
 options:
   --rounds N        timed rounds per benchmark (default 5), after one warm-up round
@@ -198,6 +197,7 @@ fn main() -> ExitCode {
         .iter()
         .map(|&b| run_bench(b, &options))
         .collect();
+    fs::cleanup();
     let table = report::Report {
         results: &results,
         rounds: options.rounds,
