@@ -97,6 +97,7 @@ impl Barrier {
             barrier: self,
             joined: None,
             listener: None,
+            done: false,
         }
     }
 
@@ -144,6 +145,8 @@ pub struct BarrierWait<'a> {
     /// (generation joined, arrival index) once arrived.
     joined: Option<(usize, usize)>,
     listener: Option<EventListener>,
+    /// Returned `Ready`: polling again must not arrive a second time.
+    done: bool,
 }
 
 impl Future for BarrierWait<'_> {
@@ -151,6 +154,7 @@ impl Future for BarrierWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
         let this = self.get_mut();
+        assert!(!this.done, "BarrierWait polled after it returned Ready");
         let barrier = this.barrier;
         let (generation, index) = match this.joined {
             Some(joined) => joined,
@@ -167,6 +171,7 @@ impl Future for BarrierWait<'_> {
                     drop(state);
                     barrier.event.notify(usize::MAX);
                     // `joined` stays None: nothing to withdraw on drop.
+                    this.done = true;
                     return Poll::Ready(BarrierWaitResult {
                         index,
                         leader: true,
@@ -181,6 +186,7 @@ impl Future for BarrierWait<'_> {
             if barrier.generation.load(Ordering::Acquire) != generation {
                 this.joined = None;
                 this.listener = None;
+                this.done = true;
                 return Poll::Ready(BarrierWaitResult {
                     index,
                     leader: false,

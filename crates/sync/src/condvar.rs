@@ -69,10 +69,10 @@ impl Condvar {
     ///
     /// # Cancel safety
     ///
-    /// The guard is moved in, so dropping the future leaves the mutex
-    /// unlocked (or, if it was re-locked in the same poll, unlocks it
-    /// when the returned guard is dropped). A notification given to this
-    /// waiter is passed on to the next one; see the module docs.
+    /// The guard is moved in, so dropping the future before it completes
+    /// leaves the mutex unlocked. A notification given to this waiter is
+    /// passed on to the next one, whether the future is dropped while it
+    /// sleeps or while it waits to re-lock; see the module docs.
     pub async fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         let mutex = MutexGuard::source(&guard);
         let listener = self.event.listen();

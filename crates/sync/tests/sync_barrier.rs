@@ -67,6 +67,15 @@ fn a_waiter_dropped_after_the_trip_does_not_touch_the_next_round() {
 }
 
 #[test]
+#[should_panic(expected = "BarrierWait polled after it returned Ready")]
+fn polling_a_finished_wait_again_panics_instead_of_arriving_twice() {
+    let b = Barrier::new(1);
+    let mut w = Polled::new(b.wait());
+    w.ready();
+    let _ = w.poll();
+}
+
+#[test]
 #[should_panic(expected = "a barrier needs at least 1 party, not 0")]
 fn zero_parties_panics() {
     Barrier::new(0);

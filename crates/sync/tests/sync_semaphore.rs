@@ -134,6 +134,12 @@ fn error_messages_are_lowercase_and_say_what_to_do() {
     let closed = closed_error(&sem).to_string();
     assert!(closed.starts_with("semaphore closed"), "{closed}");
     assert_eq!(sem.try_acquire().unwrap_err().to_string(), closed);
+    let full = Semaphore::new(Semaphore::MAX_PERMITS);
+    let overflow = full.release(1).unwrap_err().to_string();
+    assert!(
+        overflow.starts_with("cannot release 1 permits: "),
+        "{overflow}"
+    );
     let bounded = Semaphore::bounded(1);
     let above = bounded.release(2).unwrap_err().to_string();
     assert!(
