@@ -40,10 +40,13 @@ pub(crate) enum Bench {
     SemContended,
     FsReadFile,
     FsReadAll,
+    TcpPingPong,
+    TcpThroughput,
+    NetProtocol,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 19] = [
+    pub(crate) const ALL: [Bench; 22] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -63,6 +66,9 @@ impl Bench {
         Bench::SemContended,
         Bench::FsReadFile,
         Bench::FsReadAll,
+        Bench::TcpPingPong,
+        Bench::TcpThroughput,
+        Bench::NetProtocol,
     ];
 
     /// The name used on the command line and in the table.
@@ -74,6 +80,7 @@ impl Bench {
             Bench::ChainedSpawn => "chained_spawn",
             Bench::Timers => "timers_1m",
             Bench::IdleCpu => "idle_cpu",
+            Bench::NetProtocol => "net_protocol",
             Bench::ChanMpsc => "chan_mpsc",
             Bench::ChanMpmc => "chan_mpmc",
             Bench::ChanUnbounded => "chan_unbounded",
@@ -87,6 +94,8 @@ impl Bench {
             Bench::SemContended => "sem_contended",
             Bench::FsReadFile => "fs_read_file",
             Bench::FsReadAll => "fs_read_all",
+            Bench::TcpPingPong => "tcp_ping_pong",
+            Bench::TcpThroughput => "tcp_throughput",
         }
     }
 
@@ -161,6 +170,9 @@ impl Bench {
             Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
             Bench::FsReadFile => crate::fs::describe(crate::fs::Shape::ReadFile, size),
             Bench::FsReadAll => crate::fs::describe(crate::fs::Shape::ReadAll, size),
+            Bench::TcpPingPong => crate::net::describe(crate::net::Shape::PingPong, size),
+            Bench::TcpThroughput => crate::net::describe(crate::net::Shape::Throughput, size),
+            Bench::NetProtocol => crate::net_protocol::describe(size),
         }
     }
 }
@@ -286,6 +298,9 @@ impl Job for Run {
                 Bench::SemContended => crate::sync::run(rt, crate::sync::Shape::SemContended, size).await,
                 Bench::FsReadFile => crate::fs::run(rt, crate::fs::Shape::ReadFile, size).await,
                 Bench::FsReadAll => crate::fs::run(rt, crate::fs::Shape::ReadAll, size).await,
+                Bench::TcpPingPong => crate::net::run(rt, crate::net::Shape::PingPong, size).await,
+                Bench::TcpThroughput => crate::net::run(rt, crate::net::Shape::Throughput, size).await,
+                Bench::NetProtocol => crate::net_protocol::run(rt, size).await,
             }
         }
     }

@@ -18,6 +18,8 @@ mod blocking;
 mod channel;
 mod cpu;
 mod fs;
+mod net;
+mod net_protocol;
 mod report;
 mod rt;
 mod sync;
@@ -35,9 +37,10 @@ multi-thread (2 workers) and current-thread, and prints a table of medians.
 
 benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
-            spawn_blocking unblock_latency
+            spawn_blocking unblock_latency net_protocol
             mutex_uncontended mutex_contended sem_uncontended sem_contended
             fs_read_file fs_read_all
+            tcp_ping_pong tcp_throughput
 
 options:
   --rounds N        timed rounds per benchmark (default 5), after one warm-up round
