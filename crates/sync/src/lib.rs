@@ -29,6 +29,12 @@
 //!   are built on `event-listener`, as in smol: register a listener,
 //!   re-check the condition, sleep.
 //!
+//! Why the locks do not sit on `event-listener` as well: a FIFO hand-off
+//! (and a semaphore's partial hand-off to an `acquire_many`) must know
+//! *which* waiter receives the permits and how many it still needs, which
+//! an anonymous listener list cannot say; and a state machine built only
+//! on our `sync` shim can be checked by loom end to end, wakeups included.
+//!
 //! # Fairness
 //!
 //! Waiters always queue in FIFO order. What a release does depends on the

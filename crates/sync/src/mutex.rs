@@ -137,6 +137,12 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
+    /// Whether the lock is held right now (asyncio's `Lock.locked()`). By
+    /// the time you act on the answer it may have changed.
+    pub fn is_locked(&self) -> bool {
+        self.raw.available() == 0
+    }
+
     /// A mutable reference to the data; no locking needed, the borrow
     /// proves exclusivity.
     pub fn get_mut(&mut self) -> &mut T {

@@ -12,11 +12,14 @@ use tulipa_sync::{Mutex, MutexGuard, MutexGuardArc};
 #[test]
 fn lock_gives_access_and_unlocks_on_drop() {
     let m = Mutex::new(1);
+    assert!(!m.is_locked());
     let mut g = Polled::new(m.lock()).ready();
+    assert!(m.is_locked());
     *g += 1;
     assert!(m.try_lock().is_none(), "locked while the guard lives");
     assert_eq!(format!("{m:?}"), "Mutex { data: <locked> }");
     drop(g);
+    assert!(!m.is_locked());
     assert_eq!(*m.try_lock().unwrap(), 2);
     assert_eq!(format!("{m:?}"), "Mutex { data: 2 }");
 }
