@@ -10,7 +10,7 @@
 //!   buffer and go out in one blocking call (write-behind). Its module
 //!   docs describe the Idle/Busy state machine.
 //! - [`read_dir`] fetches [`BATCH`] entries per hop.
-//! - Whole-file functions ([`read`], [`write`], [`copy`], ...) are one hop
+//! - Whole-file functions ([`read`], [`write()`], [`copy`], ...) are one hop
 //!   each.
 //! - [`stdin`], [`stdout`] and [`stderr`] are async handles usable from any
 //!   number of tasks.

@@ -420,16 +420,22 @@ impl File {
             }
             buf.discard();
         }
+        // Jobs drop their handle on the file before they complete, so with
+        // no job in flight this is the only one.
+        if Arc::strong_count(&self.shared) != 1 {
+            return Err(self);
+        }
         let shared = Arc::clone(&self.shared);
         // Nothing to flush now: dropping `self` submits no job.
         drop(self);
-        match Arc::try_unwrap(shared) {
-            Ok(s) => Ok(s.file),
-            Err(shared) => Ok(shared
-                .file
-                .try_clone()
-                .unwrap_or_else(|e| panic!("tulipa-fs: cannot duplicate a file descriptor: {e}"))),
-        }
+        Arc::try_unwrap(shared)
+            .map(|s| s.file)
+            .map_err(|shared| File {
+                shared,
+                state: State::Idle(Buf::new()),
+                cap: MIN_BUF,
+                seeking: None,
+            })
     }
 
     /// Attempts to sync all OS-internal metadata and data to disk, after
