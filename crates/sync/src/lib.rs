@@ -90,7 +90,8 @@ pub use mutex::{Lock, LockArc, Mutex, MutexGuard, MutexGuardArc};
 pub use once_cell::{OnceCell, SetError};
 pub use promise::{InvalidStateError, Promise, PromiseError};
 pub use rwlock::{
-    RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard, MAX_READERS,
+    RwLock, RwLockReadGuard, RwLockReadGuardArc, RwLockUpgradableReadGuard,
+    RwLockUpgradableReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc, MAX_READERS,
 };
 pub use semaphore::{
     Acquire, AcquireArc, AcquireError, ReleaseError, Semaphore, SemaphorePermit,

@@ -35,6 +35,13 @@ use std::task::{ready, Context, Poll};
 
 use crate::raw::{RawSemaphore, Waiter};
 
+mod arc;
+
+pub use arc::{
+    ReadArc, RwLockReadGuardArc, RwLockUpgradableReadGuardArc, RwLockWriteGuardArc,
+    UpgradableReadArc, UpgradeArc, WriteArc,
+};
+
 /// The most readers that can hold an [`RwLock`] at once; more wait.
 pub const MAX_READERS: usize = (u32::MAX >> 3) as usize;
 
@@ -195,49 +202,73 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-/// Takes the gate, then `need` reader permits; owns what it has until it
-/// returns `Ready`.
-struct GateAcquire<'a, T: ?Sized> {
-    lock: &'a RwLock<T>,
+/// The state of taking the gate, then `need` reader permits; owns what it
+/// has until it returns `Ready`. Shared by the borrowed and the `Arc`
+/// futures.
+struct GateState {
     gate: Waiter,
     has_gate: bool,
     readers: Waiter,
 }
 
-impl<'a, T: ?Sized> GateAcquire<'a, T> {
-    fn new(lock: &'a RwLock<T>, need: usize) -> Self {
-        GateAcquire {
-            lock,
+impl GateState {
+    fn new(need: usize) -> Self {
+        GateState {
             gate: Waiter::new(1),
             has_gate: false,
             readers: Waiter::new(need),
         }
     }
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll<T: ?Sized>(&mut self, lock: &RwLock<T>, cx: &mut Context<'_>) -> Poll<()> {
         if !self.has_gate {
-            if self.gate.is_queued() || !self.lock.gate.try_acquire_one_exact() {
-                let r = ready!(self.lock.gate.poll_acquire(&mut self.gate, cx));
+            if self.gate.is_queued() || !lock.gate.try_acquire_one_exact() {
+                let r = ready!(lock.gate.poll_acquire(&mut self.gate, cx));
                 debug_assert!(r.is_ok(), "the gate is never closed");
             }
             self.has_gate = true;
         }
-        let r = ready!(self.lock.readers.poll_acquire(&mut self.readers, cx));
+        let r = ready!(lock.readers.poll_acquire(&mut self.readers, cx));
         debug_assert!(r.is_ok(), "the reader semaphore is never closed");
         // The guard owns the gate from here on.
         self.has_gate = false;
         Poll::Ready(())
+    }
+
+    /// Gives back whatever was taken (from `Drop`).
+    fn cancel<T: ?Sized>(&mut self, lock: &RwLock<T>) {
+        lock.readers.cancel(&mut self.readers);
+        lock.gate.cancel(&mut self.gate);
+        if self.has_gate {
+            self.has_gate = false;
+            lock.gate.release_one();
+        }
+    }
+}
+
+/// [`GateState`] borrowing the lock.
+struct GateAcquire<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    state: GateState,
+}
+
+impl<'a, T: ?Sized> GateAcquire<'a, T> {
+    fn new(lock: &'a RwLock<T>, need: usize) -> Self {
+        GateAcquire {
+            lock,
+            state: GateState::new(need),
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.state.poll(self.lock, cx)
     }
 }
 
 impl<T: ?Sized> Drop for GateAcquire<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.readers.cancel(&mut self.readers);
-        self.lock.gate.cancel(&mut self.gate);
-        if self.has_gate {
-            self.lock.gate.release_one();
-        }
+        self.state.cancel(self.lock);
     }
 }
 

@@ -24,6 +24,13 @@ fn public_types_are_send_and_sync() {
     send_sync::<rwlock::Write<'static, u8>>();
     send_sync::<rwlock::UpgradableRead<'static, u8>>();
     send_sync::<rwlock::Upgrade<'static, u8>>();
+    send_sync::<RwLockReadGuardArc<u8>>();
+    send_sync::<RwLockWriteGuardArc<u8>>();
+    send_sync::<RwLockUpgradableReadGuardArc<u8>>();
+    send_sync::<rwlock::ReadArc<u8>>();
+    send_sync::<rwlock::WriteArc<u8>>();
+    send_sync::<rwlock::UpgradableReadArc<u8>>();
+    send_sync::<rwlock::UpgradeArc<u8>>();
     send_sync::<Semaphore>();
     send_sync::<SemaphorePermit<'static>>();
     send_sync::<SemaphorePermitArc>();

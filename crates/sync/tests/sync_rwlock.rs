@@ -199,3 +199,69 @@ fn threads_mix_readers_writers_and_upgrades() {
     assert_eq!(g.0, 800, "every write landed");
     assert_eq!(g.0, g.1);
 }
+
+#[test]
+fn arc_guards_share_exclude_and_convert() {
+    use tulipa_sync::{RwLockUpgradableReadGuardArc, RwLockWriteGuardArc};
+
+    let lock = Arc::new(RwLock::new(1));
+    let r = Polled::new(lock.read_arc()).ready();
+    assert!(Arc::ptr_eq(
+        tulipa_sync::RwLockReadGuardArc::source(&r),
+        &lock
+    ));
+    let up = lock.try_upgradable_read_arc().unwrap();
+    assert!(lock.try_write_arc().is_none());
+    assert_eq!(*r + *up, 2);
+    let up = match RwLockUpgradableReadGuardArc::try_upgrade(up) {
+        Ok(_) => panic!("a reader is inside"),
+        Err(up) => up,
+    };
+    let mut upgrade = Polled::new(RwLockUpgradableReadGuardArc::upgrade(up));
+    upgrade.pending();
+    let mut late = Polled::new(lock.read_arc());
+    late.pending();
+    drop(r);
+    let mut w = upgrade.ready();
+    *w = 5;
+    let up = RwLockWriteGuardArc::downgrade_to_upgradable(w);
+    assert_eq!(late.wakes(), 1);
+    let late = late.ready();
+    let read = RwLockUpgradableReadGuardArc::downgrade(up);
+    assert_eq!((*read, *late), (5, 5));
+    let mut w = Polled::new(lock.write_arc());
+    w.pending();
+    drop((read, late));
+    let w = w.ready();
+    assert_eq!(format!("{w:?}"), "5");
+    let r = RwLockWriteGuardArc::downgrade(w);
+    assert!(lock.try_upgradable_read_arc().is_some());
+    drop(r);
+    assert!(lock.try_write_arc().is_some(), "everything was released");
+    let moved = {
+        let g = lock.try_read_arc().unwrap();
+        std::thread::spawn(move || *g).join().unwrap()
+    };
+    assert_eq!(moved, 5);
+}
+
+#[test]
+fn dropped_arc_futures_release_what_they_took() {
+    let lock = Arc::new(RwLock::new(0));
+    let r = lock.try_read_arc().unwrap();
+    let mut w = Polled::new(lock.write_arc());
+    w.pending(); // holds the gate and the free reader permits
+    let mut up = Polled::new(lock.upgradable_read_arc());
+    up.pending(); // queued on the gate
+    let mut reader = Polled::new(lock.read_arc());
+    reader.pending(); // behind the writer
+    drop(w);
+    assert_eq!(reader.wakes(), 1);
+    let _reader = reader.ready();
+    let up = up.ready();
+    let mut upgrade = Polled::new(tulipa_sync::RwLockUpgradableReadGuardArc::upgrade(up));
+    upgrade.pending();
+    drop(upgrade);
+    drop((r, _reader));
+    assert!(lock.try_write_arc().is_some(), "everything was released");
+}
