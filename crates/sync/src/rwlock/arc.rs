@@ -251,6 +251,10 @@ pub struct RwLockReadGuardArc<T: ?Sized> {
 
 impl<T: ?Sized> RwLockReadGuardArc<T> {
     /// The lock this guard reads.
+    ///
+    /// # Panics
+    ///
+    /// Never: a guard is emptied only inside its own conversions.
     pub fn source(guard: &Self) -> &Arc<RwLock<T>> {
         guard.lock.as_ref().expect("a live guard")
     }
