@@ -24,7 +24,7 @@ use std::fmt;
 
 use event_listener::IntoNotification;
 
-use crate::mutex::MutexGuard;
+use crate::mutex::{MutexGuard, MutexGuardArc};
 
 /// A condition variable (asyncio's `Condition`).
 ///
@@ -103,6 +103,44 @@ impl Condvar {
     {
         while condition(&mut *guard) {
             guard = self.wait(guard).await;
+        }
+        guard
+    }
+
+    /// [`wait`](Condvar::wait) with an owned guard ([`Mutex::lock_arc`](crate::Mutex::lock_arc)).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](Condvar::wait).
+    pub async fn wait_arc<T: ?Sized>(&self, guard: MutexGuardArc<T>) -> MutexGuardArc<T> {
+        let mutex = MutexGuardArc::source(&guard).clone();
+        let listener = self.event.listen();
+        drop(guard);
+        let pass_on = listener.await;
+        let relay = Relay {
+            event: &self.event,
+            armed: pass_on,
+        };
+        let guard = mutex.lock_arc().await;
+        relay.disarm();
+        guard
+    }
+
+    /// [`wait_while`](Condvar::wait_while) with an owned guard.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](Condvar::wait).
+    pub async fn wait_while_arc<T: ?Sized, F>(
+        &self,
+        mut guard: MutexGuardArc<T>,
+        mut condition: F,
+    ) -> MutexGuardArc<T>
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        while condition(&mut *guard) {
+            guard = self.wait_arc(guard).await;
         }
         guard
     }

@@ -162,3 +162,29 @@ fn default_and_debug() {
     let cv = Condvar::default();
     assert_eq!(format!("{cv:?}"), "Condvar { .. }");
 }
+
+#[test]
+fn owned_guards_wait_too() {
+    let pair = Arc::new((Arc::new(Mutex::new(0)), Condvar::new()));
+    let p = pair.clone();
+    let waiter = std::thread::spawn(move || {
+        block_on(async {
+            let g = p.0.lock_arc().await;
+            *p.1.wait_while_arc(g, |n| *n < 3).await
+        })
+    });
+    block_on(async {
+        for _ in 0..3 {
+            *pair.0.lock().await += 1;
+            pair.1.notify_all();
+        }
+    });
+    assert_eq!(waiter.join().unwrap(), 3);
+    let mut w = Polled::new(async {
+        let g = pair.0.lock_arc().await;
+        drop(pair.1.wait_arc(g).await);
+    });
+    w.pending();
+    assert_eq!(pair.1.notify_one(), 1);
+    w.ready();
+}
