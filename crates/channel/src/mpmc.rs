@@ -198,6 +198,12 @@ fn new<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
 ///
 /// The channel closes when the last `Sender` is dropped (receivers then
 /// drain what is queued and get [`RecvError`]).
+///
+/// [`send`](Self::send) is the sink side: a future that waits for room
+/// (back-pressure) and hands the message back if the channel closes. There
+/// is no `futures::Sink` implementation, to keep the dependency on
+/// `futures-sink` out; `while let Some(x) = stream.next().await {
+/// tx.send(x).await? }` forwards a stream.
 pub struct Sender<T> {
     channel: Arc<Channel<T>>,
 }
