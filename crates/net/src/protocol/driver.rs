@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::stream::Io;
-use super::transport::{lock, Shared, Transport};
+use super::transport::{lock_state, Shared, Transport};
 use super::Protocol;
 
 /// Bytes in a connection's read buffer.
@@ -112,7 +112,7 @@ impl<P: Protocol, I: Io> Driver<P, I> {
         }
         self.done = true;
         let io = {
-            let mut st = lock(&self.shared.state);
+            let mut st = lock_state(&self.shared.state);
             st.closing = true;
             st.buf = Default::default();
             st.parked = false;
@@ -125,7 +125,7 @@ impl<P: Protocol, I: Io> Driver<P, I> {
         self.io = None;
         self.protocol.connection_lost(err);
         let waiters = {
-            let mut st = lock(&self.shared.state);
+            let mut st = lock_state(&self.shared.state);
             st.lost = true;
             mem::take(&mut st.closed_waiters)
         };
@@ -141,7 +141,7 @@ impl<P: Protocol, I: Io> Driver<P, I> {
     /// `resume_writing` is due and whether everything (buffer and the
     /// stream's own buffers) is flushed.
     fn flush(&mut self, io: &I, cx: &mut Context<'_>) -> io::Result<(bool, bool)> {
-        let mut st = lock(&self.shared.state);
+        let mut st = lock_state(&self.shared.state);
         while !st.buf.is_empty() {
             let (a, b) = st.buf.as_slices();
             let slices = [IoSlice::new(a), IoSlice::new(b)];
@@ -214,7 +214,7 @@ impl<P: Protocol, I: Io> Future for Driver<P, I> {
         loop {
             // 1. What the transport recorded.
             let (pause, error, aborted, closing, eof_requested, reading) = {
-                let mut st = lock(&this.shared.state);
+                let mut st = lock_state(&this.shared.state);
                 st.dirty = false;
                 st.parked = false;
                 (
@@ -329,7 +329,7 @@ impl<P: Protocol, I: Io> Future for Driver<P, I> {
             }
 
             // 5. Park, unless something changed meanwhile.
-            let mut st = lock(&this.shared.state);
+            let mut st = lock_state(&this.shared.state);
             if st.dirty {
                 continue;
             }
@@ -359,7 +359,7 @@ impl<P: Protocol, I: Io> Drop for Driver<P, I> {
         // the socket still closes and waiters still wake.
         self.done = true;
         let (io, waiters) = {
-            let mut st = lock(&self.shared.state);
+            let mut st = lock_state(&self.shared.state);
             st.closing = true;
             st.lost = true;
             st.buf = Default::default();
@@ -372,5 +372,92 @@ impl<P: Protocol, I: Io> Drop for Driver<P, I> {
         if let Some(f) = self.on_end.take() {
             f();
         }
+    }
+}
+
+#[cfg(all(test, tulipa_loom))]
+mod loom_tests {
+    //! The park/notify handshake between the driver and a transport used
+    //! from another thread: a write or close made while the driver is
+    //! between "nothing to do" and "parked" must not be lost.
+
+    use std::io::{self, IoSlice};
+    use std::os::fd::RawFd;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
+    use super::super::stream::Io;
+    use super::super::transport::{Info, Shared, Transport};
+    use super::super::Protocol;
+    use super::Driver;
+
+    /// A socket with nothing to read that takes every write the driver
+    /// offers but none from `try_write`, so bytes always go through the
+    /// buffer and the driver.
+    struct MockIo {
+        written: Arc<AtomicUsize>,
+    }
+
+    impl Io for MockIo {
+        fn poll_read(&self, _: &mut Context<'_>, _: &mut [u8]) -> Poll<io::Result<usize>> {
+            Poll::Pending
+        }
+        fn try_write(&self, _: &[IoSlice<'_>]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn poll_write(&self, _: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+            let n: usize = bufs.iter().map(|b| b.len()).sum();
+            self.written.fetch_add(n, Ordering::SeqCst);
+            Poll::Ready(Ok(n))
+        }
+        fn poll_shutdown_write(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn raw_fd(&self) -> RawFd {
+            -1
+        }
+    }
+
+    struct Count(Arc<AtomicUsize>);
+
+    impl Protocol for Count {
+        fn data_received(&mut self, _: &[u8]) {}
+        fn connection_lost(&mut self, _: Option<io::Error>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn loom_a_write_and_close_from_another_thread_reach_the_driver() {
+        loom::model(|| {
+            let written = Arc::new(AtomicUsize::new(0));
+            let lost = Arc::new(AtomicUsize::new(0));
+            let io = Arc::new(MockIo {
+                written: written.clone(),
+            });
+            let info = Info {
+                peer: None,
+                local: None,
+                fd: -1,
+                can_write_eof: true,
+                #[cfg(feature = "tls")]
+                tls: None,
+            };
+            let shared = Shared::new(io.clone(), info);
+            let transport = Transport {
+                shared: shared.clone(),
+            };
+            let driver = Driver::new(Count(lost.clone()), io, shared, true);
+            let writer = loom::thread::spawn(move || {
+                transport.write(b"abc");
+                transport.close();
+            });
+            // Deadlocks (and loom says so) if a wakeup is lost.
+            loom::future::block_on(driver);
+            writer.join().unwrap();
+            assert_eq!(written.load(Ordering::SeqCst), 3);
+            assert_eq!(lost.load(Ordering::SeqCst), 1);
+        });
     }
 }

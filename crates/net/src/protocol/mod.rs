@@ -95,6 +95,7 @@ mod datagram;
 mod driver;
 mod server;
 mod stream;
+mod sync;
 #[cfg(feature = "tls")]
 mod tls_glue;
 mod transport;

@@ -43,10 +43,11 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use super::stream::Io;
+use super::sync::{Mutex, MutexGuard};
 
 /// Default high-water mark of the write buffer (asyncio's 64 KiB).
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
@@ -55,7 +56,13 @@ pub const DEFAULT_LOW_WATER: usize = 16 * 1024;
 
 /// Locks `m`, ignoring poisoning: no critical section here leaves the
 /// state inconsistent when it panics (user callbacks never run under it).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// [`lock`] for the transport state, whose mutex comes from the `sync`
+/// shim (loom's under `--cfg tulipa_loom`).
+pub(crate) fn lock_state(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -225,7 +232,7 @@ pub struct Transport {
 
 impl Transport {
     fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.shared.state)
+        lock_state(&self.shared.state)
     }
 
     /// Writes `data` to the connection.
