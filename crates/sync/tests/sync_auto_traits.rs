@@ -62,6 +62,12 @@ fn futures_of_async_methods_are_send() {
     let cv = Condvar::new();
     let g = m.try_lock().unwrap();
     is_send(&cv.wait(g));
+    let m2 = std::sync::Arc::new(Mutex::new(0));
+    is_send(&cv.wait_arc(m2.try_lock_arc().unwrap()));
+    let p = Promise::<u8>::new();
+    is_send(&p.wait());
+    let b = Barrier::new(1);
+    is_send(&b.wait());
     let cell = OnceCell::<u8>::new();
     is_send(&cell.get_or_init(|| async { 1 }));
 }
