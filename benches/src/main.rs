@@ -17,12 +17,12 @@ mod benches;
 mod blocking;
 mod channel;
 mod cpu;
-mod fs;
 mod net;
 mod net_protocol;
 mod report;
 mod rt;
 mod sync;
+mod toolkit;
 
 use std::process::ExitCode;
 
@@ -39,7 +39,7 @@ benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
             spawn_blocking unblock_latency net_protocol
             mutex_uncontended mutex_contended sem_uncontended sem_contended
-            fs_read_file fs_read_all
+            gather_10k group_10k
             tcp_ping_pong tcp_throughput
 
 options:
@@ -200,7 +200,6 @@ fn main() -> ExitCode {
         .iter()
         .map(|&b| run_bench(b, &options))
         .collect();
-    fs::cleanup();
     let table = report::Report {
         results: &results,
         rounds: options.rounds,
