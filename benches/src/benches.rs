@@ -40,13 +40,15 @@ pub(crate) enum Bench {
     SemContended,
     GatherMany,
     GroupMany,
+    FsReadFile,
+    FsReadAll,
     TcpPingPong,
     TcpThroughput,
     NetProtocol,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 22] = [
+    pub(crate) const ALL: [Bench; 24] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -66,6 +68,8 @@ impl Bench {
         Bench::SemContended,
         Bench::GatherMany,
         Bench::GroupMany,
+        Bench::FsReadFile,
+        Bench::FsReadAll,
         Bench::TcpPingPong,
         Bench::TcpThroughput,
         Bench::NetProtocol,
@@ -94,6 +98,8 @@ impl Bench {
             Bench::SemContended => "sem_contended",
             Bench::GatherMany => "gather_10k",
             Bench::GroupMany => "group_10k",
+            Bench::FsReadFile => "fs_read_file",
+            Bench::FsReadAll => "fs_read_all",
             Bench::TcpPingPong => "tcp_ping_pong",
             Bench::TcpThroughput => "tcp_throughput",
         }
@@ -171,6 +177,8 @@ impl Bench {
             Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
             Bench::GatherMany => crate::toolkit::describe_gather(size),
             Bench::GroupMany => crate::toolkit::describe_group(size),
+            Bench::FsReadFile => crate::fs::describe(crate::fs::Shape::ReadFile, size),
+            Bench::FsReadAll => crate::fs::describe(crate::fs::Shape::ReadAll, size),
             Bench::TcpPingPong => crate::net::describe(crate::net::Shape::PingPong, size),
             Bench::TcpThroughput => crate::net::describe(crate::net::Shape::Throughput, size),
             Bench::NetProtocol => crate::net_protocol::describe(size),
@@ -299,6 +307,8 @@ impl Job for Run {
                 Bench::SemContended => crate::sync::run(rt, crate::sync::Shape::SemContended, size).await,
                 Bench::GatherMany => crate::toolkit::run_gather(rt, size).await,
                 Bench::GroupMany => crate::toolkit::run_group(rt, size).await,
+                Bench::FsReadFile => crate::fs::run(rt, crate::fs::Shape::ReadFile, size).await,
+                Bench::FsReadAll => crate::fs::run(rt, crate::fs::Shape::ReadAll, size).await,
                 Bench::TcpPingPong => crate::net::run(rt, crate::net::Shape::PingPong, size).await,
                 Bench::TcpThroughput => crate::net::run(rt, crate::net::Shape::Throughput, size).await,
                 Bench::NetProtocol => crate::net_protocol::run(rt, size).await,

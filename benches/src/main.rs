@@ -17,6 +17,7 @@ mod benches;
 mod blocking;
 mod channel;
 mod cpu;
+mod fs;
 mod net;
 mod net_protocol;
 mod report;
@@ -40,6 +41,7 @@ benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             spawn_blocking unblock_latency net_protocol
             mutex_uncontended mutex_contended sem_uncontended sem_contended
             gather_10k group_10k
+            fs_read_file fs_read_all
             tcp_ping_pong tcp_throughput
 
 options:
@@ -200,6 +202,7 @@ fn main() -> ExitCode {
         .iter()
         .map(|&b| run_bench(b, &options))
         .collect();
+    fs::cleanup();
     let table = report::Report {
         results: &results,
         rounds: options.rounds,
