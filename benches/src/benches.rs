@@ -44,11 +44,13 @@ pub(crate) enum Bench {
     FsReadAll,
     TcpPingPong,
     TcpThroughput,
+    ProcessSpawnWait,
+    ProcessOutput,
     NetProtocol,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 24] = [
+    pub(crate) const ALL: [Bench; 26] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -72,6 +74,8 @@ impl Bench {
         Bench::FsReadAll,
         Bench::TcpPingPong,
         Bench::TcpThroughput,
+        Bench::ProcessSpawnWait,
+        Bench::ProcessOutput,
         Bench::NetProtocol,
     ];
 
@@ -102,6 +106,8 @@ impl Bench {
             Bench::FsReadAll => "fs_read_all",
             Bench::TcpPingPong => "tcp_ping_pong",
             Bench::TcpThroughput => "tcp_throughput",
+            Bench::ProcessSpawnWait => "process_spawn_wait",
+            Bench::ProcessOutput => "process_output",
         }
     }
 
@@ -181,6 +187,10 @@ impl Bench {
             Bench::FsReadAll => crate::fs::describe(crate::fs::Shape::ReadAll, size),
             Bench::TcpPingPong => crate::net::describe(crate::net::Shape::PingPong, size),
             Bench::TcpThroughput => crate::net::describe(crate::net::Shape::Throughput, size),
+            Bench::ProcessSpawnWait => {
+                crate::process::describe(crate::process::Shape::SpawnWait, size)
+            }
+            Bench::ProcessOutput => crate::process::describe(crate::process::Shape::Output, size),
             Bench::NetProtocol => crate::net_protocol::describe(size),
         }
     }
@@ -311,6 +321,12 @@ impl Job for Run {
                 Bench::FsReadAll => crate::fs::run(rt, crate::fs::Shape::ReadAll, size).await,
                 Bench::TcpPingPong => crate::net::run(rt, crate::net::Shape::PingPong, size).await,
                 Bench::TcpThroughput => crate::net::run(rt, crate::net::Shape::Throughput, size).await,
+                Bench::ProcessSpawnWait => {
+                    crate::process::run(rt, crate::process::Shape::SpawnWait, size).await
+                }
+                Bench::ProcessOutput => {
+                    crate::process::run(rt, crate::process::Shape::Output, size).await
+                }
                 Bench::NetProtocol => crate::net_protocol::run(rt, size).await,
             }
         }

@@ -20,6 +20,7 @@ mod cpu;
 mod fs;
 mod net;
 mod net_protocol;
+mod process;
 mod report;
 mod rt;
 mod sync;
@@ -39,6 +40,7 @@ multi-thread (2 workers) and current-thread, and prints a table of medians.
 benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
             spawn_blocking unblock_latency net_protocol
+            process_spawn_wait process_output
             mutex_uncontended mutex_contended sem_uncontended sem_contended
             gather_10k group_10k
             fs_read_file fs_read_all
