@@ -373,3 +373,36 @@ fn public_types_are_send_and_sync() {
     send(&tulipa_fs::settle());
     fn send<T: Send>(_: &T) {}
 }
+
+#[test]
+fn file_is_its_own_buffered_reader() {
+    use futures_lite::{AsyncBufReadExt, StreamExt};
+    let dir = TempDir::new("bufread");
+    let path = dir.join("lines");
+    let text: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+    std::fs::write(&path, &text).unwrap();
+    block_on(async {
+        let f = File::open(&path).await.unwrap();
+        let lines: Vec<String> = f.lines().map(Result::unwrap).collect().await;
+        assert_eq!(lines.len(), 20_000);
+        assert_eq!(lines[12_345], "line 12345");
+
+        // read_line, then a plain read continues right after the line.
+        let mut f = File::open(&path).await.unwrap();
+        let mut first = String::new();
+        f.read_line(&mut first).await.unwrap();
+        assert_eq!(first, "line 0\n");
+        let mut next = [0u8; 7];
+        f.read_exact(&mut next).await.unwrap();
+        assert_eq!(&next, b"line 1\n");
+        // A write after buffered reading lands at the logical position.
+        let mut f = rw(&path).open(&path).await.unwrap();
+        let mut l = String::new();
+        f.read_line(&mut l).await.unwrap();
+        f.write_all(b"LINE").await.unwrap();
+        f.flush().await.unwrap();
+    });
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .starts_with("line 0\nLINE 1\n"));
+}

@@ -8,7 +8,7 @@ use std::io::{ErrorKind, SeekFrom};
 
 use common::TempDir;
 use futures_lite::future::block_on;
-use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use proptest::prelude::*;
 use tulipa_fs::{File, OpenOptions};
 
@@ -16,6 +16,8 @@ use tulipa_fs::{File, OpenOptions};
 enum Op {
     Write(usize, u8),
     Read(usize),
+    /// `fill_buf`, then `consume` up to this many of its bytes.
+    FillConsume(usize),
     Seek(SeekFrom),
     SetLen(u64),
     Flush,
@@ -25,7 +27,8 @@ fn op() -> impl Strategy<Value = Op> {
     let size = prop_oneof![0usize..100, 60_000usize..70_000, 0usize..300_000];
     prop_oneof![
         3 => (size.clone(), any::<u8>()).prop_map(|(n, b)| Op::Write(n, b)),
-        3 => size.prop_map(Op::Read),
+        3 => size.clone().prop_map(Op::Read),
+        1 => size.prop_map(Op::FillConsume),
         2 => prop_oneof![
             (0u64..400_000).prop_map(SeekFrom::Start),
             (-200_000i64..200_000).prop_map(SeekFrom::Current),
@@ -93,6 +96,22 @@ fn check(ops: Vec<Op>) {
                     let end = (start + n).min(m.data.len());
                     assert!(got == m.data[start..end], "op {i}: read {n} at {}", m.pos);
                     m.pos += got.len() as u64;
+                }
+                Op::FillConsume(k) => {
+                    let start = (m.pos as usize).min(m.data.len());
+                    let avail = f.fill_buf().await.unwrap();
+                    assert_eq!(
+                        avail.is_empty(),
+                        start == m.data.len(),
+                        "op {i}: fill_buf at end?"
+                    );
+                    let take = k.min(avail.len());
+                    assert!(
+                        avail[..take] == m.data[start..start + take],
+                        "op {i}: fill_buf"
+                    );
+                    f.consume(take);
+                    m.pos += take as u64;
                 }
                 Op::Seek(to) => {
                     let target = match to {

@@ -8,10 +8,54 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use futures_lite::io::{AsyncRead, AsyncSeek, AsyncWrite};
+use futures_lite::io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 
 use super::{Buf, Done, File, Mode, Op, State, MAX_BUF};
 use crate::background::{self, Ticket};
+
+impl File {
+    /// Drives the file until read-ahead bytes are buffered (`Ok(true)`) or
+    /// the end of the file is reached (`Ok(false)`). `want` sizes the read
+    /// job: the buffer's capacity, at least `want` (at most 1 MiB).
+    fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<bool>> {
+        loop {
+            if let Some(done) = ready!(self.poll_job(cx)) {
+                match done {
+                    Done::Read(Err(e)) | Done::Failed(e) => return Poll::Ready(Err(e)),
+                    Done::Read(Ok(n)) => {
+                        if n == 0 {
+                            // End of file: nothing was installed. Remember
+                            // it, so asking again (as `FillBuf` does) gives
+                            // the same answer without another hop.
+                            self.eof = true;
+                            return Poll::Ready(self.shared.errors.take().map_or(Ok(false), Err));
+                        }
+                        if n >= self.cap {
+                            self.cap = (self.cap * 2).min(MAX_BUF);
+                        }
+                    }
+                    other => self.absorb(other),
+                }
+            }
+            if let Some(e) = self.shared.errors.take() {
+                return Poll::Ready(Err(e));
+            }
+            let buf = self.buf();
+            if buf.dirty() > 0 {
+                self.start(Op::Write);
+                continue;
+            }
+            if buf.unread() > 0 {
+                return Poll::Ready(Ok(true));
+            }
+            if self.eof {
+                return Poll::Ready(Ok(false));
+            }
+            let cap = self.cap.max(want.min(MAX_BUF));
+            self.start(Op::Read(cap));
+        }
+    }
+}
 
 impl AsyncRead for File {
     /// Copies read-ahead bytes out, or reads up to the buffer's capacity
@@ -27,43 +71,55 @@ impl AsyncRead for File {
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        loop {
-            if let Some(done) = ready!(this.poll_job(cx)) {
-                match done {
-                    Done::Read(Err(e)) | Done::Failed(e) => return Poll::Ready(Err(e)),
-                    Done::Read(Ok(n)) => {
-                        if n == 0 {
-                            // End of file: nothing was installed.
-                            return Poll::Ready(this.shared.errors.take().map_or(Ok(0), Err));
-                        }
-                        if n >= this.cap {
-                            this.cap = (this.cap * 2).min(MAX_BUF);
-                        }
-                    }
-                    other => this.absorb(other),
-                }
-            }
-            if let Some(e) = this.shared.errors.take() {
-                return Poll::Ready(Err(e));
-            }
-            let buf = this.buf();
-            if buf.dirty() > 0 {
-                this.start(Op::Write);
-                continue;
-            }
-            let unread = buf.unread();
-            if unread > 0 {
-                let n = unread.min(dst.len());
-                dst[..n].copy_from_slice(&buf.data[buf.pos..buf.pos + n]);
-                buf.pos += n;
-                return Poll::Ready(Ok(n));
-            }
-            if dst.is_empty() {
-                return Poll::Ready(Ok(0));
-            }
-            let cap = this.cap.max(dst.len().min(MAX_BUF));
-            this.start(Op::Read(cap));
+        if dst.is_empty() {
+            return Poll::Ready(this.shared.errors.take().map_or(Ok(0), Err));
         }
+        if !ready!(this.poll_fill(cx, dst.len()))? {
+            // The end of the file is reported once; the next read asks the
+            // OS again (the file may have grown).
+            this.eof = false;
+            return Poll::Ready(Ok(0));
+        }
+        let buf = this.buf();
+        let n = buf.unread().min(dst.len());
+        dst[..n].copy_from_slice(&buf.data[buf.pos..buf.pos + n]);
+        buf.pos += n;
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl AsyncBufRead for File {
+    /// The read-ahead bytes, reading the next buffer-full (one blocking
+    /// call) if there are none; empty at the end of the file. `File` is
+    /// its own buffered reader: no `BufReader` needed for `lines()` or
+    /// `read_line`.
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        if !ready!(this.poll_fill(cx, 0))? {
+            return Poll::Ready(Ok(&[]));
+        }
+        let buf = this.buf();
+        Poll::Ready(Ok(&buf.data[buf.pos..]))
+    }
+
+    /// Marks `amt` read-ahead bytes as read.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `amt` is more than the last `poll_fill_buf` returned.
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        let State::Idle(buf) = &mut this.state else {
+            panic!("File::consume called while a read is in flight; call it after poll_fill_buf");
+        };
+        assert!(
+            amt <= buf.unread(),
+            "File::consume({amt}) is more than the {} bytes poll_fill_buf returned",
+            buf.unread()
+        );
+        buf.pos += amt;
+        // An end of file seen by `poll_fill_buf` has been acted on.
+        this.eof = false;
     }
 }
 

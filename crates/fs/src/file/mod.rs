@@ -30,6 +30,13 @@
 //! | `poll_seek` | job: seek (a relative seek subtracts the unread bytes) | job: write the bytes out, then seek | wait (returns the result if it is this seek) |
 //! | `set_len`, `sync_*`, `metadata` | (seek back over unread bytes for `set_len`) job | job: write out; then the job | wait |
 //!
+//! `poll_fill_buf` / `consume` (`AsyncBufRead`) work on the same read-ahead
+//! bytes as `poll_read`. A read job that hits the end of the file sets an
+//! `eof` flag, so asking again before anything else happens (futures-lite's
+//! `fill_buf` polls twice) gives the same empty answer without a hop; a
+//! `poll_read` that returns 0, a `consume`, or any new job clears it, so a
+//! file that grows can be read further.
+//!
 //! The buffer starts at 64 KiB and doubles (up to 1 MiB) each time a read
 //! fills it or a write fills it, so a sequential reader or writer soon
 //! moves 1 MiB per hop while a file used for small random access keeps a
@@ -245,6 +252,8 @@ enum State {
 /// An open file with asynchronous reads, writes and seeks.
 ///
 /// `File` implements [`AsyncRead`](futures_lite::AsyncRead),
+/// [`AsyncBufRead`](futures_lite::AsyncBufRead) (it is its own buffered
+/// reader: `lines()` and `read_line` need no `BufReader`),
 /// [`AsyncWrite`](futures_lite::AsyncWrite) and
 /// [`AsyncSeek`](futures_lite::AsyncSeek) (use
 /// the extension traits in `futures_lite::io` / `tulipa::io`); each OS call
@@ -302,6 +311,9 @@ pub struct File {
     cap: usize,
     /// The user seek in flight, if any (to match `poll_seek` calls to it).
     seeking: Option<SeekFrom>,
+    /// The last read job hit the end of the file and no one has acted on
+    /// it yet (`poll_fill_buf` may be asked again before `consume`).
+    eof: bool,
 }
 
 impl File {
@@ -377,6 +389,7 @@ impl File {
             state: State::Idle(Buf::new()),
             cap: MIN_BUF,
             seeking: None,
+            eof: false,
         }
     }
 
@@ -435,6 +448,7 @@ impl File {
                 state: State::Idle(Buf::new()),
                 cap: MIN_BUF,
                 seeking: None,
+                eof: false,
             })
     }
 
@@ -542,6 +556,7 @@ impl File {
 
     /// Submits `op`; the state must be Idle.
     fn start(&mut self, op: Op) {
+        self.eof = false;
         let State::Idle(mut buf) = std::mem::replace(&mut self.state, State::Idle(Buf::new()))
         else {
             unreachable!("File::start called while a job is in flight")
