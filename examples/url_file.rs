@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tulipa::fs::{File, OpenOptions};
-use tulipa::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tulipa::io::{AsyncBufReadExt, AsyncWriteExt};
 use tulipa::stream::StreamExt;
 
 const URLS: usize = 40;
@@ -80,7 +80,9 @@ async fn main_async(dir: &Path) -> io::Result<()> {
     f.flush().await?;
     drop(f);
 
-    let mut lines = BufReader::new(File::open(&input).await?).lines();
+    // A tulipa File buffers its reads itself (one blocking read per 64 KiB
+    // or more), so it reads lines with no BufReader around it.
+    let mut lines = File::open(&input).await?.lines();
     let mut tasks = Vec::new();
     while let Some(line) = lines.next().await {
         let url = line?.trim().to_string();
