@@ -118,8 +118,8 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// The `futures-lite` future combinators (`zip`, `race`, `or`,
 /// `poll_fn`, `ready`, `pending`, ...), so one dependency is enough.
 ///
-/// Plus asyncio's combinators over many futures: [`gather`](future::gather),
-/// [`try_gather`](future::try_gather), [`select`](future::select),
+/// Plus asyncio's combinators over many futures: [`gather`](future::gather()),
+/// [`try_gather`](future::try_gather()), [`select`](future::select),
 /// [`wait`](future::wait) (with a timeout), [`as_completed`](future::as_completed),
 /// [`shield`](future::shield), the [`gather!`](crate::gather!) and
 /// [`try_gather!`](crate::try_gather!) macros, and [`FutureSet`](future::FutureSet).
