@@ -54,7 +54,9 @@ fn main() {
 
         // shield: the caller gives up, the work goes on.
         let save = shield(fetch("saved", 10));
-        let gave_up = tulipa::time::timeout(Duration::from_secs(1), save).await.is_err();
+        let gave_up = tulipa::time::timeout(Duration::from_secs(1), save)
+            .await
+            .is_err();
         println!("shield      caller gave up: {gave_up}; the shielded task runs on");
         println!("total       {:?} of virtual time", start.elapsed());
     });

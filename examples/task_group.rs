@@ -49,7 +49,9 @@ fn main() {
             group.spawn(REQUEST.scope(8, check(item)));
         }
         match group.try_join().await {
-            Err(GroupError::Failed(e)) => println!("bad group  -> failed: {e} (50 and 60 cancelled)"),
+            Err(GroupError::Failed(e)) => {
+                println!("bad group  -> failed: {e} (50 and 60 cancelled)")
+            }
             other => println!("bad group  -> {other:?}"),
         }
 

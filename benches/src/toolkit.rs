@@ -88,9 +88,10 @@ pub(crate) fn run_gather<R: Rt>(rt: R, size: Size) -> Pin<Box<dyn Future<Output 
         let (txs, rxs) = channels(m);
         let start = Instant::now();
         rt.spawn_detached(feed(rt, txs));
-        let out = tulipa::future::gather(rxs.into_iter().map(|rx| async move {
-            rx.await.expect("the feeder sends every value")
-        }))
+        let out = tulipa::future::gather(
+            rxs.into_iter()
+                .map(|rx| async move { rx.await.expect("the feeder sends every value") }),
+        )
         .await;
         let gather_stag = start.elapsed();
         check(&out);
@@ -179,7 +180,10 @@ pub(crate) fn run_group<R: Rt>(rt: R, size: Size) -> Pin<Box<dyn Future<Output =
 }
 
 fn check(out: &[usize]) {
-    assert!(out.iter().enumerate().all(|(i, &v)| i == v), "results out of order");
+    assert!(
+        out.iter().enumerate().all(|(i, &v)| i == v),
+        "results out of order"
+    );
 }
 
 /// Polls every unfinished future on every wake-up: the strategy of
@@ -219,7 +223,12 @@ impl<F: Future> Future for NaiveJoinAll<F> {
             }
         }
         if all {
-            Poll::Ready(this.outputs.drain(..).map(|o| o.expect("finished")).collect())
+            Poll::Ready(
+                this.outputs
+                    .drain(..)
+                    .map(|o| o.expect("finished"))
+                    .collect(),
+            )
         } else {
             Poll::Pending
         }

@@ -84,8 +84,15 @@ fn as_completed_over_tasks_gives_their_results() {
         })
         .collect();
     let results: Vec<_> = ex.block_on(as_completed(handles).collect());
-    let oks: Vec<u32> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
-    assert_eq!(oks, [5, 3, 2, 1, 0], "later-spawned tasks yield less and finish first");
+    let oks: Vec<u32> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
+    assert_eq!(
+        oks,
+        [5, 3, 2, 1, 0],
+        "later-spawned tasks yield less and finish first"
+    );
     assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
 }
 
@@ -100,7 +107,11 @@ fn boxed<T: Send + 'static>(
 #[test]
 fn wait_first_completed_hands_back_the_rest() {
     let drops = Arc::new(AtomicUsize::new(0));
-    let (a, b, c) = (after(5, 1, &drops), after(1, 2, &drops), after(9, 3, &drops));
+    let (a, b, c) = (
+        after(5, 1, &drops),
+        after(1, 2, &drops),
+        after(9, 3, &drops),
+    );
     let futures = vec![
         boxed(async move { Ok(a.await) }),
         boxed(async move { Ok(b.await) }),
@@ -110,7 +121,11 @@ fn wait_first_completed_hands_back_the_rest() {
     assert_eq!(out.done, [(1, Ok(2))]);
     let pending: Vec<usize> = out.pending.iter().map(|(i, _)| *i).collect();
     assert_eq!(pending, [0, 2]);
-    assert_eq!(drops.load(Ordering::SeqCst), 1, "pending futures are handed back, not dropped");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "pending futures are handed back, not dropped"
+    );
     // They still work.
     let rest: Vec<_> = block_on(futures_lite::future::zip(
         async { 0 },
@@ -164,14 +179,19 @@ fn wait_into_outcome_stops_early_without_losing_anything() {
     let drops = Arc::new(AtomicUsize::new(0));
     let (quick, slow) = (after(0, 1, &drops), after(1000, 2, &drops));
     let mut w = wait(
-        vec![boxed(async move { Ok(quick.await) }), boxed(async move { Ok(slow.await) })],
+        vec![
+            boxed(async move { Ok(quick.await) }),
+            boxed(async move { Ok(slow.await) }),
+        ],
         WaitMode::AllCompleted,
     );
     // One poll, as a timeout would allow, then give up.
     let waker = futures_lite::future::block_on(futures_lite::future::poll_fn(|cx| {
         Poll::Ready(cx.waker().clone())
     }));
-    assert!(Pin::new(&mut w).poll(&mut Context::from_waker(&waker)).is_pending());
+    assert!(Pin::new(&mut w)
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
     let out = w.into_outcome();
     assert_eq!(out.done, [(0, Ok(1))]);
     assert_eq!(out.pending.len(), 1);

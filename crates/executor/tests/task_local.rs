@@ -181,14 +181,17 @@ fn tasks_on_one_worker_keep_their_own_values() {
         .unwrap();
     let handles: Vec<_> = (0..32u32)
         .map(|i| {
-            multi.spawn(SpawnOptions::new(), NUM.scope(i, async move {
-                let mut ok = true;
-                for _ in 0..10 {
-                    yield_now().await;
-                    ok &= NUM.get() == i;
-                }
-                ok
-            }))
+            multi.spawn(
+                SpawnOptions::new(),
+                NUM.scope(i, async move {
+                    let mut ok = true;
+                    for _ in 0..10 {
+                        yield_now().await;
+                        ok &= NUM.get() == i;
+                    }
+                    ok
+                }),
+            )
         })
         .collect();
     for h in handles {

@@ -200,9 +200,9 @@ impl<T: Send + 'static> TaskGroup<T> {
         self.run::<T, std::convert::Infallible>(|r| r.map_err(Failure::Join))
             .await
             .map_err(|f| match f {
-            Failure::Join(e) => e,
-            Failure::Task(never) => match never {},
-        })
+                Failure::Join(e) => e,
+                Failure::Task(never) => match never {},
+            })
     }
 
     async fn run<U, E>(
@@ -243,7 +243,11 @@ impl<T: Send + 'static> TaskGroup<T> {
         loop {
             {
                 let mut inbox = self.inbox.lock();
-                if !inbox.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if !inbox
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     inbox.waker = Some(cx.waker().clone());
                 }
                 for h in inbox.handles.drain(..) {
@@ -341,7 +345,9 @@ impl<T> Drop for TaskGroup<T> {
 
 impl<T> fmt::Debug for TaskGroup<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskGroup").field("tasks", &self.set).finish()
+        f.debug_struct("TaskGroup")
+            .field("tasks", &self.set)
+            .finish()
     }
 }
 
@@ -599,6 +605,8 @@ impl<'a, U, E> TaskScope<'a, Result<U, E>> {
 
 impl<T> fmt::Debug for TaskScope<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskScope").field("futures", &self.set).finish()
+        f.debug_struct("TaskScope")
+            .field("futures", &self.set)
+            .finish()
     }
 }

@@ -147,6 +147,8 @@ impl<T> Future for Shield<T> {
 
 impl<T> fmt::Debug for Shield<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shield").field("task", &self.handle).finish()
+        f.debug_struct("Shield")
+            .field("task", &self.handle)
+            .finish()
     }
 }

@@ -42,7 +42,11 @@ fn gather_of_tasks_keeps_order_and_runs_them_concurrently() {
             let out = gather([30, 10, 20].map(sleeper)).await;
             let out: Vec<u64> = out.into_iter().map(Result::unwrap).collect();
             assert_eq!(out, [30, 10, 20]);
-            assert_eq!(start.elapsed(), Duration::from_secs(30), "concurrent, not 60 s");
+            assert_eq!(
+                start.elapsed(),
+                Duration::from_secs(30),
+                "concurrent, not 60 s"
+            );
         });
     }
 }
@@ -80,7 +84,10 @@ fn try_gather_over_tasks_returns_the_first_join_error() {
 }
 
 fn rt_has_task(id: tulipa::task::TaskId) -> bool {
-    tulipa::Handle::current().tasks().iter().any(|t| t.id() == id)
+    tulipa::Handle::current()
+        .tasks()
+        .iter()
+        .any(|t| t.id() == id)
 }
 
 #[test]
@@ -144,7 +151,10 @@ fn wait_first_completed_and_first_exception() {
             .await;
             assert_eq!(start.elapsed(), Duration::from_secs(3));
             assert_eq!(out.done.len(), 2);
-            assert!(out.done.iter().any(|(i, r)| *i == 1 && r.as_ref().unwrap_err().is_panic()));
+            assert!(out
+                .done
+                .iter()
+                .any(|(i, r)| *i == 1 && r.as_ref().unwrap_err().is_panic()));
             assert_eq!(out.pending.len(), 1);
             for (_, h) in out.pending {
                 h.cancel();
@@ -183,7 +193,11 @@ fn shield_survives_a_timeout_and_a_failing_group() {
             });
             assert!(group.join().await.is_err());
             sleep(Duration::from_secs(10)).await;
-            assert_eq!(f.load(Ordering::SeqCst), 2, "both shielded futures ran to the end");
+            assert_eq!(
+                f.load(Ordering::SeqCst),
+                2,
+                "both shielded futures ran to the end"
+            );
 
             // Awaited, a shield gives the result; into_handle can still cancel.
             assert_eq!(shield(async { 7 }).await.unwrap(), 7);

@@ -258,7 +258,7 @@ fn a_scope_runs_borrowing_futures_in_the_calling_task() {
     for rt in paused() {
         rt.block_on(async {
             let hits = AtomicUsize::new(0);
-            let words = vec!["a".to_string(), "bcd".to_string(), "ef".to_string()];
+            let words = ["a".to_string(), "bcd".to_string(), "ef".to_string()];
             let mut scope = TaskScope::new();
             for (i, w) in words.iter().enumerate() {
                 let hits = &hits;

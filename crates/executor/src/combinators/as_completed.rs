@@ -115,7 +115,10 @@ impl<F: Future> Stream for AsCompleted<F> {
     type Item = F::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
-        self.get_mut().inner.poll_next(cx).map(|o| o.map(|(_, v)| v))
+        self.get_mut()
+            .inner
+            .poll_next(cx)
+            .map(|o| o.map(|(_, v)| v))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
