@@ -168,6 +168,22 @@ fn other_kinds_are_kept() {
             ErrorKind::DirectoryNotEmpty,
             "failed to remove directory `",
         );
+        // A directory opens, but does not read: the OS error names it.
+        let d = dir.path().display().to_string();
+        expect(
+            tulipa_fs::read(dir.path()).await.unwrap_err(),
+            ErrorKind::IsADirectory,
+            &format!("failed to read `{d}`: Is a directory (os error 21)"),
+        );
+        expect(
+            OpenOptions::new()
+                .write(true)
+                .open(dir.path())
+                .await
+                .unwrap_err(),
+            ErrorKind::IsADirectory,
+            &format!("failed to open `{d}`"),
+        );
         // No access mode at all.
         let e = OpenOptions::new().open(&f).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
