@@ -20,7 +20,8 @@
 //! async-lock let a running task take a released lock before the woken
 //! waiter (barging; tulipa hands the lock to a waiter that lost twice,
 //! async-lock to one that waited 0.5 ms); tokio hands it to the oldest
-//! waiter (FIFO), as all three semaphores except async-lock's do.
+//! waiter (FIFO). tulipa's and tokio's semaphores are FIFO; async-lock's
+//! barges.
 
 use std::any::TypeId;
 use std::hint::black_box;
@@ -206,7 +207,13 @@ pub(crate) async fn run<R: Rt>(rt: R, shape: Shape, size: Size) -> Sample {
             tokio::sync::Semaphore::new,
             .expect("never closed")
         ),
-        Lib::Smol => body!(rt, shape, n, smol::lock::Mutex::new, smol::lock::Semaphore::new,),
+        Lib::Smol => body!(
+            rt,
+            shape,
+            n,
+            smol::lock::Mutex::new,
+            smol::lock::Semaphore::new,
+        ),
     }
     Sample::one(start.elapsed())
 }
