@@ -20,7 +20,8 @@
 //!   handed to the OS. The OS position is behind the logical one by that
 //!   many bytes (in append mode the OS appends them at the end anyway).
 //!
-//! Transitions (each "job" is one blocking call on the pool):
+//! Transitions (each "job" is one blocking call on the pool; a seek that
+//! fails moved nothing, so it keeps the read-ahead):
 //!
 //! | operation | Idle, Read mode | Idle, Write mode | Busy |
 //! | --- | --- | --- | --- |
@@ -278,7 +279,12 @@ enum State {
 ///   write submitted before it has ended. Call `settle` (or simply flush
 ///   before dropping) when you must know.
 /// - If the process exits (`std::process::exit`, returning from `main`)
-///   before a background write ends, the bytes are lost: flush first.
+///   before a background write ends, the bytes are lost: flush first (or
+///   `settle`). Dropping a runtime does not wait for blocking jobs, and a
+///   blocking pool that is shut down (`Runtime::shutdown_timeout`) cancels
+///   the jobs still queued when its time is up, background writes
+///   included; an operation whose job is refused that way fails with an
+///   error saying so.
 ///
 /// # Errors of buffered writes
 ///
