@@ -7,7 +7,8 @@
 //! [`tulipa_core::spawn`] on the runtime that was current when the server
 //! started; each accepted connection is split into a
 //! [`StreamReader`]/[`StreamWriter`] pair and handed to the user's handler
-//! in a task of its own, so a slow handler never delays accepting.
+//! in a task of its own, so a slow handler never delays accepting. The
+//! loop yields to the scheduler after 64 connections in a row.
 //!
 //! The loop skips per-connection `accept` errors and backs off (10 ms
 //! doubling to 160 ms) on resource exhaustion (`EMFILE`, ...) and on any
@@ -40,6 +41,9 @@ use tulipa_core::spawn::Spawn;
 use crate::accept::{poll_accept_with_backoff, Backoff};
 use crate::split::{OwnedReadHalf, OwnedWriteHalf, SplitStream};
 use crate::stream::{StreamReader, StreamWriter};
+
+/// Connections an accept loop takes in a row before it yields.
+const ACCEPT_BATCH: usize = 64;
 
 /// A listening socket the server's accept loop can poll.
 pub(crate) trait Listener: Send + Sync + 'static {
@@ -309,7 +313,14 @@ async fn accept_loop<L, H, F>(
     }
     let guard = LoopGuard(shared.clone());
     let mut backoff = Backoff::default();
+    let mut accepted_in_a_row = 0;
     loop {
+        // A flood of ready connections must not keep this task on its
+        // thread forever: yield after a batch.
+        if accepted_in_a_row == ACCEPT_BATCH {
+            accepted_in_a_row = 0;
+            futures_lite::future::yield_now().await;
+        }
         let next = poll_fn(|cx| {
             {
                 let mut st = shared.lock();
@@ -332,6 +343,7 @@ async fn accept_loop<L, H, F>(
         })
         .await;
         let Some(stream) = next else { break };
+        accepted_in_a_row += 1;
         let (rd, wr) = crate::split::into_split(stream);
         let reader = StreamReader::new(rd);
         let writer = StreamWriter::with_write_eof(wr);
