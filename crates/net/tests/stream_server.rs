@@ -38,6 +38,10 @@ fn echo_server_serves_many_clients_and_closes() {
             clients.push(tulipa::spawn(async move {
                 let (mut r, mut w) = open_connection(addr).await?;
                 assert_eq!(w.peer_addr()?, addr);
+                assert!(
+                    w.get_ref().as_stream().nodelay()?,
+                    "asyncio sets TCP_NODELAY"
+                );
                 for j in 0..20 {
                     let msg = format!("client {i} line {j}\n");
                     w.write(msg.as_bytes())?;
@@ -154,6 +158,10 @@ fn half_close_reader_sees_eof_and_writer_still_writes() {
             "127.0.0.1:0",
             |mut r: TcpReader, mut w: TcpWriter| async move {
                 // Read the whole request (until the client's EOF), then answer.
+                assert!(
+                    w.get_ref().as_stream().nodelay().unwrap(),
+                    "accepted with TCP_NODELAY"
+                );
                 let req = r.read_to_end().await.unwrap();
                 assert!(r.at_eof());
                 w.write(format!("got {} bytes\n", req.len()).as_bytes())

@@ -348,3 +348,21 @@ fn reset_by_peer_errors_only_that_connection() {
     })
     .unwrap();
 }
+
+#[test]
+fn works_under_a_bare_block_on_without_a_runtime() {
+    // The global reactor and timer serve a plain block_on.
+    futures_lite::future::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let mut client =
+            TcpStream::connect_timeout(listener.local_addr()?, std::time::Duration::from_secs(10))
+                .await?;
+        let (mut server, _) = listener.accept().await?;
+        client.write_all(b"bare").await?;
+        let mut buf = [0; 4];
+        server.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"bare");
+        io::Result::Ok(())
+    })
+    .unwrap();
+}

@@ -67,6 +67,10 @@ pub type UnixWriter = StreamWriter<unix::OwnedWriteHalf>;
 /// [`TcpStream::connect`]) and returns a reader and a writer
 /// (asyncio's `open_connection`).
 ///
+/// As in asyncio, `TCP_NODELAY` is set: the writer already coalesces
+/// small writes in its buffer, so Nagle's algorithm would only add
+/// latency.
+///
 /// # Errors
 ///
 /// As for [`TcpStream::connect`].
@@ -75,7 +79,8 @@ pub type UnixWriter = StreamWriter<unix::OwnedWriteHalf>;
 ///
 /// Cancel safe.
 pub async fn open_connection<A: ToSocketAddrs>(addr: A) -> io::Result<(TcpReader, TcpWriter)> {
-    Ok(from_tcp(TcpStream::connect(addr).await?))
+    let options = crate::ConnectOptions::new().nodelay(true);
+    Ok(from_tcp(TcpStream::connect_with(addr, &options).await?))
 }
 
 /// Splits a connected [`TcpStream`] into a stream reader and writer.

@@ -53,8 +53,14 @@ pub(crate) trait Listener: Send + Sync + 'static {
 
 impl Listener for crate::TcpListener {
     type Stream = crate::TcpStream;
+    /// Accepts with `TCP_NODELAY` set, as asyncio's TCP transports do.
     fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<crate::TcpStream>> {
-        self.poll_accept(cx).map_ok(|(s, _)| s)
+        self.poll_accept(cx).map_ok(|(s, _)| {
+            // Only fails for a connection that already died; its handler
+            // then meets the error on its first read or write.
+            let _ = s.set_nodelay(true);
+            s
+        })
     }
 }
 
