@@ -716,3 +716,32 @@ fn a_panicking_callback_ends_only_its_connection() {
         server.wait_closed().await;
     });
 }
+
+#[test]
+fn connect_accepted_socket_runs_a_protocol_on_a_std_stream() {
+    tulipa::run(async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        let log = log();
+        let l = log.clone();
+        let t = tulipa_net::protocol::connect_accepted_socket(
+            move || Recorder::new(&l).echo(),
+            accepted,
+        )
+        .unwrap();
+        assert_eq!(
+            t.peer_addr().unwrap().as_inet(),
+            Some(peer.local_addr().unwrap())
+        );
+        peer.write_all(b"ping").unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0; 4];
+        peer.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+        drop(peer);
+        t.wait_closed().await;
+        assert_order(&log);
+    });
+}

@@ -142,7 +142,10 @@ where
 ///
 /// Handshakes run in each connection's own task, bounded by 60 seconds
 /// (asyncio's default `ssl_handshake_timeout`); a connection whose
-/// handshake fails is closed without a protocol ever being made. The
+/// handshake fails is closed without a protocol ever being made, and a
+/// connection counts in [`Server::connection_count`] (and for
+/// [`Server::wait_closed`] and `close_clients`) from the end of its
+/// handshake on. The
 /// transports cannot `write_eof` ([`Transport::can_write_eof`] is false);
 /// [`Transport::close`] sends a TLS `close_notify` before closing, and
 /// [`Transport::tls_info`] gives the session's facts.
