@@ -38,11 +38,12 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::meta::{TaskInfo, TaskMeta};
+use crate::sync::AtomicU8;
 
 /// What to do when a task panics and nobody can ever retrieve the panic.
 ///
@@ -357,19 +358,24 @@ pub(crate) struct Observe {
 }
 
 impl Observe {
+    /// Sets `mine`; true if the other party's bit was already set, which
+    /// makes the caller the one to report. AcqRel: the task side's message,
+    /// written before its bit, is visible to a handle side that sees it.
+    fn mark(bits: &AtomicU8, mine: u8, theirs: u8) -> bool {
+        bits.fetch_or(mine, Ordering::AcqRel) & theirs != 0
+    }
+
     /// The task side: it completed with a panic whose message is `message`.
     pub(crate) fn task_panicked(meta: &TaskMeta, message: String) {
         let _ = meta.observe.message.set(message);
-        let prev = meta.observe.bits.fetch_or(PANICKED, Ordering::AcqRel);
-        if prev & HANDLE_GONE != 0 {
+        if Observe::mark(&meta.observe.bits, PANICKED, HANDLE_GONE) {
             report_unhandled(meta);
         }
     }
 
     /// The handle side: it goes away without having taken the result.
     pub(crate) fn handle_gone(meta: &TaskMeta) {
-        let prev = meta.observe.bits.fetch_or(HANDLE_GONE, Ordering::AcqRel);
-        if prev & PANICKED != 0 {
+        if Observe::mark(&meta.observe.bits, HANDLE_GONE, PANICKED) {
             report_unhandled(meta);
         }
     }
@@ -522,5 +528,36 @@ impl PollTimer {
                 threshold,
             });
         }
+    }
+}
+
+#[cfg(all(test, tulipa_loom))]
+mod loom_observe {
+    use super::*;
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// Task and handle race: exactly one of them reports, and the reporter
+    /// sees the message the task stored before its bit.
+    #[test]
+    fn loom_unhandled_panic_reported_exactly_once() {
+        loom::model(|| {
+            let bits = Arc::new(AtomicU8::new(0));
+            let message = Arc::new(AtomicBool::new(false));
+            let (b, m) = (bits.clone(), message.clone());
+            let task = thread::spawn(move || {
+                m.store(true, Ordering::Relaxed);
+                Observe::mark(&b, PANICKED, HANDLE_GONE).then_some(true)
+            });
+            let handle = Observe::mark(&bits, HANDLE_GONE, PANICKED)
+                .then(|| message.load(Ordering::Relaxed));
+            let task = task.join().unwrap();
+            match (task, handle) {
+                (Some(_), None) => {}
+                (None, Some(saw_message)) => assert!(saw_message),
+                other => panic!("reported {other:?}: must be exactly once"),
+            }
+        });
     }
 }
