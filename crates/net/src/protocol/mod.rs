@@ -9,6 +9,8 @@
 //! | asyncio | here |
 //! | --- | --- |
 //! | `loop.create_server(factory, host, port)` | [`create_server`] |
+//! | `loop.create_server(factory, sock=sock)` | [`create_server_with_listener`] |
+//! | `loop.connect_accepted_socket(factory, sock)` | [`connect_accepted_socket`] |
 //! | `loop.create_connection(factory, host, port)` | [`create_connection`] |
 //! | `loop.create_unix_server`, `create_unix_connection` | [`create_unix_server`], [`create_unix_connection`] |
 //! | `loop.create_datagram_endpoint` | [`create_datagram_endpoint`] |
@@ -101,7 +103,7 @@ mod tls_glue;
 mod transport;
 
 pub use datagram::{create_datagram_endpoint, DatagramProtocol, DatagramTransport};
-pub use server::{create_server, create_unix_server, Server};
+pub use server::{create_server, create_server_with_listener, create_unix_server, Server};
 #[cfg(feature = "tls")]
 pub use tls_glue::{create_tls_connection, create_tls_server};
 pub use transport::{SocketAddress, Transport, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};

@@ -384,6 +384,53 @@ where
     serve(listeners, addrs, Plain(factory))
 }
 
+/// Runs a protocol on every connection accepted by a listener you built
+/// (asyncio's `create_server(factory, sock=...)`): use
+/// [`TcpSocket`](crate::TcpSocket) for a backlog, `SO_REUSEPORT` or buffer
+/// sizes that [`create_server`] does not set.
+///
+/// # Errors
+///
+/// Fails when no runtime is current
+/// ([`NotFound`](io::ErrorKind::NotFound)) or the listener has no local
+/// address.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa_net::protocol::{create_server_with_listener, Protocol};
+/// use tulipa_net::TcpSocket;
+///
+/// struct Discard;
+/// impl Protocol for Discard {
+///     fn data_received(&mut self, _: &[u8]) {}
+/// }
+///
+/// tulipa::run(async {
+///     let socket = TcpSocket::new_v4()?;
+///     socket.set_reuseaddr(true)?;
+///     socket.bind("127.0.0.1:0".parse().unwrap())?;
+///     let server = create_server_with_listener(|| Discard, socket.listen(4096)?)?;
+///     assert!(server.local_addr().is_some());
+///     server.close();
+///     server.wait_closed().await;
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub fn create_server_with_listener<P, F>(
+    factory: F,
+    listener: crate::TcpListener,
+) -> io::Result<Server>
+where
+    P: Protocol,
+    F: Fn() -> P + Send + Sync + 'static,
+{
+    current_spawner()?;
+    let addrs = vec![SocketAddress::Inet(listener.local_addr()?)];
+    serve(vec![listener], addrs, Plain(factory))
+}
+
 /// Binds a Unix listener at `path`, replacing a stale socket file.
 pub(crate) fn bind_unix(path: &Path) -> io::Result<(UnixListen, Vec<SocketAddress>)> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
