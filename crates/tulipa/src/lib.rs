@@ -45,6 +45,11 @@ mod callbacks;
 mod context;
 mod current_task;
 mod runtime;
+
+/// The guide (`docs/guide.md`): its snippets run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide.md")]
+mod guide {}
 pub mod task;
 mod task_group;
 pub mod time;
