@@ -96,6 +96,15 @@ async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("timed out waiting until {what}");
 }
 
+/// A blocking client whose receive buffer is small, so a peer that writes
+/// to it fills the kernel's buffers soon and its own transport buffers.
+fn small_window_client(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.set_recv_buffer_size(4096).unwrap();
+    s.connect(&addr.into()).unwrap();
+    s.into()
+}
+
 fn data_of(log: &Log) -> Vec<u8> {
     log.lock()
         .unwrap()
@@ -369,7 +378,7 @@ fn a_client_that_never_reads_pauses_writing_and_the_buffer_stays_bounded() {
         )
         .await
         .unwrap();
-        let client = std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        let client = small_window_client(server.local_addr().unwrap());
         until("pause_writing fired", || {
             flow_events(&server_log).first() == Some(&Ev::Pause)
         })
@@ -440,14 +449,16 @@ fn abort_drops_the_buffer_and_close_flushes_it() {
         let addr = server.local_addr().unwrap();
 
         // abort: a client that never reads; fill the buffer, abort.
-        let slow = std::net::TcpStream::connect(addr).unwrap();
+        let slow = small_window_client(addr);
         until("accepted", || made.lock().unwrap().len() == 1).await;
         let t = made.lock().unwrap()[0].clone();
-        let big = vec![7u8; 4 * 1024 * 1024];
+        // More than the kernel takes: the send buffer is at most a few MiB
+        // (tcp_wmem) and the client's window is tiny.
+        let big = vec![7u8; 16 * 1024 * 1024];
         t.write(&big);
         assert!(
             t.get_write_buffer_size() > 0,
-            "4 MiB cannot all fit in the kernel"
+            "16 MiB cannot all fit in the kernel"
         );
         t.abort();
         assert_eq!(t.get_write_buffer_size(), 0);
