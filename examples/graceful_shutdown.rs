@@ -30,8 +30,8 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use futures_lite::future;
+use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tulipa::reactor::Async;
 use tulipa::signal::{Signal, Signals, SIGINT, SIGTERM};
 
@@ -119,7 +119,9 @@ async fn handle(stream: Async<TcpStream>, peer: SocketAddr) -> io::Result<()> {
         if line == "slow" {
             tulipa::time::sleep(Duration::from_secs(1)).await;
         }
-        writer.write_all(format!("echo: {line}\n").as_bytes()).await?;
+        writer
+            .write_all(format!("echo: {line}\n").as_bytes())
+            .await?;
     }
     println!("server: {peer} closed its connection");
     Ok(())

@@ -79,7 +79,8 @@ impl Child {
     /// async. If a pipe cannot be registered the process is killed (and
     /// reaped in the background) and the error returned.
     pub(crate) fn new(mut child: std::process::Child, kill_on_drop: bool) -> io::Result<Child> {
-        let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let (stdin, stdout, stderr) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let mut this = Child {
             stdin: None,
             stdout: None,

@@ -88,8 +88,8 @@ mod sync;
 
 pub use child::Child;
 pub use command::Command;
-pub use stdio::{ChildStderr, ChildStdin, ChildStdout};
 pub use std::process::{ExitStatus, Output, Stdio};
+pub use stdio::{ChildStderr, ChildStdin, ChildStdout};
 
 /// How many dropped children the background reaper still waits for.
 ///

@@ -16,36 +16,55 @@
 //!
 //! Wakes may come from several threads at once (the reactor's thread, a
 //! user thread adding an orphan). [`Serial::run`] makes sure the work runs
-//! on one thread at a time and that no wake is lost:
+//! on one thread at a time and that no wake is lost, with one atomic
+//! state word:
 //!
-//! 1. set `notified`;
-//! 2. try to take the state lock; if another thread holds it, return: that
-//!    thread is running the work and will see `notified`;
-//! 3. while `notified` can be swapped from true to false, run the work;
-//! 4. release the lock, then look at `notified` once more: a wake that
-//!    failed to take the lock after step 3's last swap set it, and nobody
-//!    else will run the work for it, so go back to step 2.
+//! ```text
+//!            run: CAS IDLE→RUNNING (this thread owns the work)
+//!   IDLE ───────────────────────────────────────────────► RUNNING
+//!    ▲                                                      │  ▲
+//!    │ owner, after a pass: CAS RUNNING→IDLE                │  │ owner, after a pass:
+//!    └──────────────────────────────────────────────────────┘  │ NOTIFIED→RUNNING, run again
+//!                          another run: CAS RUNNING→NOTIFIED   ▼  │
+//!                                                           NOTIFIED
+//! ```
+//!
+//! A `run` that finds the state `RUNNING` marks it `NOTIFIED` and returns;
+//! one that finds it `NOTIFIED` just returns. The owner, after each pass
+//! over the work, leaves only by moving `RUNNING` to `IDLE`; if that fails
+//! the state is `NOTIFIED`, so it resets it to `RUNNING` and makes another
+//! pass. Every transition is a read-modify-write of the one word, so they
+//! are totally ordered: a wake either becomes the owner or lands before
+//! the owner's exit CAS, which then fails. (An earlier version marked a
+//! flag and used a mutex's `try_lock`; the loom model found the lost wake
+//! in that store-then-try-lock pattern, which needs fences to be sound.)
 //!
 //! Invariant: after a `run` call returns, the work has run at least once,
-//! on some thread, entirely after that call's step 1. The loom model
+//! on some thread, entirely after that call began. The loom model
 //! `loom_serial_never_loses_a_wake` checks it.
 
 use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Arc, TryLockError};
+use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
-use crate::sync::{AtomicBool, Mutex};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard};
+
+const IDLE: usize = 0;
+const RUNNING: usize = 1;
+const NOTIFIED: usize = 2;
 
 /// A state that one thread at a time works on, with wakes coalesced.
 pub(crate) struct Serial<S> {
-    notified: AtomicBool,
+    /// `IDLE`, `RUNNING` or `NOTIFIED`: see the module docs.
+    run_state: AtomicUsize,
+    /// Locked by the owner for each pass, and by `with`.
     state: Mutex<S>,
 }
 
 impl<S> Serial<S> {
     pub(crate) fn new(state: S) -> Serial<S> {
         Serial {
-            notified: AtomicBool::new(false),
+            run_state: AtomicUsize::new(IDLE),
             state: Mutex::new(state),
         }
     }
@@ -53,29 +72,45 @@ impl<S> Serial<S> {
     /// Runs `work` on the state until no wake is left unhandled, or leaves
     /// it to the thread that is running it now (see the module docs).
     pub(crate) fn run(&self, mut work: impl FnMut(&mut S)) {
-        self.notified.store(true, SeqCst);
+        // Become the owner, or hand the wake to the owner.
+        let mut current = IDLE;
         loop {
-            let mut state = match self.state.try_lock() {
-                Ok(guard) => guard,
-                // The work never leaves the state half-changed across a
-                // panic point that matters: keep going.
-                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-                Err(TryLockError::WouldBlock) => return,
+            let next = match current {
+                IDLE => RUNNING,
+                RUNNING => NOTIFIED,
+                _ => return, // NOTIFIED: the owner will make another pass
             };
-            while self.notified.swap(false, SeqCst) {
-                work(&mut state);
+            match self
+                .run_state
+                .compare_exchange(current, next, SeqCst, SeqCst)
+            {
+                Ok(_) if next == RUNNING => break,
+                Ok(_) => return, // marked NOTIFIED for the owner
+                Err(actual) => current = actual,
             }
-            drop(state);
-            if !self.notified.load(SeqCst) {
-                return;
+        }
+        loop {
+            work(&mut self.lock());
+            match self
+                .run_state
+                .compare_exchange(RUNNING, IDLE, SeqCst, SeqCst)
+            {
+                Ok(_) => return,
+                // NOTIFIED: take the notification and make another pass.
+                Err(_) => self.run_state.store(RUNNING, SeqCst),
             }
         }
     }
 
-    /// Runs `f` on the state under the lock, waiting for a running `work`.
+    /// Runs `f` on the state under the lock, waiting for a running pass.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut state)
+        f(&mut self.lock())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, S> {
+        // A pass that panicked left the state consistent at every point
+        // where it could panic: keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

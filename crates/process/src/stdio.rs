@@ -308,18 +308,24 @@ impl AsRawFd for ChildStderr {
 
 impl fmt::Debug for ChildStdin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChildStdin").field("fd", &self.as_raw_fd()).finish()
+        f.debug_struct("ChildStdin")
+            .field("fd", &self.as_raw_fd())
+            .finish()
     }
 }
 
 impl fmt::Debug for ChildStdout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChildStdout").field("fd", &self.as_raw_fd()).finish()
+        f.debug_struct("ChildStdout")
+            .field("fd", &self.as_raw_fd())
+            .finish()
     }
 }
 
 impl fmt::Debug for ChildStderr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChildStderr").field("fd", &self.as_raw_fd()).finish()
+        f.debug_struct("ChildStderr")
+            .field("fd", &self.as_raw_fd())
+            .finish()
     }
 }

@@ -3,11 +3,11 @@
 //! checks the real code (`cargo xtask loom`).
 
 #[cfg(not(tulipa_loom))]
-pub(crate) use std::sync::atomic::AtomicBool;
+pub(crate) use std::sync::atomic::AtomicUsize;
 #[cfg(not(tulipa_loom))]
-pub(crate) use std::sync::Mutex;
+pub(crate) use std::sync::{Mutex, MutexGuard};
 
 #[cfg(tulipa_loom)]
-pub(crate) use loom::sync::atomic::AtomicBool;
+pub(crate) use loom::sync::atomic::AtomicUsize;
 #[cfg(tulipa_loom)]
-pub(crate) use loom::sync::Mutex;
+pub(crate) use loom::sync::{Mutex, MutexGuard};

@@ -175,8 +175,8 @@ fn a_missing_program_is_named_in_the_error() {
     assert!(err.to_string().contains("`/nonexistent-dir`"), "{err}");
 
     // The async entry points report it too.
-    let err = futures_lite::future::block_on(Command::new("nonexistent-prog").output())
-        .unwrap_err();
+    let err =
+        futures_lite::future::block_on(Command::new("nonexistent-prog").output()).unwrap_err();
     assert!(err.to_string().contains("`nonexistent-prog`"));
 }
 

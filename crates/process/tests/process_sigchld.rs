@@ -16,7 +16,11 @@ fn sigchld_reaping_works_end_to_end() {
     std::env::set_var("TULIPA_NO_PIDFD", "1");
     tulipa::run(async {
         // Exit statuses.
-        let status = Command::new("sh").args(["-c", "exit 3"]).status().await.unwrap();
+        let status = Command::new("sh")
+            .args(["-c", "exit 3"])
+            .status()
+            .await
+            .unwrap();
         assert_eq!(status.code(), Some(3));
 
         // A wait that must sleep until the SIGCHLD.

@@ -13,8 +13,8 @@ use std::time::Duration;
 use futures_lite::future;
 use tulipa::signal::{
     add_signal_handler, ctrl_c, raise, remove_signal_handler, CtrlC, Signal, SignalHandler,
-    Signals, SIGALRM, SIGHUP, SIGINT, SIGIO, SIGKILL, SIGPROF, SIGQUIT, SIGSEGV, SIGSTOP,
-    SIGTERM, SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH, SIGXCPU,
+    Signals, SIGALRM, SIGHUP, SIGINT, SIGIO, SIGKILL, SIGPROF, SIGQUIT, SIGSEGV, SIGSTOP, SIGTERM,
+    SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH, SIGXCPU,
 };
 
 /// `fut`, or a panic naming `what` if it never completes.
@@ -149,7 +149,10 @@ fn a_handler_runs_on_the_runtime_until_removed() {
             }
         })
         .await;
-        assert_eq!(on_runtime.load(Ordering::SeqCst), calls.load(Ordering::SeqCst));
+        assert_eq!(
+            on_runtime.load(Ordering::SeqCst),
+            calls.load(Ordering::SeqCst)
+        );
 
         assert!(remove_signal_handler(SIGUSR2));
         assert!(!handler.is_active());
@@ -219,7 +222,10 @@ fn a_handler_ends_with_its_runtime() {
     // that is still stopping), and takes its entry with it.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while handler.is_active() {
-        assert!(std::time::Instant::now() < deadline, "the handler outlived its runtime");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the handler outlived its runtime"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     assert!(!remove_signal_handler(SIGIO));

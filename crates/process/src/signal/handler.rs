@@ -82,7 +82,10 @@ struct Deregister {
 impl Drop for Deregister {
     fn drop(&mut self) {
         let mut table = table();
-        if table.get(&self.signal).is_some_and(|(id, _)| *id == self.id) {
+        if table
+            .get(&self.signal)
+            .is_some_and(|(id, _)| *id == self.id)
+        {
             table.remove(&self.signal);
         }
     }
@@ -188,11 +191,7 @@ where
         stop.stop();
         return Err(e);
     }
-    Ok(SignalHandler {
-        signal,
-        id,
-        stop,
-    })
+    Ok(SignalHandler { signal, id, stop })
 }
 
 /// Removes the handler of `signal`, if any (asyncio's

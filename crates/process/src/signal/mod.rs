@@ -97,7 +97,10 @@ impl Signal {
 
     /// The signal's name (`"SIGINT"`), if it is one of the named signals.
     pub fn name(self) -> Option<&'static str> {
-        NAMES.iter().find(|(s, _)| *s == self).map(|&(_, name)| name)
+        NAMES
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map(|&(_, name)| name)
     }
 }
 

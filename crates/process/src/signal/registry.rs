@@ -45,14 +45,14 @@
 
 #![allow(unsafe_code)]
 
+use rustix::event::{eventfd, EventfdFlags};
+use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
-use rustix::event::{eventfd, EventfdFlags};
 use tulipa_reactor::{Async, Reactor};
 
 use super::Signal;
@@ -64,8 +64,7 @@ pub(crate) const NSIG: usize = 65;
 /// Deliveries seen by the low-level handler, per signal number (wrapping).
 static DELIVERIES: [AtomicUsize; NSIG] = [const { AtomicUsize::new(0) }; NSIG];
 /// Per signal, the wakers of the listeners waiting for it, by listener id.
-static WAITERS: [Mutex<BTreeMap<u64, Waker>>; NSIG] =
-    [const { Mutex::new(BTreeMap::new()) }; NSIG];
+static WAITERS: [Mutex<BTreeMap<u64, Waker>>; NSIG] = [const { Mutex::new(BTreeMap::new()) }; NSIG];
 /// Whether the low-level handler is installed, per signal number.
 static INSTALLED: [AtomicBool; NSIG] = [const { AtomicBool::new(false) }; NSIG];
 /// The eventfd the handler writes to, or -1 before it exists. Set once,
@@ -168,7 +167,12 @@ pub(crate) fn check(signal: Signal) -> io::Result<()> {
     }
     let why = match raw {
         libc::SIGKILL | libc::SIGSTOP => "the kernel never lets a process catch it",
-        libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP | libc::SIGSYS => {
+        libc::SIGSEGV
+        | libc::SIGBUS
+        | libc::SIGILL
+        | libc::SIGFPE
+        | libc::SIGTRAP
+        | libc::SIGSYS => {
             "it reports a fault in the thread that caused it, and a handler that \
              returns makes the thread fault again, forever"
         }
@@ -246,7 +250,9 @@ impl Listener {
 
     /// The signals watched, in the order they were added.
     pub(crate) fn signals(&self) -> impl Iterator<Item = Signal> + '_ {
-        self.signals.iter().map(|&(n, _)| Signal::from_raw(n as i32))
+        self.signals
+            .iter()
+            .map(|&(n, _)| Signal::from_raw(n as i32))
     }
 
     /// A signal whose counter moved since this listener last looked.

@@ -35,7 +35,9 @@ pub(crate) fn zombie_children() -> usize {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
-        let Some(close) = stat.rfind(')') else { continue };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
         let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
         if fields.len() > 1 && fields[0] == "Z" && fields[1] == me {
             zombies += 1;
