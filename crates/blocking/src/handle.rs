@@ -8,10 +8,12 @@
 //!
 //! # The job's state (task metadata)
 //!
-//! `QUEUED -> RUNNING` (a pool thread starts it) or `QUEUED -> CANCELLED`
-//! ([`JoinHandle::cancel`]), by compare-and-swap, so exactly one wins: a
-//! cancelled closure never runs, a started one is never reported
-//! cancelled.
+//! `QUEUED -> RUNNING` (a pool thread starts it), `QUEUED -> CANCELLED`
+//! ([`JoinHandle::cancel`]) or `QUEUED -> SETTLED` (the pool cancelled or
+//! failed it itself: shutdown, a refused submission, no thread), by
+//! compare-and-swap, so exactly one wins: a cancelled closure never runs,
+//! a started one is never reported cancelled, and `cancel` on a job the
+//! pool already settled reports `false` and keeps the pool's verdict.
 //!
 //! # Runnables are never dropped unrun
 //!
@@ -41,6 +43,7 @@ pub(crate) type Runnable = async_task::Runnable<JobMeta>;
 const QUEUED: u8 = 0;
 const RUNNING: u8 = 1;
 const CANCELLED: u8 = 2;
+const SETTLED: u8 = 3;
 
 /// Per-job metadata, stored in the task allocation.
 pub(crate) struct JobMeta {
@@ -84,12 +87,15 @@ impl<F: FnOnce() -> T, T> Future for Job<F> {
             None => Poll::Ready(
                 panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| JoinError::panic(id, p)),
             ),
+            // The closure's destructor is user code: a panic in it must not
+            // escape the poll, or async-task would close the task without
+            // an output and the handle would panic instead of resolving.
             Some(Mode::Fail(msg)) => {
-                drop(f);
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(f)));
                 Poll::Ready(Err(JoinError::panic(id, Box::new(msg.to_string()))))
             }
             Some(_) => {
-                drop(f);
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(f)));
                 Poll::Ready(Err(JoinError::cancelled(id)))
             }
         }
@@ -100,7 +106,7 @@ impl<F: FnOnce() -> T, T> Future for Job<F> {
 /// it itself, so async-task never calls this; if it ever did, the job is
 /// cancelled rather than lost.
 fn schedule(runnable: Runnable) {
-    run_as(runnable, Mode::Cancel);
+    settle(runnable, Mode::Cancel);
 }
 
 /// Allocates the task of a job: the runnable for the queue, the handle for
@@ -128,6 +134,19 @@ fn run_as(runnable: Runnable, mode: Mode) {
     MODE.with(|m| *m.borrow_mut() = previous);
 }
 
+/// Cancels or fails a job the pool will not run, marking it settled first
+/// so a later [`JoinHandle::cancel`] reports `false` (a job its handle
+/// already cancelled keeps that state).
+fn settle(runnable: Runnable, mode: Mode) {
+    let _ = runnable.metadata().state.compare_exchange(
+        QUEUED,
+        SETTLED,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
+    run_as(runnable, mode);
+}
+
 /// Runs a job on a pool thread, unless its handle cancelled it first.
 /// Returns whether the closure was started.
 pub(crate) fn run(runnable: Runnable) -> bool {
@@ -149,7 +168,7 @@ pub(crate) fn run(runnable: Runnable) -> bool {
 /// `JoinError`.
 pub(crate) fn cancel(jobs: impl IntoIterator<Item = Runnable>) {
     for r in jobs {
-        run_as(r, Mode::Cancel);
+        settle(r, Mode::Cancel);
     }
 }
 
@@ -158,7 +177,7 @@ pub(crate) fn cancel(jobs: impl IntoIterator<Item = Runnable>) {
 pub(crate) fn fail(jobs: impl IntoIterator<Item = Runnable>, message: &str) {
     let message: Arc<str> = Arc::from(message);
     for r in jobs {
-        run_as(r, Mode::Fail(message.clone()));
+        settle(r, Mode::Fail(message.clone()));
     }
 }
 
@@ -231,7 +250,8 @@ impl<T> JoinHandle<T> {
     /// case its closure will never run and awaiting the handle gives a
     /// cancelled [`JoinError`] at once. Returns `false` if the closure has
     /// started (it cannot be interrupted and runs to the end), has
-    /// finished, or the job was already cancelled.
+    /// finished, or was already cancelled (by this handle, or by the pool:
+    /// shutdown, or no thread could be started).
     ///
     /// The closure itself is dropped, unrun, on a pool thread when the job
     /// reaches the front of the queue.
