@@ -13,7 +13,10 @@
 //! - `Writing`: a pool job owns the object and loops reading the pipe and
 //!   `io.write_all`-ing it until the pipe's writer is closed, then calls
 //!   `io.flush()`; `poll_write` puts bytes into the pipe.
-//! - `Seeking`: a pool job owns the object and runs one `io.seek`.
+//! - `Seeking`: a pool job owns the object and runs one `io.seek`; the
+//!   position asked for is kept, so a seek whose future was dropped is
+//!   finished (not reported) when a different seek comes, and answers a
+//!   retry of the same seek.
 //!
 //! Switching state first *stops* the current job: closing the pipe's
 //! reader (keeping every byte already read, in `pending`) or its writer
@@ -22,8 +25,8 @@
 //! by the `poll_*` call that stops it; a stop that nobody can report
 //! (from `get_mut`) keeps the error for the next I/O call.
 //!
-//! A job that panics loses the object: every later call returns an error
-//! saying so.
+//! A job that panics, or that its pool cancelled (shut down), loses the
+//! object: every later call returns an error saying so.
 
 use std::fmt;
 use std::future::Future;
@@ -58,7 +61,8 @@ enum State<T> {
     Idle(Option<Box<T>>),
     Reading(Option<Reader>, JoinHandle<ReadDone<T>>),
     Writing(Option<Writer>, JoinHandle<WriteDone<T>>),
-    Seeking(JoinHandle<(Box<T>, io::Result<u64>)>),
+    /// The position the caller asked for, and the job seeking there.
+    Seeking(SeekFrom, JoinHandle<(Box<T>, io::Result<u64>)>),
 }
 
 /// Runs a blocking I/O object on the thread pool, as an async object.
@@ -142,7 +146,10 @@ pub struct Unblock<T> {
 }
 
 fn lost() -> io::Error {
-    io::Error::other("the object inside Unblock was lost because a blocking call on it panicked")
+    io::Error::other(
+        "the object inside Unblock was lost: a blocking call on it panicked, or its pool was \
+         shut down before the call ran",
+    )
 }
 
 fn join_error(e: crate::JoinError) -> io::Error {
@@ -216,7 +223,7 @@ impl<T> Unblock<T> {
                         }
                     }
                 }
-                State::Seeking(task) => {
+                State::Seeking(_, task) => {
                     // A seek whose future was dropped: finish it, so the
                     // read-ahead bytes are dropped only if it moved.
                     let done = ready!(Pin::new(task).poll(cx));
@@ -264,8 +271,8 @@ impl<T> Unblock<T> {
     ///
     /// # Panics
     ///
-    /// Panics if the object was lost because a blocking call on it
-    /// panicked.
+    /// Panics if the object was lost: a blocking call on it panicked, or
+    /// its pool was shut down before the call ran.
     ///
     /// # Examples
     ///
@@ -293,8 +300,8 @@ impl<T> Unblock<T> {
     ///
     /// # Panics
     ///
-    /// Panics if the object was lost because a blocking call on it
-    /// panicked.
+    /// Panics if the object was lost: a blocking call on it panicked, or
+    /// its pool was shut down before the call ran.
     ///
     /// # Examples
     ///
@@ -477,7 +484,7 @@ impl<T: Write + Send + 'static> AsyncWrite for Unblock<T> {
             State::Writing(..) => ready!(this.poll_stop(cx))?,
             // Nothing is buffered for writing; a read job stays running.
             State::Reading(..) | State::Idle(_) => {}
-            State::Seeking(_) => ready!(this.poll_stop(cx))?,
+            State::Seeking(..) => ready!(this.poll_stop(cx))?,
         }
         Poll::Ready(this.take_error())
     }
@@ -500,7 +507,7 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
                     this.take_error()?;
                     let ahead =
                         i64::try_from(this.pending.len() - this.pending_pos).unwrap_or(i64::MAX);
-                    let pos = match pos {
+                    let adjusted = match pos {
                         SeekFrom::Current(n) => match n.checked_sub(ahead) {
                             Some(n) => SeekFrom::Current(n),
                             None => {
@@ -514,14 +521,21 @@ impl<T: Seek + Send + 'static> AsyncSeek for Unblock<T> {
                     };
                     let mut io = this.idle_io()?;
                     let task = spawn_blocking(move || {
-                        let r = io.seek(pos);
+                        let r = io.seek(adjusted);
                         (io, r)
                     });
-                    this.state = State::Seeking(task);
+                    this.state = State::Seeking(pos, task);
                 }
-                State::Seeking(task) => {
+                State::Seeking(asked, task) => {
+                    let same = *asked == pos;
                     let done = ready!(Pin::new(task).poll(cx));
-                    return Poll::Ready(this.finish_seek(done));
+                    if same {
+                        return Poll::Ready(this.finish_seek(done));
+                    }
+                    // The seek of a dropped future, not this one: finish
+                    // it (its outcome is nobody's; a failed seek moved
+                    // nothing) and start the one asked for.
+                    let _ = this.finish_seek(done);
                 }
                 _ => ready!(this.poll_stop(cx))?,
             }
@@ -536,7 +550,7 @@ impl<T> fmt::Debug for Unblock<T> {
             State::Idle(None) => "lost",
             State::Reading(..) => "reading",
             State::Writing(..) => "writing",
-            State::Seeking(_) => "seeking",
+            State::Seeking(..) => "seeking",
         };
         f.debug_struct("Unblock")
             .field("state", &state)
