@@ -13,15 +13,17 @@
 //! a stop flag (an [`AtomicBool`] with an [`Event`] to wake the task).
 //! Adding a handler for a signal that has one replaces it (asyncio does the
 //! same): the old one is stopped. Removing sets the flag and wakes the
-//! task, which checks the flag before each call of the callback, so no
-//! call starts after `remove` observed the flag set... except one that the
-//! task had already decided to make (the check and the call are not
-//! atomic; see [`SignalHandler::remove`]). When the task ends (removed,
-//! replaced, its runtime shut down, or its callback panicked) a guard takes
-//! its entry out of the table if it is still its own.
+//! task, which checks the flag before each call of the callback. The check
+//! and the call are not one atomic step, so a call the task had already
+//! decided to make on another thread may still start (see
+//! [`remove_signal_handler`]). When the task ends (removed, replaced, its
+//! runtime shut down, or its callback panicked) a guard, made before the
+//! task and moved into it, takes its entry out of the table if it is still
+//! its own: also when the task is dropped before its first poll.
 //!
-//! Lock order: the table lock is never held while calling anything else
-//! than the stop flag's `Event::notify`.
+//! Lock order: the table lock is never held while calling out (stopping a
+//! task wakes it, and a waker may drop the task inline, whose guard then
+//! takes the table lock).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -158,7 +160,8 @@ where
         event: Event::new(),
     });
     let raw = signal.as_raw();
-    if let Some((_, old)) = table().insert(raw, (id, stop.clone())) {
+    let replaced = table().insert(raw, (id, stop.clone()));
+    if let Some((_, old)) = replaced {
         old.stop();
     }
     let task_stop = stop.clone();

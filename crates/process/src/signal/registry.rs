@@ -74,6 +74,8 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 static INSTALL: Mutex<()> = Mutex::new(());
 /// The dispatcher; it lives in a static, so it is never dropped.
 static DISPATCHER: OnceLock<Arc<ReactorTask<Dispatch>>> = OnceLock::new();
+/// Set when the dispatcher could not re-arm its eventfd.
+static DISPATCH_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// The dispatcher's state: the eventfd and the counters it saw last.
 struct Dispatch {
@@ -122,8 +124,11 @@ fn dispatch(state: &mut Dispatch, cx: &mut Context<'_>) {
             Poll::Pending => return,
             Poll::Ready(Ok(())) => continue,
             // The process-wide reactor is never shut down; a failing
-            // `epoll_ctl` is retried by the next `Listener::new`.
-            Poll::Ready(Err(_)) => return,
+            // `epoll_ctl` is retried by the next `Listener::add`.
+            Poll::Ready(Err(_)) => {
+                DISPATCH_FAILED.store(true, SeqCst);
+                return;
+            }
         }
     }
 }
@@ -146,8 +151,11 @@ fn dispatcher() -> io::Result<&'static Arc<ReactorTask<Dispatch>>> {
         )
     });
     WAKE_FD.store(raw, SeqCst);
-    // The first `poll_now` (which registers the eventfd's waker) is left to
-    // `Listener::add`, outside the `INSTALL` lock.
+    // The first pass registers the eventfd's waker. It runs under the
+    // `INSTALL` lock, which is safe because it wakes nobody: no handler was
+    // installed before the dispatcher existed, so no counter moved and no
+    // listener waits.
+    task.poll_now();
     Ok(task)
 }
 
@@ -240,10 +248,14 @@ impl Listener {
         if !self.signals.iter().any(|&(s, _)| s == n) {
             self.signals.push((n, DELIVERIES[n].load(SeqCst)));
         }
-        // Registers the dispatcher's eventfd waker the first time; and a
-        // dispatcher whose `epoll_ctl` once failed gets another chance.
-        if let Some(task) = DISPATCHER.get() {
-            task.poll_now();
+        // A dispatcher whose `epoll_ctl` once failed gets another chance.
+        // (Not otherwise: `add` may run inside the orphan reaper's pass,
+        // and a dispatcher pass there could wake a task whose destructor
+        // needs the reaper.)
+        if DISPATCH_FAILED.swap(false, SeqCst) {
+            if let Some(task) = DISPATCHER.get() {
+                task.poll_now();
+            }
         }
         Ok(())
     }
