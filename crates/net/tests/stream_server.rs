@@ -323,3 +323,27 @@ fn unix_stream_server_echoes() {
     .unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn serve_forever_returns_while_connections_are_still_open() {
+    tulipa::run(async {
+        let server = start_server("127.0.0.1:0", echo).await?;
+        let (mut r, mut w) = open_connection(server.local_addr()?).await?;
+        w.write(b"a\n")?;
+        w.drain().await?;
+        assert_eq!(r.read_line().await?, b"a\n");
+        let other = server.clone();
+        let closer = tulipa::spawn(async move { other.close() });
+        // The connection stays open: serve_forever still returns once the
+        // accept loop is gone, and wait_closed still waits for the handler.
+        server.serve_forever().await;
+        closer.await.unwrap();
+        assert_eq!(server.connections(), 1);
+        let mut waiting = Box::pin(server.wait_closed());
+        assert!(future::poll_once(&mut waiting).await.is_none());
+        w.wait_closed().await?;
+        waiting.await;
+        io::Result::Ok(())
+    })
+    .unwrap();
+}

@@ -99,13 +99,14 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` under the lock, then wakes the `wait_closed` waiters if the
-    /// server is now fully closed.
+    /// Runs `f` under the lock, then wakes the `wait_closed` and
+    /// `serve_forever` waiters if the accept loops are all gone: those
+    /// waiting for the connections too check again and re-register.
     fn update(&self, f: impl FnOnce(&mut State)) {
         let wake = {
             let mut st = self.lock();
             f(&mut st);
-            if st.closed && st.loops == 0 && st.connections == 0 {
+            if st.closed && st.loops == 0 {
                 std::mem::take(&mut st.waiters)
             } else {
                 Vec::new()
