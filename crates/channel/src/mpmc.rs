@@ -541,6 +541,14 @@ impl<T> fmt::Debug for Receiver<T> {
 
 /// Cancel safe like [`Receiver::recv`]: a message is taken only by the
 /// poll that yields it.
+///
+/// Unlike a [`Recv`] future, the stream keeps its place in the line of
+/// waiters inside the `Receiver` after a poll that returned `Pending`
+/// (there is no future to drop). If you stop polling it (a `select` took
+/// another branch) while other receivers of the same channel wait, the
+/// next message's wakeup goes to this receiver's task, not to them, and
+/// the message waits until this receiver is polled again or dropped. Use
+/// [`recv`](Receiver::recv) in such loops, or keep one receiver per task.
 impl<T> Stream for Receiver<T> {
     type Item = T;
 

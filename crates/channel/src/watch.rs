@@ -87,6 +87,11 @@ impl Error for RecvError {}
 
 /// A read lock on the current value: hold it briefly, as senders wait for
 /// it to be released.
+///
+/// A send (or a `send_modify`) blocks its thread while any `Ref` lives, so
+/// do not hold one across an `.await` (it is not `Send` anyway), and never
+/// send on a thread that holds one: the send would wait for itself
+/// (`std::sync::RwLock` deadlocks or panics then).
 pub struct Ref<'a, T> {
     guard: RwLockReadGuard<'a, T>,
 }
@@ -135,6 +140,9 @@ impl<T> Sender<T> {
     }
 
     /// Changes the value in place and tells every receiver.
+    ///
+    /// `modify` runs with the value's write lock held: it must not borrow
+    /// or send on this channel (that would wait for itself).
     ///
     /// # Panics
     ///
