@@ -45,7 +45,8 @@ pub async fn lookup_host<A: ToSocketAddrs>(host: A) -> io::Result<SocketAddrs> {
     host.to_socket_addrs().await
 }
 
-type LookupFuture = Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'static>>;
+type LookupFuture =
+    Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + Sync + 'static>>;
 
 /// Resolves `(host, port)` with the blocking system resolver on the
 /// blocking pool (`tulipa-blocking`'s current pool).

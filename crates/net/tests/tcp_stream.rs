@@ -22,6 +22,10 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<ReuniteError>();
     assert_send_sync::<tulipa_net::tcp::Incoming<'static>>();
     assert_send_sync::<tulipa_net::ConnectOptions>();
+    assert_send_sync::<ConnectError>();
+    assert_send_sync::<tulipa_net::Resolve>();
+    assert_send_sync::<tulipa_net::SocketAddrs>();
+    assert_send_sync::<tulipa_net::unix::Incoming<'static>>();
 }
 
 async fn pair() -> io::Result<(TcpStream, TcpStream)> {
