@@ -224,6 +224,33 @@ fn process_group_zero_makes_a_new_group() {
 }
 
 #[test]
+fn many_children_waited_concurrently_on_worker_threads() {
+    let rt = tulipa::Runtime::builder()
+        .multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let waits: Vec<_> = (0..200)
+            .map(|i| {
+                tulipa::spawn(async move {
+                    let status = Command::new("sh")
+                        .args(["-c", &format!("exit {}", i % 7)])
+                        .status()
+                        .await
+                        .unwrap();
+                    (i, status)
+                })
+            })
+            .collect();
+        for w in waits {
+            let (i, status) = w.await.unwrap();
+            assert_eq!(status.code(), Some(i % 7));
+        }
+    });
+}
+
+#[test]
 fn thread_safety_of_public_types() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Command>();

@@ -14,7 +14,7 @@ use futures_lite::future;
 use tulipa::signal::{
     add_signal_handler, ctrl_c, raise, remove_signal_handler, CtrlC, Signal, SignalHandler,
     Signals, SIGALRM, SIGHUP, SIGINT, SIGIO, SIGKILL, SIGPROF, SIGQUIT, SIGSEGV, SIGSTOP, SIGTERM,
-    SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH, SIGXCPU,
+    SIGURG, SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH, SIGXCPU,
 };
 
 /// `fut`, or a panic naming `what` if it never completes.
@@ -236,6 +236,32 @@ fn signals_work_under_a_bare_block_on() {
     let mut signals = Signals::new([SIGALRM]).unwrap();
     raise(SIGALRM).unwrap();
     assert_eq!(future::block_on(signals.recv()), SIGALRM);
+}
+
+#[test]
+fn a_hundred_round_trips_lose_no_wakeup() {
+    tulipa::run(async {
+        let mut signals = Signals::new([SIGURG]).unwrap();
+        let mut other = Signals::new([SIGURG]).unwrap();
+        for round in 0..100 {
+            // Waiting first (parked in the runtime), then the delivery.
+            let waiting = tulipa::spawn(async move {
+                let got = other.recv().await;
+                (other, got)
+            });
+            tulipa::task::yield_now().await;
+            raise(SIGURG).unwrap();
+            assert_eq!(
+                within(&format!("round {round}"), signals.recv()).await,
+                SIGURG
+            );
+            let (back, got) = within(&format!("round {round}, task"), waiting)
+                .await
+                .unwrap();
+            assert_eq!(got, SIGURG);
+            other = back;
+        }
+    });
 }
 
 #[test]
