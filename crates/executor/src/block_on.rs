@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tulipa_core::{Driver, Unparker};
 
+use crate::diag::Diagnostics;
 use crate::local::LocalEnter;
 use crate::signal::Signal;
 
@@ -93,9 +94,10 @@ pub(crate) fn run_loop<F: Future>(
     signal: Arc<Signal>,
     extra: Option<&dyn TaskSource>,
     watch: Option<&Quiescence>,
+    diag: Option<&Diagnostics>,
     future: F,
 ) -> F::Output {
-    let local = LocalEnter::new(signal.clone());
+    let local = LocalEnter::new(signal.clone(), diag);
     let main = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
         signal: signal.clone(),

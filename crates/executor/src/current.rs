@@ -95,8 +95,12 @@ impl Owner for CtShared {
         &self.registry
     }
 
-    fn diagnostics(&self) -> &Diagnostics {
-        &self.diagnostics
+    fn diagnostics(&self) -> Diagnostics {
+        self.diagnostics.clone()
+    }
+
+    fn debug(&self) -> bool {
+        self.diagnostics.is_debug()
     }
 }
 
@@ -212,6 +216,7 @@ impl CurrentThread {
                     self.shared.signal.clone(),
                     Some(&*self.shared),
                     None,
+                    Some(&self.shared.diagnostics),
                     future,
                 );
             }
@@ -223,7 +228,8 @@ impl CurrentThread {
                 future: future.as_mut(),
                 shared: &self.shared,
             };
-            if let Some(v) = run_loop(&parker, signal, None, None, waiter) {
+            let diag = Some(&self.shared.diagnostics);
+            if let Some(v) = run_loop(&parker, signal, None, None, diag, waiter) {
                 return v;
             }
         }

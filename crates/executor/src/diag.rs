@@ -105,6 +105,14 @@ pub enum Diagnostic {
         /// The threshold it exceeded.
         threshold: Duration,
     },
+    /// A callback (`call_soon`, `call_later`, `call_at`) panicked; the loop
+    /// goes on (asyncio's "Exception in callback").
+    CallbackPanic {
+        /// Where the callback was scheduled.
+        location: &'static Location<'static>,
+        /// The panic message, or a placeholder for a non-string payload.
+        message: String,
+    },
     /// A task panicked and nobody can retrieve the panic (see
     /// [`PanicPolicy`]).
     UnhandledPanic {
@@ -145,6 +153,10 @@ impl fmt::Display for Diagnostic {
                 f,
                 "slow callback: the callback scheduled at {location} ran for {duration:?} \
                  (threshold {threshold:?})"
+            ),
+            Diagnostic::CallbackPanic { location, message } => write!(
+                f,
+                "the callback scheduled at {location} panicked: {message}"
             ),
             Diagnostic::UnhandledPanic { task, message } => write!(
                 f,
@@ -240,10 +252,20 @@ impl Diagnostics {
         self.inner.policy
     }
 
-    /// Hands `d` to the reporter (stderr by default).
+    /// Hands `d` to the reporter (stderr by default). A reporter that
+    /// panics is caught and said so on stderr: reporting never unwinds into
+    /// the executor, the watchdog or a `JoinHandle`'s drop.
     pub fn report(&self, d: &Diagnostic) {
         match &self.inner.reporter {
-            Some(r) => r(d),
+            Some(r) => {
+                let r = std::panic::AssertUnwindSafe(r);
+                if let Err(p) = std::panic::catch_unwind(move || r(d)) {
+                    eprintln!(
+                        "tulipa: the diagnostics reporter panicked ({}) while reporting: {d}",
+                        panic_message(&*p)
+                    );
+                }
+            }
             None => eprintln!("tulipa: {d}"),
         }
     }
@@ -393,8 +415,8 @@ fn report_unhandled(meta: &TaskMeta) {
         .unhandled_panic_of(meta.info(), message);
 }
 
-/// The message of a panic payload, as the panic hook would print it.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// The message of a panic payload (a `&str` or `String`), or a placeholder.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&'static str>()
         .map(|s| (*s).to_owned())
@@ -509,7 +531,7 @@ impl PollTimer {
             *lock(&slot.running) = Some(Running {
                 task: meta.info(),
                 start,
-                diag: meta.owner.diagnostics().clone(),
+                diag: meta.owner.diagnostics(),
                 reported: false,
             });
         });

@@ -44,14 +44,14 @@ use std::sync::Arc;
 pub use block_on::{in_runtime_context, Quiescence};
 pub use current::CurrentThread;
 pub use diag::{
-    debug_from_env, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy, Reporter,
-    DEFAULT_SLOW_POLL_THRESHOLD,
+    debug_from_env, panic_message, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy,
+    Reporter, DEFAULT_SLOW_POLL_THRESHOLD,
 };
 pub use join::{JoinError, JoinHandle};
 pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};
 pub use multi::{MultiThread, MultiThreadBuilder, MultiThreadHandle, ThreadWrapper};
-pub use task::{current_id, yield_now, SpawnOptions, YieldNow};
+pub use task::{current_id, current_info, yield_now, SpawnOptions, YieldNow};
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use tulipa_core::Driver;
@@ -67,11 +67,12 @@ use tulipa_core::Driver;
 pub fn block_on<F: Future>(driver: &dyn Driver, future: F) -> F::Output {
     let _rt = block_on::RuntimeContextGuard::enter();
     let signal = Arc::new(signal::Signal::new(driver.unparker()));
-    block_on::run_loop(driver, signal, None, None, future)
+    block_on::run_loop(driver, signal, None, None, None, future)
 }
 
 /// Like [`block_on`], and reports to `watch` whether this thread is idle
-/// (see [`Quiescence`]).
+/// (see [`Quiescence`]); local tasks spawned meanwhile follow `diagnostics`
+/// (the runtime's debug mode and panic policy) instead of the global ones.
 ///
 /// # Panics
 ///
@@ -80,9 +81,10 @@ pub fn block_on<F: Future>(driver: &dyn Driver, future: F) -> F::Output {
 pub fn block_on_watched<F: Future>(
     driver: &dyn Driver,
     watch: &Quiescence,
+    diagnostics: &Diagnostics,
     future: F,
 ) -> F::Output {
     let _rt = block_on::RuntimeContextGuard::enter();
     let signal = Arc::new(signal::Signal::new(driver.unparker()));
-    block_on::run_loop(driver, signal, None, Some(watch), future)
+    block_on::run_loop(driver, signal, None, Some(watch), Some(diagnostics), future)
 }

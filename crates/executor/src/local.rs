@@ -29,7 +29,10 @@ use crate::task::{spawn_task, SpawnOptions};
 pub(crate) struct LocalShared {
     pub(crate) queue: ConcurrentQueue<Runnable<TaskMeta>>,
     registry: Registry,
-    diagnostics: Diagnostics,
+    /// The diagnostics of the runtime whose `block_on` runs on this thread
+    /// (swapped in and out by `LocalEnter`), else the global defaults.
+    diagnostics: Mutex<Diagnostics>,
+    debug: std::sync::atomic::AtomicBool,
     /// The signal of the `block_on` running on the owning thread, if any.
     signal: Mutex<Option<Arc<Signal>>>,
 }
@@ -53,8 +56,27 @@ impl Owner for LocalShared {
         &self.registry
     }
 
-    fn diagnostics(&self) -> &Diagnostics {
-        &self.diagnostics
+    fn diagnostics(&self) -> Diagnostics {
+        self.diagnostics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn debug(&self) -> bool {
+        self.debug.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl LocalShared {
+    /// Installs `d`, returning what it replaces.
+    fn set_diagnostics(&self, d: Diagnostics) -> Diagnostics {
+        self.debug
+            .store(d.is_debug(), std::sync::atomic::Ordering::Relaxed);
+        std::mem::replace(
+            &mut *self.diagnostics.lock().unwrap_or_else(|e| e.into_inner()),
+            d,
+        )
     }
 }
 
@@ -88,7 +110,8 @@ fn with_local<R>(f: impl FnOnce(&LocalQueue) -> R) -> R {
             shared: Arc::new(LocalShared {
                 queue: ConcurrentQueue::unbounded(),
                 registry: Registry::new(),
-                diagnostics: Diagnostics::global(),
+                diagnostics: Mutex::new(Diagnostics::global()),
+                debug: std::sync::atomic::AtomicBool::new(Diagnostics::global().is_debug()),
                 signal: Mutex::new(None),
             }),
             depth: Cell::new(0),
@@ -146,10 +169,15 @@ where
 pub(crate) struct LocalEnter {
     shared: Arc<LocalShared>,
     previous: Option<Arc<Signal>>,
+    /// The diagnostics to restore, if this `block_on` brought its own.
+    previous_diag: Option<Diagnostics>,
 }
 
 impl LocalEnter {
-    pub(crate) fn new(signal: Arc<Signal>) -> LocalEnter {
+    /// Enters the thread's local task set for a `block_on` waking through
+    /// `signal`; local tasks spawned meanwhile follow `diag` (the
+    /// runtime's diagnostics) when given.
+    pub(crate) fn new(signal: Arc<Signal>, diag: Option<&Diagnostics>) -> LocalEnter {
         with_local(|q| {
             q.depth.set(q.depth.get() + 1);
             let previous = q
@@ -158,9 +186,11 @@ impl LocalEnter {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .replace(signal);
+            let previous_diag = diag.map(|d| q.shared.set_diagnostics(d.clone()));
             LocalEnter {
                 shared: q.shared.clone(),
                 previous,
+                previous_diag,
             }
         })
     }
@@ -177,6 +207,9 @@ impl LocalEnter {
 impl Drop for LocalEnter {
     fn drop(&mut self) {
         *self.shared.signal.lock().unwrap_or_else(|e| e.into_inner()) = self.previous.take();
+        if let Some(d) = self.previous_diag.take() {
+            self.shared.set_diagnostics(d);
+        }
         // The thread-local may already be gone during thread teardown.
         let _ = LOCAL.try_with(|l| {
             if let Ok(l) = l.try_borrow() {

@@ -295,8 +295,12 @@ impl Owner for MtShared {
         &self.registry
     }
 
-    fn diagnostics(&self) -> &Diagnostics {
-        &self.diagnostics
+    fn diagnostics(&self) -> Diagnostics {
+        self.diagnostics.clone()
+    }
+
+    fn debug(&self) -> bool {
+        self.diagnostics.is_debug()
     }
 }
 
@@ -645,7 +649,8 @@ impl MultiThread {
         }
         s.driver_unparker.unpark();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large to add (`Duration::MAX`) means no deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut stuck = 0;
         for t in threads {
             if t.thread().id() == thread::current().id() {

@@ -32,8 +32,10 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn schedule(&self, runnable: Runnable<TaskMeta>, info: ScheduleInfo);
     /// The registry of this executor's tasks.
     fn registry(&self) -> &Registry;
-    /// The executor's diagnostics settings.
-    fn diagnostics(&self) -> &crate::diag::Diagnostics;
+    /// The executor's diagnostics settings (for a report: a clone).
+    fn diagnostics(&self) -> crate::diag::Diagnostics;
+    /// Whether debug mode is on, read at every spawn: no clone.
+    fn debug(&self) -> bool;
 }
 
 const SHARDS: usize = 16;

@@ -13,6 +13,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,18 +22,40 @@ use async_task::{Runnable, ScheduleInfo, WithInfo};
 
 use crate::diag::{panic_message, Observe, PollTimer};
 use crate::join::{JoinError, JoinHandle};
-use crate::meta::{TaskId, TaskMeta};
+use crate::meta::{TaskId, TaskInfo, TaskMeta};
 use crate::registry::Owner;
 
 thread_local! {
-    static CURRENT: Cell<Option<TaskId>> = const { Cell::new(None) };
+    /// The metadata of the task being polled on this thread: set by
+    /// `TaskFuture::poll` for the duration of the poll, restored after.
+    static CURRENT: Cell<Option<NonNull<TaskMeta>>> = const { Cell::new(None) };
 }
 
 /// The id of the task being polled on this thread, if any.
 ///
 /// Returns `None` outside a task (for example in a `block_on` future).
 pub fn current_id() -> Option<TaskId> {
-    CURRENT.with(Cell::get)
+    with_current_meta(|m| m.map(|m| m.id))
+}
+
+/// The identity (id, name, spawn location) of the task being polled on
+/// this thread, if any (asyncio's `current_task()`); O(1).
+///
+/// Returns `None` outside a task (for example in a `block_on` future).
+pub fn current_info() -> Option<TaskInfo> {
+    with_current_meta(|m| m.map(TaskMeta::info))
+}
+
+fn with_current_meta<R>(f: impl FnOnce(Option<&TaskMeta>) -> R) -> R {
+    let ptr = CURRENT.try_with(Cell::get).ok().flatten();
+    // SAFETY: `CURRENT` holds a pointer only while `TaskFuture::poll` of
+    // that task runs on this thread (a `CurrentGuard` restores the previous
+    // value when the poll ends, also on unwind), and the metadata lives in
+    // the task's allocation, which async-task keeps alive during the poll.
+    // This function runs on the same thread, inside that poll, and the
+    // reference does not escape `f`.
+    let meta = ptr.map(|p| unsafe { p.as_ref() });
+    f(meta)
 }
 
 /// Options for a spawn: today, a name.
@@ -78,7 +101,7 @@ impl<F> Drop for TaskFuture<'_, F> {
     }
 }
 
-struct CurrentGuard(Option<TaskId>);
+struct CurrentGuard(Option<NonNull<TaskMeta>>);
 
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
@@ -114,7 +137,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // SAFETY: see above; the future stays where it is inside the task
         // allocation, which async-task never moves.
         let future = unsafe { Pin::new_unchecked(future) };
-        let _current = CurrentGuard(CURRENT.with(|c| c.replace(Some(meta.id))));
+        let _current = CurrentGuard(CURRENT.with(|c| c.replace(Some(NonNull::from(meta)))));
         let timer = meta.debug.then(|| PollTimer::start(meta));
         let polled = catch_unwind_poll(|| future.poll(cx));
         if let Some(timer) = timer {
@@ -208,7 +231,7 @@ where
                 location,
                 polls: Default::default(),
                 cancelled: Default::default(),
-                debug: owner.diagnostics().is_debug(),
+                debug: owner.debug(),
                 observe: Default::default(),
                 key,
                 owner,

@@ -13,8 +13,10 @@
 //! the handle does not cancel the callback (as in asyncio), and shutdown
 //! clears the slab, which cancels every pending timer.
 //!
-//! A panicking callback is caught and reported on stderr with its spawn
-//! location, and the loop goes on (asyncio logs "Exception in callback").
+//! A panicking callback is caught and reported with its location
+//! ([`Diagnostic::CallbackPanic`](crate::Diagnostic::CallbackPanic), through
+//! the runtime's reporter: stderr by default), and the loop goes on (asyncio
+//! logs "Exception in callback").
 //!
 //! Lock order: slab lock, then the timer's lock (inside `Sleep::poll` and
 //! `Sleep::drop`). The timer wakes wakers after releasing its lock, so a
@@ -207,12 +209,10 @@ fn run_entry(entry: Entry, diag: &tulipa_executor::Diagnostics) {
         }
     }
     if let Err(p) = result {
-        let msg = p
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| p.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("non-string panic payload");
-        eprintln!("tulipa: callback scheduled at {location} panicked: {msg}");
+        diag.report(&tulipa_executor::Diagnostic::CallbackPanic {
+            location,
+            message: tulipa_executor::panic_message(&*p),
+        });
     }
 }
 

@@ -254,7 +254,12 @@ impl Builder {
     /// Sends every [`Diagnostic`] (debug-mode findings and unhandled panics)
     /// to `f` instead of printing it on stderr: to a logging framework, a
     /// metrics counter, or a test. `f` runs on the thread that found the
-    /// problem (a worker, or the watchdog thread); keep it short.
+    /// problem (a worker, the watchdog thread, or whichever thread drops a
+    /// `JoinHandle` of a task that panicked); keep it short. A panic in `f`
+    /// is caught and printed on stderr.
+    ///
+    /// A callback stuck past the threshold is reported as a stuck poll of
+    /// the runtime's callback runner task, named `tulipa-callbacks`.
     pub fn on_diagnostic(mut self, f: impl Fn(&Diagnostic) + Send + Sync + 'static) -> Builder {
         self.reporter = Some(Arc::new(f));
         self
@@ -692,7 +697,13 @@ impl Runtime {
             }
             None => {
                 let parker = ThreadParker::new();
-                tulipa_executor::block_on_watched(&parker, &self.handle.shared.quiescence, future)
+                let shared = &self.handle.shared;
+                tulipa_executor::block_on_watched(
+                    &parker,
+                    &shared.quiescence,
+                    &shared.diagnostics,
+                    future,
+                )
             }
         }
     }
@@ -725,9 +736,12 @@ impl Runtime {
     /// assert_eq!(report.blocking_jobs_left, 0);
     /// ```
     pub fn shutdown_timeout(self, timeout: Duration) -> ShutdownReport {
-        let deadline = std::time::Instant::now() + timeout;
+        // `Duration::MAX` (wait as long as it takes) cannot be added to now.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         let stuck_workers = self.shutdown(Some(timeout));
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let left = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(std::time::Instant::now())
+        });
         let blocking_jobs_left = self.handle.shared.blocking.shutdown_timeout(left);
         ShutdownReport {
             stuck_workers,

@@ -389,3 +389,100 @@ fn tulipa_debug_env_turns_debug_mode_on() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_panicking_reporter_never_unwinds_into_the_runtime() {
+    for current in flavours() {
+        let rt = {
+            let b = Runtime::builder()
+                .debug(true)
+                .slow_poll_threshold(Duration::from_millis(5))
+                .on_diagnostic(|d| panic!("reporter failed on {d}"));
+            if current {
+                b.current_thread()
+            } else {
+                b.worker_threads(2)
+            }
+        }
+        .build()
+        .unwrap();
+        let out = rt.block_on(async {
+            // A slow poll and an unhandled panic, both reported.
+            tulipa::spawn(async { std::thread::sleep(Duration::from_millis(10)) })
+                .await
+                .unwrap();
+            let h = tulipa::spawn(async { panic!("lost") });
+            while !h.is_finished() {
+                tulipa::task::yield_now().await;
+            }
+            drop(h);
+            tulipa::spawn(async { 7 }).await.unwrap()
+        });
+        assert_eq!(out, 7, "current={current}");
+    }
+}
+
+#[test]
+fn local_tasks_follow_the_runtimes_diagnostics() {
+    for current in flavours() {
+        let (rt, reports) = runtime(current, |b| {
+            b.debug(true).slow_poll_threshold(Duration::from_millis(5))
+        });
+        rt.block_on(async {
+            tulipa::spawn_local(async { std::thread::sleep(Duration::from_millis(10)) })
+                .await
+                .unwrap();
+            let h = tulipa::task::Builder::new()
+                .name("local-lost")
+                .spawn_local(async { panic!("local boom") })
+                .unwrap();
+            while !h.is_finished() {
+                tulipa::task::yield_now().await;
+            }
+            drop(h);
+        });
+        assert_eq!(
+            count(&reports, |d| matches!(d, Diagnostic::SlowPoll { .. })),
+            1
+        );
+        assert_eq!(count(&reports, |d| is_unhandled(d, "local-lost")), 1);
+    }
+    // Outside any runtime, the global defaults apply again (no reporter
+    // of ours sees anything).
+}
+
+#[test]
+fn a_panicking_callback_goes_to_the_reporter() {
+    for current in flavours() {
+        let (rt, reports) = runtime(current, |b| b);
+        rt.block_on(async {
+            tulipa::Handle::current().call_soon(|| panic!("callback boom"));
+            let (tx, rx) = mpsc::channel();
+            tulipa::Handle::current().call_soon(move || tx.send(()).unwrap());
+            for _ in 0..1000 {
+                if rx.try_recv().is_ok() {
+                    break;
+                }
+                tulipa::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        let reports = reports.lock().unwrap();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        match &reports[0] {
+            Diagnostic::CallbackPanic { location, message } => {
+                assert!(location.file().ends_with("runtime_debug.rs"));
+                assert_eq!(message, "callback boom");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn shutdown_timeout_accepts_duration_max() {
+    let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    rt.block_on(async {});
+    let report = rt.shutdown_timeout(Duration::MAX);
+    assert_eq!(report.stuck_workers, 0);
+    assert_eq!(report.blocking_jobs_left, 0);
+}
