@@ -42,6 +42,7 @@ pub(crate) enum Bench {
     GroupMany,
     FsReadFile,
     FsReadAll,
+    FsWriteFile,
     TcpPingPong,
     TcpThroughput,
     ProcessSpawnWait,
@@ -50,7 +51,7 @@ pub(crate) enum Bench {
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 26] = [
+    pub(crate) const ALL: [Bench; 27] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -72,6 +73,7 @@ impl Bench {
         Bench::GroupMany,
         Bench::FsReadFile,
         Bench::FsReadAll,
+        Bench::FsWriteFile,
         Bench::TcpPingPong,
         Bench::TcpThroughput,
         Bench::ProcessSpawnWait,
@@ -104,6 +106,7 @@ impl Bench {
             Bench::GroupMany => "group_10k",
             Bench::FsReadFile => "fs_read_file",
             Bench::FsReadAll => "fs_read_all",
+            Bench::FsWriteFile => "fs_write_file",
             Bench::TcpPingPong => "tcp_ping_pong",
             Bench::TcpThroughput => "tcp_throughput",
             Bench::ProcessSpawnWait => "process_spawn_wait",
@@ -185,6 +188,7 @@ impl Bench {
             Bench::GroupMany => crate::toolkit::describe_group(size),
             Bench::FsReadFile => crate::fs::describe(crate::fs::Shape::ReadFile, size),
             Bench::FsReadAll => crate::fs::describe(crate::fs::Shape::ReadAll, size),
+            Bench::FsWriteFile => crate::fs::describe(crate::fs::Shape::WriteFile, size),
             Bench::TcpPingPong => crate::net::describe(crate::net::Shape::PingPong, size),
             Bench::TcpThroughput => crate::net::describe(crate::net::Shape::Throughput, size),
             Bench::ProcessSpawnWait => {
@@ -319,6 +323,7 @@ impl Job for Run {
                 Bench::GroupMany => crate::toolkit::run_group(rt, size).await,
                 Bench::FsReadFile => crate::fs::run(rt, crate::fs::Shape::ReadFile, size).await,
                 Bench::FsReadAll => crate::fs::run(rt, crate::fs::Shape::ReadAll, size).await,
+                Bench::FsWriteFile => crate::fs::run(rt, crate::fs::Shape::WriteFile, size).await,
                 Bench::TcpPingPong => crate::net::run(rt, crate::net::Shape::PingPong, size).await,
                 Bench::TcpThroughput => crate::net::run(rt, crate::net::Shape::Throughput, size).await,
                 Bench::ProcessSpawnWait => {

@@ -43,7 +43,7 @@ benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             process_spawn_wait process_output
             mutex_uncontended mutex_contended sem_uncontended sem_contended
             gather_10k group_10k
-            fs_read_file fs_read_all
+            fs_read_file fs_read_all fs_write_file
             tcp_ping_pong tcp_throughput
 
 options:
