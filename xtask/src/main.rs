@@ -98,7 +98,10 @@ fn fmt(root: &Path) -> Result {
 fn clippy(root: &Path) -> Result {
     run(
         "clippy",
-        cargo(root, "clippy --workspace --all-targets -- -D warnings"),
+        cargo(
+            root,
+            &format!("clippy --workspace --all-targets {FEATURES} -- -D warnings"),
+        ),
     )
 }
 
@@ -107,6 +110,10 @@ fn clippy(root: &Path) -> Result {
 /// smol, which only `clippy` (keeping its code lint-clean) and `bench`
 /// need.
 const NO_BENCHES: &str = "--exclude tulipa-benches";
+
+/// Optional features that CI builds, lints, documents and tests too, so no
+/// code hides behind a feature: TLS in the network crate.
+const FEATURES: &str = "--features tulipa-net/tls";
 
 /// Tests: nextest when installed (plus doc tests, which nextest skips),
 /// otherwise `cargo test`, which runs doc tests too. The benches crate is
@@ -117,23 +124,32 @@ fn test(root: &Path) -> Result {
     if probe.status().is_ok_and(|status| status.success()) {
         run(
             "test",
-            cargo(root, &format!("nextest run --workspace {NO_BENCHES}")),
+            cargo(
+                root,
+                &format!("nextest run --workspace {NO_BENCHES} {FEATURES}"),
+            ),
         )?;
         run(
             "doc tests",
-            cargo(root, &format!("test --workspace --doc {NO_BENCHES}")),
+            cargo(
+                root,
+                &format!("test --workspace --doc {NO_BENCHES} {FEATURES}"),
+            ),
         )
     } else {
         println!("cargo-nextest is not installed; falling back to cargo test");
         run(
             "test",
-            cargo(root, &format!("test --workspace {NO_BENCHES}")),
+            cargo(root, &format!("test --workspace {NO_BENCHES} {FEATURES}")),
         )
     }
 }
 
 fn doc(root: &Path) -> Result {
-    let mut cmd = cargo(root, &format!("doc --workspace --no-deps {NO_BENCHES}"));
+    let mut cmd = cargo(
+        root,
+        &format!("doc --workspace --no-deps {NO_BENCHES} {FEATURES}"),
+    );
     cmd.env("RUSTDOCFLAGS", "-D warnings");
     run("doc", cmd)
 }
@@ -141,7 +157,10 @@ fn doc(root: &Path) -> Result {
 fn examples(root: &Path) -> Result {
     run(
         "examples",
-        cargo(root, &format!("build --workspace --examples {NO_BENCHES}")),
+        cargo(
+            root,
+            &format!("build --workspace --examples {NO_BENCHES} {FEATURES}"),
+        ),
     )
 }
 
