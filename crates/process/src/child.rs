@@ -134,36 +134,48 @@ impl Child {
 
     /// Polls for the exit: `waitpid`, else make sure a watch exists, then
     /// sleep on it.
+    ///
+    /// A watch made by an earlier poll may belong to a reactor that has
+    /// shut down since (the runtime it was polled on is gone): its error
+    /// is not the child's, so it is replaced by a watch on the current
+    /// reactor. Only an error of a watch made in this poll is returned.
     fn poll_exit(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+        let mut fresh = false;
         loop {
             match self.try_wait() {
                 Ok(Some(status)) => return Poll::Ready(Ok(status)),
                 Ok(None) => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
-            match &mut self.watch {
+            let watch = match &mut self.watch {
+                Some(watch) => watch,
                 None => {
                     let pid = self.id().unwrap_or_default();
-                    match Watch::new(pid) {
-                        // `waitpid` once more now that the watch exists.
-                        Ok(watch) if watch.needs_recheck() => self.watch = Some(watch),
-                        // A pidfd: no need, poll it straight away.
-                        Ok(watch) => {
-                            let watch = self.watch.insert(watch);
-                            match watch.poll(cx) {
-                                Poll::Pending => return Poll::Pending,
-                                Poll::Ready(Ok(())) => {}
-                                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                            }
-                        }
+                    let watch = match Watch::new(pid) {
+                        Ok(watch) => watch,
                         Err(e) => return Poll::Ready(Err(e)),
+                    };
+                    fresh = true;
+                    let recheck = watch.needs_recheck();
+                    let watch = self.watch.insert(watch);
+                    if recheck {
+                        // `waitpid` once more now that the watch exists.
+                        continue;
                     }
+                    // A pidfd: no need, poll it straight away.
+                    watch
                 }
-                Some(watch) => match watch.poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                },
+            };
+            match watch.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => {
+                    self.watch = None;
+                    if fresh {
+                        return Poll::Ready(Err(e));
+                    }
+                    // A stale watch: the next pass makes a fresh one.
+                }
             }
         }
     }
@@ -183,7 +195,9 @@ impl Child {
     /// # Errors
     ///
     /// Fails if `waitpid` fails (see [`try_wait`](Child::try_wait)), or if
-    /// the reactor the wait is registered with was shut down.
+    /// no exit watch can be set up (out of descriptors). A wait first
+    /// polled on a runtime that has shut down since carries on here: its
+    /// watch moves to the current reactor.
     ///
     /// # Cancel safety
     ///

@@ -265,3 +265,30 @@ fn thread_safety_of_public_types() {
     let mut child = cmd.spawn().unwrap();
     send(&child.wait());
 }
+
+#[test]
+fn a_wait_outlives_the_runtime_it_was_first_polled_on() {
+    let rt = tulipa::Runtime::new().unwrap();
+    let (mut child, stdin) = rt.block_on(async {
+        let mut child = Command::new("sh")
+            .args(["-c", "read x; exit 3"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // (`wait` would close stdin: keep it, so the child keeps running.)
+        let stdin = child.stdin.take();
+        // A wait registers the exit watch (a pidfd) with this runtime's
+        // reactor, then gives up.
+        assert!(
+            tulipa::time::timeout(std::time::Duration::from_millis(5), child.wait())
+                .await
+                .is_err()
+        );
+        (child, stdin)
+    });
+    drop(rt);
+    drop(stdin);
+    // The watch's reactor is gone; waiting elsewhere still sees the exit.
+    let status = tulipa::block_on(child.wait()).unwrap();
+    assert_eq!(status.code(), Some(3));
+}
