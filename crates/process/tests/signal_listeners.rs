@@ -4,6 +4,8 @@
 //! Tests in this file run in parallel in one process, so each uses its own
 //! signals.
 
+mod common;
+
 use std::future::Future;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -210,6 +212,12 @@ fn a_handler_needs_a_runtime() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("needs a tulipa runtime"), "{err}");
     assert!(!remove_signal_handler(SIGQUIT));
+    // A refused call changes nothing: no handler was installed, so the
+    // signal keeps its default action.
+    assert!(
+        !common::catches(SIGQUIT.as_raw()),
+        "a failed add_signal_handler took the default action away"
+    );
 }
 
 #[test]

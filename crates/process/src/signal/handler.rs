@@ -112,7 +112,8 @@ impl Drop for Deregister {
 /// that cannot be listened for (see [`Signals::new`](super::Signals::new)),
 /// with [`NotFound`](io::ErrorKind::NotFound) when no runtime is current on
 /// this thread (call it from a task or inside `Runtime::block_on`), or with
-/// the runtime's error when it is shutting down.
+/// the runtime's error when it is shutting down. The first two install
+/// nothing: the signal keeps its default action.
 ///
 /// # Panics
 ///
@@ -142,8 +143,9 @@ pub fn add_signal_handler<F>(signal: Signal, mut callback: F) -> io::Result<Sign
 where
     F: FnMut() + Send + 'static,
 {
-    let mut listener = Listener::empty();
-    listener.add(signal)?;
+    // Checked before anything is installed: a refused call must not take
+    // the signal's default action away.
+    super::registry::check(signal)?;
     let spawner = tulipa_core::spawn::current().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
@@ -153,6 +155,8 @@ where
             ),
         )
     })?;
+    let mut listener = Listener::empty();
+    listener.add(signal)?;
     static NEXT_ID: AtomicU64 = AtomicU64::new(0);
     let id = NEXT_ID.fetch_add(1, SeqCst);
     let stop = Arc::new(Stop {
