@@ -313,3 +313,62 @@ fn writer_close_and_errors() {
         Ok(())
     });
 }
+
+/// Says `Interrupted` on every other read, data in between.
+struct Interrupting {
+    data: Vec<u8>,
+    pos: usize,
+    interrupt_next: bool,
+}
+
+impl AsyncRead for Interrupting {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if std::mem::replace(&mut self.interrupt_next, false) {
+            return Poll::Ready(Err(io::ErrorKind::Interrupted.into()));
+        }
+        self.interrupt_next = true;
+        let n = 3.min(buf.len()).min(self.data.len() - self.pos);
+        let pos = self.pos;
+        buf[..n].copy_from_slice(&self.data[pos..pos + n]);
+        self.pos += n;
+        Poll::Ready(Ok(n))
+    }
+}
+
+#[test]
+fn an_interrupted_read_is_retried_not_taken_for_end_of_file() {
+    run(async {
+        let source = || Interrupting {
+            data: b"hello\nworld\n".to_vec(),
+            pos: 0,
+            interrupt_next: false,
+        };
+        let mut r = StreamReader::new(source());
+        assert_eq!(r.read_line().await?, b"hello\n");
+        assert_eq!(r.read_line().await?, b"world\n");
+        assert_eq!(r.read_line().await?, b"");
+        assert!(r.at_eof());
+
+        let mut r = StreamReader::new(source());
+        assert_eq!(r.read_exact(12).await?, b"hello\nworld\n");
+
+        let mut r = StreamReader::new(source());
+        assert_eq!(r.read_to_end().await?, b"hello\nworld\n");
+
+        let mut r = StreamReader::new(source());
+        let mut got = Vec::new();
+        loop {
+            let chunk = r.read(100).await?;
+            if chunk.is_empty() {
+                break;
+            }
+            got.extend(chunk);
+        }
+        assert_eq!(got, b"hello\nworld\n");
+        Ok(())
+    });
+}

@@ -272,11 +272,14 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
             return Poll::Ready(Ok(0));
         }
         self.reserve();
-        let n = match Pin::new(&mut self.inner).poll_read(cx, &mut self.buf[self.end..]) {
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => 0,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
+        let n = loop {
+            match Pin::new(&mut self.inner).poll_read(cx, &mut self.buf[self.end..]) {
+                Poll::Ready(Ok(n)) => break n,
+                // Interrupted is not the end of the stream: try again.
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
         };
         if n == 0 {
             self.eof = true;
