@@ -194,3 +194,70 @@ fn it_needs_an_address_and_a_runtime() {
     .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
 }
+
+/// Records `connection_lost`; panics in `datagram_received` on "boom" and,
+/// if asked, in `connection_lost` itself.
+struct Fragile {
+    lost: Arc<Mutex<Vec<bool>>>,
+    panic_in_lost: bool,
+}
+
+impl DatagramProtocol for Fragile {
+    fn datagram_received(&mut self, data: &[u8], _: SocketAddr) {
+        if data.starts_with(b"boom") {
+            panic!("the protocol failed on purpose (test)");
+        }
+    }
+    fn connection_lost(&mut self, err: Option<std::io::Error>) {
+        self.lost.lock().unwrap().push(err.is_some());
+        if self.panic_in_lost {
+            panic!("connection_lost failed on purpose (test)");
+        }
+    }
+}
+
+#[test]
+fn a_panicking_callback_closes_the_endpoint_without_more_callbacks() {
+    tulipa::run(async {
+        let lost = Arc::new(Mutex::new(Vec::new()));
+        let l = lost.clone();
+        let t = create_datagram_endpoint(
+            move || Fragile {
+                lost: l,
+                panic_in_lost: false,
+            },
+            Some("127.0.0.1:0".parse().unwrap()),
+            None,
+        )
+        .unwrap();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.send_to(b"boom", t.local_addr().unwrap()).unwrap();
+        tulipa::time::timeout(Duration::from_secs(10), t.wait_closed())
+            .await
+            .expect("wait_closed hung after a panicking callback");
+        assert!(t.is_closing());
+        assert_eq!(*lost.lock().unwrap(), []);
+    });
+}
+
+#[test]
+fn a_panicking_connection_lost_still_wakes_wait_closed() {
+    tulipa::run(async {
+        let lost = Arc::new(Mutex::new(Vec::new()));
+        let l = lost.clone();
+        let t = create_datagram_endpoint(
+            move || Fragile {
+                lost: l,
+                panic_in_lost: true,
+            },
+            Some("127.0.0.1:0".parse().unwrap()),
+            None,
+        )
+        .unwrap();
+        t.close();
+        tulipa::time::timeout(Duration::from_secs(10), t.wait_closed())
+            .await
+            .expect("wait_closed hung after a panicking connection_lost");
+        assert_eq!(*lost.lock().unwrap(), [false]);
+    });
+}

@@ -756,3 +756,100 @@ fn connect_accepted_socket_runs_a_protocol_on_a_std_stream() {
         assert_order(&log);
     });
 }
+
+/// Counts `connection_lost` calls; panics in `data_received` on "boom"
+/// and, if asked, in `connection_lost` itself.
+struct Fragile {
+    lost: Arc<Mutex<Vec<Option<std::io::ErrorKind>>>>,
+    panic_in_lost: bool,
+}
+
+impl Protocol for Fragile {
+    fn data_received(&mut self, data: &[u8]) {
+        if data.starts_with(b"boom") {
+            panic!("the protocol failed on purpose (test)");
+        }
+    }
+    fn connection_lost(&mut self, err: Option<std::io::Error>) {
+        self.lost.lock().unwrap().push(err.map(|e| e.kind()));
+        if self.panic_in_lost {
+            panic!("connection_lost failed on purpose (test)");
+        }
+    }
+}
+
+#[test]
+fn no_callback_runs_after_a_callback_panicked() {
+    tulipa::run(async {
+        let lost = Arc::new(Mutex::new(Vec::new()));
+        let l = lost.clone();
+        let server = create_server(
+            move || Fragile {
+                lost: l.clone(),
+                panic_in_lost: false,
+            },
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap();
+        let mut bad = std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        bad.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        until("accepted", || server.connection_count() == 1).await;
+        bad.write_all(b"boom").unwrap();
+        let mut rest = Vec::new();
+        let _ = bad.read_to_end(&mut rest);
+        until("the server forgot it", || server.connection_count() == 0).await;
+        // The module docs promise no callback into a protocol whose
+        // callback panicked (it was not told "the runtime shut down").
+        assert_eq!(*lost.lock().unwrap(), []);
+        server.close();
+        server.wait_closed().await;
+    });
+}
+
+#[test]
+fn a_panicking_connection_lost_still_ends_the_connection_for_waiters() {
+    tulipa::run(async {
+        let lost = Arc::new(Mutex::new(Vec::new()));
+        let l = lost.clone();
+        let server = create_server(
+            move || Fragile {
+                lost: l.clone(),
+                panic_in_lost: true,
+            },
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        let peer = std::net::TcpStream::connect(addr).unwrap();
+        until("accepted", || server.connection_count() == 1).await;
+        drop(peer);
+        // Server side: its connection_lost panics, yet the server forgets
+        // the connection and wait_closed returns.
+        until("the server forgot it", || server.connection_count() == 0).await;
+        server.close();
+        tulipa::time::timeout(Duration::from_secs(10), server.wait_closed())
+            .await
+            .expect("server.wait_closed hung after a panicking connection_lost");
+
+        // Client side: Transport::wait_closed returns too.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let l = lost.clone();
+        let t = create_connection(
+            move || Fragile {
+                lost: l,
+                panic_in_lost: true,
+            },
+            listener.local_addr().unwrap(),
+        )
+        .await
+        .unwrap();
+        t.close();
+        tulipa::time::timeout(Duration::from_secs(10), t.wait_closed())
+            .await
+            .expect("transport.wait_closed hung after a panicking connection_lost");
+        assert!(t.is_closing());
+        assert_eq!(lost.lock().unwrap().len(), 2);
+    });
+}

@@ -17,7 +17,10 @@
 //! connected socket, an oversized datagram) is handed to
 //! `error_received`, from the driver, after the call that caused it.
 //! The endpoint ends with `close` (after the queue is flushed) or `abort`,
-//! calling `connection_lost(None)` exactly once.
+//! calling `connection_lost(None)` exactly once. As for streams, a callback
+//! that panics ends the endpoint without any further callback (the driver
+//! notices that its `poll` unwound), and even a panicking
+//! `connection_lost` still wakes `wait_closed`.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -25,6 +28,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -42,7 +46,8 @@ const RECV_BUDGET: usize = 32;
 /// The callbacks of a datagram endpoint: asyncio's `DatagramProtocol`.
 ///
 /// Called from the endpoint's driver task, one at a time:
-/// `connection_made` first, `connection_lost` exactly once last.
+/// `connection_made` first, `connection_lost` exactly once last (unless a
+/// callback panicked: the endpoint then closes with no further callback).
 pub trait DatagramProtocol: Send + 'static {
     /// The endpoint is ready; `transport` sends from it. Keep a clone.
     fn connection_made(&mut self, transport: DatagramTransport) {
@@ -335,7 +340,12 @@ struct Driver<P: DatagramProtocol> {
     io: Arc<Async<UdpSocket>>,
     shared: Arc<Shared>,
     buf: Box<[u8]>,
+    /// `connection_lost` was called (or will never be).
     done: bool,
+    /// `lost` was set and the waiters woken.
+    completed: bool,
+    /// Inside `poll`: still true in `Drop` when a callback panicked.
+    polling: bool,
 }
 
 // The driver never pins the protocol: moving it is fine.
@@ -347,6 +357,20 @@ impl<P: DatagramProtocol> Driver<P> {
             return;
         }
         self.done = true;
+        self.close_io();
+        // Complete even if `connection_lost` panics, then let the panic go
+        // on to the runtime's panic policy.
+        let protocol = &mut self.protocol;
+        let res = panic::catch_unwind(AssertUnwindSafe(|| protocol.connection_lost(err)));
+        self.complete();
+        if let Err(payload) = res {
+            panic::resume_unwind(payload);
+        }
+    }
+
+    /// Takes the socket out of the state (the driver's own reference goes
+    /// when the driver is dropped).
+    fn close_io(&mut self) {
         let io = {
             let mut st = lock(&self.shared.state);
             st.closing = true;
@@ -357,9 +381,17 @@ impl<P: DatagramProtocol> Driver<P> {
             st.io.take()
         };
         drop(io);
-        self.protocol.connection_lost(err);
+    }
+
+    /// Marks the endpoint lost and wakes `wait_closed`; runs once.
+    fn complete(&mut self) {
+        if self.completed {
+            return;
+        }
+        self.completed = true;
         let waiters = {
             let mut st = lock(&self.shared.state);
+            st.closing = true;
             st.lost = true;
             mem::take(&mut st.closed_waiters)
         };
@@ -413,6 +445,18 @@ impl<P: DatagramProtocol> Future for Driver<P> {
         if this.done {
             return Poll::Ready(());
         }
+        // Left set if a callback panics out of `poll_inner`.
+        this.polling = true;
+        let res = this.poll_inner(cx);
+        this.polling = false;
+        res
+    }
+}
+
+impl<P: DatagramProtocol> Driver<P> {
+    /// One poll: deliver what the transport recorded, flush, receive, park.
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         let mut budget = RECV_BUDGET;
         loop {
             let (pause, mut errors, aborted, closing) = {
@@ -492,24 +536,18 @@ impl<P: DatagramProtocol> Future for Driver<P> {
 
 impl<P: DatagramProtocol> Drop for Driver<P> {
     fn drop(&mut self) {
-        if self.done {
-            return;
+        if !self.done {
+            if !self.polling && !std::thread::panicking() {
+                self.finish(Some(io::Error::other(
+                    "the endpoint's driver was dropped (the runtime shut down) before it closed",
+                )));
+            } else {
+                // A callback panicked: no more callbacks.
+                self.done = true;
+                self.close_io();
+            }
         }
-        if !std::thread::panicking() {
-            self.finish(Some(io::Error::other(
-                "the endpoint's driver was dropped (the runtime shut down) before it closed",
-            )));
-            return;
-        }
-        self.done = true;
-        let (io, waiters) = {
-            let mut st = lock(&self.shared.state);
-            st.closing = true;
-            st.lost = true;
-            (st.io.take(), mem::take(&mut st.closed_waiters))
-        };
-        drop(io);
-        waiters.into_iter().for_each(Waker::wake);
+        self.complete();
     }
 }
 
@@ -618,6 +656,8 @@ where
         shared: transport.shared.clone(),
         buf: vec![0; RECV_BUFFER].into_boxed_slice(),
         done: false,
+        completed: false,
+        polling: false,
     };
     driver.protocol.connection_made(transport.clone());
     spawner.spawn_detached(Box::pin(driver))?;

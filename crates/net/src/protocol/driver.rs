@@ -28,7 +28,14 @@
 //! error (`connection_lost(Some(err))`), by `abort`, by `close` once
 //! flushed, or when both directions saw EOF (`connection_lost(None)`), or,
 //! if the runtime drops the driver mid-connection, from `Drop`
-//! (`connection_lost(Some(err))`, unless a callback is panicking).
+//! (`connection_lost(Some(err))`). A callback that panics unwinds out of
+//! `poll` with `polling` still set; `Drop` sees that (the executor drops
+//! the future after catching the panic, so `thread::panicking()` cannot
+//! tell) and calls no more callbacks. Whatever way the end comes, even
+//! when `connection_lost` itself panics, the bookkeeping is finished
+//! ([`Driver::complete`], by `finish` or else by `Drop`): the socket
+//! closes, `lost` is set, `wait_closed` wakes and the server forgets the
+//! connection.
 //! Callback order is therefore always `connection_made`, then
 //! `data_received`*, then at most one `eof_received`, then exactly one
 //! `connection_lost`; `pause_writing`/`resume_writing` alternate in
@@ -37,6 +44,7 @@
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::mem;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -61,8 +69,12 @@ pub(crate) struct Driver<P: Protocol, I: Io> {
     buf: Box<[u8]>,
     /// `connection_made` was called.
     started: bool,
-    /// `connection_lost` was called.
+    /// `connection_lost` was called (or will never be).
     done: bool,
+    /// `lost` was set, the waiters woken and `on_end` run.
+    completed: bool,
+    /// Inside `poll`: still true in `Drop` when a callback panicked.
+    polling: bool,
     read_eof: bool,
     eof_sent: bool,
     /// The last read was short on a stream where that means "drained":
@@ -86,6 +98,8 @@ impl<P: Protocol, I: Io> Driver<P, I> {
             buf: vec![0; READ_BUFFER].into_boxed_slice(),
             started,
             done: false,
+            completed: false,
+            polling: false,
             read_eof: false,
             eof_sent: false,
             drained: false,
@@ -111,6 +125,21 @@ impl<P: Protocol, I: Io> Driver<P, I> {
             return;
         }
         self.done = true;
+        self.close_io();
+        // A panicking `connection_lost` must not leave `wait_closed`
+        // waiting or the server counting the connection: complete first,
+        // then let the panic go on to the runtime's panic policy.
+        let protocol = &mut self.protocol;
+        let res = panic::catch_unwind(AssertUnwindSafe(|| protocol.connection_lost(err)));
+        self.complete();
+        if let Err(payload) = res {
+            panic::resume_unwind(payload);
+        }
+    }
+
+    /// Forgets the socket: the descriptor closes here (the state held the
+    /// only other reference), before the protocol hears of it.
+    fn close_io(&mut self) {
         let io = {
             let mut st = lock_state(&self.shared.state);
             st.closing = true;
@@ -119,13 +148,21 @@ impl<P: Protocol, I: Io> Driver<P, I> {
             st.waker = None;
             st.io.take()
         };
-        // The descriptor closes here (the state held the only other
-        // reference), before the protocol hears of it.
         drop(io);
         self.io = None;
-        self.protocol.connection_lost(err);
+    }
+
+    /// Marks the connection lost, wakes `wait_closed` and runs the end
+    /// hook. Runs once; called by `finish` and, in case `connection_lost`
+    /// panicked, by `Drop`.
+    fn complete(&mut self) {
+        if self.completed {
+            return;
+        }
+        self.completed = true;
         let waiters = {
             let mut st = lock_state(&self.shared.state);
+            st.closing = true;
             st.lost = true;
             mem::take(&mut st.closed_waiters)
         };
@@ -201,6 +238,18 @@ impl<P: Protocol, I: Io> Future for Driver<P, I> {
         if this.done {
             return Poll::Ready(());
         }
+        // Left set if a callback panics out of `poll_inner`.
+        this.polling = true;
+        let res = this.poll_inner(cx);
+        this.polling = false;
+        res
+    }
+}
+
+impl<P: Protocol, I: Io> Driver<P, I> {
+    /// One poll of the loop described in the module docs.
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         if !this.started {
             this.started = true;
             this.protocol.connection_made(Transport {
@@ -345,33 +394,22 @@ impl<P: Protocol, I: Io> Future for Driver<P, I> {
 
 impl<P: Protocol, I: Io> Drop for Driver<P, I> {
     fn drop(&mut self) {
-        if self.done {
-            return;
+        if !self.done {
+            if self.started && !self.polling && !std::thread::panicking() {
+                self.finish(Some(io::Error::other(
+                    "the connection's driver was dropped (the runtime shut down) before the \
+                     connection ended",
+                )));
+            } else {
+                // Never announced, or a callback panicked: no more
+                // callbacks, but the socket still closes.
+                self.done = true;
+                self.close_io();
+            }
         }
-        if self.started && !std::thread::panicking() {
-            self.finish(Some(io::Error::other(
-                "the connection's driver was dropped (the runtime shut down) before the \
-                 connection ended",
-            )));
-            return;
-        }
-        // Never announced, or a callback panicked: no more callbacks, but
-        // the socket still closes and waiters still wake.
-        self.done = true;
-        let (io, waiters) = {
-            let mut st = lock_state(&self.shared.state);
-            st.closing = true;
-            st.lost = true;
-            st.buf = Default::default();
-            (st.io.take(), mem::take(&mut st.closed_waiters))
-        };
-        drop(io);
-        for w in waiters {
-            w.wake();
-        }
-        if let Some(f) = self.on_end.take() {
-            f();
-        }
+        // Also after a `connection_lost` that panicked: waiters still wake
+        // and the server still forgets the connection.
+        self.complete();
     }
 }
 

@@ -43,8 +43,10 @@
 //! `data_received` any number of times, `eof_received` at most once, and
 //! `connection_lost` exactly once (`pause_writing` and `resume_writing`
 //! alternate anywhere in between). A panic in a callback ends that
-//! connection (its socket is closed) and reaches the runtime's panic
-//! policy; other connections carry on.
+//! connection (its socket is closed, `wait_closed` returns, a server
+//! forgets it) and reaches the runtime's panic policy; no further callback
+//! of that protocol runs (not even `connection_lost`); other connections
+//! carry on.
 //!
 //! # Examples
 //!
@@ -143,7 +145,8 @@ pub trait Protocol: Send + 'static {
 
     /// The connection ended: `None` after an EOF, a `close` or an `abort`,
     /// `Some(error)` when a read or write failed (e.g. reset by the peer).
-    /// Called exactly once, after every other callback.
+    /// Called exactly once, after every other callback (unless a callback
+    /// panicked: then no callback runs any more, this one included).
     fn connection_lost(&mut self, err: Option<io::Error>) {
         let _ = err;
     }
