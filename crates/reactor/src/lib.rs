@@ -55,9 +55,14 @@
 //! reactor's park state (a concurrent `park` returns `false` at once),
 //! waits on the poller, maps the events to sources, updates each source
 //! under its own lock, and wakes the collected wakers after releasing every
-//! lock but the park lock. The [`Unparker`](tulipa_core::Unparker) calls
-//! `Poller::notify`, which `polling` remembers when nobody is waiting, so
-//! an unpark before a park makes that park return at once.
+//! lock but the park lock. The [`Unparker`](tulipa_core::Unparker) sets a
+//! `notified` flag and calls `Poller::notify` only while a thread is
+//! blocked (or about to block) in the poller; a blocking park first marks
+//! itself sleeping, then consumes the flag and does not block if it was
+//! set (a store-load handshake, so no unpark is lost). An unpark before a
+//! park therefore makes that park return at once, and the common unpark,
+//! a task woken by the parking thread itself while it dispatches events,
+//! costs no system call.
 //!
 //! **Shutdown.** [`Reactor::shutdown`] sets a flag and wakes every waiter;
 //! a waiter checks the flag under its source's lock on every poll, so it

@@ -95,6 +95,13 @@ pub(crate) struct Inner {
     park: Mutex<ParkState>,
     /// An unpark not yet seen by a blocking park (see `Driver::park`).
     notified: AtomicBool,
+    /// Set while a thread is (about to be) blocked in `Poller::wait`: only
+    /// then does an unpark need the poller's notification (a system call
+    /// to write it and one to clear it). See [`Inner::park_blocking`].
+    sleeping: AtomicBool,
+    /// Notifications sent to the poller (for tests).
+    #[cfg(test)]
+    notifies: std::sync::atomic::AtomicUsize,
 }
 
 struct Sources {
@@ -150,6 +157,9 @@ impl Reactor {
                     wakers: Vec::new(),
                 }),
                 notified: AtomicBool::new(false),
+                sleeping: AtomicBool::new(false),
+                #[cfg(test)]
+                notifies: std::sync::atomic::AtomicUsize::new(0),
             }),
         })
     }
@@ -307,7 +317,7 @@ impl Reactor {
             // the global reactor.
             let res = panic::catch_unwind(AssertUnwindSafe(|| {
                 let mut park = lock(&self.inner.park);
-                self.inner.turn(&mut park, None)
+                self.inner.park_blocking(&mut park, None)
             }));
             if !matches!(res, Ok(Ok(()))) {
                 // Back off instead of spinning on a persistent error.
@@ -368,8 +378,32 @@ impl Inner {
         }
     }
 
+    /// A turn that may block: ends at once if an unpark is pending, else
+    /// waits up to `timeout`. The caller holds the park lock.
+    ///
+    /// An unpark records itself in `notified`, then notifies the poller
+    /// only if `sleeping` is set; this sets `sleeping`, then reads (and
+    /// clears) `notified`. All four accesses are `SeqCst`, so at least one
+    /// side sees the other's write (the store-load handshake): either the
+    /// unpark is seen here and the wait does not block, or the unparker
+    /// sees `sleeping` and its notification ends the wait. `sleeping` is
+    /// cleared as soon as the wait returns, so the wakers this thread then
+    /// runs (which usually schedule a task, unparking this very driver)
+    /// cost no system call: their unpark is left in `notified`, which the
+    /// caller's final read consumes or the next park sees.
+    fn park_blocking(&self, park: &mut ParkState, timeout: Option<Duration>) -> io::Result<()> {
+        self.sleeping.store(true, Ordering::SeqCst);
+        let timeout = if self.notified.swap(false, Ordering::SeqCst) {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        self.turn(park, timeout)
+    }
+
     /// One turn: wait on the poller, then wake the tasks whose sources
-    /// became ready. The caller holds the park lock.
+    /// became ready. The caller holds the park lock, and clears
+    /// `sleeping` after the wait (set only by `park_blocking`).
     fn turn(&self, park: &mut ParkState, mut timeout: Option<Duration>) -> io::Result<()> {
         if !park.wakers.is_empty() {
             // A waker panicked during the previous turn: wake the rest now
@@ -379,6 +413,8 @@ impl Inner {
         }
         park.events.clear();
         let res = self.poller.wait(&mut park.events, timeout);
+        // Awake again: from here on an unpark only needs `notified`.
+        self.sleeping.store(false, Ordering::SeqCst);
         if !park.events.is_empty() {
             {
                 let sources = lock(&self.sources);
@@ -411,12 +447,19 @@ struct NotifyPoller(Arc<Inner>);
 
 impl Unpark for NotifyPoller {
     fn unpark(&self) {
-        // Recorded first: a non-blocking turn may consume the poller's
-        // notification, and the flag keeps it for the next blocking park.
+        // Recorded first, then `sleeping` read: the handshake described at
+        // `Inner::park_blocking`. A thread that is not blocked in the
+        // poller (running tasks, dispatching events, or in a non-blocking
+        // turn) sees the flag before its next blocking wait.
         self.0.notified.store(true, Ordering::SeqCst);
-        // Can only fail if the notification pipe/eventfd is broken; there
-        // is nobody to report it to, and parks may return spuriously.
-        let _ = self.0.poller.notify();
+        if self.0.sleeping.load(Ordering::SeqCst) {
+            #[cfg(test)]
+            self.0.notifies.fetch_add(1, Ordering::Relaxed);
+            // Can only fail if the notification pipe/eventfd is broken;
+            // there is nobody to report it to, and parks may return
+            // spuriously.
+            let _ = self.0.poller.notify();
+        }
     }
 }
 
@@ -441,19 +484,14 @@ impl Driver for Reactor {
             if park.wakers.is_empty() && self.source_count() == 0 {
                 return true;
             }
-            // Does not touch `notified`: a wakeup this turn consumes from
-            // the poller stays recorded for the next blocking park.
+            // Does not touch `notified`, nor set `sleeping` (it does not
+            // block): an unpark meanwhile stays recorded for the next
+            // blocking park.
             let _ = self.inner.turn(&mut park, timeout);
             return true;
         }
-        // A wakeup that arrived earlier (and that a non-blocking turn may
-        // have taken from the poller) ends this park at once.
-        let timeout = if self.inner.notified.swap(false, Ordering::SeqCst) {
-            Some(Duration::ZERO)
-        } else {
-            timeout
-        };
-        let _ = self.inner.turn(&mut park, timeout);
+        // A wakeup that arrived earlier ends this park at once.
+        let _ = self.inner.park_blocking(&mut park, timeout);
         // Whatever unparked us has been seen: callers re-check their state
         // after every park, and the swap (a read of the unparker's store)
         // makes the unparker's earlier writes visible to that re-check. A
@@ -505,8 +543,98 @@ impl fmt::Debug for EnterGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
+    use std::io::Write;
     use std::os::fd::AsFd;
     use std::os::unix::net::UnixStream;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Poll, Wake};
+
+    fn notifies(reactor: &Reactor) -> usize {
+        reactor.inner.notifies.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn unpark_while_nobody_waits_skips_the_poller_but_is_kept() {
+        let reactor = Reactor::new().unwrap();
+        reactor.unparker().unpark();
+        reactor.unparker().unpark();
+        assert_eq!(notifies(&reactor), 0, "nobody was blocked in the poller");
+        // A non-blocking turn leaves it pending...
+        assert!(reactor.park(Some(Duration::ZERO)));
+        // ...and the blocking park returns at once instead of hanging.
+        assert!(reactor.park(None));
+        assert_eq!(notifies(&reactor), 0);
+    }
+
+    #[test]
+    fn unpark_while_blocked_notifies_the_poller() {
+        let reactor = Reactor::new().unwrap();
+        let parked = {
+            let reactor = reactor.clone();
+            thread::spawn(move || reactor.park(None))
+        };
+        // Bounded: the thread marks itself sleeping right after it starts.
+        let mut seen = false;
+        for _ in 0..100_000 {
+            if reactor.inner.sleeping.load(Ordering::SeqCst) {
+                seen = true;
+                break;
+            }
+            thread::yield_now();
+        }
+        assert!(seen, "the parking thread never marked itself sleeping");
+        reactor.unparker().unpark();
+        assert!(parked.join().unwrap());
+        assert_eq!(notifies(&reactor), 1);
+        assert!(!reactor.inner.sleeping.load(Ordering::SeqCst));
+    }
+
+    /// Unparks the reactor when woken, as an executor's task waker does.
+    struct UnparkOnWake {
+        unparker: Unparker,
+        woken: AtomicUsize,
+    }
+
+    impl Wake for UnparkOnWake {
+        fn wake(self: Arc<Self>) {
+            self.woken.fetch_add(1, Ordering::SeqCst);
+            self.unparker.unpark();
+        }
+    }
+
+    #[test]
+    fn a_waker_run_by_the_parking_thread_unparks_without_a_notification() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = crate::Async::new_in(a, &reactor).unwrap();
+        let wake = Arc::new(UnparkOnWake {
+            unparker: reactor.unparker(),
+            woken: AtomicUsize::new(0),
+        });
+        let waker = Waker::from(wake.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut readable = std::pin::pin!(a.readable());
+        assert!(readable.as_mut().poll(&mut cx).is_pending());
+        b.write_all(b"x").unwrap();
+        // Bounded: the byte is already there, so each park returns with
+        // the event (no timeout needed).
+        for _ in 0..100 {
+            if wake.woken.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            assert!(reactor.park(None));
+        }
+        assert_eq!(wake.woken.load(Ordering::SeqCst), 1);
+        assert!(matches!(
+            readable.as_mut().poll(&mut cx),
+            Poll::Ready(Ok(()))
+        ));
+        // The waker's unpark found the thread awake (dispatching) and the
+        // park consumed it on its way out.
+        assert_eq!(notifies(&reactor), 0);
+        assert!(!reactor.inner.notified.load(Ordering::SeqCst));
+    }
 
     #[test]
     fn stale_keys_do_not_resolve_to_a_reused_slot() {
