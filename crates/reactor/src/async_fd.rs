@@ -281,7 +281,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// As for [`readable`](Async::readable).
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.source.poll_ready(self.inner(), READ, cx)
+        self.source.poll_ready(self.inner(), READ, cx, false)
     }
 
     /// Polls for write readiness; as [`poll_readable`](Async::poll_readable).
@@ -290,7 +290,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// As for [`readable`](Async::readable).
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.source.poll_ready(self.inner(), WRITE, cx)
+        self.source.poll_ready(self.inner(), WRITE, cx, false)
     }
 
     /// Runs a non-blocking read-side operation until it stops saying
@@ -429,7 +429,7 @@ impl<T: AsFd> Async<T> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 res => return Poll::Ready(res),
             }
-            match self.source.poll_ready(self.inner(), dir, cx) {
+            match self.source.poll_ready(self.inner(), dir, cx, true) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -450,7 +450,7 @@ impl<T: AsFd> Async<T> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 res => return Poll::Ready(res),
             }
-            match source.poll_ready(inner, dir, cx) {
+            match source.poll_ready(inner, dir, cx, true) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,

@@ -26,7 +26,11 @@
 //! read through one `&Async` without starving each other; because the
 //! registration is shared, a task that polls again after another one
 //! consumed the readiness registers afresh, which costs at most one more
-//! turn of the reactor (arming re-checks the current readiness).
+//! turn of the reactor (arming re-checks the current readiness). The I/O
+//! impls, which poll only right after their operation said `WouldBlock`,
+//! restart a registration that an event already answered instead of
+//! returning `Ready`: that event was used up, and retrying would only
+//! fail once more (see [`Source::poll_ready`]).
 //!
 //! # Interest and arming
 //!
@@ -251,11 +255,23 @@ impl Source {
 
     /// The `poll_readable` / `poll_writable` state machine (one shared
     /// registration per direction, see the module docs).
+    ///
+    /// `after_miss` says the caller's operation has just failed with
+    /// `WouldBlock`. An event recorded since the shared registration was
+    /// made is then known to be used up (it happened before that failed
+    /// try, or the re-check below catches it), so instead of answering
+    /// `Ready` and having the caller try again only to fail again (one
+    /// wasted system call per wait), the registration starts afresh. This
+    /// loses no wakeup: the direction is (re-)armed below, and an armed
+    /// oneshot registration is reported by the kernel whenever the
+    /// descriptor is ready, including data that arrived between the
+    /// caller's try and this call.
     pub(crate) fn poll_ready(
         &self,
         reactor: &Inner,
         dir: usize,
         cx: &mut Context<'_>,
+        after_miss: bool,
     ) -> Poll<io::Result<()>> {
         // Declared before the guard so it is dropped after it: dropping a
         // waker may run arbitrary code, never under our lock.
@@ -267,6 +283,9 @@ impl Source {
             return Poll::Ready(Err(shutdown_error()));
         }
         match d.poll_seen {
+            // Every waker registered before the event was taken by it
+            // (`fire`), so restarting the registration strands nobody.
+            Some(seen) if seen != d.ticks && after_miss => d.poll_seen = Some(d.ticks),
             Some(seen) if seen != d.ticks => {
                 _stale = d.forget_poller(cx.waker());
                 return Poll::Ready(Ok(()));
