@@ -93,8 +93,8 @@ pub(crate) enum TryError {
     Closed,
 }
 
-/// Adding the permits would pass [`MAX_PERMITS`]; the count is unchanged
-/// by the part that did not fit.
+/// Adding the permits would pass [`MAX_PERMITS`]; nothing was released
+/// (neither to the count nor to a waiter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Overflow;
 
@@ -361,8 +361,8 @@ impl RawSemaphore {
     ///
     /// # Errors
     ///
-    /// [`Overflow`] if the free count would pass [`MAX_PERMITS`]; the
-    /// permits that did not fit are not added.
+    /// [`Overflow`] if what the waiters do not take would push the free
+    /// count past [`MAX_PERMITS`]; nothing is released then.
     #[inline]
     pub(crate) fn release(&self, n: usize) -> Result<(), Overflow> {
         let mut s = self.state.load(Relaxed);
@@ -405,6 +405,13 @@ impl RawSemaphore {
     ) -> Result<(), Overflow> {
         // CLOSED only changes under this lock, so this read is current.
         let mut s = self.state.load(Acquire);
+        if s & CLOSED == 0 && n > MAX_PERMITS - (s >> SHIFT) && !self.rest_fits(list, n, s) {
+            // All or nothing: hand nothing to the waiters either, so the
+            // caller still owns every permit it tried to release. (While
+            // the queue is not empty the count only shrinks outside this
+            // lock, so a rest that fits now still fits below.)
+            return Err(Overflow);
+        }
         if s & CLOSED == 0 {
             // FIFO: every waiter gets a hand-off. Barging: only a starving
             // head does; the rest of the permits go to the count.
@@ -438,6 +445,20 @@ impl RawSemaphore {
             }
             return if fits { Ok(()) } else { Err(Overflow) };
         }
+    }
+
+    /// Whether what is left of `n` after the hand-off of
+    /// [`release_locked`](Self::release_locked) (to the queue, in the
+    /// order and under the policy it uses) fits in the count of `s`.
+    fn rest_fits(&self, list: &WaitList, n: usize, s: usize) -> bool {
+        let mut rest = n;
+        let mut key = list.head;
+        while rest > 0 && key != NIL && (!self.barging || list.slots[key].starving) {
+            let slot = &list.slots[key];
+            rest -= rest.min(slot.need - slot.assigned);
+            key = slot.next;
+        }
+        rest <= MAX_PERMITS - (s >> SHIFT)
     }
 
     /// Barging mode: free permits exist, so the head (if any, and not

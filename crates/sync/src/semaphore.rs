@@ -254,8 +254,10 @@ impl Semaphore {
     ///
     /// [`ReleaseError::AboveBound`] on a bounded semaphore if fewer than
     /// `n` permits were taken out with [`SemaphorePermit::forget`]; nothing
-    /// is released then. [`ReleaseError::Overflow`] if the free count would
-    /// pass [`Semaphore::MAX_PERMITS`].
+    /// is released then. [`ReleaseError::Overflow`] if what the waiters do
+    /// not take would push the free count past
+    /// [`Semaphore::MAX_PERMITS`]; nothing is released then either (no
+    /// waiter is handed anything).
     pub fn release(&self, n: usize) -> Result<(), ReleaseError> {
         if let Some(bound) = self.bound {
             let taken = self

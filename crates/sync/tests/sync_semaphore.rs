@@ -222,6 +222,26 @@ fn release_past_max_permits_is_an_error_and_adds_nothing() {
 }
 
 #[test]
+fn an_overflowing_release_hands_nothing_to_waiters_either() {
+    let sem = Semaphore::new(0);
+    let mut waiter = Polled::new(sem.acquire_many(2));
+    waiter.pending();
+    // What the waiter would absorb leaves more than MAX_PERMITS for the
+    // count: the release fails, and must release nothing at all (the
+    // caller still owns every permit it tried to release).
+    assert!(matches!(
+        sem.release(usize::MAX),
+        Err(ReleaseError::Overflow { .. })
+    ));
+    assert_eq!(waiter.wakes(), 0, "a failed release woke a waiter");
+    waiter.pending();
+    assert_eq!(sem.available_permits(), 0);
+    // A release that fits still reaches the waiter.
+    sem.release(2).unwrap();
+    assert_eq!(waiter.ready().unwrap().num_permits(), 2);
+}
+
+#[test]
 fn unbounded_release_and_add_permits_grow_the_count() {
     let sem = Semaphore::new(0);
     assert_eq!(sem.bound(), None);
