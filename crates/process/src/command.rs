@@ -240,7 +240,10 @@ impl Command {
     /// example the `unsafe` `pre_exec`).
     ///
     /// Standard streams set through it are not seen as "set" by
-    /// [`output`](Command::output), which then applies its own defaults.
+    /// [`output`](Command::output), which then applies its own defaults
+    /// and afterwards resets them to inherited (`std` has no getter to
+    /// save them by): set streams with [`stdin`](Command::stdin),
+    /// [`stdout`](Command::stdout) and [`stderr`](Command::stderr).
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
     }
@@ -343,7 +346,8 @@ impl Command {
 
 impl From<std::process::Command> for Command {
     /// Wraps a `std` builder; its standard streams count as unset for
-    /// [`output`](Command::output).
+    /// [`output`](Command::output), which replaces them with its defaults
+    /// and leaves them inherited afterwards.
     fn from(std: std::process::Command) -> Command {
         Command {
             std,
