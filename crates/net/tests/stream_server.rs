@@ -347,3 +347,47 @@ fn serve_forever_returns_while_connections_are_still_open() {
     })
     .unwrap();
 }
+
+/// A runtime that takes work and drops it unpolled, as one shutting down
+/// between accepting a task and running it does.
+struct DropsWork;
+
+impl tulipa_core::spawn::Spawn for DropsWork {
+    fn spawn_detached(&self, future: tulipa_core::spawn::BoxFuture) -> io::Result<()> {
+        drop(future);
+        Ok(())
+    }
+}
+
+#[test]
+fn wait_closed_returns_when_the_accept_loop_was_dropped_unpolled() {
+    tulipa::run(async {
+        let listener = tulipa_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = {
+            let _g = tulipa_core::spawn::enter(Arc::new(DropsWork));
+            tulipa_net::stream::start_server_on(listener, echo).unwrap()
+        };
+        server.close();
+        tulipa::time::timeout(Duration::from_secs(10), server.wait_closed())
+            .await
+            .expect("wait_closed waited for an accept loop that never ran");
+        tulipa::time::timeout(Duration::from_secs(10), server.serve_forever())
+            .await
+            .expect("serve_forever waited for an accept loop that never ran");
+
+        // The protocol server is sound in the same case.
+        struct Nop;
+        impl tulipa_net::protocol::Protocol for Nop {
+            fn data_received(&mut self, _: &[u8]) {}
+        }
+        let listener = tulipa_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = {
+            let _g = tulipa_core::spawn::enter(Arc::new(DropsWork));
+            tulipa_net::protocol::create_server_with_listener(|| Nop, listener).unwrap()
+        };
+        server.close();
+        tulipa::time::timeout(Duration::from_secs(10), server.wait_closed())
+            .await
+            .expect("protocol server: wait_closed hung");
+    });
+}

@@ -25,7 +25,8 @@
 //! the wakers of `wait_closed` / `serve_forever` callers. A connection
 //! task holds a guard that decrements the count when the task ends or is
 //! dropped unfinished (runtime shutdown), so `wait_closed` cannot hang on a
-//! task that no longer exists.
+//! task that no longer exists; an accept loop likewise holds a guard made
+//! before it is spawned (even a loop dropped unpolled is counted out).
 //!
 //! The user's [`Server`] handles share an inner `Arc`; when the last one is
 //! dropped the server closes (stops accepting; connections go on).
@@ -120,6 +121,17 @@ impl Shared {
 /// is dropped.
 struct ConnectionGuard(Arc<Shared>);
 
+/// Ends an accept loop's count on every exit path, drop included: made
+/// before the loop is spawned and moved into it, so a loop the runtime
+/// drops without ever polling it is counted out too.
+struct LoopGuard(Arc<Shared>);
+
+impl Drop for LoopGuard {
+    fn drop(&mut self) {
+        self.0.update(|st| st.loops -= 1);
+    }
+}
+
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.0.update(|st| st.connections -= 1);
@@ -186,9 +198,10 @@ impl Server {
         for (listener, addr) in listeners {
             addrs.push(addr);
             shared.lock().loops += 1;
-            let accept = accept_loop(listener, shared.clone(), spawner.clone(), handler.clone());
+            let guard = LoopGuard(shared.clone());
+            let accept = accept_loop(listener, guard, spawner.clone(), handler.clone());
+            // On failure the loop (and its guard) is dropped: counted out.
             if let Err(e) = spawner.spawn_detached(Box::pin(accept)) {
-                shared.update(|st| st.loops -= 1);
                 close(&shared);
                 return Err(e);
             }
@@ -302,7 +315,7 @@ impl fmt::Debug for Server {
 
 async fn accept_loop<L, H, F>(
     listener: L,
-    shared: Arc<Shared>,
+    guard: LoopGuard,
     spawner: Arc<dyn Spawn>,
     handler: Arc<H>,
 ) where
@@ -311,14 +324,7 @@ async fn accept_loop<L, H, F>(
     H: Fn(Reader<L::Stream>, Writer<L::Stream>) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    /// Ends the loop's count on every exit path, drop included.
-    struct LoopGuard(Arc<Shared>);
-    impl Drop for LoopGuard {
-        fn drop(&mut self) {
-            self.0.update(|st| st.loops -= 1);
-        }
-    }
-    let guard = LoopGuard(shared.clone());
+    let shared = guard.0.clone();
     let mut backoff = Backoff::default();
     let mut accepted_in_a_row = 0;
     loop {
