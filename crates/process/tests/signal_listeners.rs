@@ -15,8 +15,8 @@ use std::time::Duration;
 use futures_lite::future;
 use tulipa::signal::{
     add_signal_handler, ctrl_c, raise, remove_signal_handler, CtrlC, Signal, SignalHandler,
-    Signals, SIGALRM, SIGHUP, SIGINT, SIGIO, SIGKILL, SIGPROF, SIGQUIT, SIGSEGV, SIGSTOP, SIGTERM,
-    SIGURG, SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH, SIGXCPU,
+    Signals, SIGALRM, SIGHUP, SIGINT, SIGIO, SIGKILL, SIGPROF, SIGPWR, SIGQUIT, SIGSEGV, SIGSTOP,
+    SIGTERM, SIGURG, SIGUSR1, SIGUSR2, SIGVTALRM, SIGWINCH, SIGXCPU,
 };
 
 /// `fut`, or a panic naming `what` if it never completes.
@@ -218,6 +218,35 @@ fn a_handler_needs_a_runtime() {
         !common::catches(SIGQUIT.as_raw()),
         "a failed add_signal_handler took the default action away"
     );
+}
+
+#[test]
+fn a_replacement_that_cannot_start_keeps_the_old_handler() {
+    /// A runtime that is shutting down: it refuses every task.
+    struct Refusing;
+    impl tulipa_core::spawn::Spawn for Refusing {
+        fn spawn_detached(&self, _: tulipa_core::spawn::BoxFuture) -> std::io::Result<()> {
+            Err(std::io::Error::other("shutting down"))
+        }
+    }
+    tulipa::run(async {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let old = add_signal_handler(SIGPWR, move || {
+            let _ = tx.send(());
+        })
+        .unwrap();
+        let refused = {
+            let _refusing = tulipa_core::spawn::enter(Arc::new(Refusing));
+            add_signal_handler(SIGPWR, || panic!("never started"))
+        };
+        assert_eq!(refused.unwrap_err().to_string(), "shutting down");
+        // The failed call replaced nothing: the old handler still runs.
+        assert!(old.is_active(), "a failed add stopped the old handler");
+        raise(SIGPWR).unwrap();
+        let got = tulipa::unblock(move || rx.recv_timeout(Duration::from_secs(20))).await;
+        assert!(got.is_ok(), "the old handler no longer runs");
+        assert!(old.remove());
+    });
 }
 
 #[test]

@@ -75,14 +75,20 @@ fn table() -> MutexGuard<'static, BTreeMap<i32, (u64, Arc<Stop>)>> {
     TABLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Takes the handler `id` out of the table when its task ends.
+/// Takes the handler `id` out of the table when its task ends, and marks
+/// it stopped (a handler whose task is gone is not active).
 struct Deregister {
     signal: i32,
     id: u64,
+    stop: Arc<Stop>,
 }
 
 impl Drop for Deregister {
     fn drop(&mut self) {
+        // Only the flag: nobody waits for the event of an ending task. Set
+        // before the table lock, so a failed `add_signal_handler` that
+        // puts this handler back (under the lock) sees it is gone.
+        self.stop.stopped.store(true, SeqCst);
         let mut table = table();
         if table
             .get(&self.signal)
@@ -113,7 +119,8 @@ impl Drop for Deregister {
 /// with [`NotFound`](io::ErrorKind::NotFound) when no runtime is current on
 /// this thread (call it from a task or inside `Runtime::block_on`), or with
 /// the runtime's error when it is shutting down. The first two install
-/// nothing: the signal keeps its default action.
+/// nothing: the signal keeps its default action. On any error, the
+/// handler the signal had before (if any) stays in place.
 ///
 /// # Panics
 ///
@@ -164,14 +171,17 @@ where
         event: Event::new(),
     });
     let raw = signal.as_raw();
+    // The replaced handler is stopped only once this one runs: if the
+    // spawn fails, it goes back.
     let replaced = table().insert(raw, (id, stop.clone()));
-    if let Some((_, old)) = replaced {
-        old.stop();
-    }
     let task_stop = stop.clone();
     // Made out here and moved in, so it runs even if the task is dropped
     // before its first poll (a runtime shut down right after this call).
-    let deregister = Deregister { signal: raw, id };
+    let deregister = Deregister {
+        signal: raw,
+        id,
+        stop: stop.clone(),
+    };
     let task = async move {
         let _deregister = deregister;
         loop {
@@ -193,10 +203,21 @@ where
         }
     };
     if let Err(e) = spawner.spawn_detached(Box::pin(task)) {
-        // The task (and its `Deregister`) was dropped unrun: the entry is
-        // gone already; nothing else to undo.
+        // The task (and its `Deregister`) was dropped unrun, which took
+        // this handler's entry out. The one it replaced was not stopped:
+        // it goes back, unless its task ended meanwhile or another call
+        // took the slot.
         stop.stop();
+        if let Some(old) = replaced {
+            let mut table = table();
+            if !old.1.is_stopped() {
+                table.entry(raw).or_insert(old);
+            }
+        }
         return Err(e);
+    }
+    if let Some((_, old)) = replaced {
+        old.stop();
     }
     Ok(SignalHandler { signal, id, stop })
 }
