@@ -853,3 +853,54 @@ fn a_panicking_connection_lost_still_ends_the_connection_for_waiters() {
         assert_eq!(lost.lock().unwrap().len(), 2);
     });
 }
+
+#[test]
+fn create_unix_connection_to_a_full_backlog_fails_instead_of_returning_an_unconnected_transport() {
+    tulipa::run(async {
+        let dir = std::env::temp_dir().join(format!("tulipa-proto-full-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("full.sock");
+        let _ = std::fs::remove_file(&path);
+        // A listener with a backlog of 0 that never accepts: once one
+        // connection waits in its queue, a non-blocking connect says
+        // EAGAIN (nothing is in progress; the socket is not connected).
+        let listener =
+            socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+        listener
+            .bind(&socket2::SockAddr::unix(&path).unwrap())
+            .unwrap();
+        listener.listen(0).unwrap();
+        let mut queued = Vec::new();
+        let mut full = false;
+        for _ in 0..64 {
+            let s = socket2::Socket::new(
+                socket2::Domain::UNIX,
+                socket2::Type::STREAM.nonblocking(),
+                None,
+            )
+            .unwrap();
+            match s.connect(&socket2::SockAddr::unix(&path).unwrap()) {
+                Ok(()) => queued.push(s),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    full = true;
+                    break;
+                }
+                Err(e) => panic!("unexpected connect error: {e}"),
+            }
+        }
+        assert!(full, "the backlog never filled up");
+        let log = log();
+        let l = log.clone();
+        match create_unix_connection(move || Recorder::new(&l), &path).await {
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}"),
+            Ok(t) => {
+                t.abort();
+                t.wait_closed().await;
+                panic!("create_unix_connection returned an unconnected transport: {log:?}");
+            }
+        }
+        assert!(log.lock().unwrap().is_empty(), "the factory was called");
+        drop(queued);
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

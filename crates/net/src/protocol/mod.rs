@@ -301,7 +301,9 @@ where
 /// # Errors
 ///
 /// As for [`create_connection`]; also fails when nothing listens at
-/// `path`.
+/// `path`, and with [`WouldBlock`](io::ErrorKind::WouldBlock) when the
+/// listener's backlog is full (as
+/// [`UnixStream::connect`](crate::UnixStream::connect)).
 ///
 /// # Cancel safety
 ///
@@ -327,29 +329,11 @@ where
     )
 }
 
-/// Connects a Unix stream without blocking the thread.
+/// Connects a Unix stream without blocking the thread, as
+/// [`UnixStream::connect`](crate::UnixStream::connect) does: a full
+/// backlog (`EAGAIN`: nothing in progress) is an error, not a connection.
 async fn unix_connect(path: &Path) -> io::Result<Async<UnixStream>> {
-    use rustix::net::{
-        connect, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
-    };
-    let fd = socket_with(
-        AddressFamily::UNIX,
-        SocketType::STREAM,
-        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-        None,
-    )?;
-    let addr = SocketAddrUnix::new(path)?;
-    match connect(&fd, &addr) {
-        Ok(()) => {}
-        Err(e) if e == rustix::io::Errno::INPROGRESS || e == rustix::io::Errno::AGAIN => {}
-        Err(e) => return Err(e.into()),
-    }
-    let stream = Async::new(UnixStream::from(fd))?;
-    stream.writable().await?;
-    if let Some(e) = stream.get_ref().take_error()? {
-        return Err(e);
-    }
-    Ok(stream)
+    Ok(crate::UnixStream::connect(path).await?.io)
 }
 
 fn tcp_addrs(io: &Async<std::net::TcpStream>) -> (Option<SocketAddress>, Option<SocketAddress>) {

@@ -38,7 +38,7 @@ use crate::unix::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 /// # std::io::Result::Ok(())
 /// ```
 pub struct UnixStream {
-    io: Async<std::os::unix::net::UnixStream>,
+    pub(crate) io: Async<std::os::unix::net::UnixStream>,
 }
 
 impl UnixStream {
