@@ -904,3 +904,51 @@ fn create_unix_connection_to_a_full_backlog_fails_instead_of_returning_an_unconn
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+#[test]
+fn a_panicking_factory_fails_only_its_connection_and_the_server_keeps_accepting() {
+    tulipa::run(async {
+        let calls = Arc::new(Mutex::new(0));
+        let c = calls.clone();
+        let log = log();
+        let l = log.clone();
+        let server = create_server(
+            move || {
+                let n = {
+                    let mut calls = c.lock().unwrap();
+                    *calls += 1;
+                    *calls
+                };
+                if n == 1 {
+                    panic!("the factory failed on purpose (test)");
+                }
+                Recorder::new(&l).echo()
+            },
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        let mut first = std::net::TcpStream::connect(addr).unwrap();
+        first
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut rest = Vec::new();
+        // Its connection is closed without a protocol.
+        let _ = first.read_to_end(&mut rest);
+        assert!(rest.is_empty());
+        assert!(server.is_serving());
+        let mut second = std::net::TcpStream::connect(addr).unwrap();
+        second
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        second.write_all(b"still serving").unwrap();
+        let mut buf = [0; 13];
+        second.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"still serving");
+        drop(second);
+        until("the echo connection ended", || lost_count(&log) == 1).await;
+        server.close();
+        server.wait_closed().await;
+    });
+}

@@ -391,3 +391,44 @@ fn wait_closed_returns_when_the_accept_loop_was_dropped_unpolled() {
             .expect("protocol server: wait_closed hung");
     });
 }
+
+#[test]
+fn a_panicking_handler_call_fails_only_its_connection_and_the_server_keeps_accepting() {
+    tulipa::run(async {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let server = start_server("127.0.0.1:0", move |r, w| {
+            if c.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("the handler failed on purpose (test)");
+            }
+            echo(r, w)
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        {
+            let (mut r, _w) = open_connection(addr).await.unwrap();
+            // Its connection is closed.
+            let got = tulipa::time::timeout(Duration::from_secs(10), r.read_to_end())
+                .await
+                .expect("the failed connection stayed open");
+            assert!(got.unwrap_or_default().is_empty());
+        }
+        assert!(server.is_serving());
+        let (mut r, mut w) = tulipa::time::timeout(Duration::from_secs(10), open_connection(addr))
+            .await
+            .expect("connect hung")
+            .expect("the server stopped accepting after a handler panicked");
+        w.write(b"still serving\n").unwrap();
+        w.drain().await.unwrap();
+        let line = tulipa::time::timeout(Duration::from_secs(10), r.read_line())
+            .await
+            .expect("no echo: the server stopped accepting after a handler panicked")
+            .unwrap();
+        assert_eq!(line, b"still serving\n");
+        drop((r, w));
+        server.close();
+        server.wait_closed().await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    });
+}

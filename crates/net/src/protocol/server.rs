@@ -5,8 +5,10 @@
 //! One *accept loop* future per listening socket, spawned on the runtime.
 //! Each accepted connection is handed to a [`Handler`] (plain: make the
 //! protocol and spawn its driver; TLS: spawn a task that handshakes first),
-//! so the loop itself never runs user code but the protocol factory. The
-//! loop accepts up to [`ACCEPT_BUDGET`] connections per poll, then yields.
+//! so the loop itself never runs user code but the protocol factory (a
+//! factory that panics fails that connection only: the panic is caught and
+//! handed to the runtime's panic policy as a task's). The loop accepts up
+//! to [`ACCEPT_BUDGET`] connections per poll, then yields.
 //!
 //! `accept(2)` errors never end the loop: per-connection errors
 //! (`ECONNABORTED`, `EPROTO`, ...) are skipped, resource exhaustion
@@ -32,6 +34,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -147,8 +150,19 @@ where
         server: &Arc<ServerShared>,
         spawner: &dyn Spawn,
     ) {
+        // The factory is user code run by the accept loop: a panic in it
+        // must fail this connection only, not end the loop (the server
+        // would stop accepting while `is_serving` still said true).
+        let protocol = match panic::catch_unwind(AssertUnwindSafe(|| (self.0)())) {
+            Ok(p) => p,
+            Err(payload) => {
+                drop(stream);
+                report_panic(spawner, payload);
+                return;
+            }
+        };
         let (transport, driver) = start(
-            (self.0)(),
+            protocol,
             stream,
             peer,
             local,
@@ -161,6 +175,12 @@ where
         // dropped unstarted, which closes the socket and unregisters it.
         let _ = spawner.spawn_detached(Box::pin(driver));
     }
+}
+
+/// Hands a panic caught in the accept loop to the runtime's panic policy,
+/// as the panic of a task of its own.
+fn report_panic(spawner: &dyn Spawn, payload: Box<dyn std::any::Any + Send>) {
+    let _ = spawner.spawn_detached(Box::pin(async move { panic::resume_unwind(payload) }));
 }
 
 struct ServerState {

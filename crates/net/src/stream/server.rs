@@ -7,8 +7,10 @@
 //! [`tulipa_core::spawn`] on the runtime that was current when the server
 //! started; each accepted connection is split into a
 //! [`StreamReader`]/[`StreamWriter`] pair and handed to the user's handler
-//! in a task of its own, so a slow handler never delays accepting. The
-//! loop yields to the scheduler after 64 connections in a row.
+//! in a task of its own, so a slow handler never delays accepting. A
+//! handler whose call panics fails that connection only; the panic goes to
+//! the runtime's panic policy. The loop yields to the scheduler after 64
+//! connections in a row.
 //!
 //! The loop skips per-connection `accept` errors and backs off (10 ms
 //! doubling to 160 ms) on resource exhaustion (`EMFILE`, ...) and on any
@@ -34,6 +36,7 @@
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -362,7 +365,18 @@ async fn accept_loop<L, H, F>(
         let writer = StreamWriter::with_write_eof(wr);
         shared.lock().connections += 1;
         let conn = ConnectionGuard(shared.clone());
-        let fut = handler(reader, writer);
+        // The handler is user code run by the accept loop: a panic in the
+        // call fails this connection only (its halves are dropped, so it
+        // closes), not the loop; the panic goes to the runtime's policy.
+        let fut = match panic::catch_unwind(AssertUnwindSafe(|| handler(reader, writer))) {
+            Ok(fut) => fut,
+            Err(payload) => {
+                drop(conn);
+                let _ =
+                    spawner.spawn_detached(Box::pin(async move { panic::resume_unwind(payload) }));
+                continue;
+            }
+        };
         let task = async move {
             let _conn = conn;
             fut.await;
