@@ -236,3 +236,57 @@ fn a_failed_handshake_makes_no_protocol_and_the_server_goes_on() {
         server.wait_closed().await;
     });
 }
+
+#[test]
+fn close_right_after_a_large_write_from_another_thread_delivers_every_byte_then_close_notify() {
+    tulipa::run(async {
+        let (acceptor, connector) = tls_pair();
+        let server_log = Log::default();
+        let server_bytes: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let (sl, sb) = (server_log.clone(), server_bytes.clone());
+        let server = create_tls_server(
+            move || Recorder::new(&sl, &sb, false),
+            "127.0.0.1:0",
+            acceptor,
+        )
+        .await
+        .unwrap();
+        let t = create_tls_connection(
+            || Recorder::new(&Log::default(), &Arc::default(), false),
+            server.local_addr().unwrap(),
+            &connector,
+            "localhost",
+        )
+        .await
+        .unwrap();
+        let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let (t2, p2) = (t.clone(), payload.clone());
+        // Written and closed from a plain thread: every byte and the
+        // close must reach the connection's driver.
+        std::thread::spawn(move || {
+            for chunk in p2.chunks(10_000) {
+                t2.write(chunk);
+            }
+            t2.close();
+        })
+        .join()
+        .unwrap();
+        tulipa::time::timeout(Duration::from_secs(20), t.wait_closed())
+            .await
+            .expect("the client transport never closed");
+        until("the server saw the end", || {
+            matches!(server_log.lock().unwrap().last(), Some(Ev::Lost(_)))
+        })
+        .await;
+        assert!(
+            *server_bytes.lock().unwrap() == payload,
+            "bytes lost or reordered"
+        );
+        let log = server_log.lock().unwrap().clone();
+        // A clean close_notify: EOF, then the end without an error.
+        assert_eq!(log[log.len() - 2..], [Ev::Eof, Ev::Lost(false)], "{log:?}");
+        drop(log);
+        server.close();
+        server.wait_closed().await;
+    });
+}
