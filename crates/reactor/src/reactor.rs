@@ -442,7 +442,8 @@ fn wake_all(wakers: &mut Vec<Waker>) {
     }
 }
 
-/// Calls `Poller::notify`, which wakes the current or the next wait.
+/// Wakes the reactor: records the unpark, and calls `Poller::notify` only
+/// while a thread is blocked in the poller (see `Inner::park_blocking`).
 struct NotifyPoller(Arc<Inner>);
 
 impl Unpark for NotifyPoller {
@@ -500,8 +501,10 @@ impl Driver for Reactor {
         true
     }
 
-    /// Returns a handle whose `unpark` calls `Poller::notify`: it wakes the
-    /// thread inside `park`, or makes the next `park` return at once.
+    /// Returns a handle whose `unpark` wakes the thread blocked inside
+    /// `park` (through `Poller::notify`), or, if no thread is blocked in
+    /// the poller, makes the next blocking `park` return at once (through
+    /// a flag, with no system call).
     fn unparker(&self) -> Unparker {
         Unparker::new(NotifyPoller(self.inner.clone()))
     }
