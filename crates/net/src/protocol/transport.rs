@@ -509,7 +509,8 @@ impl Transport {
     }
 
     /// Waits until the connection ended and
-    /// [`connection_lost`](super::Protocol::connection_lost) returned.
+    /// [`connection_lost`](super::Protocol::connection_lost) returned (or
+    /// panicked, or was skipped because an earlier callback panicked).
     ///
     /// # Cancel safety
     ///
