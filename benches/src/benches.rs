@@ -180,9 +180,15 @@ impl Bench {
             Bench::ChanPingPong => crate::channel::describe(crate::channel::Shape::PingPong, size),
             Bench::SpawnBlocking => crate::blocking::describe_spawn_blocking(size),
             Bench::UnblockLatency => crate::blocking::describe_unblock_latency(size),
-            Bench::MutexUncontended => crate::sync::describe(crate::sync::Shape::MutexUncontended, size),
-            Bench::MutexContended => crate::sync::describe(crate::sync::Shape::MutexContended, size),
-            Bench::SemUncontended => crate::sync::describe(crate::sync::Shape::SemUncontended, size),
+            Bench::MutexUncontended => {
+                crate::sync::describe(crate::sync::Shape::MutexUncontended, size)
+            }
+            Bench::MutexContended => {
+                crate::sync::describe(crate::sync::Shape::MutexContended, size)
+            }
+            Bench::SemUncontended => {
+                crate::sync::describe(crate::sync::Shape::SemUncontended, size)
+            }
             Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
             Bench::GatherMany => crate::toolkit::describe_gather(size),
             Bench::GroupMany => crate::toolkit::describe_group(size),
@@ -315,17 +321,27 @@ impl Job for Run {
                     let n = crate::blocking::unblock_trips(size);
                     crate::blocking::unblock_latency(rt, n).await
                 }
-                Bench::MutexUncontended => crate::sync::run(rt, crate::sync::Shape::MutexUncontended, size).await,
-                Bench::MutexContended => crate::sync::run(rt, crate::sync::Shape::MutexContended, size).await,
-                Bench::SemUncontended => crate::sync::run(rt, crate::sync::Shape::SemUncontended, size).await,
-                Bench::SemContended => crate::sync::run(rt, crate::sync::Shape::SemContended, size).await,
+                Bench::MutexUncontended => {
+                    crate::sync::run(rt, crate::sync::Shape::MutexUncontended, size).await
+                }
+                Bench::MutexContended => {
+                    crate::sync::run(rt, crate::sync::Shape::MutexContended, size).await
+                }
+                Bench::SemUncontended => {
+                    crate::sync::run(rt, crate::sync::Shape::SemUncontended, size).await
+                }
+                Bench::SemContended => {
+                    crate::sync::run(rt, crate::sync::Shape::SemContended, size).await
+                }
                 Bench::GatherMany => crate::toolkit::run_gather(rt, size).await,
                 Bench::GroupMany => crate::toolkit::run_group(rt, size).await,
                 Bench::FsReadFile => crate::fs::run(rt, crate::fs::Shape::ReadFile, size).await,
                 Bench::FsReadAll => crate::fs::run(rt, crate::fs::Shape::ReadAll, size).await,
                 Bench::FsWriteFile => crate::fs::run(rt, crate::fs::Shape::WriteFile, size).await,
                 Bench::TcpPingPong => crate::net::run(rt, crate::net::Shape::PingPong, size).await,
-                Bench::TcpThroughput => crate::net::run(rt, crate::net::Shape::Throughput, size).await,
+                Bench::TcpThroughput => {
+                    crate::net::run(rt, crate::net::Shape::Throughput, size).await
+                }
                 Bench::ProcessSpawnWait => {
                     crate::process::run(rt, crate::process::Shape::SpawnWait, size).await
                 }

@@ -170,7 +170,9 @@ macro_rules! futures_io_side {
                                     n => total += n as u64,
                                 }
                             }
-                            s.write_all(&total.to_le_bytes()).await.expect("server write");
+                            s.write_all(&total.to_le_bytes())
+                                .await
+                                .expect("server write");
                         })
                     })
                     .collect();
@@ -204,7 +206,11 @@ macro_rules! futures_io_side {
     };
 }
 
-futures_io_side!(tulipa_side, tulipa::net::TcpListener, tulipa::net::TcpStream);
+futures_io_side!(
+    tulipa_side,
+    tulipa::net::TcpListener,
+    tulipa::net::TcpStream
+);
 futures_io_side!(smol_side, smol::net::TcpListener, smol::net::TcpStream);
 
 mod tokio_side {
@@ -268,7 +274,9 @@ mod tokio_side {
                             n => total += n as u64,
                         }
                     }
-                    s.write_all(&total.to_le_bytes()).await.expect("server write");
+                    s.write_all(&total.to_le_bytes())
+                        .await
+                        .expect("server write");
                 })
             })
             .collect();
