@@ -26,6 +26,10 @@ const SECTIONS: &[(&str, Section)] = &[
     ("a task panics, the runtime goes on", caught_panic),
     ("a bounded wait: asyncio.wait_for", bounded_wait),
     ("virtual time: an hour in no time", virtual_time),
+    ("TaskGroup: the first failure cancels the rest", task_group),
+    ("a Queue with workers, task_done and join", queue_workers),
+    ("blocking work: to_thread and a subprocess", blocking_work),
+    ("streams: an echo server and a client", streams),
 ];
 
 fn main() {
@@ -299,5 +303,148 @@ fn virtual_time(_rt: &Runtime) {
         println!("   advance(90 s) moved the clock by {:?}", start.elapsed());
         let loop_time = Handle::current().time() - loop_start;
         println!("   loop.time() moved {loop_time:?} in all, on a paused runtime");
+    });
+}
+
+/// A `TaskGroup`: results come back in spawn order; when one task fails,
+/// the others are cancelled and the failure is returned.
+///
+/// ```python
+/// async with asyncio.TaskGroup() as tg:
+///     for i in range(3): tg.create_task(work(i))
+/// ```
+fn task_group(rt: &Runtime) {
+    rt.block_on(async {
+        let mut group = tulipa::task::TaskGroup::new();
+        for i in 1..=3u64 {
+            group.spawn(async move {
+                sleep(Duration::from_millis(10 * i)).await;
+                i * i
+            });
+        }
+        let squares = group.join().await.expect("no task fails");
+        println!("   joined in spawn order: {squares:?}");
+
+        let mut group = tulipa::task::TaskGroup::new();
+        group.spawn(async {
+            sleep(Duration::from_secs(3600)).await;
+            Ok("never")
+        });
+        group.spawn(async {
+            sleep(Duration::from_millis(5)).await;
+            Err("a task failed")
+        });
+        match group.try_join().await {
+            Ok(_) => println!("   unexpected: every task succeeded"),
+            Err(e) => println!("   try_join failed ({e}); the hour-long sleeper was cancelled"),
+        }
+    });
+}
+
+/// asyncio's `Queue(maxsize)` with three workers that mark each item done;
+/// `join` returns once every item put has been processed.
+///
+/// ```python
+/// q = asyncio.Queue(maxsize=4)
+/// workers = [asyncio.create_task(worker(q)) for _ in range(3)]
+/// for job in jobs: await q.put(job)
+/// await q.join()
+/// ```
+fn queue_workers(rt: &Runtime) {
+    rt.block_on(async {
+        let q = tulipa::queue::Queue::new(4);
+        let workers: Vec<_> = (0..3)
+            .map(|w| {
+                let q = q.clone();
+                tulipa::spawn(async move {
+                    let mut done = 0;
+                    while let Ok(ms) = q.get().await {
+                        sleep(Duration::from_millis(ms)).await;
+                        q.task_done().expect("one task_done per get");
+                        done += 1;
+                    }
+                    (w, done)
+                })
+            })
+            .collect();
+        for ms in [5, 1, 3, 2, 4, 1, 2, 3, 1] {
+            q.put(ms).await.expect("the queue is not shut down");
+        }
+        q.join().await;
+        println!("   join() returned: all 9 items were processed");
+        q.shutdown(false);
+        for w in workers {
+            let (w, done) = w.await.expect("workers do not panic");
+            println!("   worker {w} processed {done} items");
+        }
+    });
+}
+
+/// Blocking work leaves the loop free: `to_thread` runs a closure on the
+/// blocking pool, and a subprocess runs while other tasks go on.
+///
+/// ```python
+/// digest = await asyncio.to_thread(hashlib.sha256, data)
+/// proc = await asyncio.create_subprocess_exec("uname", "-s", stdout=PIPE)
+/// out, _ = await proc.communicate()
+/// ```
+fn blocking_work(rt: &Runtime) {
+    rt.block_on(async {
+        let sum = tulipa::unblock(|| (1..=1_000_000u64).sum::<u64>()).await;
+        println!("   to_thread: the sum of 1..=1,000,000 is {sum}");
+        match tulipa::process::Command::new("uname")
+            .arg("-s")
+            .output()
+            .await
+        {
+            Ok(out) => println!(
+                "   uname -s said {:?} and exited with {}",
+                String::from_utf8_lossy(&out.stdout).trim(),
+                out.status
+            ),
+            Err(e) => println!("   could not run uname: {e}"),
+        }
+    });
+}
+
+/// asyncio streams: `start_server` with a handler per connection, and
+/// `open_connection` for the client.
+///
+/// ```python
+/// server = await asyncio.start_server(echo, "127.0.0.1", 0)
+/// reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname())
+/// ```
+fn streams(rt: &Runtime) {
+    rt.block_on(async {
+        let server =
+            tulipa::net::start_server("127.0.0.1:0", |mut reader, mut writer| async move {
+                while let Ok(line) = reader.read_line().await {
+                    if line.is_empty() {
+                        break;
+                    }
+                    let reply = String::from_utf8_lossy(&line).to_uppercase();
+                    if writer.write(reply.as_bytes()).is_err() || writer.drain().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await
+            .expect("bind a loopback port");
+        let addr = server.local_addr().expect("the server is bound");
+        let (mut reader, mut writer) = tulipa::net::open_connection(addr)
+            .await
+            .expect("connect to our own server");
+        for word in ["hello", "asyncio"] {
+            writer
+                .write(format!("{word}\n").as_bytes())
+                .expect("connection open");
+            writer.drain().await.expect("connection open");
+            let line = reader.read_line().await.expect("the server echoes");
+            println!(
+                "   sent {word:?}, got back {:?}",
+                String::from_utf8_lossy(&line).trim()
+            );
+        }
+        server.close();
     });
 }
