@@ -90,7 +90,8 @@ pub(crate) enum Watch {
 
 impl Watch {
     /// Starts watching child `pid` (unreaped), registering a pidfd with
-    /// the current reactor when it can. In `SIGCHLD` mode, call `waitpid`
+    /// the current reactor when it can (the process-wide one if the
+    /// current one was shut down). In `SIGCHLD` mode, call `waitpid`
     /// once more after this (see [`needs_recheck`](Watch::needs_recheck)).
     ///
     /// # Errors
@@ -99,9 +100,18 @@ impl Watch {
     /// up (out of descriptors).
     pub(crate) fn new(pid: u32) -> io::Result<Watch> {
         if let Some(fd) = open_pidfd(pid) {
-            // Only readiness is ever asked of a pidfd, never a read, so its
-            // blocking mode does not matter: skip the two `fcntl` calls.
-            if let Ok(fd) = Async::new_nonblocking(fd) {
+            let current = Reactor::current();
+            let registered = if current.is_shutdown() {
+                // A runtime that is gone (or going): the process-wide
+                // reactor still works, and needs no `SIGCHLD` handler.
+                Async::new_in(fd, Reactor::global())
+            } else {
+                // Only readiness is ever asked of a pidfd, never a read, so
+                // its blocking mode does not matter: skip the two `fcntl`
+                // calls.
+                Async::new_nonblocking(fd)
+            };
+            if let Ok(fd) = registered {
                 return Ok(Watch::Pidfd(fd));
             }
         }

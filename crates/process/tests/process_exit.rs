@@ -292,3 +292,16 @@ fn a_wait_outlives_the_runtime_it_was_first_polled_on() {
     let status = tulipa::block_on(child.wait()).unwrap();
     assert_eq!(status.code(), Some(3));
 }
+
+#[test]
+fn a_wait_under_a_shut_down_reactor_watches_through_the_global_one() {
+    let reactor = tulipa_reactor::Reactor::new().unwrap();
+    reactor.shutdown();
+    let _entered = reactor.enter();
+    let mut child = Command::new("sh").args(["-c", "exit 5"]).spawn().unwrap();
+    let status = futures_lite::future::block_on(child.wait()).unwrap();
+    assert_eq!(status.code(), Some(5));
+    // The pidfd went to the process-wide reactor: no fallback to a
+    // `SIGCHLD` handler (which would stay installed for good).
+    assert!(!common::catches(tulipa::signal::SIGCHLD.as_raw()));
+}
