@@ -61,7 +61,10 @@
 //!
 //! One lock (the queue). Wakers are never woken while it is held: they are
 //! collected into [`Wakers`] and woken after the guard is dropped, so a
-//! waker that re-enters the semaphore cannot deadlock.
+//! waker that re-enters the semaphore cannot deadlock. Nor are they
+//! dropped under it: a waker replaced by a newer one, or left in a freed
+//! slot, is dropped after the guard (a waker's drop may run any code, such
+//! as dropping another future queued here).
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::PoisonError;
@@ -193,13 +196,16 @@ impl WaitList {
         }
     }
 
-    /// Returns an unlinked slot to the free list.
-    fn free(&mut self, key: usize) {
+    /// Returns an unlinked slot to the free list, and its waker, which the
+    /// caller drops after releasing the queue lock (a waker's drop may run
+    /// any code, even code that needs this lock).
+    #[must_use = "drop the waker after the queue lock is released"]
+    fn free(&mut self, key: usize) -> Option<Waker> {
         let slot = &mut self.slots[key];
         debug_assert!(!slot.linked);
-        slot.waker = None;
         slot.next = self.free;
         self.free = key;
+        slot.waker.take()
     }
 }
 
@@ -564,24 +570,28 @@ impl RawSemaphore {
         let key = waiter.key;
         let mut list = self.lock_list();
         if !list.slots[key].linked {
-            list.free(key);
+            let stale = list.free(key);
             waiter.key = NIL;
+            drop(list);
+            drop(stale);
             return Poll::Ready(Ok(()));
         }
         if self.state.load(Acquire) & CLOSED != 0 {
             let returned = list.slots[key].assigned;
             list.unlink(key);
-            list.free(key);
+            let stale = list.free(key);
             waiter.key = NIL;
             let mut wakers = Wakers::default();
             let released = self.release_locked(&mut list, returned, &mut wakers);
             debug_assert!(released.is_ok(), "returned permits cannot overflow");
             drop(list);
+            drop(stale);
             wakers.wake();
             return Poll::Ready(Err(Closed));
         }
         if self.barging {
             if let Poll::Ready(()) = self.try_take_queued(&mut list, key) {
+                let stale = list.free(key);
                 waiter.key = NIL;
                 let mut wakers = Wakers::default();
                 // Clears WAITERS if the queue emptied; wakes the next head
@@ -589,21 +599,25 @@ impl RawSemaphore {
                 let released = self.release_locked(&mut list, 0, &mut wakers);
                 debug_assert!(released.is_ok(), "adding nothing cannot overflow");
                 drop(list);
+                drop(stale);
                 wakers.wake();
                 return Poll::Ready(Ok(()));
             }
         }
         let slot = &mut list.slots[key];
-        match &slot.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => slot.waker = Some(cx.waker().clone()),
-        }
+        let stale = match &slot.waker {
+            Some(w) if w.will_wake(cx.waker()) => None,
+            _ => slot.waker.replace(cx.waker().clone()),
+        };
+        drop(list);
+        // The replaced waker is dropped with no lock held.
+        drop(stale);
         Poll::Pending
     }
 
     /// Barging mode, under the queue lock: a queued waiter tries to take
     /// what it still needs from the count. On success its slot is unlinked
-    /// and freed. A woken head that fails lost a wakeup to a barging task;
+    /// (the caller frees it). A woken head that fails lost a wakeup to a barging task;
     /// after [`STARVE_AFTER`] losses it starves, and from then on releases
     /// hand their permits to it (taking what is free now as a start).
     fn try_take_queued(&self, list: &mut WaitList, key: usize) -> Poll<()> {
@@ -619,7 +633,6 @@ impl RawSemaphore {
             {
                 Ok(_) => {
                     list.unlink(key);
-                    list.free(key);
                     return Poll::Ready(());
                 }
                 Err(actual) => s = actual,
@@ -673,11 +686,12 @@ impl RawSemaphore {
         } else {
             list.slots[key].need
         };
-        list.free(key);
+        let stale = list.free(key);
         let mut wakers = Wakers::default();
         let released = self.release_locked(&mut list, returned, &mut wakers);
         debug_assert!(released.is_ok(), "returned permits cannot overflow");
         drop(list);
+        drop(stale);
         wakers.wake();
     }
 

@@ -200,3 +200,55 @@ fn lock_arc_across_threads_counts_every_increment() {
     });
     assert_eq!(*m.try_lock().unwrap(), 3_000);
 }
+
+#[test]
+fn a_stale_waker_is_dropped_outside_the_queue_lock() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Wake, Waker};
+    use tulipa_sync::LockArc;
+
+    /// A waker whose drop gives up another queued lock future: its drop
+    /// needs the queue lock (a waker's drop may run any code).
+    struct Holder(std::sync::Mutex<Option<LockArc<u8>>>);
+    impl Wake for Holder {
+        fn wake(self: Arc<Self>) {}
+    }
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let queued = self.0.lock().unwrap().take();
+            drop(queued);
+        }
+    }
+
+    let m = Arc::new(Mutex::new(0u8));
+    let guard = m.try_lock_arc().unwrap();
+    let mut other = m.lock_arc();
+    let noop = Context::from_waker(Waker::noop());
+    assert!(Pin::new(&mut other)
+        .poll(&mut Context::from_waker(noop.waker()))
+        .is_pending());
+    let holder = Waker::from(Arc::new(Holder(std::sync::Mutex::new(Some(other)))));
+    let mut lock = m.lock_arc();
+    assert!(Pin::new(&mut lock)
+        .poll(&mut Context::from_waker(&holder))
+        .is_pending());
+    // Now the queue holds the last reference to the holder.
+    drop(holder);
+    let (tx, rx) = std::sync::mpsc::channel();
+    // On a thread, so a deadlock fails the test instead of hanging it.
+    std::thread::spawn(move || {
+        // Another waker replaces the stored one, which is dropped.
+        let polled = Pin::new(&mut lock).poll(&mut Context::from_waker(Waker::noop()));
+        assert!(polled.is_pending());
+        tx.send(lock).unwrap();
+    });
+    let Ok(mut lock) = rx.recv_timeout(std::time::Duration::from_secs(20)) else {
+        // The unlock would need the stuck queue lock too.
+        std::mem::forget(guard);
+        panic!("deadlock: a waker was dropped while the queue lock was held");
+    };
+    drop(guard);
+    let g = Pin::new(&mut lock).poll(&mut Context::from_waker(Waker::noop()));
+    assert!(g.is_ready(), "the lock passes to the remaining waiter");
+}
