@@ -313,3 +313,48 @@ fn names_and_thread_safety() {
     send_sync::<CtrlC>();
     send_sync::<SignalHandler>();
 }
+
+#[test]
+fn a_stale_waker_is_dropped_outside_the_waiter_lock() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Wake, Waker};
+
+    /// A waker whose drop drops another listener of the same signal (its
+    /// drop needs that signal's waiter lock).
+    struct Holder(std::sync::Mutex<Option<Signals>>);
+    impl Wake for Holder {
+        fn wake(self: Arc<Self>) {}
+    }
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let other = self.0.lock().unwrap().take();
+            drop(other);
+        }
+    }
+
+    let signal = Signal::from_raw(41);
+    let other = Signals::new([signal]).unwrap();
+    let holder = Waker::from(Arc::new(Holder(std::sync::Mutex::new(Some(other)))));
+    let mut signals = Signals::new([signal]).unwrap();
+    assert!(signals
+        .poll_recv(&mut Context::from_waker(&holder))
+        .is_pending());
+    // Now the waiter map holds the last reference to the holder.
+    drop(holder);
+    let (tx, rx) = std::sync::mpsc::channel();
+    // On a thread, so a deadlock fails the test instead of hanging it.
+    std::thread::spawn(move || {
+        // Another waker replaces the stored one, which is dropped.
+        let mut recv = Box::pin(signals.recv());
+        let polled = recv.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        assert!(polled.is_pending());
+        drop(recv);
+        tx.send(signals).unwrap();
+    });
+    let got = rx.recv_timeout(Duration::from_secs(20));
+    assert!(
+        got.is_ok(),
+        "deadlock: a waker was dropped while the waiter lock was held"
+    );
+}

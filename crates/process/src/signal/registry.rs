@@ -29,8 +29,9 @@
 //! entry) and only then re-checks the counter, so a delivery between the
 //! check and the wait is never lost. The dispatcher takes a signal's whole
 //! map under its lock and wakes the wakers after releasing it: wakers are
-//! never called under a lock, so a waker that does work inline (the orphan
-//! reaper, see `serial.rs`) may create or poll listeners itself. (That is
+//! never called (nor a replaced one dropped) under a lock, so a waker
+//! that does work inline (the orphan reaper, see `serial.rs`) may create,
+//! poll or drop listeners itself. (That is
 //! why this is not an `event_listener::Event`, which wakes under its lock.)
 //! Deliveries that arrive between two polls of one listener coalesce into
 //! one item; the kernel itself already merges a
@@ -291,14 +292,17 @@ impl Listener {
         // Store the waker first, then look again: a delivery in between is
         // then either seen here or wakes the stored waker.
         for &(n, _) in &self.signals {
-            let mut waiters = waiters(n);
-            match waiters.get_mut(&self.id) {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                Some(w) => w.clone_from(cx.waker()),
-                None => {
-                    waiters.insert(self.id, cx.waker().clone());
+            let stale = {
+                let mut waiters = waiters(n);
+                match waiters.get_mut(&self.id) {
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    Some(w) => Some(std::mem::replace(w, cx.waker().clone())),
+                    None => waiters.insert(self.id, cx.waker().clone()),
                 }
-            }
+            };
+            // Dropped after the lock is released: a waker's drop may run
+            // any code (even drop a listener of this signal).
+            drop(stale);
         }
         match self.take_pending() {
             Some(signal) => Poll::Ready(signal),
