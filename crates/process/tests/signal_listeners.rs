@@ -317,7 +317,6 @@ fn names_and_thread_safety() {
 #[test]
 fn a_stale_waker_is_dropped_outside_the_waiter_lock() {
     use std::future::Future;
-    use std::pin::Pin;
     use std::task::{Context, Wake, Waker};
 
     /// A waker whose drop drops another listener of the same signal (its
