@@ -3,9 +3,13 @@
 //! One dependency gives the whole runtime: an event loop with callbacks
 //! ([`Handle::call_soon`], [`Handle::call_later`], [`Handle::call_at`]),
 //! tasks with names and cancellation ([`spawn`], [`task::Builder`],
-//! [`JoinHandle::cancel`]), timers ([`time`]), I/O readiness
-//! ([`reactor::Async`]), and the `futures-lite` combinators ([`future`],
-//! [`stream`], [`io`], [`prelude`]).
+//! [`JoinHandle::cancel`]), asyncio's combinators and task groups
+//! ([`future`], [`task::TaskGroup`]), timers ([`time`]), locks, events and
+//! settable futures ([`sync`]), channels and queues ([`channel`],
+//! [`queue`]), a pool for blocking work ([`spawn_blocking`], [`unblock`],
+//! [`blocking`]), sockets, streams, protocols and TLS ([`net`]),
+//! subprocesses and signals ([`process`], [`signal`]), files ([`fs`]), I/O
+//! readiness ([`reactor::Async`]), and a debug mode ([`Builder::debug`]).
 //!
 //! | asyncio | tulipa |
 //! | --- | --- |
@@ -16,7 +20,14 @@
 //! | `asyncio.create_task(c)`, `task.cancel()` | [`spawn`], [`JoinHandle::cancel`] |
 //! | `asyncio.sleep(d)`, `asyncio.sleep(0)` | [`time::sleep`], [`task::yield_now`] |
 //! | `asyncio.wait_for(f, t)` | [`time::timeout`] |
-//! | `asyncio.all_tasks()` | [`Handle::tasks`] |
+//! | `asyncio.all_tasks()`, `current_task()` | [`Handle::tasks`], [`task::current`] |
+//! | `gather`, `wait`, `as_completed`, `shield`, `TaskGroup` | [`future`], [`task::TaskGroup`] |
+//! | `Lock`, `Event`, `Semaphore`, `Future` | [`sync`] |
+//! | `Queue`, `PriorityQueue`, `LifoQueue` | [`queue`] |
+//! | `run_in_executor`, `to_thread` | [`spawn_blocking`], [`unblock`] |
+//! | `open_connection`, `start_server`, `create_server` | [`net`], [`net::protocol`] |
+//! | `create_subprocess_exec`, `add_signal_handler` | [`process`], [`signal`] |
+//! | debug mode | [`Builder::debug`], [`Builder::unhandled_panic`] |
 //!
 //! # Example
 //!
@@ -38,7 +49,10 @@
 //!
 //! tulipa is a facade over small crates that also work alone:
 //! `tulipa-core` (the traits they meet through), `tulipa-reactor` (I/O
-//! readiness), `tulipa-timer` (timers), `tulipa-executor` (executors).
+//! readiness), `tulipa-timer` (timers), `tulipa-executor` (executors,
+//! combinators, diagnostics), `tulipa-blocking` (the blocking pool),
+//! `tulipa-sync`, `tulipa-channel`, `tulipa-net`, `tulipa-process` and
+//! `tulipa-fs`. The `tls` feature turns on [`net`]'s TLS.
 #![forbid(unsafe_code)]
 
 mod callbacks;
