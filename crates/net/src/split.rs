@@ -21,6 +21,151 @@ use std::task::{Context, Poll};
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
 
+/// Implements `AsyncRead` and `AsyncWrite` for a stream socket type and
+/// for a shared reference to it, by delegating to its `io: Async<_>` field.
+/// Flushing does nothing (a socket has no user-space buffer); closing shuts
+/// the write direction down through [`SplitStream::shutdown_write`], and
+/// the stream can still read.
+macro_rules! stream_io {
+    ($t:ty) => {
+        impl ::futures_lite::io::AsyncRead for $t {
+            fn poll_read(
+                mut self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::futures_lite::io::AsyncRead::poll_read(
+                    ::std::pin::Pin::new(&mut self.io),
+                    cx,
+                    buf,
+                )
+            }
+
+            fn poll_read_vectored(
+                mut self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &mut [::std::io::IoSliceMut<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::futures_lite::io::AsyncRead::poll_read_vectored(
+                    ::std::pin::Pin::new(&mut self.io),
+                    cx,
+                    bufs,
+                )
+            }
+        }
+
+        impl ::futures_lite::io::AsyncRead for &$t {
+            fn poll_read(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::futures_lite::io::AsyncRead::poll_read(
+                    ::std::pin::Pin::new(&mut &self.io),
+                    cx,
+                    buf,
+                )
+            }
+
+            fn poll_read_vectored(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &mut [::std::io::IoSliceMut<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::futures_lite::io::AsyncRead::poll_read_vectored(
+                    ::std::pin::Pin::new(&mut &self.io),
+                    cx,
+                    bufs,
+                )
+            }
+        }
+
+        impl ::futures_lite::io::AsyncWrite for $t {
+            fn poll_write(
+                mut self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::futures_lite::io::AsyncWrite::poll_write(
+                    ::std::pin::Pin::new(&mut self.io),
+                    cx,
+                    buf,
+                )
+            }
+
+            fn poll_write_vectored(
+                mut self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::futures_lite::io::AsyncWrite::poll_write_vectored(
+                    ::std::pin::Pin::new(&mut self.io),
+                    cx,
+                    bufs,
+                )
+            }
+
+            fn poll_flush(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                ::std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write direction (the peer reads end of
+            /// file); the stream can still read.
+            fn poll_close(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                ::std::task::Poll::Ready($crate::split::SplitStream::shutdown_write(&*self))
+            }
+        }
+
+        impl ::futures_lite::io::AsyncWrite for &$t {
+            fn poll_write(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::futures_lite::io::AsyncWrite::poll_write(
+                    ::std::pin::Pin::new(&mut &self.io),
+                    cx,
+                    buf,
+                )
+            }
+
+            fn poll_write_vectored(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::futures_lite::io::AsyncWrite::poll_write_vectored(
+                    ::std::pin::Pin::new(&mut &self.io),
+                    cx,
+                    bufs,
+                )
+            }
+
+            fn poll_flush(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                ::std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write direction, as for the owned stream.
+            fn poll_close(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                ::std::task::Poll::Ready($crate::split::SplitStream::shutdown_write(&**self))
+            }
+        }
+    };
+}
+pub(crate) use stream_io;
+
 /// A stream socket that can be split: reads and writes through `&Self`,
 /// and can shut its write direction down.
 pub trait SplitStream {
