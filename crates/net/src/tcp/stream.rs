@@ -29,7 +29,7 @@ use crate::tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 /// eyeballs delay), by [`TcpListener::accept`](crate::TcpListener::accept),
 /// or from a std stream with [`from_std`](TcpStream::from_std).
 ///
-/// Read and write through the [`AsyncRead`]/[`AsyncWrite`] impls (with
+/// Read and write through the [`AsyncRead`](futures_lite::io::AsyncRead)/[`AsyncWrite`](futures_lite::io::AsyncWrite) impls (with
 /// `futures_lite::{AsyncReadExt, AsyncWriteExt}`); they exist for
 /// `TcpStream` and for `&TcpStream`, so one task may read while another
 /// writes. Dropping the stream closes the connection.

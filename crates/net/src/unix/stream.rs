@@ -15,7 +15,7 @@ use crate::unix::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 
 /// A Unix domain stream socket.
 ///
-/// Read and write through the [`AsyncRead`]/[`AsyncWrite`] impls, for
+/// Read and write through the [`AsyncRead`](futures_lite::io::AsyncRead)/[`AsyncWrite`](futures_lite::io::AsyncWrite) impls, for
 /// `UnixStream` and `&UnixStream`.
 ///
 /// # Examples
