@@ -7,7 +7,6 @@
 //!
 //! Run it with `cargo run -p tulipa --example tour`.
 
-use std::any::Any;
 use std::time::Duration;
 
 use tulipa::time::{interval, sleep, timeout, Instant};
@@ -232,21 +231,12 @@ fn caught_panic(rt: &Runtime) {
             println!("   the task failed: is_panic() = {}", e.is_panic());
             println!(
                 "   its panic message: {:?}",
-                panic_message(&*e.into_panic())
+                tulipa::core::panic_message(&*e.into_panic()).unwrap_or("<not a string>")
             );
         }
     }
     let after = rt.block_on(rt.spawn(async { 6 * 7 }));
     println!("   the runtime goes on: the next task returned {after:?}");
-}
-
-/// The message inside a panic payload, which is a `&str` or a `String`.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("<not a string>")
 }
 
 /// `timeout` bounds how long we wait. Unlike `asyncio.wait_for`, giving up

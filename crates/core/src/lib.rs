@@ -31,4 +31,4 @@ mod task;
 
 pub use clock::{Clock, MockClock, SystemClock};
 pub use driver::{Driver, ThreadParker, Unpark, Unparker};
-pub use task::{JoinError, TaskId};
+pub use task::{panic_message, JoinError, TaskId};

@@ -417,11 +417,9 @@ fn report_unhandled(meta: &TaskMeta) {
 
 /// The message of a panic payload (a `&str` or `String`), or a placeholder.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&'static str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "<a non-string panic payload>".to_owned())
+    tulipa_core::panic_message(payload)
+        .unwrap_or("<a non-string panic payload>")
+        .to_owned()
 }
 
 // ---------------------------------------------------------------------------
