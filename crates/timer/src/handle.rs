@@ -211,6 +211,35 @@ impl TimerHandle {
         Instant::from_std(self.shared.now())
     }
 
+    /// A [`Sleep`](crate::Sleep) on this timer that completes after
+    /// `duration` of its clock, whatever timer is current on the calling
+    /// thread. For code that keeps a handle and creates sleeps later, on
+    /// any thread (a library's timer adapter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulipa_core::{MockClock, ThreadParker};
+    /// use tulipa_timer::TimerDriver;
+    ///
+    /// let driver = TimerDriver::with_clock(ThreadParker::new(), MockClock::new());
+    /// let handle = driver.handle();
+    /// let sleep = handle.sleep(Duration::from_secs(5));
+    /// assert!(!sleep.is_elapsed());
+    /// handle.advance(Duration::from_secs(5)).unwrap();
+    /// assert!(sleep.is_elapsed());
+    /// ```
+    pub fn sleep(&self, duration: Duration) -> crate::Sleep {
+        crate::Sleep::new(self.clone(), self.now().saturating_add(duration))
+    }
+
+    /// A [`Sleep`](crate::Sleep) on this timer that completes at
+    /// `deadline` of its clock.
+    pub fn sleep_until(&self, deadline: Instant) -> crate::Sleep {
+        crate::Sleep::new(self.clone(), deadline)
+    }
+
     /// Whether this timer runs on virtual (paused) time.
     pub fn is_paused(&self) -> bool {
         self.shared.mock().is_some()

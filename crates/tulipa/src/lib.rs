@@ -28,6 +28,7 @@
 //! | `open_connection`, `start_server`, `create_server` | [`net`], [`net::protocol`] |
 //! | `create_subprocess_exec`, `add_signal_handler` | [`process`], [`signal`] |
 //! | debug mode | [`Builder::debug`], [`Builder::unhandled_panic`] |
+//! | `aiohttp.ClientSession`, `web.run_app` | `http::Client`, `http::serve`, `http::web::run_app` (feature `http`, on by default) |
 //!
 //! # Example
 //!
@@ -51,8 +52,8 @@
 //! `tulipa-core` (the traits they meet through), `tulipa-reactor` (I/O
 //! readiness), `tulipa-timer` (timers), `tulipa-executor` (executors,
 //! combinators, diagnostics), `tulipa-blocking` (the blocking pool),
-//! `tulipa-sync`, `tulipa-channel`, `tulipa-net`, `tulipa-process` and
-//! `tulipa-fs`. The `tls` feature turns on [`net`]'s TLS.
+//! `tulipa-sync`, `tulipa-channel`, `tulipa-net`, `tulipa-process`, `tulipa-fs` and `tulipa-http` (feature `http`, on by
+//! default). The `tls` feature turns on [`net`]'s TLS.
 #![forbid(unsafe_code)]
 
 mod callbacks;
@@ -73,6 +74,8 @@ pub use tulipa_blocking as blocking;
 pub use tulipa_channel as channel;
 pub use tulipa_channel::queue;
 pub use tulipa_fs as fs;
+#[cfg(feature = "http")]
+pub use tulipa_http as http;
 pub use tulipa_net as net;
 pub use tulipa_process as process;
 pub use tulipa_process::signal;
