@@ -33,7 +33,7 @@ use tulipa_timer::TimerHandle;
 /// use tulipa_http::rt::TulipaExecutor;
 ///
 /// tulipa::run(async {
-///     let (tx, rx) = tulipa::channel::oneshot();
+///     let (tx, rx) = tulipa::channel::oneshot::channel();
 ///     hyper::rt::Executor::execute(&TulipaExecutor::new(), async move {
 ///         tx.send(42).unwrap();
 ///     });
