@@ -222,22 +222,30 @@ impl Builder {
         self
     }
 
-    fn hyper_builder(&self) -> auto::Builder<TulipaExecutor> {
-        let mut builder = auto::Builder::new(TulipaExecutor::new());
-        builder
-            .http1()
-            .timer(TulipaTimer::new())
+    fn protocols(&self) -> Protocols {
+        let mut h1 = hyper::server::conn::http1::Builder::new();
+        h1.timer(TulipaTimer::new())
             .keep_alive(self.keep_alive)
             .header_read_timeout(self.header_read_timeout)
             .max_buf_size(self.max_header_size);
-        builder
-            .http2()
-            .timer(TulipaTimer::new())
+        let mut h2 = hyper::server::conn::http2::Builder::new(TulipaExecutor::new());
+        h2.timer(TulipaTimer::new())
             .max_header_list_size(u32::try_from(self.max_header_size).unwrap_or(u32::MAX));
         match (self.http1, self.http2) {
-            (true, true) => builder,
-            (true, false) => builder.http1_only(),
-            (false, true) => builder.http2_only(),
+            (true, true) => {
+                let mut auto = auto::Builder::new(TulipaExecutor::new());
+                auto.http1()
+                    .timer(TulipaTimer::new())
+                    .keep_alive(self.keep_alive)
+                    .header_read_timeout(self.header_read_timeout)
+                    .max_buf_size(self.max_header_size);
+                auto.http2()
+                    .timer(TulipaTimer::new())
+                    .max_header_list_size(u32::try_from(self.max_header_size).unwrap_or(u32::MAX));
+                Protocols::Auto(auto)
+            }
+            (true, false) => Protocols::Http1(h1),
+            (false, true) => Protocols::Http2(h2),
             (false, false) => {
                 panic!("server::Builder: HTTP/1 and HTTP/2 are both off; turn one on")
             }
@@ -258,7 +266,7 @@ impl Builder {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let hyper = Arc::new(self.hyper_builder());
+        let hyper = Arc::new(self.protocols());
         let mut config = self.config;
         if let Some(acceptor) = config.tls.take() {
             let acceptor = if acceptor.config().alpn_protocols.is_empty() {
@@ -305,7 +313,7 @@ impl fmt::Debug for Builder {
 async fn accept_loop<L, S, B>(
     listener: L,
     service: S,
-    hyper: Arc<auto::Builder<TulipaExecutor>>,
+    hyper: Arc<Protocols>,
     shared: Arc<Shared>,
 ) -> io::Result<ShutdownReport>
 where
@@ -357,7 +365,7 @@ fn spawn_connection<I, S, B>(
     stream: I,
     vectored: bool,
     service: S,
-    hyper: Arc<auto::Builder<TulipaExecutor>>,
+    hyper: Arc<Protocols>,
     shared: Arc<Shared>,
 ) where
     I: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
@@ -407,7 +415,7 @@ fn spawn_connection<I, S, B>(
 /// begins and dropping it when the grace period is over.
 async fn run_connection<I, S, B>(
     shared: &Shared,
-    hyper: &auto::Builder<TulipaExecutor>,
+    hyper: &Protocols,
     io: I,
     service: Guarded<S>,
     conn: &Conn,
@@ -419,7 +427,27 @@ async fn run_connection<I, S, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let mut connection = pin!(hyper.serve_connection_with_upgrades(io, service));
+    match hyper {
+        // HTTP/2 is told from HTTP/1 by its preface; upgrades (WebSocket)
+        // work on HTTP/1.
+        Protocols::Auto(auto) => {
+            drive(shared, conn, auto.serve_connection_with_upgrades(io, service)).await
+        }
+        Protocols::Http1(h1) => {
+            drive(shared, conn, h1.serve_connection(io, service).with_upgrades()).await
+        }
+        Protocols::Http2(h2) => drive(shared, conn, h2.serve_connection(io, service)).await,
+    }
+}
+
+/// Runs a connection, telling it to finish gracefully when shutdown
+/// begins, and dropping it (counting it as cut) when the grace period is
+/// over.
+async fn drive<C>(shared: &Shared, conn: &Conn, connection: C)
+where
+    C: Future + Graceful,
+{
+    let mut connection = pin!(connection);
     let finished = or(async { Some(connection.as_mut().await) }, async {
         shared.until(|| shared.is_closing()).await;
         None
@@ -430,7 +458,7 @@ async fn run_connection<I, S, B>(
         // answered 400, a timeout) are that client's business.
         return;
     }
-    connection.as_mut().graceful_shutdown();
+    connection.as_mut().graceful();
     let finished = or(async { Some(connection.as_mut().await) }, async {
         shared.until(|| shared.is_cut()).await;
         None
@@ -438,6 +466,63 @@ async fn run_connection<I, S, B>(
     .await;
     if finished.is_none() {
         shared.record_cut(conn.in_flight.load(Ordering::Acquire));
+    }
+}
+
+/// The hyper connection builders a server uses, by protocol choice.
+///
+/// hyper-util's automatic connection reads the first bytes to tell HTTP/2
+/// from HTTP/1 even when told to serve only one of them; with one protocol
+/// on, hyper's own builder serves it, so the other is really refused.
+enum Protocols {
+    Auto(auto::Builder<TulipaExecutor>),
+    Http1(hyper::server::conn::http1::Builder),
+    Http2(hyper::server::conn::http2::Builder<TulipaExecutor>),
+}
+
+/// A hyper connection that can be told to finish gracefully.
+trait Graceful {
+    fn graceful(self: Pin<&mut Self>);
+}
+
+impl<I, S, B, E> Graceful for auto::UpgradeableConnection<'_, I, S, E>
+where
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: http_body::Body + 'static,
+    B::Error: Into<BoxError>,
+    E: auto::HttpServerConnExec<S::Future, B>,
+{
+    fn graceful(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, B> Graceful for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: http_body::Body + 'static,
+    B::Error: Into<BoxError>,
+{
+    fn graceful(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, B, E> Graceful for hyper::server::conn::http2::Connection<I, S, E>
+where
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: http_body::Body + 'static,
+    B::Error: Into<BoxError>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn graceful(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
     }
 }
 
