@@ -41,7 +41,10 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
 ///
 /// Fails if the address cannot be bound (in use: pick another port), if
 /// the signal handlers cannot be installed, or if the listener fails.
-pub async fn run_app<S, B>(app: S, addr: impl tulipa_net::ToSocketAddrs) -> io::Result<ShutdownReport>
+pub async fn run_app<S, B>(
+    app: S,
+    addr: impl tulipa_net::ToSocketAddrs,
+) -> io::Result<ShutdownReport>
 where
     S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -77,7 +80,9 @@ where
     let listener = tulipa_net::TcpListener::bind(addr).await.map_err(|e| {
         io::Error::new(
             e.kind(),
-            format!("run_app: could not listen: {e} (is another server on that port? pass another one)"),
+            format!(
+                "run_app: could not listen: {e} (is another server on that port? pass another one)"
+            ),
         )
     })?;
     let local = listener.local_addr()?;

@@ -35,7 +35,10 @@ fn keep_alive_off_closes_after_each_response() {
     let server = TestServer::start(Builder::new().keep_alive(false), hello());
     let mut raw = server.raw();
     assert_eq!(raw.get("/").expect("a response").status, 200);
-    assert!(raw.closed(), "the server must close a connection without keep-alive");
+    assert!(
+        raw.closed(),
+        "the server must close a connection without keep-alive"
+    );
 }
 
 #[test]
@@ -82,7 +85,9 @@ fn declared_body_over_the_limit_gets_413_before_it_is_read() {
     raw.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n");
     let response = raw.response().expect("413 before the body");
     assert_eq!(response.status, 413);
-    assert!(response.text().contains("over this server's limit of 1000 bytes"));
+    assert!(response
+        .text()
+        .contains("over this server's limit of 1000 bytes"));
     assert_eq!(reached.load(Ordering::SeqCst), 0, "the handler never ran");
 
     // Under the limit: served.
@@ -324,32 +329,33 @@ fn axum_router_with_path_parameters_and_json() {
 
     type Store = Arc<Mutex<HashMap<u64, serde_json::Value>>>;
     let store: Store = Arc::default();
-    let app = Router::new()
-        .route(
-            "/stuff/{id}",
-            put(
-                |axum::extract::State(store): axum::extract::State<Store>,
-                 Path(id): Path<u64>,
-                 Json(doc): Json<serde_json::Value>| async move {
-                    let created = store.lock().unwrap().insert(id, doc).is_none();
-                    if created {
-                        http::StatusCode::CREATED
-                    } else {
-                        http::StatusCode::OK
-                    }
-                },
+    let app =
+        Router::new()
+            .route(
+                "/stuff/{id}",
+                put(
+                    |axum::extract::State(store): axum::extract::State<Store>,
+                     Path(id): Path<u64>,
+                     Json(doc): Json<serde_json::Value>| async move {
+                        let created = store.lock().unwrap().insert(id, doc).is_none();
+                        if created {
+                            http::StatusCode::CREATED
+                        } else {
+                            http::StatusCode::OK
+                        }
+                    },
+                )
+                .get(
+                    |axum::extract::State(store): axum::extract::State<Store>,
+                     Path(id): Path<u64>| async move {
+                        match store.lock().unwrap().get(&id) {
+                            Some(doc) => Ok(Json(doc.clone())),
+                            None => Err(http::StatusCode::NOT_FOUND),
+                        }
+                    },
+                ),
             )
-            .get(
-                |axum::extract::State(store): axum::extract::State<Store>,
-                 Path(id): Path<u64>| async move {
-                    match store.lock().unwrap().get(&id) {
-                        Some(doc) => Ok(Json(doc.clone())),
-                        None => Err(http::StatusCode::NOT_FOUND),
-                    }
-                },
-            ),
-        )
-        .with_state(store);
+            .with_state(store);
     let server = TestServer::start(Builder::new(), app);
     let client = tulipa_http::Client::new();
     let base = server.url("/stuff");
@@ -426,7 +432,10 @@ fn http1_only_refuses_the_http2_preface() {
     let server = TestServer::start(Builder::new().http2(false), hello());
     let mut raw = server.raw();
     raw.send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-    assert!(raw.closed(), "an HTTP/1-only server closes on the HTTP/2 preface");
+    assert!(
+        raw.closed(),
+        "an HTTP/1-only server closes on the HTTP/2 preface"
+    );
     assert_eq!(server.raw().get("/").expect("a response").status, 200);
 }
 
@@ -456,11 +465,10 @@ fn serves_on_a_unix_socket() {
         let handle = server.handle();
         let _ = tulipa::spawn(server);
         let stream = tulipa_net::UnixStream::connect(&path).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, String>(
-            tulipa_http::Io::new(stream),
-        )
-        .await
-        .unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake::<_, String>(tulipa_http::Io::new(stream))
+                .await
+                .unwrap();
         let _ = tulipa::spawn(conn);
         let req = http::Request::builder()
             .uri("/")

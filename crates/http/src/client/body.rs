@@ -50,7 +50,8 @@ impl Body {
         S: Stream<Item = Result<Bytes, E>> + Send + Sync + 'static,
         E: Into<BoxError> + 'static,
     {
-        let frames = futures_lite::StreamExt::map(stream, |r| r.map(Frame::data).map_err(Into::into));
+        let frames =
+            futures_lite::StreamExt::map(stream, |r| r.map(Frame::data).map_err(Into::into));
         Body {
             kind: Kind::Stream(StreamBody::new(frames).boxed()),
         }
@@ -122,7 +123,11 @@ impl http_body::Body for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.kind {
-            Kind::Full(b) => Poll::Ready(b.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b)))),
+            Kind::Full(b) => Poll::Ready(
+                b.take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
             Kind::Stream(s) => Pin::new(s).poll_frame(cx),
         }
     }

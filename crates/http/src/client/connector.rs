@@ -115,7 +115,10 @@ impl Connector {
 /// A client connection: plain TCP or TLS over TCP.
 pub(crate) enum ClientStream {
     Plain(Io<TcpStream>),
-    Tls { io: Io<TlsStream<TcpStream>>, h2: bool },
+    Tls {
+        io: Io<TlsStream<TcpStream>>,
+        h2: bool,
+    },
 }
 
 impl Connection for ClientStream {
@@ -142,7 +145,11 @@ impl hyper::rt::Read for ClientStream {
 }
 
 impl hyper::rt::Write for ClientStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             ClientStream::Plain(io) => Pin::new(io).poll_write(cx, buf),
             ClientStream::Tls { io, .. } => Pin::new(io).poll_write(cx, buf),

@@ -326,7 +326,10 @@ impl ClientBuilder {
         let before = self.roots.len();
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("malformed PEM certificate: {e:?}"))
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("malformed PEM certificate: {e:?}"),
+                )
             })?;
             self.roots.push(cert);
         }
@@ -366,7 +369,10 @@ impl ClientBuilder {
         }
         for cert in self.roots {
             roots.add(cert).map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("invalid root certificate: {e}"))
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("invalid root certificate: {e}"),
+                )
             })?;
         }
         let alpn: &[&[u8]] = if self.http2 {
@@ -558,14 +564,17 @@ impl fmt::Debug for RequestBuilder {
 
 /// Parses `url` as an absolute http or https URL.
 fn parse_url(method: &Method, url: &str) -> Result<Uri, Error> {
-    let uri: Uri = url.parse().map_err(|e| {
-        Error::new(ErrorKind::InvalidUrl, method, url).with_source(e)
-    })?;
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| Error::new(ErrorKind::InvalidUrl, method, url).with_source(e))?;
     match uri.scheme_str() {
         Some("http" | "https") => {}
         Some(other) => {
-            return Err(Error::new(ErrorKind::InvalidUrl, method, url)
-                .with_detail(format!("scheme `{other}` is not supported: use http or https")))
+            return Err(
+                Error::new(ErrorKind::InvalidUrl, method, url).with_detail(format!(
+                    "scheme `{other}` is not supported: use http or https"
+                )),
+            )
         }
         None => {
             return Err(Error::new(ErrorKind::InvalidUrl, method, url)
@@ -727,7 +736,9 @@ fn resolve(base: &Uri, location: &str) -> Option<Uri> {
     let path = base.path();
     let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
     let dir = if dir.is_empty() { "/" } else { dir };
-    format!("{scheme}://{authority}{dir}{location}").parse().ok()
+    format!("{scheme}://{authority}{dir}{location}")
+        .parse()
+        .ok()
 }
 
 /// Turns hyper-util's error into ours, finding the connector's kind.

@@ -130,7 +130,9 @@ impl Response {
             match Pin::new(&mut self.body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     // Trailers carry no data; skip them.
-                    let Ok(data) = frame.into_data() else { continue };
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
                     if data.is_empty() {
                         continue;
                     }
@@ -159,9 +161,9 @@ impl Response {
                 .get_or_insert_with(|| timers.timer.sleep(limit));
             if Pin::new(sleep).poll(cx).is_ready() {
                 self.finish();
-                return Poll::Ready(Err(self.error(ErrorKind::Timeout).with_detail(format!(
-                    "no body data within the read timeout of {limit:?}"
-                ))));
+                return Poll::Ready(Err(self
+                    .error(ErrorKind::Timeout)
+                    .with_detail(format!("no body data within the read timeout of {limit:?}"))));
             }
         }
         if let Some(deadline) = timers.deadline {
@@ -255,7 +257,11 @@ impl Response {
 
     /// The `charset` parameter of the `Content-Type`, if any.
     pub fn charset(&self) -> Option<String> {
-        let content_type = self.headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+        let content_type = self
+            .headers
+            .get(http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?;
         content_type.split(';').skip(1).find_map(|param| {
             let (name, value) = param.split_once('=')?;
             name.trim()

@@ -58,8 +58,8 @@ use crate::rt::{TulipaExecutor, TulipaTimer};
 pub use listener::{Listener, UnixAddr};
 pub use service::{service_fn, FromHyper, InFlight, RequestBody, ResponseBody, ServiceFn};
 use service::{BoxError, Guarded};
-use shared::{ActiveGuard, Config, Conn, Shared};
 pub use shared::ShutdownReport;
+use shared::{ActiveGuard, Config, Conn, Shared};
 
 /// Serves `service` on every connection `listener` accepts, with the
 /// default [`Builder`] settings.
@@ -387,7 +387,16 @@ fn spawn_connection<I, S, B>(
     let task = async move {
         let _guard = guard;
         match shared.config.tls.clone() {
-            None => run_connection(&shared, &hyper, Io::with_vectored(stream, vectored), service, &conn).await,
+            None => {
+                run_connection(
+                    &shared,
+                    &hyper,
+                    Io::with_vectored(stream, vectored),
+                    service,
+                    &conn,
+                )
+                .await
+            }
             Some(acceptor) => {
                 let handshake = tulipa_timer::timeout(
                     shared.config.tls_handshake_timeout,
@@ -400,8 +409,14 @@ fn spawn_connection<I, S, B>(
                 // A failed, slow or interrupted handshake ends only this
                 // connection.
                 if let Some(Ok(Ok(tls))) = handshake.await {
-                    run_connection(&shared, &hyper, Io::with_vectored(tls, false), service, &conn)
-                        .await;
+                    run_connection(
+                        &shared,
+                        &hyper,
+                        Io::with_vectored(tls, false),
+                        service,
+                        &conn,
+                    )
+                    .await;
                 }
             }
         }
@@ -431,10 +446,20 @@ async fn run_connection<I, S, B>(
         // HTTP/2 is told from HTTP/1 by its preface; upgrades (WebSocket)
         // work on HTTP/1.
         Protocols::Auto(auto) => {
-            drive(shared, conn, auto.serve_connection_with_upgrades(io, service)).await
+            drive(
+                shared,
+                conn,
+                auto.serve_connection_with_upgrades(io, service),
+            )
+            .await
         }
         Protocols::Http1(h1) => {
-            drive(shared, conn, h1.serve_connection(io, service).with_upgrades()).await
+            drive(
+                shared,
+                conn,
+                h1.serve_connection(io, service).with_upgrades(),
+            )
+            .await
         }
         Protocols::Http2(h2) => drive(shared, conn, h2.serve_connection(io, service)).await,
     }
@@ -601,7 +626,9 @@ impl Future for Serve {
 
 impl fmt::Debug for Serve {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Serve").field("handle", &self.handle).finish()
+        f.debug_struct("Serve")
+            .field("handle", &self.handle)
+            .finish()
     }
 }
 

@@ -234,10 +234,7 @@ where
     type Error = E;
     type Future = Fut;
 
-    fn poll_ready(
-        &mut self,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), E>> {
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), E>> {
         std::task::Poll::Ready(Ok(()))
     }
 

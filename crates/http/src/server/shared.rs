@@ -109,7 +109,8 @@ impl Shared {
         if close.is_none() {
             let deadline = grace.map(|g| {
                 let now = self.timer.now();
-                now.checked_add(g).unwrap_or(now + Duration::from_secs(86400 * 365))
+                now.checked_add(g)
+                    .unwrap_or(now + Duration::from_secs(86400 * 365))
             });
             *close = Some((self.active(), deadline));
             self.closing.store(true, Ordering::Release);
