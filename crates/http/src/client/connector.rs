@@ -106,17 +106,18 @@ impl Connector {
             .map_err(|e| fail(ErrorKind::Tls, e))?;
         let h2 = tls.session().alpn_protocol() == Some(b"h2");
         Ok(ClientStream::Tls {
-            io: Io::with_vectored(tls, false),
+            io: Box::new(Io::with_vectored(tls, false)),
             h2,
         })
     }
 }
 
-/// A client connection: plain TCP or TLS over TCP.
+/// A client connection: plain TCP or TLS over TCP (boxed: a TLS session
+/// is a kilobyte of state, a socket a few words).
 pub(crate) enum ClientStream {
     Plain(Io<TcpStream>),
     Tls {
-        io: Io<TlsStream<TcpStream>>,
+        io: Box<Io<TlsStream<TcpStream>>>,
         h2: bool,
     },
 }
@@ -139,7 +140,7 @@ impl hyper::rt::Read for ClientStream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Plain(io) => Pin::new(io).poll_read(cx, buf),
-            ClientStream::Tls { io, .. } => Pin::new(io).poll_read(cx, buf),
+            ClientStream::Tls { io, .. } => Pin::new(&mut **io).poll_read(cx, buf),
         }
     }
 }
@@ -152,7 +153,7 @@ impl hyper::rt::Write for ClientStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             ClientStream::Plain(io) => Pin::new(io).poll_write(cx, buf),
-            ClientStream::Tls { io, .. } => Pin::new(io).poll_write(cx, buf),
+            ClientStream::Tls { io, .. } => Pin::new(&mut **io).poll_write(cx, buf),
         }
     }
 
@@ -163,28 +164,28 @@ impl hyper::rt::Write for ClientStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             ClientStream::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            ClientStream::Tls { io, .. } => Pin::new(io).poll_write_vectored(cx, bufs),
+            ClientStream::Tls { io, .. } => Pin::new(&mut **io).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match self {
             ClientStream::Plain(io) => hyper::rt::Write::is_write_vectored(io),
-            ClientStream::Tls { io, .. } => hyper::rt::Write::is_write_vectored(io),
+            ClientStream::Tls { io, .. } => hyper::rt::Write::is_write_vectored(&**io),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Plain(io) => Pin::new(io).poll_flush(cx),
-            ClientStream::Tls { io, .. } => Pin::new(io).poll_flush(cx),
+            ClientStream::Tls { io, .. } => Pin::new(&mut **io).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Plain(io) => Pin::new(io).poll_shutdown(cx),
-            ClientStream::Tls { io, .. } => Pin::new(io).poll_shutdown(cx),
+            ClientStream::Tls { io, .. } => Pin::new(&mut **io).poll_shutdown(cx),
         }
     }
 }

@@ -124,7 +124,7 @@ where
         let mut inner = self.inner.clone();
         let in_flight = InFlight::new(self.shared.clone(), self.conn.clone());
         let method = req.method().clone();
-        let path = req.uri().path().to_owned();
+        let uri = req.uri().clone();
         Box::pin(async move {
             let call = async move {
                 futures_lite::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
@@ -142,8 +142,9 @@ where
                     // request it happened in, answer 500 and close only
                     // this connection.
                     eprintln!(
-                        "tulipa-http: the handler of {method} {path} panicked: {}; \
+                        "tulipa-http: the handler of {method} {} panicked: {}; \
                          answered 500 and closed the connection",
+                        uri.path(),
                         tulipa_core::panic_message(&*panic).unwrap_or("a non-string payload")
                     );
                     Ok(short(
