@@ -499,3 +499,58 @@ fn public_types_are_send_and_sync() {
     send::<tulipa_http::Body>();
     send::<tulipa_http::RequestBuilder>();
 }
+
+#[test]
+fn a_client_that_never_reads_costs_bounded_memory() {
+    // An endless response body: hyper pulls the next chunk only when the
+    // socket takes the previous one, so a client that never reads stalls
+    // the producer instead of filling memory.
+    let produced = Arc::new(AtomicUsize::new(0));
+    let counter = produced.clone();
+    let app = Router::new().route(
+        "/endless",
+        get(move || {
+            let counter = counter.clone();
+            async move {
+                let chunks = futures_lite::stream::repeat_with(move || {
+                    counter.fetch_add(64 * 1024, Ordering::SeqCst);
+                    Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 64 * 1024]))
+                });
+                axum::body::Body::from_stream(chunks)
+            }
+        }),
+    );
+    let server = TestServer::start(Builder::new(), app);
+    let mut raw = server.raw();
+    raw.send(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Wait until production stops (bounded: 10 s).
+    let mut last = usize::MAX;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = produced.load(Ordering::SeqCst);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let stalled = produced.load(Ordering::SeqCst);
+    assert_eq!(stalled, last, "the producer never stalled");
+    assert!(
+        stalled < 64 << 20,
+        "{stalled} bytes produced for a client that reads nothing"
+    );
+    // Reading again resumes it.
+    let mut buf = vec![0u8; 1 << 20];
+    for _ in 0..8 {
+        let _ = std::io::Read::read(&mut raw.stream, &mut buf).unwrap();
+    }
+    let mut resumed = false;
+    for _ in 0..100 {
+        if produced.load(Ordering::SeqCst) > stalled {
+            resumed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(resumed, "reading resumed the producer");
+}
