@@ -229,6 +229,8 @@ impl Response {
 
     /// The body as text, decoded with the charset of its `Content-Type`
     /// (UTF-8 when it names none), as aiohttp's `await resp.text()`.
+    /// Charset names are the WHATWG labels browsers accept, and Python's
+    /// spellings of them (`latin-1`, `utf_8`).
     ///
     /// # Errors
     ///
@@ -241,7 +243,7 @@ impl Response {
         let bytes = self.bytes().await?;
         let encoding = match &label {
             None => encoding_rs::UTF_8,
-            Some(label) => encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
+            Some(label) => encoding_for(label).ok_or_else(|| {
                 Error::new(ErrorKind::Decode, &method, &url)
                     .with_detail(format!("unknown charset {label:?} in the Content-Type"))
             })?,
@@ -302,6 +304,17 @@ impl std::fmt::Debug for Response {
     }
 }
 
+/// The encoding a charset label names: a WHATWG label (what browsers
+/// accept), or the spelling Python's codecs accept and servers written in
+/// it send (`latin-1`, `utf_8`), by dropping `-` / `_`.
+fn encoding_for(label: &str) -> Option<&'static encoding_rs::Encoding> {
+    encoding_rs::Encoding::for_label(label.as_bytes()).or_else(|| {
+        let squeezed: String = label.chars().filter(|c| !matches!(c, '-' | '_')).collect();
+        encoding_rs::Encoding::for_label(squeezed.as_bytes())
+            .or_else(|| encoding_rs::Encoding::for_label(label.replace('_', "-").as_bytes()))
+    })
+}
+
 /// The body of a [`Response`] as a [`Stream`] of chunks; from
 /// [`Response::bytes_stream`]. It ends after the last chunk, or after
 /// yielding an error.
@@ -328,5 +341,27 @@ impl Stream for BytesStream {
             Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encoding_for;
+
+    #[test]
+    fn charset_labels_of_browsers_and_python() {
+        for (label, name) in [
+            ("utf-8", "UTF-8"),
+            ("UTF8", "UTF-8"),
+            ("utf_8", "UTF-8"),
+            ("ISO-8859-1", "windows-1252"),
+            ("latin1", "windows-1252"),
+            ("latin-1", "windows-1252"),
+            ("shift_jis", "Shift_JIS"),
+            ("cp1252", "windows-1252"),
+        ] {
+            assert_eq!(encoding_for(label).map(|e| e.name()), Some(name), "{label}");
+        }
+        assert!(encoding_for("klingon").is_none());
     }
 }
