@@ -4,7 +4,12 @@
 //! pattern). Every command prints what it runs before running it; a failure
 //! exits non-zero with a message naming the failed step. Child processes get
 //! no stdin, so nothing ever waits on a prompt.
+//!
+//! `ci` starts with `peers` ([`peers`]): the HTTP tests run against real
+//! programs (curl, nginx, h2load, wrk, Python's aiohttp), which it installs
+//! when missing, so the tests never assume them present nor skip them.
 
+mod peers;
 mod tidy;
 
 use std::env;
@@ -17,7 +22,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  ci          fmt, clippy, tests and doc tests, docs, examples, tidy, loom models
+  ci          peers, fmt, clippy, tests and doc tests, docs, examples, tidy,
+              loom models
+  peers       install what the HTTP tests run against, when missing: curl,
+              nginx, h2load, wrk (apt-get) and a Python venv with aiohttp
+              in <target>/peers/venv; paths written to <target>/peers/env
   test        only the tests step of ci (nextest when installed, else cargo test)
   tidy [DIR]  house rules (//! docs, SAFETY comments, no todo!/dbg!, file length)
   loom        loom models: RUSTFLAGS=\"--cfg tulipa_loom\", target dir <target>/loom
@@ -38,6 +47,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&root),
         Some("test") => test(&root),
+        Some("peers") => peers::run(&root),
         Some("tidy") => tidy::run(&args.get(1).map_or_else(|| root.clone(), PathBuf::from)),
         Some("loom") => loom(&root),
         Some("bench") => bench(&root, &args[1..]),
@@ -57,7 +67,10 @@ fn main() -> ExitCode {
 }
 
 /// The steps of `cargo xtask ci`, in the order they run.
-const CI_STEPS: [(&str, Step); 7] = [
+const CI_STEPS: [(&str, Step); 8] = [
+    // First, so the tests find their peer programs; a second run, with
+    // everything installed, takes a fraction of a second.
+    ("peers", peers::run),
     ("fmt", fmt),
     ("clippy", clippy),
     ("test", test),
@@ -189,9 +202,8 @@ fn loom(root: &Path) -> Result {
         root,
         &format!("test --release --workspace {NO_BENCHES} --lib loom"),
     );
-    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     cmd.env("RUSTFLAGS", "--cfg tulipa_loom")
-        .env("CARGO_TARGET_DIR", target.join("loom"));
+        .env("CARGO_TARGET_DIR", target_dir(root).join("loom"));
     if env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
         cmd.env("LOOM_MAX_PREEMPTIONS", "3");
     }
@@ -242,6 +254,12 @@ fn show(cmd: &Command) -> String {
     parts.push(program.to_string_lossy().into_owned());
     parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     parts.join(" ")
+}
+
+/// The target dir: `$CARGO_TARGET_DIR`, a relative one taken from the
+/// workspace root (where [`cargo`] runs cargo), else `target` in the root.
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
 
 /// The workspace root: the parent of this crate's directory.

@@ -1,0 +1,257 @@
+//! `cargo xtask peers`: installs the programs the HTTP tests run against,
+//! programs nobody here wrote: curl, nginx, h2load, wrk, and a Python venv
+//! with aiohttp. `cargo xtask ci` runs it first.
+//!
+//! Each peer is checked first and installed only when missing, so a run
+//! that finds everything in place starts no package manager and takes a
+//! fraction of a second:
+//!
+//! - the Debian packages `curl`, `nginx`, `nghttp2-client` (for `h2load`)
+//!   and `wrk`, and `python3-venv` when the venv must be made and
+//!   `python3 -m venv` fails, all in one `apt-get install -y
+//!   --no-install-recommends`, through `sudo -n` when not root. Only if that
+//!   install fails (stale or absent package lists) does `apt-get update`
+//!   run, and the install is tried once more;
+//! - a venv at `<target>/peers/venv`, made with `python3 -m venv`, with
+//!   `aiohttp` pip-installed into it; kept when its python imports aiohttp.
+//!
+//! Then it writes `<target>/peers/env`, one `NAME=/abs/path` a line, for
+//! CURL, NGINX, H2LOAD, WRK and PYTHON (the venv's python), which the HTTP
+//! tests read (`crates/http/tests/support/peers.rs`). `<target>` is
+//! `$CARGO_TARGET_DIR` (a relative one taken from the workspace root, as
+//! xtask's own cargo commands do) or `target` in the workspace root.
+//!
+//! A failure names what could not be installed and the command to install
+//! it by hand, and exits non-zero.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A peer that is one program from one Debian package.
+struct Program {
+    /// Its name in the env file.
+    var: &'static str,
+    /// The program, looked up in `$PATH` and the usual system directories.
+    program: &'static str,
+    /// The Debian package that installs it.
+    package: &'static str,
+}
+
+const PROGRAMS: [Program; 4] = [
+    Program {
+        var: "CURL",
+        program: "curl",
+        package: "curl",
+    },
+    Program {
+        var: "NGINX",
+        program: "nginx",
+        package: "nginx",
+    },
+    Program {
+        var: "H2LOAD",
+        program: "h2load",
+        package: "nghttp2-client",
+    },
+    Program {
+        var: "WRK",
+        program: "wrk",
+        package: "wrk",
+    },
+];
+
+/// The Python package the venv must be able to import, and its pip spec.
+const PY_MODULE: &str = "aiohttp";
+const PIP_SPEC: &str = "aiohttp>=3.9,<4";
+
+/// Searched after `$PATH`: nginx lives in `/usr/sbin`, which a non-root
+/// `$PATH` often leaves out.
+const SYSTEM_DIRS: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+pub(crate) fn run(root: &Path) -> Result<(), String> {
+    let dir = super::target_dir(root).join("peers");
+    let venv = dir.join("venv");
+    let python = venv.join("bin").join("python");
+
+    let mut packages: Vec<&str> = Vec::new();
+    for p in &PROGRAMS {
+        match find_program(p.program) {
+            Some(path) => println!("peers: {:<8} {} (present)", p.program, path.display()),
+            None => packages.push(p.package),
+        }
+    }
+
+    // The venv: kept when it imports aiohttp; otherwise made now, before
+    // apt, so that a `python3 -m venv` that does not work adds
+    // `python3-venv` to the one apt-get install.
+    let venv_ready = succeeds(Command::new(&python).args(["-c", &format!("import {PY_MODULE}")]));
+    let mut venv_made = venv_ready || succeeds(Command::new(&python).args(["-c", "pass"]));
+    if venv_ready {
+        println!("peers: venv     {} (imports {PY_MODULE})", venv.display());
+    } else if !venv_made {
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        venv_made = make_venv(&venv).is_ok();
+        if !venv_made {
+            println!(
+                "peers: `python3 -m venv` does not work; python3-venv goes with the apt install"
+            );
+            packages.push("python3-venv");
+        }
+    }
+
+    if !packages.is_empty() {
+        apt_install(&packages)?;
+    }
+    if !venv_made {
+        make_venv(&venv).map_err(|e| {
+            format!(
+                "could not make the venv: {e}; make it by hand: `apt-get install python3-venv && python3 -m venv {}`",
+                venv.display()
+            )
+        })?;
+    }
+    if !venv_ready {
+        println!("peers: installing {PIP_SPEC} into {}", venv.display());
+        let mut pip = Command::new(&python);
+        pip.args(["-m", "pip", "install", "--disable-pip-version-check"])
+            .args(["--no-input", "--progress-bar", "off", PIP_SPEC]);
+        super::run("peers", pip).map_err(|e| {
+            format!(
+                "could not install {PY_MODULE}: {e}; install it by hand: `{} -m pip install '{PIP_SPEC}'`",
+                python.display()
+            )
+        })?;
+    }
+
+    // Everything is in place: name it in the env file.
+    let mut text = String::new();
+    for p in &PROGRAMS {
+        let path = find_program(p.program).ok_or_else(|| {
+            format!(
+                "{} is still missing after installing {}; install it by hand: `apt-get install {}`",
+                p.program, p.package, p.package
+            )
+        })?;
+        text.push_str(&format!("{}={}\n", p.var, utf8(&path)?));
+    }
+    text.push_str(&format!("PYTHON={}\n", utf8(&python)?));
+    write_env(&dir.join("env"), &text)?;
+    Ok(())
+}
+
+/// `python3 -m venv --clear VENV` (`--clear`: a failed attempt may have
+/// left half a venv behind).
+fn make_venv(venv: &Path) -> Result<(), String> {
+    let python3 = find_program("python3").ok_or("python3 not found")?;
+    let mut cmd = Command::new(python3);
+    cmd.args(["-m", "venv", "--clear"]).arg(venv);
+    super::run("peers", cmd)
+}
+
+/// `apt-get install` of `packages`, as root or through `sudo -n`; on
+/// failure `apt-get update`, then the install once more.
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let names = packages.join(" ");
+    let by_hand = format!("install them by hand: `apt-get install {names}`");
+    let Some(apt_get) = find_program("apt-get") else {
+        return Err(format!(
+            "cannot install {names}: apt-get not found (not Debian or Ubuntu?); {by_hand} or with your system's package manager"
+        ));
+    };
+    let root = Command::new("id")
+        .arg("-u")
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
+    let sudo = if root {
+        None
+    } else if let Some(sudo) = find_program("sudo") {
+        Some(sudo)
+    } else {
+        return Err(format!(
+            "cannot install {names}: not root and sudo is not available; as root, {by_hand}"
+        ));
+    };
+    let apt = |args: &[&str]| {
+        let mut cmd = Command::new(sudo.as_ref().unwrap_or(&apt_get));
+        if sudo.is_some() {
+            cmd.arg("-n").arg(&apt_get);
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+
+    println!("peers: installing {names}");
+    if super::run("peers", apt(&install)).is_ok() {
+        return Ok(());
+    }
+    println!("peers: the install failed; updating the package lists and trying once more");
+    super::run("peers", apt(&["update"]))
+        .and_then(|()| super::run("peers", apt(&install)))
+        .map_err(|e| format!("could not install {names}: {e}; {by_hand}"))
+}
+
+/// Runs `cmd` quietly, with no stdin; true when it started and exited 0.
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The absolute path of `program`: the first executable file of that name
+/// in `$PATH`, then in [`SYSTEM_DIRS`].
+fn find_program(program: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH").unwrap_or_default();
+    env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .chain(SYSTEM_DIRS.iter().map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+fn utf8(path: &Path) -> Result<&str, String> {
+    path.to_str().ok_or_else(|| {
+        format!(
+            "{} is not UTF-8; the env file cannot name it",
+            path.display()
+        )
+    })
+}
+
+/// Writes the env file whole (a temporary file renamed over it), so a test
+/// never reads half of it, and prints it.
+fn write_env(path: &Path, text: &str) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, text)
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("peers: wrote {}:", path.display());
+    for line in text.lines() {
+        println!("  {line}");
+    }
+    Ok(())
+}
