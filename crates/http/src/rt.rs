@@ -7,14 +7,15 @@
 //! without knowing tulipa's executor:
 //!
 //! - [`TulipaExecutor`] spawns through the spawn hook of `tulipa-core`
-//!   ([`tulipa_core::spawn`]): the runtime current when the executor was
-//!   made, or else the one current where hyper spawns. With no runtime at
-//!   all (a bare `block_on` on a plain thread) the future gets a thread of
-//!   its own, so no connection is ever dropped on the floor.
+//!   ([`tulipa_core::spawn`]): on the runtime current where hyper spawns,
+//!   or else the one current when the executor was made. With no runtime
+//!   at all (a bare `block_on` on a plain thread) the future gets a thread
+//!   of its own, so no connection is dropped on the floor.
 //! - [`TulipaTimer`] arms [`tulipa_timer::Sleep`]s on the timer current
-//!   when it was made, and reads "now" from that timer's clock. Under a
-//!   paused runtime (`Builder::start_paused`) hyper's timeouts therefore run
-//!   in virtual time, and `tulipa::time::advance` fires them.
+//!   where hyper asks (else the one current when it was made), and reads
+//!   "now" from that timer's clock. Under a paused runtime
+//!   (`Builder::start_paused`) hyper's timeouts therefore run in virtual
+//!   time, and `tulipa::time::advance` fires them.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,15 +47,16 @@ pub struct TulipaExecutor {
 }
 
 impl TulipaExecutor {
-    /// An executor that spawns on the runtime current on this thread, or,
-    /// if none is, on the runtime current wherever hyper spawns later.
+    /// An executor that spawns on the runtime current wherever hyper
+    /// spawns, or, on a thread with none, on the runtime current here.
     pub fn new() -> TulipaExecutor {
         TulipaExecutor {
             spawner: tulipa_core::spawn::current(),
         }
     }
 
-    /// An executor that spawns through `spawner`.
+    /// An executor that spawns through `spawner` on threads with no
+    /// runtime of their own.
     pub fn with_spawner(spawner: Arc<dyn Spawn>) -> TulipaExecutor {
         TulipaExecutor {
             spawner: Some(spawner),
@@ -70,7 +72,9 @@ impl TulipaExecutor {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let spawner = self.spawner.clone().or_else(tulipa_core::spawn::current);
+        // The runtime of the thread hyper spawns from comes first: a client
+        // made in one runtime and used in another spawns where it is used.
+        let spawner = tulipa_core::spawn::current().or_else(|| self.spawner.clone());
         match spawner {
             Some(spawner) => {
                 // A runtime shutting down drops its tasks anyway; the
@@ -113,21 +117,27 @@ impl std::fmt::Debug for TulipaExecutor {
 /// included).
 #[derive(Clone, Debug)]
 pub struct TulipaTimer {
-    handle: TimerHandle,
+    /// The timer used where no timer is current.
+    fallback: TimerHandle,
 }
 
 impl TulipaTimer {
-    /// A timer on the tulipa timer current on this thread (the runtime's,
-    /// or the global one).
+    /// A timer on the tulipa timer current wherever hyper arms one (the
+    /// runtime's), or else on the one current here (the runtime's, or the
+    /// global timer).
     pub fn new() -> TulipaTimer {
         TulipaTimer {
-            handle: TimerHandle::current(),
+            fallback: TimerHandle::current(),
         }
     }
 
-    /// A timer on `handle`.
+    /// A timer on `handle` wherever no timer is current.
     pub fn with_handle(handle: TimerHandle) -> TulipaTimer {
-        TulipaTimer { handle }
+        TulipaTimer { fallback: handle }
+    }
+
+    fn handle(&self) -> TimerHandle {
+        TimerHandle::try_current().unwrap_or_else(|| self.fallback.clone())
     }
 }
 
@@ -139,25 +149,25 @@ impl Default for TulipaTimer {
 
 impl hyper::rt::Timer for TulipaTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(HyperSleep(self.handle.sleep(duration)))
+        Box::pin(HyperSleep(self.handle().sleep(duration)))
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
         Box::pin(HyperSleep(
-            self.handle
+            self.handle()
                 .sleep_until(tulipa_timer::Instant::from_std(deadline)),
         ))
     }
 
     fn now(&self) -> Instant {
-        self.handle.now().into_std()
+        self.handle().now().into_std()
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
         let deadline = tulipa_timer::Instant::from_std(new_deadline);
         match sleep.as_mut().downcast_mut_pin::<HyperSleep>() {
             Some(mut ours) => ours.0.reset(deadline),
-            None => *sleep = Box::pin(HyperSleep(self.handle.sleep_until(deadline))),
+            None => *sleep = Box::pin(HyperSleep(self.handle().sleep_until(deadline))),
         }
     }
 }

@@ -3,7 +3,9 @@
 //! A request takes a permit of its origin before it is sent and holds it
 //! until its response body is read to the end (or the response dropped).
 //! Over HTTP/1.1 a request in flight owns its connection, so this bounds
-//! the connections open to one host; over HTTP/2 it bounds the streams.
+//! the connections busy with one host (the pool may keep a few more idle:
+//! it takes a connection back in a task of its own, and a checkout that
+//! loses that race connects anew); over HTTP/2 it bounds the streams.
 //!
 //! Waiting is "listen, re-check, sleep" on an [`Event`]; a released permit
 //! wakes one waiter.

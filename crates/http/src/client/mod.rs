@@ -153,6 +153,11 @@ impl Client {
     fn host_limit(&self, origin: &str) -> Option<Arc<HostLimit>> {
         let limit = self.inner.limit_per_host?;
         let mut hosts = self.inner.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if hosts.len() >= 1024 && !hosts.contains_key(origin) {
+            // A crawler meets thousands of hosts: forget the idle ones
+            // (nobody holds or waits for a permit) instead of growing.
+            hosts.retain(|_, limit| Arc::strong_count(limit) > 1);
+        }
         Some(
             hosts
                 .entry(origin.to_owned())
@@ -279,8 +284,10 @@ impl ClientBuilder {
     }
 
     /// The most requests in flight to one origin (scheme, host, port) at
-    /// once, so the most HTTP/1.1 connections to it; further requests wait
-    /// their turn (aiohttp's `limit_per_host`). `None` (default) for none.
+    /// once, so the most HTTP/1.1 connections busy with it; further
+    /// requests wait their turn (aiohttp's `limit_per_host`). A request
+    /// holds its slot until its body is read to the end or the response is
+    /// dropped. `None` (default) for none.
     pub fn limit_per_host(mut self, limit: Option<usize>) -> ClientBuilder {
         self.limit_per_host = limit.map(|l| l.max(1));
         self
