@@ -329,12 +329,10 @@ where
         let mut incoming = listener.incoming();
         loop {
             if let Some(max) = shared.config.max_connections {
-                shared
-                    .until(|| shared.active() < max || shared.is_closing())
-                    .await;
+                or(shared.fewer_than(max), shared.closing()).await;
             }
             let next = or(async { Some(incoming.next().await) }, async {
-                shared.until(|| shared.is_closing()).await;
+                shared.closing().await;
                 None
             })
             .await;
@@ -403,7 +401,7 @@ fn spawn_connection<I, S, B>(
                     acceptor.accept(stream),
                 );
                 let handshake = or(async { Some(handshake.await) }, async {
-                    shared.until(|| shared.is_closing()).await;
+                    shared.closing().await;
                     None
                 });
                 // A failed, slow or interrupted handshake ends only this
@@ -474,7 +472,7 @@ where
 {
     let mut connection = pin!(connection);
     let finished = or(async { Some(connection.as_mut().await) }, async {
-        shared.until(|| shared.is_closing()).await;
+        shared.closing().await;
         None
     })
     .await;
@@ -485,7 +483,7 @@ where
     }
     connection.as_mut().graceful();
     let finished = or(async { Some(connection.as_mut().await) }, async {
-        shared.until(|| shared.is_cut()).await;
+        shared.cut().await;
         None
     })
     .await;

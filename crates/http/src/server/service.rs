@@ -195,7 +195,6 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.conn.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.shared.changed.notify(usize::MAX);
     }
 }
 

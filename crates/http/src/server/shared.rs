@@ -1,7 +1,7 @@
 //! The state a server shares with its connections: counts, and the two
 //! flags of graceful shutdown.
 //!
-//! Shutdown is two flags and one [`Event`]:
+//! Shutdown is two flags and an [`Event`] for them:
 //!
 //! 1. `closing`: the accept loop stops and drops the listener (new
 //!    connections are refused by the OS); every connection is told to
@@ -12,9 +12,11 @@
 //!    hyper connection (closing the socket) and count themselves, and the
 //!    requests they had in flight, as cut.
 //!
-//! `changed` is notified whenever one of the flags is set, a connection
-//! ends, or a request finishes; every wait here is "listen, re-check the
-//! condition, then sleep", so no notification is missed.
+//! `flags` is notified when one of the flags is set (connections and the
+//! accept loop wait on it), `closed` when a connection ends (the drain and
+//! a full accept loop wait on it). They are separate so that a connection
+//! ending never wakes every other connection. Every wait is "listen,
+//! re-check the condition, then sleep", so no notification is missed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,7 +44,10 @@ pub(crate) struct Conn {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) timer: TimerHandle,
-    pub(crate) changed: Event,
+    /// Notified when `closing` or `cut` is set.
+    flags: Event,
+    /// Notified when a connection ends.
+    closed: Event,
     closing: AtomicBool,
     cut: AtomicBool,
     /// Open connections.
@@ -63,7 +68,8 @@ impl Shared {
         Shared {
             config,
             timer: TimerHandle::current(),
-            changed: Event::new(),
+            flags: Event::new(),
+            closed: Event::new(),
             closing: AtomicBool::new(false),
             cut: AtomicBool::new(false),
             active: AtomicUsize::new(0),
@@ -88,18 +94,33 @@ impl Shared {
         self.active.load(Ordering::Acquire)
     }
 
-    /// Waits until `cond` holds; it is re-checked after every change.
-    pub(crate) async fn until(&self, cond: impl Fn() -> bool) {
+    /// Waits until `cond` holds, re-checking it when `event` fires.
+    async fn until(event: &Event, cond: impl Fn() -> bool) {
         loop {
             if cond() {
                 return;
             }
-            let listener = self.changed.listen();
+            let listener = event.listen();
             if cond() {
                 return;
             }
             listener.await;
         }
+    }
+
+    /// Waits until a shutdown begins.
+    pub(crate) async fn closing(&self) {
+        Shared::until(&self.flags, || self.is_closing()).await;
+    }
+
+    /// Waits until the grace period of a shutdown is over.
+    pub(crate) async fn cut(&self) {
+        Shared::until(&self.flags, || self.is_cut()).await;
+    }
+
+    /// Waits until fewer than `n` connections are open.
+    pub(crate) async fn fewer_than(&self, n: usize) {
+        Shared::until(&self.closed, || self.active() < n).await;
     }
 
     /// Starts a graceful shutdown with `grace` to finish (forever if
@@ -116,7 +137,7 @@ impl Shared {
             self.closing.store(true, Ordering::Release);
         }
         drop(close);
-        self.changed.notify(usize::MAX);
+        self.flags.notify(usize::MAX);
     }
 
     /// Counts one connection as cut, with the requests it had in flight.
@@ -134,7 +155,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .unwrap_or((0, None));
-        let all_done = self.until(|| self.active() == 0);
+        let all_done = self.fewer_than(1);
         match deadline {
             None => all_done.await,
             Some(deadline) => {
@@ -152,8 +173,8 @@ impl Shared {
                 .await;
                 if !finished {
                     self.cut.store(true, Ordering::Release);
-                    self.changed.notify(usize::MAX);
-                    self.until(|| self.active() == 0).await;
+                    self.flags.notify(usize::MAX);
+                    self.fewer_than(1).await;
                 }
             }
         }
@@ -181,7 +202,7 @@ impl ActiveGuard {
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::AcqRel);
-        self.0.changed.notify(usize::MAX);
+        self.0.closed.notify(usize::MAX);
     }
 }
 
