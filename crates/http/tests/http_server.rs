@@ -554,3 +554,19 @@ fn a_client_that_never_reads_costs_bounded_memory() {
     }
     assert!(resumed, "reading resumed the producer");
 }
+
+#[test]
+fn serving_without_a_runtime_fails_with_a_clear_error() {
+    // A bare block_on has no runtime to run connections on: the first
+    // connection ends the server with an error saying so, not silence.
+    let listener =
+        futures_lite::future::block_on(tulipa_net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = std::thread::spawn(move || Raw::connect(addr).get("/"));
+    let error = futures_lite::future::block_on(tulipa_http::serve(listener, hello())).unwrap_err();
+    assert!(error.to_string().contains("inside tulipa::run"), "{error}");
+    assert!(
+        client.join().unwrap().is_none(),
+        "the connection was closed"
+    );
+}

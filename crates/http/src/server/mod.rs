@@ -81,10 +81,11 @@ use shared::{ActiveGuard, Config, Conn, Shared};
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 ///
-/// # Panics
+/// # Errors
 ///
-/// Panics when awaited outside a tulipa runtime (connections need a
-/// runtime to run on: call it inside `tulipa::run`).
+/// The [`Serve`] future fails if the listener fails for good, or when it
+/// has no runtime to run connections on: await it inside `tulipa::run` or
+/// `Runtime::block_on`, not a bare `block_on`.
 pub fn serve<L, S, B>(listener: L, service: S) -> Serve
 where
     L: Listener,
@@ -342,13 +343,23 @@ where
                 Some(Some(Err(e))) => return Err(e),
                 Some(Some(Ok(stream))) => stream,
             };
-            spawn_connection(
+            if let Err(e) = spawn_connection(
                 stream,
                 vectored,
                 service.clone(),
                 hyper.clone(),
                 shared.clone(),
-            );
+            ) {
+                // No runtime to run connections on (a bare `block_on`), or
+                // it is shutting down: serving cannot go on.
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!(
+                        "serve: cannot run a connection: {e} (await the server inside \
+                         tulipa::run or Runtime::block_on)"
+                    ),
+                ));
+            }
         }
     }
     // Stop accepting: the OS refuses new connections from here on.
@@ -365,7 +376,8 @@ fn spawn_connection<I, S, B>(
     service: S,
     hyper: Arc<Protocols>,
     shared: Arc<Shared>,
-) where
+) -> io::Result<()>
+where
     I: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
     S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -419,9 +431,9 @@ fn spawn_connection<I, S, B>(
             }
         }
     };
-    // A runtime that refuses new work is shutting down: the task (and the
-    // socket) is dropped, and the guard counts the connection out.
-    let _ = tulipa_core::spawn::spawn(task);
+    // If the runtime refuses the task, the task (and the socket) is
+    // dropped, and the guard counts the connection out.
+    tulipa_core::spawn::spawn(task)
 }
 
 /// Runs one connection until it ends, finishing gracefully when shutdown
@@ -556,8 +568,10 @@ where
 /// - `Ok(report)` after a graceful shutdown (see [`ServerHandle::shutdown`]
 ///   and [`Serve::with_graceful_shutdown`]) once every connection closed;
 /// - `Err(e)` when the listener fails for good (not for errors of one
-///   connection, nor for running out of descriptors). Connections already
-///   open go on; the [`ServerHandle`] still shuts them down.
+///   connection, nor for running out of descriptors), or when no runtime
+///   runs its connections (awaited under a bare `block_on`, or the runtime
+///   is shutting down). Connections already open go on; the
+///   [`ServerHandle`] still shuts them down.
 ///
 /// Dropping it stops accepting; connections already open go on.
 #[must_use = "a server does nothing unless awaited or spawned"]
