@@ -1,25 +1,32 @@
-//! `cargo xtask peers`: installs the programs the HTTP tests run against,
-//! programs nobody here wrote: curl, nginx, h2load, wrk, and a Python venv
-//! with aiohttp. `cargo xtask ci` runs it first.
+//! `cargo xtask peers`: installs the programs the HTTP tests and the REST
+//! service's tests run against, programs nobody here wrote: curl, nginx,
+//! h2load, wrk, a Python venv with aiohttp, and PostgreSQL's server.
+//! `cargo xtask ci` runs it first.
 //!
 //! Each peer is checked first and installed only when missing, so a run
 //! that finds everything in place starts no package manager and takes a
 //! fraction of a second:
 //!
-//! - the Debian packages `curl`, `nginx`, `nghttp2-client` (for `h2load`)
-//!   and `wrk`, and `python3-venv` when the venv must be made and
-//!   `python3 -m venv` fails, all in one `apt-get install -y
+//! - the Debian packages `curl`, `nginx`, `nghttp2-client` (for `h2load`),
+//!   `wrk` and `postgresql`, and `python3-venv` when the venv must be made
+//!   and `python3 -m venv` fails, all in one `apt-get install -y
 //!   --no-install-recommends`, through `sudo -n` when not root. Only if that
 //!   install fails (stale or absent package lists) does `apt-get update`
 //!   run, and the install is tried once more;
 //! - a venv at `<target>/peers/venv`, made with `python3 -m venv`, with
 //!   `aiohttp` pip-installed into it; kept when its python imports aiohttp.
 //!
+//! PostgreSQL's server programs are not in `$PATH` on Debian: they live in
+//! `/usr/lib/postgresql/VERSION/bin`. The newest version there with both
+//! `initdb` and `pg_ctl` is used; failing that, a directory of `$PATH`
+//! that has both (other systems).
+//!
 //! Then it writes `<target>/peers/env`, one `NAME=/abs/path` a line, for
-//! CURL, NGINX, H2LOAD, WRK and PYTHON (the venv's python), which the HTTP
-//! tests read (`crates/http/tests/support/peers.rs`). `<target>` is
-//! `$CARGO_TARGET_DIR` (a relative one taken from the workspace root, as
-//! xtask's own cargo commands do) or `target` in the workspace root.
+//! CURL, NGINX, H2LOAD, WRK, PYTHON (the venv's python), INITDB and PG_CTL,
+//! which the tests read (`crates/http/tests/support/peers.rs`,
+//! `apps/rest/tests/support/peers.rs`). `<target>` is `$CARGO_TARGET_DIR`
+//! (a relative one taken from the workspace root, as xtask's own cargo
+//! commands do) or `target` in the workspace root.
 //!
 //! A failure names what could not be installed and the command to install
 //! it by hand, and exits non-zero.
@@ -62,6 +69,13 @@ const PROGRAMS: [Program; 4] = [
     },
 ];
 
+/// PostgreSQL's server programs the REST tests run, by their env file
+/// names; they come from one Debian package.
+const PG_PROGRAMS: [(&str, &str); 2] = [("INITDB", "initdb"), ("PG_CTL", "pg_ctl")];
+const PG_PACKAGE: &str = "postgresql";
+/// Where Debian installs each PostgreSQL version's `bin` directory.
+const PG_LIB: &str = "/usr/lib/postgresql";
+
 /// The Python package the venv must be able to import, and its pip spec.
 const PY_MODULE: &str = "aiohttp";
 const PIP_SPEC: &str = "aiohttp>=3.9,<4";
@@ -88,6 +102,10 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
             Some(path) => println!("peers: {:<8} {} (present)", p.program, path.display()),
             None => packages.push(p.package),
         }
+    }
+    match find_postgres() {
+        Some(bin) => println!("peers: postgres {} (present)", bin.display()),
+        None => packages.push(PG_PACKAGE),
     }
 
     // The venv: kept when it imports aiohttp; otherwise made now, before
@@ -144,6 +162,15 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         text.push_str(&format!("{}={}\n", p.var, utf8(&path)?));
     }
     text.push_str(&format!("PYTHON={}\n", utf8(&python)?));
+    let pg_bin = find_postgres().ok_or_else(|| {
+        format!(
+            "PostgreSQL's initdb and pg_ctl are still missing after installing {PG_PACKAGE} \
+             (looked in {PG_LIB}/*/bin and $PATH); install it by hand: `apt-get install {PG_PACKAGE}`"
+        )
+    })?;
+    for (var, program) in PG_PROGRAMS {
+        text.push_str(&format!("{var}={}\n", utf8(&pg_bin.join(program))?));
+    }
     write_env(&dir.join("env"), &text)?;
     Ok(())
 }
@@ -220,6 +247,42 @@ fn find_program(program: &str) -> Option<PathBuf> {
         .chain(SYSTEM_DIRS.iter().map(PathBuf::from))
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
+}
+
+/// The directory with PostgreSQL's server programs ([`PG_PROGRAMS`]): the
+/// newest `/usr/lib/postgresql/VERSION/bin` that has them all, else the
+/// first directory of `$PATH` that does.
+fn find_postgres() -> Option<PathBuf> {
+    let has_all = |dir: &Path| {
+        PG_PROGRAMS
+            .iter()
+            .all(|(_, program)| is_executable(&dir.join(program)))
+    };
+    let mut versions: Vec<(Vec<u32>, PathBuf)> = fs::read_dir(PG_LIB)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            // "15", "16", "9.6": compared as numbers, so 16 beats 9.6.
+            let version = entry
+                .file_name()
+                .to_str()?
+                .split('.')
+                .map(str::parse)
+                .collect::<Result<Vec<u32>, _>>()
+                .ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, bin)| has_all(bin))
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Some(bin);
+    }
+    let path = env::var_os("PATH").unwrap_or_default();
+    env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .find(|dir| has_all(dir))
 }
 
 #[cfg(unix)]
