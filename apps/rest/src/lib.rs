@@ -20,7 +20,7 @@
 //! - [`api`]: an axum `Router` (axum without its tokio runtime), served by
 //!   `tulipa::http::web::run_app`, which prints the address, and on Ctrl-C
 //!   or SIGTERM stops accepting and lets the requests in flight finish.
-//! - [`store`]: one small async trait, [`Store`](store::Store): `get(id)`,
+//! - [`store`]: one small async trait, [`Store`]: `get(id)`,
 //!   and `put(id, doc)` answering [`Put::Created`](store::Put::Created) or
 //!   [`Put::Replaced`](store::Put::Replaced), with errors that map to
 //!   `503` (database unreachable), `400` (document refused) or `500`.

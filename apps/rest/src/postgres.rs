@@ -12,7 +12,7 @@
 //! `Connection` future is a tulipa task. When the server goes away the
 //! task ends and the `Client` reports itself closed.
 //!
-//! Connections sit in a [`Pool`](crate::pool) of [`PgOptions::pool_size`]
+//! Connections sit in a pool of [`PgOptions::pool_size`]
 //! (a semaphore in front of the idle ones). Each keeps its two prepared
 //! statements. A request:
 //!
@@ -357,9 +357,18 @@ where
 }
 
 fn refused(target: &str, e: &io::Error) -> StoreError {
-    StoreError::Unavailable(format!(
-        "cannot connect to PostgreSQL at {target}: {e} (is it running?)"
-    ))
+    // tulipa's connect errors already name the address; a Unix socket's
+    // do not.
+    let message = e.to_string();
+    if message.contains(target) {
+        StoreError::Unavailable(format!(
+            "cannot reach PostgreSQL: {message} (is it running?)"
+        ))
+    } else {
+        StoreError::Unavailable(format!(
+            "cannot reach PostgreSQL at {target}: {message} (is it running?)"
+        ))
+    }
 }
 
 /// A tokio-postgres error as a [`StoreError`], and whether the connection

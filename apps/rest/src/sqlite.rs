@@ -8,9 +8,9 @@
 //! the disk. A connection is moved into the job and handed back with the
 //! result.
 //!
-//! - **Reads** take one of a few read-only connections from a
-//!   [`Pool`](crate::pool) (a semaphore in front of the idle connections,
-//!   so waiting for a connection is async and never parks a pool thread).
+//! - **Reads** take one of a few read-only connections from a pool (a
+//!   semaphore in front of the idle connections, so waiting for a
+//!   connection is async and never parks a pool thread).
 //!   The database is in WAL mode, so readers never wait for the writer.
 //! - **Writes** go through one writer task that owns the only write
 //!   connection: `put` sends its document down a channel with a one-shot
