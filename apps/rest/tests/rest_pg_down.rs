@@ -162,6 +162,11 @@ fn postgres_down_gets_503_and_the_service_recovers_by_itself() {
     // Every acknowledged write is there, read with plain SQL.
     let stored = service.rt.block_on(support::pg_docs(pg.port()));
     let acked = seen.acked.lock().unwrap().clone();
+    println!(
+        "{} writes acknowledged, {} answers 503 during the outage",
+        acked.len(),
+        seen.unavailable()
+    );
     assert!(acked.len() >= 400);
     for (id, doc) in &acked {
         assert_eq!(stored.get(id), Some(doc), "acknowledged write {id} lost");

@@ -104,7 +104,17 @@ impl Rest {
             );
             std::thread::sleep(Duration::from_millis(10));
         };
-        let stdout: Vec<String> = self.lines.try_iter().collect();
+        // The rest of its stdout, up to the end of the pipe (the reader
+        // thread may still be on its way there).
+        let mut stdout = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => stdout.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("rest's stdout never ended"),
+            }
+        }
         let stdout = stdout.join("\n");
         let stderr = self
             .stderr
