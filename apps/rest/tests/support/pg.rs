@@ -11,7 +11,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use super::peers::peer;
 use super::TempDir;
@@ -21,6 +21,8 @@ pub struct PgServer {
     dir: TempDir,
     port: u16,
     as_postgres: bool,
+    /// Outlives the test process by design; never waited for.
+    watchdog: Option<Child>,
 }
 
 impl PgServer {
@@ -53,8 +55,10 @@ impl PgServer {
             dir,
             port: 0,
             as_postgres,
+            watchdog: None,
         };
         let data = server.data();
+        server.watchdog = Some(server.watchdog());
         let out = server.pg(peer("INITDB"), |cmd| {
             cmd.arg("-D")
                 .arg(&data)
@@ -138,6 +142,26 @@ impl PgServer {
         }
     }
 
+    /// Starts the shell loop that cleans up after a test process that
+    /// dies without unwinding; it is not waited for.
+    fn watchdog(&self) -> Child {
+        let script = format!(
+            "while [ -d /proc/{pid} ]; do sleep 1; done; \
+             '{pg_ctl}' -D '{data}' -m immediate stop; rm -rf '{dir}'",
+            pid = std::process::id(),
+            pg_ctl = peer("PG_CTL").display(),
+            data = self.data().display(),
+            dir = self.dir.path().display(),
+        );
+        let mut cmd = self.command(Path::new("sh"));
+        cmd.args(["-c", &script])
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd.spawn().expect("start the PostgreSQL watchdog")
+    }
+
     fn pg_ctl_stop(&self) -> Output {
         let data = self.data();
         self.pg(peer("PG_CTL"), |cmd| {
@@ -154,13 +178,7 @@ impl PgServer {
     /// Runs `program` (as the postgres user when we are root), output
     /// captured.
     fn pg(&self, program: PathBuf, args: impl FnOnce(&mut Command)) -> Output {
-        let mut cmd = if self.as_postgres {
-            let mut cmd = Command::new(runuser());
-            cmd.args(["-u", "postgres", "--"]).arg(&program);
-            cmd
-        } else {
-            Command::new(&program)
-        };
+        let mut cmd = self.command(&program);
         args(&mut cmd);
         // The cluster directory is postgres's; start there so no program
         // trips over a working directory it may not read.
@@ -168,6 +186,19 @@ impl PgServer {
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+    }
+}
+
+impl PgServer {
+    /// `program`, to run as the postgres user when we are root.
+    fn command(&self, program: &Path) -> Command {
+        if self.as_postgres {
+            let mut cmd = Command::new(runuser());
+            cmd.args(["-u", "postgres", "--"]).arg(program);
+            cmd
+        } else {
+            Command::new(program)
+        }
     }
 }
 
