@@ -27,8 +27,10 @@
 //! - two stores:
 //!   - [`sqlite`], the default: a SQLite file (`--db`, default `rest.db`;
 //!     rusqlite's bundled SQLite, so nothing needs installing), in WAL
-//!     mode, on tulipa's blocking pool; one writer task commits queued
-//!     writes together (a group commit);
+//!     mode, on tulipa's blocking pool; requests queue for the tasks that
+//!     own the connections, which run each queue's requests in one
+//!     blocking job: one writer, committing queued writes together (a
+//!     group commit), and two readers;
 //!   - [`postgres`], when `DATABASE_URL=postgres://...` is set:
 //!     tokio-postgres without tokio, over tulipa's sockets, with a pool of
 //!     eight connections (a semaphore and a list) that replaces broken

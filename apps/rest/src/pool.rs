@@ -4,8 +4,8 @@
 //! A permit is the right to hold one connection, so at most `size`
 //! connections exist at once. [`Pool::acquire`] waits (up to a limit) for a
 //! permit, then takes an idle connection if there is one; a [`Lease`]
-//! without a connection means "open one": the caller knows how (a file for
-//! SQLite, a socket for PostgreSQL). Dropping the lease puts its connection
+//! without a connection means "open one": the caller knows how (the
+//! PostgreSQL store opens a socket). Dropping the lease puts its connection
 //! back, unless the caller took it out because it broke, and then releases
 //! the permit, in that order, so a waiter woken by the permit finds the
 //! connection.
