@@ -156,7 +156,7 @@ fn header_read_timeout_fires_in_virtual_time() {
             .header_read_timeout(Some(Duration::from_secs(30)))
             .serve(listener, hello());
         let handle = server.handle();
-        let _ = tulipa::spawn(server);
+        drop(tulipa::spawn(server));
         // A client that sends half a request head and then waits, on a
         // plain thread so the runtime sees only the server.
         let client = std::thread::spawn(move || {
@@ -409,7 +409,7 @@ fn http2_prior_knowledge_is_served() {
         )
         .await
         .unwrap();
-        let _ = tulipa::spawn(conn);
+        drop(tulipa::spawn(conn));
         let mut bodies = Vec::new();
         for _ in 0..3 {
             let req = http::Request::builder()
@@ -463,13 +463,13 @@ fn serves_on_a_unix_socket() {
         let listener = tulipa_net::UnixListener::bind(&path).unwrap();
         let server = tulipa_http::serve(listener, hello());
         let handle = server.handle();
-        let _ = tulipa::spawn(server);
+        drop(tulipa::spawn(server));
         let stream = tulipa_net::UnixStream::connect(&path).await.unwrap();
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake::<_, String>(tulipa_http::Io::new(stream))
                 .await
                 .unwrap();
-        let _ = tulipa::spawn(conn);
+        drop(tulipa::spawn(conn));
         let req = http::Request::builder()
             .uri("/")
             .header("host", "unix")
