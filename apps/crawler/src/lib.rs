@@ -172,7 +172,10 @@ pub async fn crawl(config: &Config) -> io::Result<Summary> {
             continue;
         }
         match Url::parse(line) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => shared.queue_new(url, 0),
+            Ok(mut url) if matches!(url.scheme(), "http" | "https") => {
+                url.set_fragment(None);
+                shared.queue_new(url, 0);
+            }
             Ok(url) => shared.fail(
                 line,
                 Problem::InvalidUrl(format!("{} is not http or https", url.scheme())),
