@@ -21,7 +21,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const DIRS: [&str; 4] = ["crates", "xtask", "benches", "examples"];
+const DIRS: [&str; 5] = ["crates", "apps", "xtask", "benches", "examples"];
 const MAX_LINES: usize = 1_500;
 const WARN_LINES: usize = 1_000;
 /// Built with `concat!` so that this file does not trip its own check.
