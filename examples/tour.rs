@@ -29,6 +29,7 @@ const SECTIONS: &[(&str, Section)] = &[
     ("a Queue with workers, task_done and join", queue_workers),
     ("blocking work: to_thread and a subprocess", blocking_work),
     ("streams: an echo server and a client", streams),
+    ("http: an axum app served, a Client fetching from it", http),
 ];
 
 fn main() {
@@ -437,4 +438,64 @@ fn streams(rt: &Runtime) {
         }
         server.close();
     });
+}
+
+/// HTTP, aiohttp's way: an axum `Router` (`web.Application` with
+/// `router.add_get`) served on a loopback port, a `Client`
+/// (`ClientSession`) reading status, text and JSON from it, then a
+/// graceful shutdown that reports what it finished.
+///
+/// ```python
+/// app = web.Application(); app.router.add_get("/", hello); ...
+/// runner = web.AppRunner(app); await runner.setup()
+/// await web.TCPSite(runner, "127.0.0.1", 0).start()
+/// async with aiohttp.ClientSession() as session:
+///     async with session.get(url) as resp: print(resp.status, await resp.text())
+/// await runner.cleanup()
+/// ```
+#[cfg(feature = "http")]
+fn http(rt: &Runtime) {
+    use axum::routing::get;
+    use axum::{Json, Router};
+
+    rt.block_on(async {
+        let app = Router::new()
+            .route("/", get(|| async { "Hello world." }))
+            .route(
+                "/petals",
+                get(|| async { Json(serde_json::json!({"flower": "tulipa", "petals": 6})) }),
+            );
+        let listener = tulipa::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("the listener is bound");
+        let server = tulipa::http::serve(listener, app);
+        let handle = server.handle();
+        let serving = tulipa::spawn(server);
+
+        let client = tulipa::http::Client::new();
+        let fetched = async {
+            let response = client.get(&format!("http://{addr}/")).send().await?;
+            let status = response.status();
+            println!("   GET / -> {status}: {:?}", response.text().await?);
+            let response = client.get(&format!("http://{addr}/petals")).send().await?;
+            let json: serde_json::Value = response.json().await?;
+            println!("   GET /petals -> JSON {json}");
+            Ok::<(), tulipa::http::Error>(())
+        };
+        if let Err(e) = fetched.await {
+            println!("   unexpected: {e}");
+        }
+
+        let report = handle.shutdown(Duration::from_secs(5)).await;
+        println!("   shut down gracefully: {report}");
+        let accept_loop = serving.await.expect("the server task does not panic");
+        println!("   the accept loop ended too: {}", accept_loop.is_ok());
+    });
+}
+
+/// Built without the `http` feature: nothing to show.
+#[cfg(not(feature = "http"))]
+fn http(_rt: &Runtime) {
+    println!("   skipped: tulipa was built without its `http` feature");
 }
