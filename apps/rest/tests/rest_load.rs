@@ -62,7 +62,7 @@ fn load(service: &Service) -> Vec<Vec<Pair>> {
                     let mut pairs = Vec::new();
                     for seq in (task..PAIRS).step_by(TASKS) {
                         let pick = next(&mut rng);
-                        let shared = pick % 2 == 0;
+                        let shared = pick.is_multiple_of(2);
                         let id = if shared {
                             (pick >> 8) as i64 % SHARED
                         } else {

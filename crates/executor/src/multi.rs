@@ -512,7 +512,7 @@ impl Worker<'_> {
                     WORKER.with(|w| w.polling.set(true));
                     task.run();
                     WORKER.with(|w| w.polling.set(false));
-                    if self.tick % BUDGET as u32 == 0 {
+                    if self.tick.is_multiple_of(BUDGET as u32) {
                         self.shared.driver.park(Some(Duration::ZERO));
                     }
                 }
@@ -549,7 +549,7 @@ impl Worker<'_> {
 
     fn next_task(&mut self) -> Option<Task> {
         let s = self.shared;
-        if self.tick % BUDGET as u32 == 0 {
+        if self.tick.is_multiple_of(BUDGET as u32) {
             if let Some(t) = s.take_from_injector(self.index) {
                 return Some(t);
             }

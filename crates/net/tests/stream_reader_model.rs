@@ -28,7 +28,7 @@ impl AsyncRead for Source {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.turn += 1;
-        if self.pending_every > 0 && self.turn % self.pending_every == 0 {
+        if self.pending_every > 0 && self.turn.is_multiple_of(self.pending_every) {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }

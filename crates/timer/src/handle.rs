@@ -94,7 +94,7 @@ impl Shared {
     /// deadlines, so a timer never fires early.
     pub(crate) fn tick_ceil(&self, instant: std::time::Instant) -> u64 {
         let since = instant.saturating_duration_since(self.start);
-        let ms = since.as_millis() + u128::from(since.subsec_nanos() % 1_000_000 != 0);
+        let ms = since.as_millis() + u128::from(!since.subsec_nanos().is_multiple_of(1_000_000));
         u64::try_from(ms).unwrap_or(MAX_TICK).min(MAX_TICK)
     }
 
