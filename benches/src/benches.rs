@@ -48,10 +48,12 @@ pub(crate) enum Bench {
     ProcessSpawnWait,
     ProcessOutput,
     NetProtocol,
+    HttpHello,
+    HttpClient,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 27] = [
+    pub(crate) const ALL: [Bench; 29] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -79,6 +81,8 @@ impl Bench {
         Bench::ProcessSpawnWait,
         Bench::ProcessOutput,
         Bench::NetProtocol,
+        Bench::HttpHello,
+        Bench::HttpClient,
     ];
 
     /// The name used on the command line and in the table.
@@ -111,6 +115,8 @@ impl Bench {
             Bench::TcpThroughput => "tcp_throughput",
             Bench::ProcessSpawnWait => "process_spawn_wait",
             Bench::ProcessOutput => "process_output",
+            Bench::HttpHello => "http_hello",
+            Bench::HttpClient => "http_client",
         }
     }
 
@@ -119,6 +125,7 @@ impl Bench {
         match self {
             Bench::Timers => &["register", "fire"],
             Bench::IdleCpu => &["cpu time"],
+            Bench::HttpHello => &["wall/req", "cpu/req", "p50", "p99"],
             Bench::GatherMany => &["gather", "naive", "spawn", "gather stag.", "naive stag."],
             _ => &["time"],
         }
@@ -202,6 +209,8 @@ impl Bench {
             }
             Bench::ProcessOutput => crate::process::describe(crate::process::Shape::Output, size),
             Bench::NetProtocol => crate::net_protocol::describe(size),
+            Bench::HttpHello => crate::http::describe_hello(size),
+            Bench::HttpClient => crate::http::describe_client(size),
         }
     }
 }
@@ -349,6 +358,8 @@ impl Job for Run {
                     crate::process::run(rt, crate::process::Shape::Output, size).await
                 }
                 Bench::NetProtocol => crate::net_protocol::run(rt, size).await,
+                Bench::HttpHello => crate::http::run_hello(rt, size).await,
+                Bench::HttpClient => crate::http::run_client(rt, size).await,
             }
         }
     }

@@ -18,6 +18,7 @@ mod blocking;
 mod channel;
 mod cpu;
 mod fs;
+mod http;
 mod net;
 mod net_protocol;
 mod process;
@@ -44,7 +45,7 @@ benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             mutex_uncontended mutex_contended sem_uncontended sem_contended
             gather_10k group_10k
             fs_read_file fs_read_all fs_write_file
-            tcp_ping_pong tcp_throughput
+            tcp_ping_pong tcp_throughput http_hello http_client
 
 options:
   --rounds N        timed rounds per benchmark (default 5), after one warm-up round
