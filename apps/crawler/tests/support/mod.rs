@@ -144,17 +144,17 @@ impl Site {
             ("javascript:void(0)".to_owned(), None),
         ];
         for child in [2 * i + 1, 2 * i + 2].into_iter().filter(|&c| c < n) {
-            let href = if child % 2 == 1 {
+            let href = if !child.is_multiple_of(2) {
                 format!("/p/{child}")
             } else {
                 format!("../p/{child}")
             };
             anchors.push((href, here(format!("/p/{child}"))));
         }
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             anchors.push(("#top".into(), here(format!("/p/{i}"))));
         }
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             let away = Link::Away(format!("http://other.invalid/from/{i}"));
             anchors.push((format!("HTTP://Other.INVALID/from/{i}"), Some(away)));
         }
@@ -175,7 +175,9 @@ impl Site {
             anchors.push((special.into(), here(special.into())));
         }
         let far = (i * 31 + 17) % n;
-        let area = (i % 7 == 0).then(|| (format!("/p/{far}"), here(format!("/p/{far}"))));
+        let area = i
+            .is_multiple_of(7)
+            .then(|| (format!("/p/{far}"), here(format!("/p/{far}"))));
 
         let mut body = format!(
             "<!DOCTYPE html>\n<html><head><title>page {i} &lt;a href=/in-title&gt;</title>\n\
