@@ -43,7 +43,7 @@
 //!     let addr = listener.local_addr()?;
 //!     let server = tulipa_http::serve(listener, app);
 //!     let handle = server.handle();
-//!     tulipa::spawn(server);
+//!     tulipa::spawn(server).detach();
 //!
 //!     let client = tulipa_http::Client::new();
 //!     let response = client.get(&format!("http://{addr}/")).send().await?;

@@ -96,7 +96,7 @@ fn run_app_serves_until_sigterm_and_finishes_the_request_in_flight() {
         rest.contains("run_app returned: 2 requests served"),
         "{rest}"
     );
-    assert!(rest.contains("1 connections finished, 0 cut"), "{rest}");
+    assert!(rest.contains("1 connection finished, 0 cut"), "{rest}");
 }
 
 #[test]

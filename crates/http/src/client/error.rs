@@ -135,7 +135,13 @@ impl fmt::Display for Error {
             write!(f, ": {detail}")?;
         }
         if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
+            // Lower layers may name the failure too ("TLS handshake
+            // failed: ..."); say it once.
+            let text = source.to_string();
+            let text = text
+                .strip_prefix(self.kind.describe())
+                .map_or(text.as_str(), |rest| rest.trim_start_matches(": "));
+            write!(f, ": {text}")?;
             // hyper's errors keep the cause one level down.
             let mut cause = source.source();
             while let Some(c) = cause {

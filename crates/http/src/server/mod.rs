@@ -115,7 +115,7 @@ where
 ///     .max_connections(Some(10_000))
 ///     .serve(listener, app);
 /// let handle = server.handle();
-/// tulipa::spawn(server);
+/// tulipa::spawn(server).detach();
 /// // ... later, on a signal:
 /// let report = handle.shutdown(Duration::from_secs(10)).await;
 /// println!("{report}");

@@ -233,10 +233,20 @@ impl ShutdownReport {
 
 impl std::fmt::Display for ShutdownReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |n: u64| if n == 1 { "" } else { "s" };
+        let (served, finished, cut, unfinished) = (
+            self.requests_served,
+            self.connections_finished as u64,
+            self.connections_cut as u64,
+            self.requests_cut as u64,
+        );
         write!(
             f,
-            "{} requests served; at shutdown {} connections finished, {} cut with {} requests unfinished",
-            self.requests_served, self.connections_finished, self.connections_cut, self.requests_cut
+            "{served} request{} served; at shutdown {finished} connection{} finished, \
+             {cut} cut with {unfinished} request{} unfinished",
+            s(served),
+            s(finished),
+            s(unfinished)
         )
     }
 }
