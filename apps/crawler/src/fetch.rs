@@ -4,7 +4,7 @@
 use std::fmt;
 
 use tulipa::http::http::{header, StatusCode};
-use tulipa::http::{Client, ErrorKind};
+use tulipa::http::{Client, ErrorKind, Response};
 use url::Url;
 
 use crate::links;
@@ -32,13 +32,16 @@ pub struct Page {
 pub async fn fetch(client: &Client, url: &Url) -> Result<Page, Problem> {
     let response = client.get(url.as_str()).send().await?;
     if !response.status().is_success() {
-        return Err(Problem::Status(response.status()));
+        let status = response.status();
+        discard(response).await;
+        return Err(Problem::Status(status));
     }
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     if !content_type.as_deref().is_some_and(is_html) {
+        discard(response).await;
         return Err(Problem::NotHtml(content_type));
     }
     // tulipa-http's URL after redirects, as the `url` crate's.
@@ -50,6 +53,18 @@ pub async fn fetch(client: &Client, url: &Url) -> Result<Page, Problem> {
             .map_err(|encoding| Problem::Decode(format!("not valid {}", encoding.name())))?,
     };
     Ok(Page { url, html })
+}
+
+/// Reads an unwanted body to its end if it is small, so that its
+/// connection goes back to the pool (a dropped response's connection is
+/// closed); a large one is cheaper to close than to read.
+async fn discard(response: Response) {
+    if response
+        .content_length()
+        .is_some_and(|len| len <= 64 * 1024)
+    {
+        let _ = response.bytes().await;
+    }
 }
 
 /// Whether a `Content-Type` is HTML (`text/html` or XHTML).

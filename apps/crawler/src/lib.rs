@@ -86,7 +86,7 @@ mod frontier;
 pub mod links;
 
 use std::fmt::{self, Write as _};
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -202,7 +202,7 @@ pub async fn crawl(config: &Config) -> io::Result<Summary> {
     if let Some(progress) = progress {
         progress.cancel();
         let _ = progress.await;
-        eprint!("\r\x1b[K");
+        to_stderr("\r\x1b[K");
     }
     writer.await??;
     let failures = std::mem::take(
@@ -254,7 +254,7 @@ impl Shared {
             problem,
         };
         let clear = if self.terminal { "\r\x1b[K" } else { "" };
-        eprintln!("{clear}crawler: {failure}");
+        to_stderr(&format!("{clear}crawler: {failure}\n"));
         lock(&self.failures).push(failure);
     }
 
@@ -268,6 +268,12 @@ impl Shared {
             self.queue.qsize()
         )
     }
+}
+
+/// Writes `text` to stderr in one system call (`eprintln!` makes one
+/// per piece of its format string).
+fn to_stderr(text: &str) {
+    let _ = io::stderr().write_all(text.as_bytes());
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -337,6 +343,6 @@ async fn progress(shared: Arc<Shared>, started: Instant) {
     let mut tick = tulipa::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
-        eprint!("\r\x1b[K{}", shared.progress(started));
+        to_stderr(&format!("\r\x1b[K{}", shared.progress(started)));
     }
 }
