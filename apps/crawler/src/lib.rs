@@ -1,17 +1,22 @@
 //! The asyncio tutorial's web crawler, on tulipa.
 //!
 //! ```text
-//! $ cargo run --release -p crawler -- urls.txt --depth 1
-//! crawler: GET http://127.0.0.1:8000/gone: error status 404 Not Found
-//! crawler: 1184 pages fetched, 1 failed, 9472 links found in 1.3 s (911 pages/s)
+//! $ cargo run --release -p crawler --example site -- --pages 10000 --port 8000 &
+//! $ cat start.txt
+//! # a start page, and one that is gone
+//! http://127.0.0.1:8000/p/0
+//! http://127.0.0.1:8000/p/12345
+//! $ cargo run --release -p crawler -- start.txt --depth 3
+//! crawler: GET http://127.0.0.1:8000/p/12345: error status 404 Not Found
+//! crawler: 597 pages fetched, 1 failed, 6567 links found in 30.8ms (19387 pages/s)
 //! $ head -2 results.txt | tr '\t' ' '
-//! http://127.0.0.1:8000/ http://127.0.0.1:8000/about
-//! http://127.0.0.1:8000/ https://example.org/
+//! http://127.0.0.1:8000/p/0 http://127.0.0.1:8000/p/1010
+//! http://127.0.0.1:8000/p/0 http://127.0.0.1:8000/p/2019
 //! ```
 //!
-//! It is the exercise of Real Python's asyncio walkthrough (`areq.py`),
-//! with aiohttp's client and aiofiles' appends turned into
-//! [`tulipa::http::Client`] and [`tulipa::fs`]:
+//! It is the exercise of Real Python's asyncio walkthrough (`areq.py`,
+//! abridged below), with aiohttp's client and aiofiles' appends turned
+//! into [`tulipa::http::Client`] and [`tulipa::fs`]:
 //!
 //! ```python
 //! async def parse(url, session):
@@ -45,6 +50,8 @@
 //!   `--limit` requests are in flight, however many URLs there are, and
 //!   [`join`](tulipa::queue::Queue::join) returns when the last page is
 //!   done (its new URLs were queued before its `task_done`). The workers
+//!   run in a [`TaskGroup`], so a bug that makes
+//!   one panic ends the crawl with that panic instead of a hang. They
 //!   share one [`Client`] and its connection pool; its timeout
 //!   (`--timeout`) bounds each request from sending to the body's last
 //!   byte.
@@ -96,6 +103,7 @@ use tulipa::fs::{File, OpenOptions};
 use tulipa::http::Client;
 use tulipa::io::AsyncWriteExt;
 use tulipa::queue::Queue;
+use tulipa::task::TaskGroup;
 use url::Url;
 
 use crate::config::Config;
@@ -127,11 +135,11 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} pages fetched, {} failed, {} links found in {:.1} s ({:.0} pages/s)",
+            "{} pages fetched, {} failed, {} links found in {:.1?} ({:.0} pages/s)",
             self.fetched,
             self.failures.len(),
             self.links,
-            self.elapsed.as_secs_f64(),
+            self.elapsed,
             self.pages_per_sec()
         )
     }
@@ -145,7 +153,7 @@ impl fmt::Display for Summary {
 /// # Errors
 ///
 /// The URL list cannot be read, the results file cannot be opened or
-/// written, or a worker panicked. A URL that fails is not an error: it is
+/// written, or a worker panicked (which stops the crawl). A URL that fails is not an error: it is
 /// reported and listed in [`Summary::failures`].
 pub async fn crawl(config: &Config) -> io::Result<Summary> {
     let started = Instant::now();
@@ -186,31 +194,30 @@ pub async fn crawl(config: &Config) -> io::Result<Summary> {
 
     let (results, lines) = tulipa::channel::bounded(config.limit);
     let writer = tulipa::spawn(write_results(out, lines, shared.queue.clone()));
-    let workers: Vec<_> = (0..config.limit)
-        .map(|_| tulipa::spawn(worker(shared.clone(), results.clone())))
-        .collect();
-    drop(results);
     let progress = shared
         .terminal
         .then(|| tulipa::spawn(progress(shared.clone(), started)));
-
-    shared.queue.join().await;
-    shared.queue.shutdown(false); // the idle workers' `get` fails: they return
-    for worker in workers {
-        worker.await?;
+    let mut group = TaskGroup::new();
+    for _ in 0..config.limit {
+        group.spawn(worker(shared.clone(), results.clone()));
     }
+    drop(results);
+    let queue = shared.queue.clone();
+    group.spawn(async move {
+        queue.join().await;
+        queue.shutdown(false); // the idle workers' `get` fails: they return
+    });
+    // A worker that panicked cancels the others (asyncio's TaskGroup):
+    // the crawl stops with its error instead of waiting for its page.
+    let finished = group.join().await;
     if let Some(progress) = progress {
         progress.cancel();
         let _ = progress.await;
         to_stderr("\r\x1b[K");
     }
+    finished?;
     writer.await??;
-    let failures = std::mem::take(
-        &mut *shared
-            .failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner),
-    );
+    let failures = std::mem::take(&mut *lock(&shared.failures));
     Ok(Summary {
         fetched: shared.fetched.load(Ordering::Relaxed),
         failures,
