@@ -540,10 +540,8 @@ impl RequestBuilder {
         }
         let inner = self.client.inner.clone();
         let timer = TimerHandle::current();
-        let deadline = self
-            .timeout
-            .or(inner.timeout)
-            .and_then(|t| timer.now().checked_add(t));
+        let total = self.timeout.or(inner.timeout);
+        let deadline = total.and_then(|t| timer.now().checked_add(t));
         let method = self.method.clone();
         let url = self.url.clone();
         let attempt = send_following_redirects(self, timer.clone(), deadline);
@@ -551,8 +549,12 @@ impl RequestBuilder {
             None => attempt.await,
             Some(deadline) => match tulipa_timer::timeout_at(deadline, attempt).await {
                 Ok(result) => result,
-                Err(_) => Err(Error::new(ErrorKind::Timeout, &method, &url)
-                    .with_detail("no response within the request's total timeout")),
+                Err(_) => Err(
+                    Error::new(ErrorKind::Timeout, &method, &url).with_detail(format!(
+                        "no response within the request's total timeout of {:?}",
+                        total.unwrap_or_default()
+                    )),
+                ),
             },
         }
     }
@@ -677,8 +679,8 @@ async fn send_following_redirects(
             )));
         }
         let location = location.expect("checked above");
-        let next = location
-            .to_str()
+        // Servers send raw UTF-8 in Location too; `url` percent-encodes it.
+        let next = std::str::from_utf8(location.as_bytes())
             .ok()
             .and_then(|l| resolve(&uri, l))
             .ok_or_else(|| {
@@ -726,26 +728,14 @@ async fn send_following_redirects(
     }
 }
 
-/// `location` resolved against `base` (absolute, scheme-relative,
-/// absolute-path or relative-path).
+/// `location` resolved against `base` as browsers do (RFC 3986 with the
+/// WHATWG URL rules: query-only and dot-segment references, raw UTF-8
+/// percent-encoded), through the `url` crate.
 fn resolve(base: &Uri, location: &str) -> Option<Uri> {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return location.parse().ok();
-    }
-    let scheme = base.scheme_str()?;
-    let authority = base.authority()?.as_str();
-    if let Some(rest) = location.strip_prefix("//") {
-        return format!("{scheme}://{rest}").parse().ok();
-    }
-    if location.starts_with('/') {
-        return format!("{scheme}://{authority}{location}").parse().ok();
-    }
-    let path = base.path();
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    let dir = if dir.is_empty() { "/" } else { dir };
-    format!("{scheme}://{authority}{dir}{location}")
-        .parse()
-        .ok()
+    let base = url::Url::parse(&base.to_string()).ok()?;
+    let mut next = base.join(location).ok()?;
+    next.set_fragment(None);
+    next.as_str().parse().ok()
 }
 
 /// Turns hyper-util's error into ours, finding the connector's kind.
@@ -765,4 +755,29 @@ fn classify(e: legacy::Error, method: &Method, uri: &Uri) -> Error {
         ErrorKind::Protocol
     };
     Error::new(kind, method, uri).with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+
+    #[test]
+    fn redirect_locations_resolve_as_browsers_do() {
+        let base: http::Uri = "http://h:8080/a/b?x=1".parse().unwrap();
+        for (location, expected) in [
+            ("/c", "http://h:8080/c"),
+            ("c", "http://h:8080/a/c"),
+            ("?q=1", "http://h:8080/a/b?q=1"),
+            ("../x/./y", "http://h:8080/x/y"),
+            ("//other/p", "http://other/p"),
+            ("https://s/p#frag", "https://s/p"),
+            ("/caf\u{e9}", "http://h:8080/caf%C3%A9"),
+        ] {
+            assert_eq!(
+                resolve(&base, location).map(|u| u.to_string()).as_deref(),
+                Some(expected),
+                "{location}"
+            );
+        }
+    }
 }
