@@ -1,9 +1,9 @@
-//! The runtime bridge: hyper's [`Executor`] and [`Timer`] on tulipa.
+//! The runtime bridge: hyper's [`Executor`](hyper::rt::Executor) and [`Timer`](hyper::rt::Timer) on tulipa.
 //!
 //! hyper is runtime-agnostic: it spawns background futures (an HTTP/2
 //! connection's streams, a client connection's driver) through an
-//! [`Executor`], and arms its own timeouts (header read, keep-alive, pool
-//! idle) through a [`Timer`]. Both are implemented here on tulipa's pieces,
+//! [`Executor`](hyper::rt::Executor), and arms its own timeouts (header read, keep-alive, pool
+//! idle) through a [`Timer`](hyper::rt::Timer). Both are implemented here on tulipa's pieces,
 //! without knowing tulipa's executor:
 //!
 //! - [`TulipaExecutor`] spawns through the spawn hook of `tulipa-core`

@@ -1,5 +1,5 @@
 //! The server: [`serve`] any tower [`Service`] (an axum `Router`, a
-//! [`service_fn`](crate::service_fn)) on a listener, with limits and
+//! [`service_fn`]) on a listener, with limits and
 //! graceful shutdown.
 //!
 //! # Design
@@ -9,7 +9,7 @@
 //! `tulipa-core`'s spawn hook, running hyper-util's automatic HTTP/1.1 or
 //! HTTP/2 connection (HTTP/2 is recognised by its preface, so cleartext
 //! prior knowledge and `h2` over TLS ALPN both work) on tulipa's
-//! [`rt`](crate::rt) bridge and [`Io`](crate::Io) adapter. A connection's
+//! [`rt`](crate::rt) bridge and [`Io`] adapter. A connection's
 //! error, a malformed request (hyper answers `400` and closes), or a
 //! handler's panic (answered `500`, then closed) ends that connection
 //! only; the accept loop goes on, and survives running out of descriptors
