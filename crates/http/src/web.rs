@@ -8,11 +8,7 @@
 use std::io;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, Response};
-use tower_service::Service;
-
-use crate::server::{Builder, RequestBody, ShutdownReport};
+use crate::server::{Builder, HttpBody, HttpService, ShutdownReport};
 
 /// How long requests in flight get to finish after Ctrl-C or SIGTERM, as
 /// aiohttp's `shutdown_timeout` (60 s).
@@ -46,11 +42,8 @@ pub async fn run_app<S, B>(
     addr: impl tulipa_net::ToSocketAddrs,
 ) -> io::Result<ShutdownReport>
 where
-    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     run_app_with(Builder::new(), app, addr).await
 }
@@ -66,11 +59,8 @@ pub async fn run_app_with<S, B>(
     addr: impl tulipa_net::ToSocketAddrs,
 ) -> io::Result<ShutdownReport>
 where
-    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     use tulipa_process::signal::{Signals, SIGINT, SIGTERM};
 

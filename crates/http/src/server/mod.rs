@@ -1,4 +1,4 @@
-//! The server: [`serve`] any tower [`Service`] (an axum `Router`, a
+//! The server: [`serve`] any tower [`Service`](tower_service::Service) (an axum `Router`, a
 //! [`service_fn`]) on a listener, with limits and
 //! graceful shutdown.
 //!
@@ -46,17 +46,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_lite::future::or;
 use futures_lite::StreamExt;
 use http::{Request, Response};
 use hyper_util::server::conn::auto;
-use tower_service::Service;
 
 use crate::io::Io;
 use crate::rt::{TulipaExecutor, TulipaTimer};
 pub use listener::{Listener, UnixAddr};
-pub use service::{service_fn, FromHyper, InFlight, RequestBody, ResponseBody, ServiceFn};
+pub use service::{
+    service_fn, FromHyper, HttpBody, HttpService, InFlight, RequestBody, ResponseBody, ServiceFn,
+};
 use service::{BoxError, Guarded};
 pub use shared::ShutdownReport;
 use shared::{ActiveGuard, Config, Conn, Shared};
@@ -89,11 +89,8 @@ use shared::{ActiveGuard, Config, Conn, Shared};
 pub fn serve<L, S, B>(listener: L, service: S) -> Serve
 where
     L: Listener,
-    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     Builder::new().serve(listener, service)
 }
@@ -261,11 +258,8 @@ impl Builder {
     pub fn serve<L, S, B>(self, listener: L, service: S) -> Serve
     where
         L: Listener,
-        S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
+        S: HttpService<B>,
+        B: HttpBody,
     {
         let hyper = Arc::new(self.protocols());
         let mut config = self.config;
@@ -319,11 +313,8 @@ async fn accept_loop<L, S, B>(
 ) -> io::Result<ShutdownReport>
 where
     L: Listener,
-    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     let vectored = listener.writes_vectored();
     {
@@ -379,11 +370,8 @@ fn spawn_connection<I, S, B>(
 ) -> io::Result<()>
 where
     I: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
-    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     // Made outside the task: if the runtime refuses the task, dropping it
     // still counts the connection out.
@@ -446,11 +434,8 @@ async fn run_connection<I, S, B>(
     conn: &Conn,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: HttpService<B>,
+    B: HttpBody,
 {
     match hyper {
         // HTTP/2 is told from HTTP/1 by its preface; upgrades (WebSocket)

@@ -81,6 +81,47 @@ where
 /// A boxed error, as hyper and tower use.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A tower [`Service`] that [`serve`](crate::serve) can run: it takes
+/// `Request<RequestBody>`, answers `Response<B>`, and can be cloned into
+/// each connection. Implemented for every such service: an axum `Router`,
+/// a [`service_fn`], a [`FromHyper`] hyper service.
+pub trait HttpService<B>:
+    Service<
+        Request<RequestBody>,
+        Response = Response<B>,
+        Future: Send + 'static,
+        Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> HttpService<B> for S
+where
+    S: Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+}
+
+/// A response body that [`serve`](crate::serve) can send: `Bytes` chunks,
+/// an error hyper can box. Implemented for every such body (axum's, a
+/// `Full<Bytes>`, a `String`).
+pub trait HttpBody:
+    http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + 'static
+{
+}
+
+impl<B> HttpBody for B
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+}
+
 /// The per-connection hyper service around the user's tower service `S`.
 pub(crate) struct Guarded<S> {
     pub(crate) inner: S,
