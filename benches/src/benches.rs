@@ -50,10 +50,12 @@ pub(crate) enum Bench {
     NetProtocol,
     HttpHello,
     HttpClient,
+    CrawlSite,
+    RestGetPut,
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 29] = [
+    pub(crate) const ALL: [Bench; 31] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -83,6 +85,8 @@ impl Bench {
         Bench::NetProtocol,
         Bench::HttpHello,
         Bench::HttpClient,
+        Bench::CrawlSite,
+        Bench::RestGetPut,
     ];
 
     /// The name used on the command line and in the table.
@@ -117,6 +121,8 @@ impl Bench {
             Bench::ProcessOutput => "process_output",
             Bench::HttpHello => "http_hello",
             Bench::HttpClient => "http_client",
+            Bench::CrawlSite => "crawl_site",
+            Bench::RestGetPut => "rest_get_put",
         }
     }
 
@@ -126,8 +132,23 @@ impl Bench {
             Bench::Timers => &["register", "fire"],
             Bench::IdleCpu => &["cpu time"],
             Bench::HttpHello => &["wall/req", "cpu/req", "p50", "p99"],
+            Bench::RestGetPut => &["GET wall/req", "PUT wall/req"],
             Bench::GatherMany => &["gather", "naive", "spawn", "gather stag.", "naive stag."],
             _ => &["time"],
+        }
+    }
+
+    /// Which figure also reads as a rate, for the report's table of rates
+    /// (higher is better): `(index into [`Bench::metrics`], events per
+    /// figure, unit)`. `http_hello`'s wall time per request is one request;
+    /// `http_client`'s time is all its requests.
+    pub(crate) fn rate(self, size: Size) -> Option<(usize, usize, &'static str)> {
+        match self {
+            Bench::HttpHello => Some((0, 1, "req/s")),
+            Bench::HttpClient => Some((0, crate::http::requests(size), "req/s")),
+            Bench::CrawlSite => Some((0, crate::app_crawler::pages(size), "pages/s")),
+            Bench::RestGetPut => Some((0, 1, "GET req/s")),
+            _ => None,
         }
     }
 
@@ -211,7 +232,19 @@ impl Bench {
             Bench::NetProtocol => crate::net_protocol::describe(size),
             Bench::HttpHello => crate::http::describe_hello(size),
             Bench::HttpClient => crate::http::describe_client(size),
+            Bench::CrawlSite => crate::app_crawler::describe(size),
+            Bench::RestGetPut => crate::app_rest::describe(size),
         }
+    }
+
+    /// Whether the benchmark has a version for `lib`: the apps
+    /// (`crawl_site`, `rest_get_put`) have none for smol, and the report
+    /// says `n/a` there.
+    pub(crate) fn runs_on(self, lib: crate::rt::Lib) -> bool {
+        !matches!(
+            (self, lib),
+            (Bench::CrawlSite | Bench::RestGetPut, crate::rt::Lib::Smol)
+        )
     }
 }
 
@@ -360,6 +393,8 @@ impl Job for Run {
                 Bench::NetProtocol => crate::net_protocol::run(rt, size).await,
                 Bench::HttpHello => crate::http::run_hello(rt, size).await,
                 Bench::HttpClient => crate::http::run_client(rt, size).await,
+                Bench::CrawlSite => crate::app_crawler::run(rt, size).await,
+                Bench::RestGetPut => crate::app_rest::run(rt, size).await,
             }
         }
     }

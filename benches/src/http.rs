@@ -1,31 +1,44 @@
 //! `http_hello` and `http_client`: HTTP/1.1 on hyper, tulipa-http against
 //! hyper on tokio and hyper on smol.
 //!
-//! - `http_hello`: a "Hello world." server on the runtime under test,
-//!   loaded by an external `wrk -t1 -c64` process (pinned to CPU 1 with
-//!   `taskset` when it exists). Figures: wall time per request (wrk's
-//!   duration / requests: the inverse of requests/s), the bench process's
-//!   CPU time per request (`/proc/self/stat`; the process hosts only the
-//!   server while wrk runs), and wrk's p50 / p99 latency. Every server
-//!   speaks HTTP/1.1 only with no header-read timer: tulipa with
-//!   `server::Builder::new().http2(false).header_read_timeout(None)`, tokio
-//!   and smol with hyper's `http1::Builder` (smol through tulipa-http's
-//!   futures-io adapter `Io`, the same one tulipa uses).
-//! - `http_client`: `REQUESTS` keep-alive GETs from 64 tasks against one
+//! - `http_hello`: a "Hello world." server (`text/plain`) on the runtime
+//!   under test, loaded by an external `wrk -t1 -c64 --latency` process,
+//!   pinned to CPU 1 with `taskset` when it is on `$PATH`. Before wrk runs,
+//!   one plain request checks the server answers `200`, `text/plain` and
+//!   `Hello world.`. Figures: wall time per request (wrk's duration /
+//!   requests: the inverse of requests/s, which the report's rates table
+//!   prints), the bench process's CPU time per request (`/proc/self/stat`
+//!   utime + stime, before and after the wrk run; the process hosts only
+//!   the server while wrk runs), and wrk's p50 / p99 latency. wrk's socket
+//!   errors and non-2xx responses become a warning on the sample. Every
+//!   server speaks HTTP/1.1 only with no header-read timer: tulipa with
+//!   `server::Builder::new().http2(false).header_read_timeout(None)` (the
+//!   default `serve` also listens for HTTP/2 prior knowledge and arms a
+//!   30 s header timer), tokio and smol with hyper's `http1::Builder`;
+//!   smol's streams go through tulipa-http's futures-io adapter `Io`, the
+//!   one tulipa's own server uses, so the two differ in runtime, not in
+//!   the adapter. `TULIPA_BENCH_WRK_OUTPUT=1` echoes wrk's output to stderr.
+//! - `http_client`: `requests` keep-alive GETs from 64 tasks against one
 //!   hyper server that runs on a thread of its own (a current-thread tokio
-//!   runtime, started once, outside the runtime under test). tulipa:
-//!   one shared `tulipa::http::Client`; tokio: one shared hyper-util
-//!   legacy client; smol, which has no pooled hyper client: one hyper
-//!   http1 connection per task over `Io`.
+//!   runtime, started once, outside the runtime under test). tulipa: one
+//!   shared `tulipa::http::Client`; tokio: one shared hyper-util legacy
+//!   client with its `HttpConnector`; smol: one shared hyper-util legacy
+//!   client with a small connector here (smol `TcpStream` in `Io`) and an
+//!   executor that spawns on the smol executor under test. Every client
+//!   sets `TCP_NODELAY`.
 //!
-//! wrk is found through `cargo xtask peers` (`<target>/peers/env`), else
-//! on `$PATH`; without it the benchmark fails saying how to install it.
+//! wrk is found through `cargo xtask peers` (`WRK=` in
+//! `<target>/peers/env`), else on `$PATH`; without it `main` refuses to
+//! run `http_hello` and says how to install it.
 
 use std::any::TypeId;
 use std::future::Future;
+use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -38,29 +51,43 @@ use crate::rt::{Rt, SmolLocal, SmolMulti, Tokio, Tulipa};
 const WRK_CONNS: usize = 64;
 /// Concurrent client tasks in `http_client`.
 const TASKS: usize = 64;
+/// The CPU wrk is pinned to.
+const WRK_CPU: usize = 1;
+/// The body every server answers.
+const HELLO: &[u8] = b"Hello world.";
 
 fn wrk_secs(size: Size) -> u64 {
     if size.quick {
         1
     } else {
-        3
+        2
     }
 }
 
-fn requests(size: Size) -> usize {
+/// The GETs of one `http_client` run.
+pub(crate) fn requests(size: Size) -> usize {
     if size.quick {
-        2_048
+        1_000
     } else {
-        10_048
+        10_000
     }
 }
 
 /// One line for the report.
 pub(crate) fn describe_hello(size: Size) -> String {
+    let pinned = match on_path("taskset") {
+        Some(_) => format!(
+            "pinned to CPU {WRK_CPU} by taskset ({} CPUs here; the server is not pinned)",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        ),
+        None => "not pinned (no taskset on $PATH)".to_string(),
+    };
     format!(
-        "http_hello: GET / -> `Hello world.` over HTTP/1.1 keep-alive, loaded by \
-         `wrk -t1 -c{WRK_CONNS} -d{}s` in another process; figures per request: wall time \
-         (1 / requests per second), server CPU, p50, p99",
+        "http_hello: GET / -> `Hello world.` (text/plain) over HTTP/1.1 keep-alive, loaded by \
+         `wrk -t1 -c{WRK_CONNS} -d{}s --latency` in another process, {pinned}; figures per \
+         request: wall time (wrk's duration / requests = 1 / req/s), the server process's CPU \
+         (utime + stime), wrk's p50 and p99; tulipa serves with tulipa::http::server::Builder \
+         (HTTP/1 only, no header timer), tokio and smol with hyper's http1::Builder",
         wrk_secs(size)
     )
 }
@@ -68,16 +95,65 @@ pub(crate) fn describe_hello(size: Size) -> String {
 /// One line for the report.
 pub(crate) fn describe_client(size: Size) -> String {
     format!(
-        "http_client: {} keep-alive GETs from {TASKS} tasks against one hyper server on its own \
-         thread; tulipa Client vs hyper-util's pooled client on tokio vs a hyper connection per \
-         task on smol",
+        "http_client: {} keep-alive GETs from {TASKS} tasks against one hyper server on a \
+         current-thread tokio runtime on a thread of its own (not the runtime under test); time \
+         for all of them; tulipa: one shared tulipa::http::Client; tokio: one hyper-util legacy \
+         Client (HttpConnector); smol: one hyper-util legacy Client with a smol connector and \
+         executor",
         grouped(requests(size))
     )
 }
 
+/// wrk's path: `WRK=` in `<target>/peers/env` (written by `cargo xtask
+/// peers`), else `wrk` on `$PATH`.
+///
+/// # Errors
+///
+/// Says how to install it when neither has it.
+pub(crate) fn wrk() -> Result<PathBuf, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| if t.is_absolute() { t } else { root.join(t) })
+        .unwrap_or_else(|| root.join("target"));
+    let env = target.join("peers/env");
+    if let Ok(text) = std::fs::read_to_string(&env) {
+        if let Some(path) = text.lines().find_map(|l| l.strip_prefix("WRK=")) {
+            let path = PathBuf::from(path);
+            if path.is_file() {
+                return Ok(path);
+            }
+        }
+    }
+    on_path("wrk").ok_or_else(|| {
+        format!(
+            "http_hello needs wrk, found neither as WRK= in {} nor on $PATH: run `cargo xtask \
+             peers` or apt-get install wrk",
+            env.display()
+        )
+    })
+}
+
+/// `name` in a directory of `$PATH`.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
 /// The answer of every server.
 fn hello() -> http::Response<Full<Bytes>> {
-    http::Response::new(Full::new(Bytes::from_static(b"Hello world.")))
+    let mut response = http::Response::new(Full::new(Bytes::from_static(HELLO)));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain"),
+    );
+    response
 }
 
 /// Runs `http_hello` on `R`.
@@ -193,82 +269,111 @@ async fn smol_hello<R: Rt>(rt: R, secs: u64) -> Sample {
 }
 
 /// What one wrk run measured.
+#[derive(Debug)]
 struct WrkRun {
     requests: u64,
     duration: Duration,
     p50: Duration,
     p99: Duration,
+    /// wrk's `Socket errors:` line, if it printed one.
+    socket_errors: Option<String>,
+    /// wrk's `Non-2xx or 3xx responses:` count.
+    non_2xx: u64,
 }
 
-/// Runs wrk against `addr` on a plain thread (the runtime under test keeps
-/// serving meanwhile) and turns its figures into a sample.
+/// Checks the server answers, then runs wrk against `addr` on a plain
+/// thread (the runtime under test keeps serving meanwhile) and turns its
+/// figures into a sample.
 async fn load(addr: SocketAddr, secs: u64) -> Sample {
-    let cpu_before = process_cpu();
     let (tx, rx) = futures_channel::oneshot::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(run_wrk(addr, secs));
+        // Checked before the CPU clock starts; a wrong answer is a bug in
+        // the server, and no figure about it means anything.
+        if let Err(e) = check_hello(addr) {
+            panic!("http_hello: the server at {addr} answers wrong: {e}");
+        }
+        let cpu_before = process_cpu();
+        let run = run_wrk(addr, secs);
+        let _ = tx.send((run, process_cpu().saturating_sub(cpu_before)));
     });
-    let run = rx.await.expect("the wrk thread died");
-    let cpu = process_cpu().saturating_sub(cpu_before);
+    let (run, cpu) = rx.await.expect("the wrk thread died");
     let per = |d: Duration| d / u32::try_from(run.requests.max(1)).unwrap_or(u32::MAX);
+    let mut warnings = Vec::new();
+    if let Some(errors) = &run.socket_errors {
+        warnings.push(format!("wrk: socket errors: {errors}"));
+    }
+    if run.non_2xx > 0 {
+        warnings.push(format!("wrk: {} non-2xx or 3xx responses", run.non_2xx));
+    }
     Sample {
         values: vec![per(run.duration), per(cpu), run.p50, run.p99],
-        warning: None,
+        warning: (!warnings.is_empty()).then(|| warnings.join("; ")),
     }
 }
 
-fn wrk_path() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .map(|t| if t.is_absolute() { t } else { root.join(t) })
-        .unwrap_or_else(|| root.join("target"));
-    if let Ok(env) = std::fs::read_to_string(target.join("peers/env")) {
-        if let Some(path) = env.lines().find_map(|l| l.strip_prefix("WRK=")) {
-            return path.into();
-        }
+/// One `GET /` with `Connection: close` on a plain socket: the answer must
+/// be `200`, `text/plain` and `Hello world.`.
+fn check_hello(addr: SocketAddr) -> Result<(), String> {
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no end of head in {answer:?}"))?;
+    let head = head.to_ascii_lowercase();
+    if !head.starts_with("http/1.1 200 ") {
+        return Err(format!("not 200: {answer:?}"));
     }
-    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-        let candidate = std::path::Path::new(dir).join("wrk");
-        if candidate.is_file() {
-            return candidate;
-        }
+    if !head.contains("\r\ncontent-type: text/plain") {
+        return Err(format!("not text/plain: {answer:?}"));
     }
-    panic!("http_hello needs wrk: run `cargo xtask peers` (or `apt-get install wrk`)");
+    if body.as_bytes() != HELLO {
+        return Err(format!("body is not `Hello world.`: {answer:?}"));
+    }
+    Ok(())
 }
 
 fn run_wrk(addr: SocketAddr, secs: u64) -> WrkRun {
-    let wrk = wrk_path();
-    let url = format!("http://{addr}/");
-    let args = [
-        "-t1".to_owned(),
-        format!("-c{WRK_CONNS}"),
-        format!("-d{secs}s"),
-        "--latency".to_owned(),
-        url,
-    ];
-    let taskset = std::path::Path::new("/usr/bin/taskset");
-    let output = if taskset.is_file() {
-        std::process::Command::new(taskset)
-            .arg("-c")
-            .arg("1")
-            .arg(&wrk)
-            .args(&args)
-            .output()
-    } else {
-        std::process::Command::new(&wrk).args(&args).output()
-    }
-    .expect("run wrk");
+    let wrk = wrk().unwrap_or_else(|e| panic!("{e}"));
+    let mut command = match on_path("taskset") {
+        Some(taskset) => {
+            let mut c = std::process::Command::new(taskset);
+            c.arg("-c").arg(WRK_CPU.to_string()).arg(&wrk);
+            c
+        }
+        None => std::process::Command::new(&wrk),
+    };
+    command
+        .arg("-t1")
+        .arg(format!("-c{WRK_CONNS}"))
+        .arg(format!("-d{secs}s"))
+        .arg("--latency")
+        .arg(format!("http://{addr}/"));
+    let output = command.output().expect("run wrk");
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "wrk failed: {text}");
-    assert!(!text.contains("Non-2xx"), "wrk saw errors: {text}");
+    if std::env::var_os("TULIPA_BENCH_WRK_OUTPUT").is_some() {
+        eprintln!("\n{text}{}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(
+        output.status.success(),
+        "wrk failed ({}): {text}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
     parse_wrk(&text).unwrap_or_else(|| panic!("cannot read wrk's output:\n{text}"))
 }
 
-/// Reads `N requests in Xs`, and the 50% / 99% lines of `--latency`.
+/// Reads `N requests in Xs`, the 50% / 99% lines of `--latency`, and the
+/// error lines.
 fn parse_wrk(text: &str) -> Option<WrkRun> {
     let (requests, duration) = text.lines().find_map(|line| {
         let (n, rest) = line.trim().split_once(" requests in ")?;
@@ -281,11 +386,17 @@ fn parse_wrk(text: &str) -> Option<WrkRun> {
             (parts.next()? == p).then(|| parse_duration(parts.next()?))?
         })
     };
+    let after = |prefix: &str| {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(prefix).map(str::trim))
+    };
     Some(WrkRun {
         requests,
         duration,
         p50: percentile("50%")?,
         p99: percentile("99%")?,
+        socket_errors: after("Socket errors:").map(str::to_owned),
+        non_2xx: after("Non-2xx or 3xx responses:").map_or(Some(0), |n| n.parse().ok())?,
     })
 }
 
@@ -356,24 +467,26 @@ fn client_server() -> SocketAddr {
     })
 }
 
-async fn tulipa_client<R: Rt>(rt: R, n: usize) -> Sample {
-    let url = format!("http://{}/", client_server());
-    let client = tulipa::http::Client::new();
+/// The GETs task `i` of [`TASKS`] sends, so that all of them send `n`.
+fn share(n: usize, i: usize) -> usize {
+    n / TASKS + usize::from(i < n % TASKS)
+}
+
+/// Runs `TASKS` tasks, task `i` calling `get` `share(n, i)` times, and
+/// times them all.
+async fn gets<R, G, F>(rt: R, n: usize, get: G) -> Sample
+where
+    R: Rt,
+    G: Fn() -> F + Clone + Send + 'static,
+    F: Future<Output = Bytes> + Send + 'static,
+{
     let start = Instant::now();
     let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let (client, url) = (client.clone(), url.clone());
+        .map(|i| {
+            let get = get.clone();
             rt.spawn(async move {
-                for _ in 0..n / TASKS {
-                    let body = client
-                        .get(&url)
-                        .send()
-                        .await
-                        .expect("send")
-                        .bytes()
-                        .await
-                        .expect("body");
-                    assert_eq!(body.len(), 12);
+                for _ in 0..share(n, i) {
+                    assert_eq!(get().await, HELLO);
                 }
             })
         })
@@ -382,77 +495,151 @@ async fn tulipa_client<R: Rt>(rt: R, n: usize) -> Sample {
         task.await;
     }
     Sample::one(start.elapsed())
+}
+
+async fn tulipa_client<R: Rt>(rt: R, n: usize) -> Sample {
+    let url = format!("http://{}/", client_server());
+    let client = tulipa::http::Client::new();
+    gets(rt, n, move || {
+        let request = client.get(&url);
+        async move {
+            request
+                .send()
+                .await
+                .expect("send")
+                .bytes()
+                .await
+                .expect("body")
+        }
+    })
+    .await
 }
 
 async fn tokio_client<R: Rt>(rt: R, n: usize) -> Sample {
     let uri: http::Uri = format!("http://{}/", client_server()).parse().expect("uri");
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_nodelay(true);
     let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http();
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let (client, uri) = (client.clone(), uri.clone());
-            rt.spawn(async move {
-                for _ in 0..n / TASKS {
-                    let response = client.get(uri.clone()).await.expect("send");
-                    let body = response
-                        .into_body()
-                        .collect()
-                        .await
-                        .expect("body")
-                        .to_bytes();
-                    assert_eq!(body.len(), 12);
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await;
-    }
-    Sample::one(start.elapsed())
+            .build(connector);
+    gets(rt, n, move || {
+        let response = client.get(uri.clone());
+        async move { body(response.await.expect("send")).await }
+    })
+    .await
 }
 
 async fn smol_client<R: Rt>(rt: R, n: usize) -> Sample {
-    let addr = client_server();
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            rt.spawn(async move {
-                let stream = smol::net::TcpStream::connect(addr).await.expect("connect");
-                stream.set_nodelay(true).expect("nodelay");
-                let (mut sender, conn) = hyper::client::conn::http1::handshake::<
-                    _,
-                    http_body_util::Empty<Bytes>,
-                >(tulipa::http::Io::new(stream))
-                .await
-                .expect("handshake");
-                rt.spawn_detached(async move {
-                    let _ = conn.await;
-                });
-                for _ in 0..n / TASKS {
-                    sender.ready().await.expect("ready");
-                    let request = http::Request::builder()
-                        .uri("/")
-                        .header(http::header::HOST, addr.to_string())
-                        .body(http_body_util::Empty::new())
-                        .expect("request");
-                    let response = sender.send_request(request).await.expect("send");
-                    let body = response
-                        .into_body()
-                        .collect()
-                        .await
-                        .expect("body")
-                        .to_bytes();
-                    assert_eq!(body.len(), 12);
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await;
+    let uri: http::Uri = format!("http://{}/", client_server()).parse().expect("uri");
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
+        hyper_util::client::legacy::Client::builder(SmolExecutor(rt)).build(SmolConnector);
+    gets(rt, n, move || {
+        let response = client.get(uri.clone());
+        async move { body(response.await.expect("send")).await }
+    })
+    .await
+}
+
+/// A hyper response's whole body.
+async fn body(response: http::Response<hyper::body::Incoming>) -> Bytes {
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+}
+
+/// hyper's executor on the smol executor under test (`R` is `SmolMulti`
+/// or `SmolLocal`).
+#[derive(Clone, Copy)]
+struct SmolExecutor<R>(R);
+
+impl<R: Rt, F> hyper::rt::Executor<F> for SmolExecutor<R>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        self.0.spawn_detached(fut);
     }
-    Sample::one(start.elapsed())
+}
+
+/// Connects hyper-util's legacy client to an `http://ip:port` URI with a
+/// smol `TcpStream` (`TCP_NODELAY` on), wrapped in tulipa-http's `Io`.
+#[derive(Clone, Copy)]
+struct SmolConnector;
+
+impl tower_service::Service<http::Uri> for SmolConnector {
+    type Response = SmolStream;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = std::io::Result<SmolStream>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        Box::pin(async move {
+            let ip: std::net::IpAddr = uri
+                .host()
+                .and_then(|h| h.parse().ok())
+                .ok_or_else(|| std::io::Error::other(format!("not an IP address: {uri}")))?;
+            let addr = SocketAddr::new(ip, uri.port_u16().unwrap_or(80));
+            let stream = smol::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(SmolStream(tulipa::http::Io::new(stream)))
+        })
+    }
+}
+
+/// A smol TCP stream as hyper-util's client wants it: hyper I/O plus
+/// `Connection`.
+struct SmolStream(tulipa::http::Io<smol::net::TcpStream>);
+
+impl hyper_util::client::legacy::connect::Connection for SmolStream {
+    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
+        hyper_util::client::legacy::connect::Connected::new()
+    }
+}
+
+impl hyper::rt::Read for SmolStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for SmolStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
 }
 
 #[cfg(test)]
@@ -469,5 +656,28 @@ mod tests {
         assert_eq!(run.duration, Duration::from_secs(1));
         assert_eq!(run.p50, Duration::from_micros(310));
         assert_eq!(run.p99, Duration::from_micros(2500));
+        assert_eq!(run.socket_errors, None);
+        assert_eq!(run.non_2xx, 0);
+    }
+
+    #[test]
+    fn reads_wrk_errors() {
+        let text =
+            "     50%  310.00us\n     99%    2.50ms\n  120000 requests in 1.00s, 10.00MB read\n  \
+                    Socket errors: connect 0, read 3, write 0, timeout 0\n  \
+                    Non-2xx or 3xx responses: 17\nRequests/sec: 120000.00\n";
+        let run = parse_wrk(text).unwrap();
+        assert_eq!(
+            run.socket_errors.as_deref(),
+            Some("connect 0, read 3, write 0, timeout 0")
+        );
+        assert_eq!(run.non_2xx, 17);
+    }
+
+    #[test]
+    fn shares_add_up() {
+        for n in [1_000, 10_000, 63, 64, 65] {
+            assert_eq!((0..TASKS).map(|i| share(n, i)).sum::<usize>(), n);
+        }
     }
 }

@@ -13,6 +13,8 @@
 //!
 //! Progress goes to stderr; the table alone goes to stdout at the end.
 
+mod app_crawler;
+mod app_rest;
 mod benches;
 mod blocking;
 mod channel;
@@ -46,6 +48,7 @@ benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             gather_10k group_10k
             fs_read_file fs_read_all fs_write_file
             tcp_ping_pong tcp_throughput http_hello http_client
+            crawl_site rest_get_put (tulipa and tokio only: smol is n/a)
 
 options:
   --rounds N        timed rounds per benchmark (default 5), after one warm-up round
@@ -151,7 +154,13 @@ fn run_bench(bench: Bench, options: &Options) -> Results {
         bench,
         size: options.size,
     };
-    let flavours = &options.flavours;
+    let flavours: Vec<Flavour> = options
+        .flavours
+        .iter()
+        .copied()
+        .filter(|f| bench.runs_on(f.lib))
+        .collect();
+    let flavours = &flavours;
     // idle_cpu sleeps for over a second per run and has nothing to warm up.
     if options.warmup && bench != Bench::IdleCpu {
         eprint!("{:<14} warm-up:", bench.name());
@@ -197,6 +206,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if options.benches.contains(&Bench::HttpHello) || options.benches.contains(&Bench::RestGetPut) {
+        if let Err(message) = http::wrk() {
+            eprintln!("tulipa-benches: {message}");
+            return ExitCode::FAILURE;
+        }
+    }
     if cfg!(debug_assertions) {
         eprintln!("tulipa-benches: warning: a debug build; run `cargo xtask bench` for release");
     }

@@ -89,16 +89,21 @@ impl Report<'_> {
                         bench.name().to_string()
                     };
                     let mut cells = vec![name, threads.name().to_string()];
-                    for median in &medians {
+                    for (median, &lib) in medians.iter().zip(&Lib::ALL) {
                         cells.push(match median {
                             Some((d, true)) => format!("{}!", duration(*d)),
                             Some((d, false)) => duration(*d),
+                            None if !bench.runs_on(lib) => "n/a".to_string(),
                             None => "-".to_string(),
                         });
                     }
                     let tulipa = medians[0].map(|(d, _)| d);
-                    for other in &medians[1..] {
-                        cells.push(ratio(tulipa, other.map(|(d, _)| d)));
+                    for (other, &lib) in medians[1..].iter().zip(&Lib::ALL[1..]) {
+                        cells.push(if bench.runs_on(lib) {
+                            ratio(tulipa, other.map(|(d, _)| d))
+                        } else {
+                            "n/a".to_string()
+                        });
                     }
                     rows.push(Row { cells });
                 }
@@ -119,6 +124,52 @@ impl Report<'_> {
         (rows, notes)
     }
 
+    /// The rows of the rates table: for each benchmark with a
+    /// [`Bench::rate`](crate::benches::Bench::rate), events per second from
+    /// the median of its figure, and `tulipa / other` of those rates (so
+    /// here > 1 means tulipa is faster).
+    fn rate_rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for results in self.results {
+            let bench = results.bench;
+            let Some((m, events, unit)) = bench.rate(self.size) else {
+                continue;
+            };
+            for threads in Threads::ALL {
+                let rates: Vec<Option<f64>> = Lib::ALL
+                    .iter()
+                    .map(|&lib| {
+                        let (_, samples) = results
+                            .samples
+                            .iter()
+                            .find(|(f, _)| f.lib == lib && f.threads == threads)?;
+                        let d = median(samples.iter().map(|s| s.values[m]).collect())?;
+                        (!d.is_zero()).then(|| events as f64 / d.as_secs_f64())
+                    })
+                    .collect();
+                if rates.iter().all(Option::is_none) {
+                    continue;
+                }
+                let mut cells = vec![
+                    format!("{} {unit}", bench.name()),
+                    threads.name().to_string(),
+                ];
+                let missing = |lib: Lib| if bench.runs_on(lib) { "-" } else { "n/a" }.to_string();
+                for (rate, &lib) in rates.iter().zip(&Lib::ALL) {
+                    cells.push(rate.map_or_else(|| missing(lib), per_second));
+                }
+                for (other, &lib) in rates[1..].iter().zip(&Lib::ALL[1..]) {
+                    cells.push(match (rates[0], other) {
+                        (Some(t), Some(o)) => format!("{:.2}", t / o),
+                        _ => missing(lib),
+                    });
+                }
+                rows.push(Row { cells });
+            }
+        }
+        rows
+    }
+
     fn descriptions(&self) -> Vec<String> {
         self.results
             .iter()
@@ -135,20 +186,7 @@ impl Report<'_> {
                 *w = (*w).max(cell.len());
             }
         }
-        let line = |cells: &[String]| {
-            let mut out = String::new();
-            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-                if i > 0 {
-                    out.push_str("  ");
-                }
-                if i < 2 {
-                    let _ = write!(out, "{cell:<w$}");
-                } else {
-                    let _ = write!(out, "{cell:>w$}");
-                }
-            }
-            out.trim_end().to_string() + "\n"
-        };
+        let line = |cells: &[String]| aligned(cells, &widths);
         let mut out = String::new();
         out.push('\n');
         for l in self.header_lines() {
@@ -162,6 +200,25 @@ impl Report<'_> {
         out.push_str(&line(&rule));
         for row in &rows {
             out.push_str(&line(&row.cells));
+        }
+        let rates = self.rate_rows();
+        if !rates.is_empty() {
+            out.push('\n');
+            let _ = writeln!(out, "{RATES_LINE}");
+            out.push('\n');
+            let mut widths: Vec<usize> = HEADER.iter().map(|h| h.len()).collect();
+            for row in &rates {
+                for (w, cell) in widths.iter_mut().zip(&row.cells) {
+                    *w = (*w).max(cell.len());
+                }
+            }
+            let header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+            out.push_str(&aligned(&header, &widths));
+            let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
+            out.push_str(&aligned(&rule, &widths));
+            for row in &rates {
+                out.push_str(&aligned(&row.cells, &widths));
+            }
         }
         out.push('\n');
         for d in self.descriptions() {
@@ -182,15 +239,26 @@ impl Report<'_> {
             let _ = writeln!(out, "{l}.  ");
         }
         out.push('\n');
-        let _ = writeln!(out, "| {} |", HEADER.join(" | "));
         let align: Vec<&str> = (0..HEADER.len())
             .map(|i| if i < 2 { "---" } else { "---:" })
             .collect();
+        let _ = writeln!(out, "| {} |", HEADER.join(" | "));
         let _ = writeln!(out, "| {} |", align.join(" | "));
         for row in &rows {
             let _ = writeln!(out, "| {} |", row.cells.join(" | "));
         }
         out.push('\n');
+        let rates = self.rate_rows();
+        if !rates.is_empty() {
+            let _ = writeln!(out, "{RATES_LINE}.");
+            out.push('\n');
+            let _ = writeln!(out, "| {} |", HEADER.join(" | "));
+            let _ = writeln!(out, "| {} |", align.join(" | "));
+            for row in &rates {
+                let _ = writeln!(out, "| {} |", row.cells.join(" | "));
+            }
+            out.push('\n');
+        }
         for d in self.descriptions() {
             let _ = writeln!(out, "- {d}");
         }
@@ -202,6 +270,32 @@ impl Report<'_> {
         }
         out
     }
+}
+
+/// The line above the rates table.
+const RATES_LINE: &str = "rates, from the same medians: higher is better; ratio = tulipa / other \
+                          of the same flavour: > 1 means tulipa is faster";
+
+/// One line of an aligned text table: the first two cells left-aligned,
+/// the others right-aligned.
+fn aligned(cells: &[String], widths: &[usize]) -> String {
+    let mut out = String::new();
+    for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            out.push_str("  ");
+        }
+        if i < 2 {
+            let _ = write!(out, "{cell:<w$}");
+        } else {
+            let _ = write!(out, "{cell:>w$}");
+        }
+    }
+    out.trim_end().to_string() + "\n"
+}
+
+/// A rate with thousands grouped, e.g. `123,456`.
+fn per_second(rate: f64) -> String {
+    crate::benches::grouped(rate.round() as usize)
 }
 
 /// The median; the mean of the two middle values for an even count.
@@ -218,7 +312,8 @@ fn median(mut values: Vec<Duration>) -> Option<Duration> {
     })
 }
 
-/// A duration in milliseconds with about three significant digits.
+/// A duration in milliseconds with about three significant digits, or in
+/// microseconds under 0.1 ms.
 pub(crate) fn duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1e3;
     if ms >= 100.0 {
@@ -227,8 +322,12 @@ pub(crate) fn duration(d: Duration) -> String {
         format!("{ms:.1} ms")
     } else if ms >= 1.0 {
         format!("{ms:.2} ms")
-    } else {
+    } else if ms >= 0.1 {
         format!("{ms:.3} ms")
+    } else {
+        // Per-request figures (http_hello) are a few microseconds: keep
+        // three digits rather than print `0.008 ms`.
+        format!("{:.2} us", ms * 1e3)
     }
 }
 
