@@ -92,54 +92,22 @@ fn site(n: usize) -> SocketAddr {
     if let Some(&(_, addr)) = sites.iter().find(|(m, _)| *m == n) {
         return addr;
     }
-    let pages: Arc<Vec<Bytes>> = Arc::new((0..n).map(|i| page(i, n)).collect());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("local_addr");
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::Builder::new()
-        .name("crawl-site-server".into())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("server runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                loop {
-                    let (stream, _) = listener.accept().await.expect("accept");
-                    stream.set_nodelay(true).expect("nodelay");
-                    let pages = pages.clone();
-                    tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |req: http::Request<_>| {
-                            let body = req
-                                .uri()
-                                .path()
-                                .strip_prefix("/p/")
-                                .and_then(|i| i.parse::<usize>().ok())
-                                .and_then(|i| pages.get(i).cloned());
-                            async move {
-                                let response = match body {
-                                    Some(body) => http::Response::builder()
-                                        .header(
-                                            http::header::CONTENT_TYPE,
-                                            "text/html; charset=utf-8",
-                                        )
-                                        .body(Full::new(body)),
-                                    None => http::Response::builder()
-                                        .status(http::StatusCode::NOT_FOUND)
-                                        .body(Full::new(Bytes::from_static(b"not found"))),
-                                };
-                                Ok::<_, std::convert::Infallible>(response.expect("response"))
-                            }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-            });
-        })
-        .expect("server thread");
+    let pages: Vec<Bytes> = (0..n).map(|i| page(i, n)).collect();
+    let addr = crate::http::serve_on_own_thread("crawl-site-server", move |path| {
+        let page = path
+            .strip_prefix("/p/")
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| pages.get(i).cloned());
+        let response = match page {
+            Some(body) => http::Response::builder()
+                .header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")
+                .body(Full::new(body)),
+            None => http::Response::builder()
+                .status(http::StatusCode::NOT_FOUND)
+                .body(Full::new(Bytes::from_static(b"not found"))),
+        };
+        response.expect("response")
+    });
     sites.push((n, addr));
     addr
 }

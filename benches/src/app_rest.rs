@@ -25,7 +25,6 @@
 use std::any::TypeId;
 use std::cell::RefCell;
 use std::future::Future;
-use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -344,18 +343,7 @@ async fn load(addr: SocketAddr, secs: u64) -> Sample {
 
 /// `GET /stuff/1` with `Connection: close`: must be `200` and JSON.
 fn check(addr: SocketAddr) -> Result<(), String> {
-    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(b"GET /stuff/1 HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-        .map_err(|e| format!("write: {e}"))?;
-    let mut answer = Vec::new();
-    stream
-        .read_to_end(&mut answer)
-        .map_err(|e| format!("read: {e}"))?;
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = crate::http::get_close(addr, "/stuff/1")?;
     let head = answer.to_ascii_lowercase();
     if !head.starts_with("http/1.1 200 ") || !head.contains("application/json") {
         return Err(format!("not a 200 JSON answer: {answer:?}"));

@@ -311,21 +311,29 @@ async fn load(addr: SocketAddr, secs: u64) -> Sample {
     }
 }
 
-/// One `GET /` with `Connection: close` on a plain socket: the answer must
-/// be `200`, `text/plain` and `Hello world.`.
-fn check_hello(addr: SocketAddr) -> Result<(), String> {
+/// `GET path` with `Connection: close` on a plain socket: the whole
+/// answer, head and body, as text.
+pub(crate) fn get_close(addr: SocketAddr, path: &str) -> Result<String, String> {
     let mut stream = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;
     stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .map_err(|e| format!("write: {e}"))?;
     let mut answer = Vec::new();
     stream
         .read_to_end(&mut answer)
         .map_err(|e| format!("read: {e}"))?;
-    let answer = String::from_utf8_lossy(&answer);
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// One `GET /` with `Connection: close` on a plain socket: the answer must
+/// be `200`, `text/plain` and `Hello world.`.
+fn check_hello(addr: SocketAddr) -> Result<(), String> {
+    let answer = get_close(addr, "/")?;
     let (head, body) = answer
         .split_once("\r\n\r\n")
         .ok_or_else(|| format!("no end of head in {answer:?}"))?;
@@ -431,40 +439,50 @@ fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// The address of the `http_client` server: hyper on a current-thread
-/// tokio runtime on a thread of its own, started on first use.
+/// The address of the `http_client` server, started on first use.
 fn client_server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("local_addr");
-        listener.set_nonblocking(true).expect("nonblocking");
-        std::thread::Builder::new()
-            .name("http-client-bench-server".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("server runtime");
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                    loop {
-                        let (stream, _) = listener.accept().await.expect("accept");
-                        stream.set_nodelay(true).expect("nodelay");
-                        tokio::spawn(async move {
-                            let service = hyper::service::service_fn(|_req| async {
-                                Ok::<_, std::convert::Infallible>(hello())
-                            });
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                                .await;
+    *ADDR.get_or_init(|| serve_on_own_thread("http-client-bench-server", |_path| hello()))
+}
+
+/// Serves `answer(path)` for every request with hyper on a current-thread
+/// tokio runtime on a thread of its own, outside the runtime under test;
+/// returns its address. The benchmarks' fixed peer server.
+pub(crate) fn serve_on_own_thread<F>(name: &str, answer: F) -> SocketAddr
+where
+    F: Fn(&str) -> http::Response<Full<Bytes>> + Send + Sync + 'static,
+{
+    let answer = std::sync::Arc::new(answer);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local_addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                loop {
+                    let (stream, _) = listener.accept().await.expect("accept");
+                    stream.set_nodelay(true).expect("nodelay");
+                    let answer = answer.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req: http::Request<_>| {
+                            let response = answer(req.uri().path());
+                            async move { Ok::<_, std::convert::Infallible>(response) }
                         });
-                    }
-                });
-            })
-            .expect("server thread");
-        addr
-    })
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            });
+        })
+        .expect("server thread");
+    addr
 }
 
 /// The GETs task `i` of [`TASKS`] sends, so that all of them send `n`.
