@@ -18,6 +18,8 @@
 //!
 //! - [`TaskId`] and [`JoinError`]: who a task is and why it produced no
 //!   output, shared by the executors and the blocking pool.
+//! - [`coop`]: the per-poll budget that keeps an always-ready task from
+//!   monopolising its worker.
 //! - [`spawn`]: the hook through which a crate that must start background
 //!   work (a server's accept loop) reaches the current runtime.
 //!
@@ -25,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod clock;
+pub mod coop;
 mod driver;
 pub mod spawn;
 mod task;

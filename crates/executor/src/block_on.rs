@@ -114,7 +114,8 @@ pub(crate) fn run_loop<F: Future>(
     let mut ticks: usize = 0;
     loop {
         if main.woken.swap(false, Ordering::SeqCst) {
-            if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            if let Poll::Ready(v) = tulipa_core::coop::with_budget(|| future.as_mut().poll(&mut cx))
+            {
                 return v;
             }
         }

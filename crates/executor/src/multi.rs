@@ -27,9 +27,16 @@
 //!   the last searcher to give up re-checks every queue before sleeping).
 //!   Workers sleeping on their parker are preferred, so the driver's holder
 //!   keeps driving.
-//! - **Driver hand-off.** A worker that leaves the driver to run tasks
-//!   wakes an idle worker so that one takes the driver: a worker stuck in a
-//!   long poll never stalls I/O and timers for the others.
+//! - **What the driver wakes runs here.** An idle worker blocked in the
+//!   driver runs the first task the driver wakes itself (it goes to the
+//!   LIFO slot, and no other worker is woken for it); only further tasks
+//!   are pushed where others can steal them, with one idle worker woken,
+//!   as tokio does ("notify only when work is stealable"). A ping-pong over
+//!   a socket thus stays on one worker with no futex per message. The
+//!   driver is then free: the next worker to go idle takes it, and a
+//!   worker that went idle on its parker meanwhile is woken by the next
+//!   task queued. (Before, every return from the driver woke another
+//!   worker to take it over: one wakeup per I/O event.)
 //!
 //! Lock order: the idle-list lock and registry shard locks are leaves;
 //! nothing is woken, run or dropped while holding them.
@@ -267,6 +274,10 @@ struct WorkerTls {
     shared: RefCell<Option<Arc<MtShared>>>,
     index: Cell<usize>,
     polling: Cell<bool>,
+    /// Set while this worker is blocked in (or dispatching from) the
+    /// driver with nothing else to do: what the driver wakes is this
+    /// worker's next work.
+    driving: Cell<bool>,
     lifo: RefCell<Option<Task>>,
 }
 
@@ -276,6 +287,7 @@ thread_local! {
             shared: RefCell::new(None),
             index: Cell::new(0),
             polling: Cell::new(false),
+            driving: Cell::new(false),
             lifo: RefCell::new(None),
         }
     };
@@ -344,6 +356,18 @@ impl MtShared {
             let prev = w.lifo.borrow_mut().replace(runnable);
             if let Some(prev) = prev {
                 self.push_local(index, prev);
+                self.notify_one(false);
+            }
+        } else if w.driving.get() {
+            // Woken by the driver this idle worker holds: the first task
+            // is this worker's own next task (LIFO slot, no other worker
+            // woken); only more than that is work to share.
+            let mut lifo = w.lifo.borrow_mut();
+            if lifo.is_none() {
+                *lifo = Some(runnable);
+            } else {
+                drop(lifo);
+                self.push_local(index, runnable);
                 self.notify_one(false);
             }
         } else {
@@ -505,9 +529,15 @@ impl Worker<'_> {
                         }
                     }
                     if just_drove {
-                        // Let an idle worker take the driver while we work.
+                        // Coming out of the driver with work: wake another
+                        // worker only if there is work it could take
+                        // (tokio's rule; what the driver woke beyond this
+                        // task is already shared by `schedule_local`). The
+                        // next worker to go idle takes the driver.
                         just_drove = false;
-                        self.shared.notify_one(true);
+                        if !self.shared.workers[self.index].queue.is_empty() {
+                            self.shared.notify_one(false);
+                        }
                     }
                     WORKER.with(|w| w.polling.set(true));
                     task.run();
@@ -600,7 +630,10 @@ impl Worker<'_> {
         // A notifier that saw `in_driver` false left only a parker token:
         // check for it before blocking in the driver.
         if !self.parker.park_timeout(Duration::ZERO) {
-            if s.driver.park(None) {
+            WORKER.with(|w| w.driving.set(true));
+            let parked = s.driver.park(None);
+            WORKER.with(|w| w.driving.set(false));
+            if parked {
                 drove = true;
                 s.idle.set_in_driver(self.index, false);
                 // A notifier may also have left a token on our parker.

@@ -139,7 +139,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let future = unsafe { Pin::new_unchecked(future) };
         let _current = CurrentGuard(CURRENT.with(|c| c.replace(Some(NonNull::from(meta)))));
         let timer = meta.debug.then(|| PollTimer::start(meta));
-        let polled = catch_unwind_poll(|| future.poll(cx));
+        let polled = catch_unwind_poll(|| tulipa_core::coop::with_budget(|| future.poll(cx)));
         if let Some(timer) = timer {
             timer.finish(meta);
         }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
+use tulipa_core::coop;
 
 use crate::reactor::{Inner, Reactor};
-use crate::source::{Source, Waiter, READ, WRITE};
+use crate::source::{Source, WaitFor, Waiter, READ, WRITE};
 
 /// An I/O object (socket, pipe, ...) registered with a [`Reactor`], with
 /// async methods that wait for readiness.
@@ -218,11 +219,13 @@ impl<T: AsFd> Async<T> {
 
     /// Waits until the object may be readable.
     ///
-    /// Resolves after a readiness event for reading arrives that was
-    /// delivered after this future was first polled. The event may be
-    /// spurious or already consumed by another task: retry the read and
-    /// wait again on `WouldBlock` (or use [`read_with`](Async::read_with),
-    /// which does that).
+    /// Resolves at once if the descriptor is readable now (readiness the
+    /// reactor remembers is confirmed with a zero-timeout `poll(2)`, since
+    /// an operation outside this crate may have used it up), else after the
+    /// next read event. Readiness is a hint: another task may consume the
+    /// data first, so retry the read and wait again on `WouldBlock` (or use
+    /// [`read_with`](Async::read_with), which does that without the extra
+    /// system call).
     ///
     /// # Errors
     ///
@@ -248,7 +251,7 @@ impl<T: AsFd> Async<T> {
     /// # std::io::Result::Ok(())
     /// ```
     pub async fn readable(&self) -> io::Result<()> {
-        Waiter::new(&self.source, self.inner(), READ).await
+        Waiter::new(&self.source, self.inner(), READ, WaitFor::Fresh).await
     }
 
     /// Waits until the object may be writable.
@@ -263,25 +266,26 @@ impl<T: AsFd> Async<T> {
     ///
     /// Cancel safe, as [`readable`](Async::readable).
     pub async fn writable(&self) -> io::Result<()> {
-        Waiter::new(&self.source, self.inner(), WRITE).await
+        Waiter::new(&self.source, self.inner(), WRITE, WaitFor::Fresh).await
     }
 
-    /// Polls for read readiness.
+    /// Polls for read readiness, for a caller that runs its own
+    /// non-blocking operation: try the operation first, and poll only when
+    /// it says `WouldBlock`.
     ///
-    /// The first call registers `cx`'s waker and returns `Pending`; a later
-    /// call returns `Ready(Ok(()))` once a read event arrived after that
-    /// registration. Several tasks may poll at once and each is woken by
-    /// the next event, but they share one registration: a task that polls
-    /// after another consumed the readiness may get `Pending` once more and
-    /// is woken again after the reactor re-checks the descriptor. Retry the
-    /// operation before polling again, as the `AsyncRead` impl does; for
-    /// independent waits use [`readable`](Async::readable).
+    /// Returns `Ready(Ok(()))` while the direction is believed ready (a
+    /// fresh source is, until an operation fails) and the caller was not
+    /// already told so since the last event; a caller that comes back
+    /// without a new event has used that readiness up, so the poll clears
+    /// it, registers `cx`'s waker and returns `Pending` until the next
+    /// event. Several tasks may poll at once and each is woken by the next
+    /// event. For independent waits use [`readable`](Async::readable).
     ///
     /// # Errors
     ///
     /// As for [`readable`](Async::readable).
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.source.poll_ready(self.inner(), READ, cx, false)
+        self.source.poll_ready(self.inner(), READ, cx)
     }
 
     /// Polls for write readiness; as [`poll_readable`](Async::poll_readable).
@@ -290,7 +294,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// As for [`readable`](Async::readable).
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.source.poll_ready(self.inner(), WRITE, cx, false)
+        self.source.poll_ready(self.inner(), WRITE, cx)
     }
 
     /// Runs a non-blocking read-side operation until it stops saying
@@ -323,11 +327,17 @@ impl<T: AsFd> Async<T> {
     /// # std::io::Result::Ok(())
     /// ```
     pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        let mut waiter = Waiter::new(&self.source, self.inner(), READ);
+        let mut waiter = Waiter::new(&self.source, self.inner(), READ, WaitFor::Retry);
         loop {
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return res,
+            let seen = self.source.readiness();
+            if seen.is_ready(READ) || self.inner().is_shut_down() {
+                futures_lite::future::poll_fn(coop::poll_proceed).await;
+                match op(self.get_ref()) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.source.clear(READ, seen)
+                    }
+                    res => return res,
+                }
             }
             (&mut waiter).await?;
         }
@@ -347,11 +357,15 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
         let (source, inner, io) = self.parts_mut();
-        let mut waiter = Waiter::new(source, inner, READ);
+        let mut waiter = Waiter::new(source, inner, READ, WaitFor::Retry);
         loop {
-            match op(io) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return res,
+            let seen = source.readiness();
+            if seen.is_ready(READ) || inner.is_shut_down() {
+                futures_lite::future::poll_fn(coop::poll_proceed).await;
+                match op(io) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear(READ, seen),
+                    res => return res,
+                }
             }
             (&mut waiter).await?;
         }
@@ -382,11 +396,17 @@ impl<T: AsFd> Async<T> {
     /// # std::io::Result::Ok(())
     /// ```
     pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        let mut waiter = Waiter::new(&self.source, self.inner(), WRITE);
+        let mut waiter = Waiter::new(&self.source, self.inner(), WRITE, WaitFor::Retry);
         loop {
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return res,
+            let seen = self.source.readiness();
+            if seen.is_ready(WRITE) || self.inner().is_shut_down() {
+                futures_lite::future::poll_fn(coop::poll_proceed).await;
+                match op(self.get_ref()) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.source.clear(WRITE, seen)
+                    }
+                    res => return res,
+                }
             }
             (&mut waiter).await?;
         }
@@ -406,55 +426,127 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
         let (source, inner, io) = self.parts_mut();
-        let mut waiter = Waiter::new(source, inner, WRITE);
+        let mut waiter = Waiter::new(source, inner, WRITE, WaitFor::Retry);
         loop {
-            match op(io) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return res,
+            let seen = source.readiness();
+            if seen.is_ready(WRITE) || inner.is_shut_down() {
+                futures_lite::future::poll_fn(coop::poll_proceed).await;
+                match op(io) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear(WRITE, seen),
+                    res => return res,
+                }
             }
             (&mut waiter).await?;
         }
     }
 
-    /// Runs `op` until it stops saying `WouldBlock`, polling readiness in
-    /// `dir` in between: the body of every `poll_*` I/O impl.
+    /// Runs `op` through [`poll_io`] on the shared object.
     fn poll_op<R>(
         &self,
         cx: &mut Context<'_>,
         dir: usize,
-        mut op: impl FnMut(&T) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        loop {
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return Poll::Ready(res),
-            }
-            match self.source.poll_ready(self.inner(), dir, cx, true) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        want: Option<usize>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>>
+    where
+        R: Into<Progress> + Copy,
+    {
+        let mut op = op;
+        let io = self.get_ref();
+        poll_io(&self.source, self.inner(), cx, dir, want, || op(io))
     }
 
-    /// [`poll_op`](Async::poll_op) with mutable access.
+    /// Runs `op` through [`poll_io`] with mutable access.
     fn poll_op_mut<R>(
         &mut self,
         cx: &mut Context<'_>,
         dir: usize,
+        want: Option<usize>,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
+    ) -> Poll<io::Result<R>>
+    where
+        R: Into<Progress> + Copy,
+    {
         let (source, inner, io) = self.parts_mut();
-        loop {
-            match op(io) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                res => return Poll::Ready(res),
+        poll_io(source, inner, cx, dir, want, || op(io))
+    }
+
+    /// Declares the descriptor a byte stream: a TCP or Unix stream socket
+    /// or a pipe, where a read that returns fewer bytes than asked has
+    /// emptied the receive buffer. The [`AsyncRead`] impls then skip the
+    /// read that could only say `WouldBlock` and wait for the next event
+    /// straight away (one system call fewer per message).
+    ///
+    /// Do not call it for descriptors whose reads return one record at a
+    /// time (a terminal in canonical mode, a TUN device, a `SOCK_SEQPACKET`
+    /// socket): there a short read does not mean empty, and the next record
+    /// would wait for the one after it. It has an effect only on a reactor
+    /// whose backend reports the peer's half-close on its own (Linux's
+    /// epoll backend), since data and the end-of-file can arrive in one
+    /// event and a short read does not consume the end-of-file.
+    pub fn set_byte_stream(&self) {
+        self.source.set_short_read_drains(&self.inner().poller);
+    }
+}
+
+/// How much an operation did, to tell a short read.
+#[derive(Clone, Copy)]
+pub(crate) struct Progress(Option<usize>);
+
+impl From<usize> for Progress {
+    fn from(n: usize) -> Progress {
+        Progress(Some(n))
+    }
+}
+
+impl From<()> for Progress {
+    fn from((): ()) -> Progress {
+        Progress(None)
+    }
+}
+
+/// The body of every `poll_*` I/O impl: runs `op` while `dir` reads ready,
+/// clearing the readiness it saw when `op` says `WouldBlock` (or, for a
+/// read of `want` bytes on a byte stream, returns fewer), and registers
+/// for the next event when the direction is not ready.
+fn poll_io<R>(
+    source: &Source,
+    inner: &Inner,
+    cx: &mut Context<'_>,
+    dir: usize,
+    want: Option<usize>,
+    mut op: impl FnMut() -> io::Result<R>,
+) -> Poll<io::Result<R>>
+where
+    R: Into<Progress> + Copy,
+{
+    loop {
+        let seen = source.readiness();
+        // After shutdown no event will come: try the operation, which
+        // may still succeed, and fail the wait if it would block.
+        if seen.is_ready(dir) || inner.is_shut_down() {
+            // The task's budget (see `tulipa_core::coop`): a task whose
+            // descriptor is always ready yields now and then.
+            if coop::poll_proceed(cx).is_pending() {
+                return Poll::Pending;
             }
-            match source.poll_ready(inner, dir, cx, true) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear(dir, seen),
+                Ok(r) => {
+                    if let (Some(want), Progress(Some(n))) = (want, r.into()) {
+                        if n > 0 && n < want && source.short_read_drains() {
+                            source.clear(dir, seen);
+                        }
+                    }
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
+        }
+        match source.poll_register(inner, dir, cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
         }
     }
 }
@@ -487,7 +579,9 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_op_mut(cx, READ, |io| io.read(buf))
+        let want = buf.len();
+        self.get_mut()
+            .poll_op_mut(cx, READ, Some(want), |io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -495,8 +589,9 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        let want = bufs.iter().map(|b| b.len()).sum();
         self.get_mut()
-            .poll_op_mut(cx, READ, |io| io.read_vectored(bufs))
+            .poll_op_mut(cx, READ, Some(want), |io| io.read_vectored(bufs))
     }
 }
 
@@ -509,7 +604,8 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_op(cx, READ, |mut io| io.read(buf))
+        let want = buf.len();
+        self.poll_op(cx, READ, Some(want), |mut io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -517,7 +613,8 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_op(cx, READ, |mut io| io.read_vectored(bufs))
+        let want = bufs.iter().map(|b| b.len()).sum();
+        self.poll_op(cx, READ, Some(want), |mut io| io.read_vectored(bufs))
     }
 }
 
@@ -527,7 +624,8 @@ impl<T: AsFd + Write> AsyncWrite for Async<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_op_mut(cx, WRITE, |io| io.write(buf))
+        self.get_mut()
+            .poll_op_mut(cx, WRITE, None, |io| io.write(buf))
     }
 
     fn poll_write_vectored(
@@ -536,11 +634,11 @@ impl<T: AsFd + Write> AsyncWrite for Async<T> {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_op_mut(cx, WRITE, |io| io.write_vectored(bufs))
+            .poll_op_mut(cx, WRITE, None, |io| io.write_vectored(bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_op_mut(cx, WRITE, |io| io.flush())
+        self.get_mut().poll_op_mut(cx, WRITE, None, |io| io.flush())
     }
 
     /// Flushes; does not shut the descriptor down (drop the `Async`, or
@@ -559,7 +657,7 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_op(cx, WRITE, |mut io| io.write(buf))
+        self.poll_op(cx, WRITE, None, |mut io| io.write(buf))
     }
 
     fn poll_write_vectored(
@@ -567,11 +665,11 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_op(cx, WRITE, |mut io| io.write_vectored(bufs))
+        self.poll_op(cx, WRITE, None, |mut io| io.write_vectored(bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_op(cx, WRITE, |mut io| io.flush())
+        self.poll_op(cx, WRITE, None, |mut io| io.flush())
     }
 
     /// Flushes; does not shut the descriptor down.

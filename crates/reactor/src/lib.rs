@@ -1,15 +1,15 @@
-//! tulipa's reactor: I/O readiness on the [`polling`] crate.
+//! tulipa's reactor: I/O readiness, registered once, edge-triggered.
 //!
 //! A [`Reactor`] owns one OS poller (epoll on Linux, kqueue on the BSDs and
-//! macOS, event ports on illumos) and a table of registered sources. An
-//! [`Async<T>`] wraps a non-blocking socket, pipe or other descriptor,
-//! registers it, and gives it async methods ([`Async::readable`],
-//! [`Async::read_with`], the `AsyncRead`/`AsyncWrite` impls) that wait for
-//! readiness. The reactor implements [`tulipa_core::Driver`], so an
-//! executor's idle worker (or any `block_on`) sleeps *in* the OS poller and
-//! wakes the tasks whose descriptors became ready. A lazily created
-//! [global reactor](Reactor::global), driven by its own background thread,
-//! makes `Async<T>` work under a bare `block_on` with no runtime.
+//! macOS) and a table of registered sources. An [`Async<T>`] wraps a
+//! non-blocking socket, pipe or other descriptor, registers it, and gives
+//! it async methods ([`Async::readable`], [`Async::read_with`], the
+//! `AsyncRead`/`AsyncWrite` impls) that wait for readiness. The reactor
+//! implements [`tulipa_core::Driver`], so an executor's idle worker (or any
+//! `block_on`) sleeps *in* the OS poller and wakes the tasks whose
+//! descriptors became ready. A lazily created [global
+//! reactor](Reactor::global), driven by its own background thread, makes
+//! `Async<T>` work under a bare `block_on` with no runtime.
 //!
 //! # Design
 //!
@@ -22,46 +22,36 @@
 //! stored in the slot and is ignored, so a stale event never reaches the
 //! slot's next owner.
 //!
-//! **Oneshot arming.** Descriptors are registered in oneshot mode: each
-//! delivered event disarms the descriptor, and it is re-armed (with
-//! `modify`) only while some task waits on it. Re-arming makes the kernel
-//! re-check the current readiness, so a task that got `WouldBlock`, then
-//! registered its waker and armed, cannot miss data that arrived in
-//! between; that is why oneshot rather than edge mode, where an edge that
-//! fired before the registration would be lost. `polling`'s `modify` is
-//! thread-safe, so a task on any thread may arm while another thread is
-//! blocked in the poller.
+//! **Readiness, registered once.** Each descriptor is added once,
+//! edge-triggered, for reading and writing, and never modified: the kernel
+//! reports changes, and each source keeps what it learned in one atomic
+//! readiness word (a ready bit and a sticky closed bit per direction, and a
+//! tick counting events). An operation runs while its direction reads
+//! ready; its `WouldBlock` clears the bit unless an event arrived since the
+//! word was read (the tick moved), so no edge is lost. Waiting is then a
+//! lock and a stored waker, with no system call; one event wakes every
+//! task waiting in its direction, so any number of tasks may wait on one
+//! source and a cancelled waiter takes no wakeup from another. A byte
+//! stream ([`Async::set_byte_stream`]) also treats a short read as
+//! drained, which skips the read that could only fail. The `source` module
+//! docs have the details and the argument.
 //!
-//! **Waiters and ticks.** Each source has, per direction (read, write), an
-//! event counter (its *ticks*) and a list of wakers. A waiting future
-//! records the ticks when it registers and is ready once they changed: an
-//! event arrived after it registered. An event bumps the ticks and wakes
-//! *every* waiter of its direction, so any number of tasks may wait on one
-//! source, and a cancelled waiter takes no wakeup away from another.
-//! Readiness is only a hint (another task may have consumed the data, or
-//! the event may be spurious): [`Async::read_with`] and the I/O impls retry
-//! the operation and wait again on `WouldBlock`.
-//!
-//! The life of one waiting direction:
-//!
-//! ```text
-//!   idle ──(waiter registers, ticks = t)──► waiting ──(arm: modify)──► armed
-//!     ▲                                                                  │
-//!     │                         (event: ticks = t+1, take all wakers,    │
-//!     └────── woken waiters see ticks != t ◄── re-arm if others wait) ◄──┘
-//! ```
+//! **Backends.** On Linux the reactor waits with its own small epoll
+//! backend on `rustix` (one `epoll_pwait` per wait, an edge-triggered
+//! eventfd for wakeups that is never read); elsewhere, and on Linux with
+//! `TULIPA_POLLER=portable`, it uses the [`polling`] crate in edge mode.
+//! [`Reactor::backend`] says which; the `sys` module docs say why the
+//! Linux one exists and what would let it go.
 //!
 //! **Parking.** [`Driver::park`](tulipa_core::Driver::park) try-locks the
 //! reactor's park state (a concurrent `park` returns `false` at once),
-//! waits on the poller, maps the events to sources, updates each source
-//! under its own lock, and wakes the collected wakers after releasing every
-//! lock but the park lock. The [`Unparker`](tulipa_core::Unparker) sets a
-//! `notified` flag and calls `Poller::notify` only while a thread is
-//! blocked (or about to block) in the poller; a blocking park first marks
-//! itself sleeping, then consumes the flag and does not block if it was
-//! set (a store-load handshake, so no unpark is lost). An unpark before a
-//! park therefore makes that park return at once, and the common unpark,
-//! a task woken by the parking thread itself while it dispatches events,
+//! waits on the poller, maps the events to sources, updates each source's
+//! readiness, and wakes the collected wakers after releasing every lock
+//! but the park lock. The [`Unparker`](tulipa_core::Unparker) notifies the
+//! poller only while a thread is blocked (or about to block) in it; the
+//! `park` module has that handshake and its loom model. An unpark before a
+//! park therefore makes that park return at once, and the common unpark, a
+//! task woken by the parking thread itself while it dispatches events,
 //! costs no system call.
 //!
 //! **Shutdown.** [`Reactor::shutdown`] sets a flag and wakes every waiter;
@@ -70,6 +60,10 @@
 //! shutdown. Waits then fail with an [`io::Error`](std::io::Error) of kind
 //! `Other`.
 //!
+//! **Fairness.** Every operation that is ready spends one unit of the
+//! running task's cooperative budget ([`tulipa_core::coop`]), so a task
+//! whose socket is always ready yields now and then.
+//!
 //! # Lock order
 //!
 //! 1. the park lock (only the thread in `park`; try-locked, or blocking in
@@ -77,21 +71,22 @@
 //! 2. then *either* the sources lock (the slab) *or* one source's state
 //!    lock, never both at once and never two source locks together.
 //!
-//! A source's state lock is held across `Poller::modify`/`delete` system
-//! calls (short, never blocking) so the kernel's interest always matches
-//! the recorded `armed` state and no re-arm can follow a deregistration.
 //! No lock except the park lock is held while waking a waker.
 //!
 //! # Platform
 //!
-//! Unix only (the crate uses `AsFd` and `O_NONBLOCK`); Linux is the tested
-//! target, and nothing here is specific to epoll.
+//! Unix only (the crate uses `AsFd` and `O_NONBLOCK`), and the OS poller
+//! must have an edge-triggered mode (epoll, kqueue); Linux is the tested
+//! target.
 #![cfg(unix)]
 
 mod async_fd;
+mod park;
 mod reactor;
 mod slab;
 mod source;
+mod sync;
+mod sys;
 
 pub use async_fd::Async;
 pub use reactor::{EnterGuard, Reactor};

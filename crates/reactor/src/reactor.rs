@@ -15,11 +15,12 @@ use std::task::Waker;
 use std::thread;
 use std::time::Duration;
 
-use polling::{Event, Events, PollMode, Poller};
 use tulipa_core::{Driver, Unpark, Unparker};
 
+use crate::park::Handshake;
 use crate::slab::Slab;
 use crate::source::{lock, Source};
+use crate::sys::{Ev, Events, Poller};
 
 /// Bits of a poller key that hold the slot index; the rest hold the
 /// generation.
@@ -93,12 +94,8 @@ pub(crate) struct Inner {
     sources: Mutex<Sources>,
     /// Held by the one thread inside `park` (try-locked).
     park: Mutex<ParkState>,
-    /// An unpark not yet seen by a blocking park (see `Driver::park`).
-    notified: AtomicBool,
-    /// Set while a thread is (about to be) blocked in `Poller::wait`: only
-    /// then does an unpark need the poller's notification (a system call
-    /// to write it and one to clear it). See [`Inner::park_blocking`].
-    sleeping: AtomicBool,
+    /// When an unpark must notify the poller (see [`Handshake`]).
+    handshake: Handshake,
     /// Notifications sent to the poller (for tests).
     #[cfg(test)]
     notifies: std::sync::atomic::AtomicUsize,
@@ -124,7 +121,7 @@ impl Sources {
 /// Buffers owned by the parking thread, kept to avoid allocating per park.
 struct ParkState {
     events: Events,
-    batch: Vec<(Arc<Source>, Event)>,
+    batch: Vec<(Arc<Source>, Ev)>,
     wakers: Vec<Waker>,
 }
 
@@ -156,8 +153,7 @@ impl Reactor {
                     batch: Vec::new(),
                     wakers: Vec::new(),
                 }),
-                notified: AtomicBool::new(false),
-                sleeping: AtomicBool::new(false),
+                handshake: Handshake::new(),
                 #[cfg(test)]
                 notifies: std::sync::atomic::AtomicUsize::new(0),
             }),
@@ -299,6 +295,14 @@ impl Reactor {
         let _ = self.inner.poller.notify();
     }
 
+    /// The OS poller backend this reactor waits on: `"epoll"` (Linux's
+    /// own, one system call per wait) or `"portable"` (the `polling`
+    /// crate). The environment variable `TULIPA_POLLER` picks one when the
+    /// reactor is created; see the [crate docs](crate#backends).
+    pub fn backend(&self) -> &'static str {
+        self.inner.poller.name()
+    }
+
     /// Whether [`shutdown`](Reactor::shutdown) was called.
     pub fn is_shutdown(&self) -> bool {
         self.inner.shutdown.load(Ordering::SeqCst)
@@ -328,6 +332,11 @@ impl Reactor {
 }
 
 impl Inner {
+    /// Whether the reactor was shut down (then no event will ever come).
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
     /// Registers `fd` with the poller (no interest yet) and returns its
     /// source.
     ///
@@ -357,12 +366,12 @@ impl Inner {
         // (2^16 on 32-bit targets) registrations.
         let key = index | (generation << INDEX_BITS);
         // SAFETY: the caller promises to delete the descriptor from this
-        // poller (`Source::deregister`) before closing it. No interest is
-        // registered yet, so no event can name `key` before the source is
-        // in the slab below.
+        // poller (`Source::deregister`) before closing it. An event may
+        // name `key` as soon as it is added, but the dispatching thread
+        // looks keys up under the sources lock, which we hold until the
+        // source is in the slab below.
         unsafe {
-            self.poller
-                .add_with_mode(fd.as_raw_fd(), Event::none(key), PollMode::Oneshot)?;
+            self.poller.add(fd.as_raw_fd(), key)?;
         }
         let source = Arc::new(Source::new(fd.as_raw_fd(), key));
         let inserted = sources.slab.insert(source.clone());
@@ -379,21 +388,10 @@ impl Inner {
     }
 
     /// A turn that may block: ends at once if an unpark is pending, else
-    /// waits up to `timeout`. The caller holds the park lock.
-    ///
-    /// An unpark records itself in `notified`, then notifies the poller
-    /// only if `sleeping` is set; this sets `sleeping`, then reads (and
-    /// clears) `notified`. All four accesses are `SeqCst`, so at least one
-    /// side sees the other's write (the store-load handshake): either the
-    /// unpark is seen here and the wait does not block, or the unparker
-    /// sees `sleeping` and its notification ends the wait. `sleeping` is
-    /// cleared as soon as the wait returns, so the wakers this thread then
-    /// runs (which usually schedule a task, unparking this very driver)
-    /// cost no system call: their unpark is left in `notified`, which the
-    /// caller's final read consumes or the next park sees.
+    /// waits up to `timeout` (the [`Handshake`] says when an unpark must
+    /// notify the poller). The caller holds the park lock.
     fn park_blocking(&self, park: &mut ParkState, timeout: Option<Duration>) -> io::Result<()> {
-        self.sleeping.store(true, Ordering::SeqCst);
-        let timeout = if self.notified.swap(false, Ordering::SeqCst) {
+        let timeout = if self.handshake.begin_blocking() {
             Some(Duration::ZERO)
         } else {
             timeout
@@ -411,21 +409,20 @@ impl Inner {
             wake_all(&mut park.wakers);
             timeout = Some(Duration::ZERO);
         }
-        park.events.clear();
         let res = self.poller.wait(&mut park.events, timeout);
-        // Awake again: from here on an unpark only needs `notified`.
-        self.sleeping.store(false, Ordering::SeqCst);
-        if !park.events.is_empty() {
+        // Awake again: from here on an unpark needs no notification.
+        self.handshake.end_wait();
+        if !park.events.list.is_empty() {
             {
                 let sources = lock(&self.sources);
-                for ev in park.events.iter() {
+                for ev in &park.events.list {
                     if let Some(source) = sources.get(ev.key) {
-                        park.batch.push((source.clone(), ev));
+                        park.batch.push((source.clone(), *ev));
                     }
                 }
             }
             for (source, ev) in park.batch.drain(..) {
-                source.dispatch(&self.poller, &ev, &mut park.wakers);
+                source.dispatch(&ev, &mut park.wakers);
             }
             // No lock but the park lock is held while waking.
             wake_all(&mut park.wakers);
@@ -452,8 +449,7 @@ impl Unpark for NotifyPoller {
         // `Inner::park_blocking`. A thread that is not blocked in the
         // poller (running tasks, dispatching events, or in a non-blocking
         // turn) sees the flag before its next blocking wait.
-        self.0.notified.store(true, Ordering::SeqCst);
-        if self.0.sleeping.load(Ordering::SeqCst) {
+        if self.0.handshake.unpark() {
             #[cfg(test)]
             self.0.notifies.fetch_add(1, Ordering::Relaxed);
             // Can only fail if the notification pipe/eventfd is broken;
@@ -497,7 +493,7 @@ impl Driver for Reactor {
         // after every park, and the swap (a read of the unparker's store)
         // makes the unparker's earlier writes visible to that re-check. A
         // poller notification still pending only causes one early return.
-        self.inner.notified.swap(false, Ordering::SeqCst);
+        self.inner.handshake.consume();
         true
     }
 
@@ -580,7 +576,7 @@ mod tests {
         // Bounded: the thread marks itself sleeping right after it starts.
         let mut seen = false;
         for _ in 0..100_000 {
-            if reactor.inner.sleeping.load(Ordering::SeqCst) {
+            if reactor.inner.handshake.is_sleeping() {
                 seen = true;
                 break;
             }
@@ -590,7 +586,7 @@ mod tests {
         reactor.unparker().unpark();
         assert!(parked.join().unwrap());
         assert_eq!(notifies(&reactor), 1);
-        assert!(!reactor.inner.sleeping.load(Ordering::SeqCst));
+        assert!(!reactor.inner.handshake.is_sleeping());
     }
 
     /// Unparks the reactor when woken, as an executor's task waker does.
@@ -636,7 +632,7 @@ mod tests {
         // The waker's unpark found the thread awake (dispatching) and the
         // park consumed it on its way out.
         assert_eq!(notifies(&reactor), 0);
-        assert!(!reactor.inner.notified.load(Ordering::SeqCst));
+        assert!(!reactor.inner.handshake.is_notified());
     }
 
     #[test]

@@ -1,78 +1,108 @@
-//! One registered file descriptor: its interest, its waiters, its events.
+//! One registered file descriptor: the readiness the reactor learned for
+//! it, and the tasks waiting on it.
 //!
 //! A [`Source`] is shared (`Arc`) between the [`Async`](crate::Async) that
 //! owns the descriptor and the thread running [`Driver::park`], which holds
 //! a clone only for the length of one dispatch.
 //!
-//! # Per-direction state
+//! # Readiness, registered once
 //!
-//! Each direction (read, write) counts the events delivered for it in
-//! `ticks`. A waiter remembers the count it saw when it registered and is
-//! ready as soon as the count differs: *an event arrived after it
-//! registered*. Delivering an event bumps the count and takes every waker
-//! of that direction (broadcast), so any number of tasks can wait on the same
-//! source and direction and all of them are woken; none has to hand a wakeup
-//! on to another, which is what makes dropping a waiting future (cancelling)
-//! lose nothing.
+//! The descriptor is added to the OS poller once, edge-triggered, for both
+//! directions, and never modified again: the kernel reports each *change*
+//! (new data, new buffer space, a hangup), and the source remembers it in
+//! one atomic word, [`Readiness`]: a *ready* bit per direction, a sticky
+//! *closed* bit per direction, and a tick counting the events delivered.
 //!
-//! Waiting futures ([`Waiter`], used by `readable`, `read_with` and friends)
-//! each own a slot in the direction's waker slab. The `poll_readable` /
-//! `poll_writable` API (and the `AsyncRead`/`AsyncWrite` impls built on it)
-//! has no future to remember anything in, so each direction keeps one
-//! shared registration for it: a list of the distinct wakers that polled
+//! - An event sets its bits and bumps the tick (`dispatch`), then wakes the
+//!   tasks waiting in those directions.
+//! - An operation runs only while its direction reads ready. When it
+//!   returns `WouldBlock`, the bit is cleared, but only if the tick is still
+//!   the one read before the operation ([`Source::clear`]): an event that
+//!   arrived meanwhile keeps the bit set, so no edge is ever lost.
+//! - A short read of a byte stream (fewer bytes than asked) also means the
+//!   receive buffer was drained, so the bit is cleared then too and the
+//!   read that could only say `WouldBlock` is skipped. That needs the peer's
+//!   half-close to be reported as its own sticky bit (the data and the FIN
+//!   can arrive in one edge, and the FIN is not consumed by the short
+//!   read): only backends that report read-hangup enable it (see
+//!   [`sys`](crate::sys)), and only for sources marked as streams.
+//! - A closed bit is never cleared: reads after the peer's FIN return
+//!   end-of-file at once, and writes after a hangup return the error.
+//!
+//! So a wait costs no system call at all: registering a waker is a lock and
+//! a store, and the next edge wakes it. This is the design tokio's
+//! readiness word made common; the difference from the oneshot mode this
+//! crate used before is one `epoll_ctl` per wait and one `read` per message.
+//!
+//! # Waiters
+//!
+//! Waiting futures ([`Waiter`], used by `readable`, `read_with` and
+//! friends) each own a slot in the direction's waker slab. The
+//! `poll_readable` / `poll_writable` API has no future to keep anything in,
+//! so each direction keeps one list of the distinct wakers that polled
 //! (`poll_wakers`, deduplicated with `Waker::will_wake`, emptied by every
-//! event) and the ticks when the first of them registered (`poll_seen`).
-//! Every task that polls is woken by the next event, so several tasks may
-//! read through one `&Async` without starving each other; because the
-//! registration is shared, a task that polls again after another one
-//! consumed the readiness registers afresh, which costs at most one more
-//! turn of the reactor (arming re-checks the current readiness). The I/O
-//! impls, which poll only right after their operation said `WouldBlock`,
-//! restart a registration that an event already answered instead of
-//! returning `Ready`: that event was used up, and retrying would only
-//! fail once more (see [`Source::poll_ready`]).
+//! event). An event wakes every waiter of its direction (broadcast), so any
+//! number of tasks may wait on one source and a cancelled waiter takes no
+//! wakeup from another.
 //!
-//! # Interest and arming
+//! A waker is registered under the source's `state` lock and the readiness
+//! re-read under it; `dispatch` updates the readiness word *before* taking
+//! that lock to collect the wakers. Either the waiter's critical section
+//! comes first (its waker is collected) or the event's does (the re-read
+//! sees the new bits): no wakeup is lost.
 //!
-//! Sources are registered in [`PollMode::Oneshot`]: a delivered event
-//! disarms the descriptor until it is re-armed with `modify`. Re-arming
-//! makes the kernel check the *current* readiness (`EPOLL_CTL_MOD` with
-//! `EPOLLONESHOT`, `EV_ADD | EV_ONESHOT` on kqueue), so a waiter that found
-//! `WouldBlock`, then registers and arms, cannot miss data that arrived in
-//! between: that is why oneshot and not edge mode (an edge that fired before
-//! the waiter registered would be gone). `armed` mirrors what the kernel
-//! holds, so a second waiter in an already armed direction costs no system
-//! call. The dispatching thread clears `armed` for every event it handles
-//! (the kernel disarmed the whole descriptor) and re-arms the directions
-//! that still have waiters.
-//!
-//! Every change of `armed`, every `modify` and the final `delete` happen
-//! under the source's `state` lock, with `registered` checked first; this is
-//! also what makes it sound for the dispatching thread to borrow the raw
-//! descriptor: while `registered` is true the owning `Async` still holds the
-//! descriptor open.
+//! `deregister` clears `registered` and deletes the descriptor under the
+//! same lock, which is what makes it sound for a waiter to borrow the raw
+//! descriptor while it sees `registered`.
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use polling::{Event, PollMode, Poller};
-
 use crate::reactor::{shutdown_error, Inner};
 use crate::slab::Slab;
+use crate::sys::{Ev, Poller};
 
 /// Index of the read direction in [`State::dirs`].
 pub(crate) const READ: usize = 0;
 /// Index of the write direction in [`State::dirs`].
 pub(crate) const WRITE: usize = 1;
 
+/// The ready bit of each direction.
+const READY: [usize; 2] = [1 << 0, 1 << 1];
+/// The sticky closed bit of each direction.
+const CLOSED: [usize; 2] = [1 << 2, 1 << 3];
+/// The tick lives above the bits.
+const TICK_SHIFT: u32 = 4;
+const TICK_ONE: usize = 1 << TICK_SHIFT;
+
 /// Locks `m`, ignoring poisoning: every critical section in this crate
 /// leaves its data consistent before it could panic (wakers are woken only
 /// after locks are released).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A snapshot of a source's readiness word.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Readiness(usize);
+
+impl Readiness {
+    /// Whether an operation in `dir` may not block: ready, or closed.
+    pub(crate) fn is_ready(self, dir: usize) -> bool {
+        self.0 & (READY[dir] | CLOSED[dir]) != 0
+    }
+
+    /// Whether `dir` is closed for good.
+    pub(crate) fn is_closed(self, dir: usize) -> bool {
+        self.0 & CLOSED[dir] != 0
+    }
+
+    fn tick(self) -> usize {
+        self.0 >> TICK_SHIFT
+    }
 }
 
 /// A registered file descriptor.
@@ -83,21 +113,22 @@ pub(crate) struct Source {
     /// The key given to the poller: slot index in the low half, a
     /// generation in the high half (see `reactor`).
     pub(crate) key: usize,
+    /// The readiness word (see the module docs).
+    readiness: AtomicUsize,
+    /// A short read drains the read side (a byte stream, on a backend that
+    /// reports read-hangup).
+    short_read_drains: AtomicBool,
     state: Mutex<State>,
 }
 
 struct State {
     /// False once the owner deregistered; nothing may touch `fd` after.
     registered: bool,
-    /// What the kernel is armed for, as `(readable, writable)`.
-    armed: [bool; 2],
     dirs: [Direction; 2],
 }
 
 #[derive(Default)]
 struct Direction {
-    /// Events delivered in this direction so far (wrapping).
-    ticks: u64,
     /// Wakers of waiting futures; `None` once woken (the slot stays until
     /// its future is polled again or dropped).
     waiters: Slab<Option<Waker>>,
@@ -106,15 +137,11 @@ struct Direction {
     /// Wakers of the `poll_readable`/`poll_writable` callers since the
     /// last event (distinct by `will_wake`).
     poll_wakers: Vec<Waker>,
-    /// `ticks` when the shared poll registration was made.
-    poll_seen: Option<u64>,
+    /// The tick at which `poll_ready` last answered `Ready`.
+    poll_handed: Option<usize>,
 }
 
 impl Direction {
-    fn has_interest(&self) -> bool {
-        self.waiting > 0 || !self.poll_wakers.is_empty()
-    }
-
     /// Takes every waker of this direction into `out`.
     fn drain_wakers(&mut self, out: &mut Vec<Waker>) {
         if self.waiting > 0 {
@@ -124,26 +151,14 @@ impl Direction {
         out.append(&mut self.poll_wakers);
     }
 
-    /// Ends a `poll_ready` caller's registration: removes its waker and,
-    /// if it was the last one, the shared registration. Returns the removed
-    /// waker, to be dropped after the lock is released.
+    /// Removes a `poll_ready` caller's waker. Returns it, to be dropped
+    /// after the lock is released.
     #[must_use]
     fn forget_poller(&mut self, waker: &Waker) -> Option<Waker> {
-        let removed = self
-            .poll_wakers
+        self.poll_wakers
             .iter()
             .position(|w| w.will_wake(waker))
-            .map(|i| self.poll_wakers.swap_remove(i));
-        if self.poll_wakers.is_empty() {
-            self.poll_seen = None;
-        }
-        removed
-    }
-
-    /// Records an event and takes every waker into `out`.
-    fn fire(&mut self, out: &mut Vec<Waker>) {
-        self.ticks = self.ticks.wrapping_add(1);
-        self.drain_wakers(out);
+            .map(|i| self.poll_wakers.swap_remove(i))
     }
 }
 
@@ -159,66 +174,99 @@ fn store_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
 }
 
 impl Source {
+    /// A source for `fd`, both directions assumed ready: the first
+    /// operation is tried at once (a fresh connection usually has room to
+    /// write, often data to read), and its `WouldBlock`, if any, clears the
+    /// bit. Starting from "not ready" would make the first operation on
+    /// every new socket wait for a turn of the reactor, and callers that
+    /// try an operation with a no-op waker (a stream writer flushing what
+    /// it can) would never try it at all.
     pub(crate) fn new(fd: RawFd, key: usize) -> Source {
         Source {
             fd,
             key,
+            readiness: AtomicUsize::new(READY[READ] | READY[WRITE]),
+            short_read_drains: AtomicBool::new(false),
             state: Mutex::new(State {
                 registered: true,
-                armed: [false; 2],
                 dirs: Default::default(),
             }),
         }
     }
 
-    /// Re-arms the descriptor if a direction with interest is not armed.
-    ///
-    /// Called with the state lock held.
-    fn arm(&self, poller: &Poller, st: &mut State) -> io::Result<()> {
-        if !st.registered {
-            return Ok(());
-        }
-        let want = [st.dirs[READ].has_interest(), st.dirs[WRITE].has_interest()];
-        if (want[READ] && !st.armed[READ]) || (want[WRITE] && !st.armed[WRITE]) {
-            // Keep a direction armed if it already is: re-arming replaces
-            // the whole interest set.
-            let read = want[READ] || st.armed[READ];
-            let write = want[WRITE] || st.armed[WRITE];
-            // SAFETY: `registered` is true and we hold the state lock, so
-            // the owning `Async` has not yet run `deregister` (which clears
-            // `registered` under this lock before its descriptor is closed
-            // or handed back): `fd` is open and is the descriptor we added,
-            // for the whole of this borrow.
-            let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
-            poller.modify_with_mode(fd, Event::new(self.key, read, write), PollMode::Oneshot)?;
-            st.armed = [read, write];
-        }
-        Ok(())
+    /// The current readiness.
+    pub(crate) fn readiness(&self) -> Readiness {
+        Readiness(self.readiness.load(Ordering::Acquire))
     }
 
-    /// Handles one delivered event: bumps the ticks of the ready
-    /// directions, collects their wakers into `out` and re-arms whatever
-    /// still has waiters.
-    pub(crate) fn dispatch(&self, poller: &Poller, ev: &Event, out: &mut Vec<Waker>) {
+    /// Clears `dir`'s ready bit if no event arrived since `seen` was read.
+    pub(crate) fn clear(&self, dir: usize, seen: Readiness) {
+        let mut cur = self.readiness.load(Ordering::Acquire);
+        while cur >> TICK_SHIFT == seen.tick() && cur & READY[dir] != 0 {
+            match self.readiness.compare_exchange_weak(
+                cur,
+                cur & !READY[dir],
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Marks the source a byte stream on a backend that reports
+    /// read-hangup, so a short read clears read readiness.
+    pub(crate) fn set_short_read_drains(&self, poller: &Poller) {
+        if poller.reports_read_closed() {
+            self.short_read_drains.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a short read drained the read side.
+    pub(crate) fn short_read_drains(&self) -> bool {
+        self.short_read_drains.load(Ordering::Relaxed)
+    }
+
+    /// Handles one delivered event: records it in the readiness word, then
+    /// collects the wakers of its directions into `out`.
+    pub(crate) fn dispatch(&self, ev: &Ev, out: &mut Vec<Waker>) {
+        let mut bits = 0;
+        if ev.readable {
+            bits |= READY[READ];
+        }
+        if ev.writable {
+            bits |= READY[WRITE];
+        }
+        if ev.read_closed {
+            bits |= CLOSED[READ];
+        }
+        if ev.write_closed {
+            bits |= CLOSED[WRITE];
+        }
+        // The tick wraps: it only has to differ from a recent snapshot.
+        let mut cur = self.readiness.load(Ordering::Acquire);
+        loop {
+            let new = (cur | bits).wrapping_add(TICK_ONE);
+            match self.readiness.compare_exchange_weak(
+                cur,
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
         let mut st = lock(&self.state);
         if !st.registered {
             return;
         }
-        // Oneshot: the kernel disarmed the descriptor when it delivered
-        // this event, whatever its directions.
-        st.armed = [false; 2];
-        if ev.readable {
-            st.dirs[READ].fire(out);
+        if bits & (READY[READ] | CLOSED[READ]) != 0 {
+            st.dirs[READ].drain_wakers(out);
         }
-        if ev.writable {
-            st.dirs[WRITE].fire(out);
-        }
-        if self.arm(poller, &mut st).is_err() {
-            // Nobody will be woken by the kernel for this source any more:
-            // wake everyone so they retry their operation and meet the
-            // error themselves when they re-arm.
-            st.dirs[READ].fire(out);
-            st.dirs[WRITE].fire(out);
+        if bits & (READY[WRITE] | CLOSED[WRITE]) != 0 {
+            st.dirs[WRITE].drain_wakers(out);
         }
     }
 
@@ -231,7 +279,7 @@ impl Source {
     }
 
     /// Marks the source deregistered and deletes `fd` from the poller,
-    /// under the state lock so no re-arm can race with or follow it.
+    /// under the state lock so no waiter can borrow the descriptor after.
     ///
     /// `fd` must be the descriptor this source was registered with; the
     /// caller closes or returns it only after this returns.
@@ -241,7 +289,6 @@ impl Source {
             return Ok(());
         }
         st.registered = false;
-        st.armed = [false; 2];
         // No waiter can exist (they borrow the owning `Async`), but drop
         // any stale waker now rather than with the last `Arc`.
         let mut stale = Vec::new();
@@ -253,25 +300,41 @@ impl Source {
         res
     }
 
-    /// The `poll_readable` / `poll_writable` state machine (one shared
-    /// registration per direction, see the module docs).
-    ///
-    /// `after_miss` says the caller's operation has just failed with
-    /// `WouldBlock`. An event recorded since the shared registration was
-    /// made is then known to be used up (it happened before that failed
-    /// try, or the re-check below catches it), so instead of answering
-    /// `Ready` and having the caller try again only to fail again (one
-    /// wasted system call per wait), the registration starts afresh. This
-    /// loses no wakeup: the direction is (re-)armed below, and an armed
-    /// oneshot registration is reported by the kernel whenever the
-    /// descriptor is ready, including data that arrived between the
-    /// caller's try and this call.
+    /// Registers `cx`'s waker for `dir` in the shared poll list unless the
+    /// direction turned ready meanwhile; the slow path of every `poll_*`
+    /// I/O method. `Ready(Ok)` means "try the operation again".
+    pub(crate) fn poll_register(
+        &self,
+        reactor: &Inner,
+        dir: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.state);
+        if self.readiness().is_ready(dir) {
+            return Poll::Ready(Ok(()));
+        }
+        // Checked under the state lock: `Reactor::shutdown` sets the flag
+        // before it locks any source to take its wakers.
+        if reactor.shutdown.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        let d = &mut st.dirs[dir];
+        if !d.poll_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            d.poll_wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// The public `poll_readable` / `poll_writable`: `Ready` while the
+    /// direction reads ready, except that a caller coming back at the tick
+    /// it was last answered `Ready` at has used that readiness up (its
+    /// operation said `WouldBlock`, the documented contract), which clears
+    /// the bit and waits for the next event.
     pub(crate) fn poll_ready(
         &self,
         reactor: &Inner,
         dir: usize,
         cx: &mut Context<'_>,
-        after_miss: bool,
     ) -> Poll<io::Result<()>> {
         // Declared before the guard so it is dropped after it: dropping a
         // waker may run arbitrary code, never under our lock.
@@ -282,48 +345,92 @@ impl Source {
             _stale = d.forget_poller(cx.waker());
             return Poll::Ready(Err(shutdown_error()));
         }
-        match d.poll_seen {
-            // Every waker registered before the event was taken by it
-            // (`fire`), so restarting the registration strands nobody.
-            Some(seen) if seen != d.ticks && after_miss => d.poll_seen = Some(d.ticks),
-            Some(seen) if seen != d.ticks => {
-                _stale = d.forget_poller(cx.waker());
-                return Poll::Ready(Ok(()));
-            }
-            Some(_) => {}
-            None => d.poll_seen = Some(d.ticks),
+        let mut r = self.readiness();
+        if r.is_ready(dir) && d.poll_handed == Some(r.tick()) && !r.is_closed(dir) {
+            self.clear(dir, r);
+            r = self.readiness();
+        }
+        if r.is_ready(dir) && (d.poll_handed != Some(r.tick()) || r.is_closed(dir)) {
+            d.poll_handed = Some(r.tick());
+            _stale = d.forget_poller(cx.waker());
+            return Poll::Ready(Ok(()));
         }
         if !d.poll_wakers.iter().any(|w| w.will_wake(cx.waker())) {
             d.poll_wakers.push(cx.waker().clone());
         }
-        if let Err(e) = self.arm(&reactor.poller, &mut st) {
-            _stale = st.dirs[dir].forget_poller(cx.waker());
-            return Poll::Ready(Err(e));
-        }
         Poll::Pending
+    }
+
+    /// Whether the descriptor is ready in `dir` right now, asked of the
+    /// kernel with a zero-timeout `poll(2)`: what `readable()` uses to tell
+    /// fresh readiness from readiness the caller already used up.
+    fn kernel_ready(&self, dir: usize) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags};
+        let st = lock(&self.state);
+        if !st.registered {
+            return true;
+        }
+        // SAFETY: `registered` is true and we hold the state lock, so the
+        // owning `Async` has not run `deregister` (which clears it under
+        // this lock before the descriptor is closed or handed back): `fd`
+        // is open for the whole borrow.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+        let flags = if dir == READ {
+            PollFlags::IN | PollFlags::PRI | PollFlags::RDHUP
+        } else {
+            PollFlags::OUT
+        };
+        let mut fds = [PollFd::new(&fd, flags)];
+        let zero = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        match poll(&mut fds, Some(&zero)) {
+            Ok(n) => n > 0 && !fds[0].revents().is_empty(),
+            // Let the caller try its operation and see the error.
+            Err(_) => true,
+        }
     }
 }
 
-/// A future that resolves once an event arrives for one direction of a
-/// source after the future first registered.
+/// What a [`Waiter`] is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitFor {
+    /// `read_with` and friends: the caller's operation said `WouldBlock`
+    /// and cleared the bit; wait until the direction reads ready.
+    Retry,
+    /// `readable()` / `writable()`: the caller has not tried anything, so
+    /// readiness the reactor remembers is checked with the kernel first
+    /// (it may have been used up by an operation outside this crate).
+    Fresh,
+}
+
+/// A future that resolves once one direction of a source reads ready.
 ///
-/// Registration happens on the first poll; dropping the future removes its
-/// waker slot. Awaited through `&mut` so `read_with` can reuse one `Waiter`
-/// across retries.
+/// Registration happens on the first poll that finds the direction not
+/// ready; dropping the future removes its waker slot. Awaited through
+/// `&mut` so `read_with` can reuse one `Waiter` across retries.
 pub(crate) struct Waiter<'a> {
     source: &'a Source,
     reactor: &'a Inner,
     dir: usize,
-    /// `(slot in the waker slab, ticks when registered)` while registered.
-    slot: Option<(usize, u64)>,
+    mode: WaitFor,
+    /// The slot in the waker slab while registered.
+    slot: Option<usize>,
 }
 
 impl<'a> Waiter<'a> {
-    pub(crate) fn new(source: &'a Source, reactor: &'a Inner, dir: usize) -> Waiter<'a> {
+    pub(crate) fn new(
+        source: &'a Source,
+        reactor: &'a Inner,
+        dir: usize,
+        mode: WaitFor,
+    ) -> Waiter<'a> {
         Waiter {
             source,
             reactor,
             dir,
+            mode,
             slot: None,
         }
     }
@@ -332,7 +439,7 @@ impl<'a> Waiter<'a> {
     /// the waker it held, to be dropped after the lock is released.
     #[must_use]
     fn unregister(&mut self, st: &mut State) -> Option<Waker> {
-        let (idx, _) = self.slot.take()?;
+        let idx = self.slot.take()?;
         let d = &mut st.dirs[self.dir];
         let waker = d.waiters.remove(idx).flatten();
         if waker.is_some() {
@@ -347,6 +454,27 @@ impl std::future::Future for Waiter<'_> {
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        // Every wait fails after shutdown, even one that would not block
+        // (the flag is checked again under the lock below, for waits that
+        // register).
+        if this.reactor.shutdown.load(Ordering::SeqCst) {
+            let mut st = lock(&this.source.state);
+            let removed = this.unregister(&mut st);
+            drop(st);
+            drop(removed);
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        if this.mode == WaitFor::Fresh && this.slot.is_none() {
+            // Only before registering: once registered, readiness comes
+            // from an event that arrived after, which is fresh.
+            let r = this.source.readiness();
+            if r.is_ready(this.dir) {
+                if r.is_closed(this.dir) || this.source.kernel_ready(this.dir) {
+                    return Poll::Ready(Ok(()));
+                }
+                this.source.clear(this.dir, r);
+            }
+        }
         // Declared before the guard so it is dropped after it.
         let mut _stale: Option<Waker> = None;
         let mut st = lock(&this.source.state);
@@ -357,18 +485,18 @@ impl std::future::Future for Waiter<'_> {
             _stale = this.unregister(&mut st);
             return Poll::Ready(Err(shutdown_error()));
         }
+        if this.source.readiness().is_ready(this.dir) {
+            _stale = this.unregister(&mut st);
+            return Poll::Ready(Ok(()));
+        }
         let d = &mut st.dirs[this.dir];
         match this.slot {
             None => {
                 let idx = d.waiters.insert(Some(cx.waker().clone()));
                 d.waiting += 1;
-                this.slot = Some((idx, d.ticks));
+                this.slot = Some(idx);
             }
-            Some((_, seen)) if seen != d.ticks => {
-                _stale = this.unregister(&mut st);
-                return Poll::Ready(Ok(()));
-            }
-            Some((idx, _)) => {
+            Some(idx) => {
                 let slot = d
                     .waiters
                     .get_mut(idx)
@@ -378,12 +506,6 @@ impl std::future::Future for Waiter<'_> {
                 }
                 _stale = store_waker(slot, cx.waker());
             }
-        }
-        if let Err(e) = this.source.arm(&this.reactor.poller, &mut st) {
-            let removed = this.unregister(&mut st);
-            drop(st);
-            drop(removed);
-            return Poll::Ready(Err(e));
         }
         Poll::Pending
     }

@@ -146,16 +146,18 @@ impl TcpStream {
     ///
     /// Fails if the socket cannot be made non-blocking or registered.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            io: Async::new(stream)?,
-        })
+        let io = Async::new(stream)?;
+        // A stream socket: a short read means its buffer is empty.
+        io.set_byte_stream();
+        Ok(TcpStream { io })
     }
 
     /// Wraps a socket that is already in non-blocking mode.
     pub(crate) fn from_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            io: Async::new_nonblocking(stream)?,
-        })
+        let io = Async::new_nonblocking(stream)?;
+        // A stream socket: a short read means its buffer is empty.
+        io.set_byte_stream();
+        Ok(TcpStream { io })
     }
 
     /// Deregisters the stream and returns the std stream, back in blocking

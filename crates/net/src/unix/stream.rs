@@ -94,17 +94,19 @@ impl UnixStream {
     ///
     /// Fails if the socket cannot be made non-blocking or registered.
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
-        Ok(UnixStream {
-            io: Async::new(stream)?,
-        })
+        let io = Async::new(stream)?;
+        // A stream socket: a short read means its buffer is empty.
+        io.set_byte_stream();
+        Ok(UnixStream { io })
     }
 
     pub(crate) fn from_nonblocking(
         stream: std::os::unix::net::UnixStream,
     ) -> io::Result<UnixStream> {
-        Ok(UnixStream {
-            io: Async::new_nonblocking(stream)?,
-        })
+        let io = Async::new_nonblocking(stream)?;
+        // A stream socket: a short read means its buffer is empty.
+        io.set_byte_stream();
+        Ok(UnixStream { io })
     }
 
     /// Deregisters the socket and returns the std socket, back in blocking

@@ -1,0 +1,127 @@
+//! Cooperative scheduling: a budget of ready operations per task poll.
+//!
+//! A task whose socket is always readable, or whose channel always has a
+//! message, never returns `Pending` on its own, so it keeps its worker
+//! forever and the tasks queued behind it wait (an echo server then serves
+//! a few connections in a hot loop and the rest stall). tokio's answer,
+//! used here too: each task poll gets a budget of [`BUDGET`] operations.
+//! Every tulipa I/O operation, channel receive and lock or permit
+//! acquisition that is *ready* spends one unit ([`poll_proceed`]); once
+//! the budget is spent, the next one returns `Pending` after waking its own
+//! task, which goes to the back of the run queue. A task that waits for
+//! real never notices.
+//!
+//! Executors run each poll inside [`with_budget`]; outside it (a future
+//! polled by another runtime, a plain `block_on` of `futures-lite`) the
+//! budget is unlimited, so nothing changes for code that does not run on
+//! tulipa. The cost is one thread-local access per operation.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::task::{Context, Poll};
+//! use tulipa_core::coop;
+//!
+//! let waker = std::task::Waker::noop();
+//! let mut cx = Context::from_waker(&waker);
+//! let spent = coop::with_budget(|| {
+//!     let mut n = 0;
+//!     while coop::poll_proceed(&mut cx).is_ready() {
+//!         n += 1;
+//!     }
+//!     n
+//! });
+//! assert_eq!(spent, coop::BUDGET);
+//! // Outside a budgeted poll, every operation may proceed.
+//! assert!(coop::poll_proceed(&mut cx).is_ready());
+//! ```
+
+use std::cell::Cell;
+use std::task::{Context, Poll};
+
+/// Ready operations one task poll may perform before it yields: tokio's
+/// figure, large enough that the self-wake costs nothing measurable
+/// (under 1% of a 128-message batch) and small enough that a connection
+/// waits at most a few hundred microseconds behind a busy neighbour.
+pub const BUDGET: u32 = 128;
+
+thread_local! {
+    /// Units left in the current poll; `None` outside a budgeted poll.
+    static LEFT: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+/// Runs `f` (one poll of a task) with a fresh budget of [`BUDGET`],
+/// restoring the caller's budget afterwards (polls nest: a `block_on`
+/// inside a task).
+pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<u32>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = LEFT.try_with(|c| c.set(self.0));
+        }
+    }
+    let prev = LEFT.try_with(|c| c.replace(Some(BUDGET))).ok().flatten();
+    let _restore = Restore(prev);
+    f()
+}
+
+/// Spends one unit of the current task's budget: `Ready` if the operation
+/// may proceed, else wakes the task and returns `Pending` (it then goes to
+/// the back of the run queue and gets a fresh budget on its next poll).
+///
+/// Call it only where the operation is about to complete (its data or
+/// permit is there): a pending operation needs no budget.
+#[inline]
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
+    let left = LEFT.try_with(Cell::get).ok().flatten();
+    match left {
+        None => Poll::Ready(()),
+        Some(0) => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Some(n) => {
+            let _ = LEFT.try_with(|c| c.set(Some(n - 1)));
+            Poll::Ready(())
+        }
+    }
+}
+
+/// Whether the current poll has budget left (without spending any).
+pub fn has_budget_remaining() -> bool {
+    !matches!(LEFT.try_with(Cell::get), Ok(Some(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_budget_runs_out_wakes_the_task_and_is_restored_after() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        with_budget(|| {
+            for _ in 0..BUDGET {
+                assert!(poll_proceed(&mut cx).is_ready());
+            }
+            assert!(!has_budget_remaining());
+            assert!(poll_proceed(&mut cx).is_pending());
+            assert_eq!(count.0.load(Ordering::SeqCst), 1, "self-woken once");
+            // A nested poll gets its own budget and gives the outer one back.
+            with_budget(|| assert!(poll_proceed(&mut cx).is_ready()));
+            assert!(poll_proceed(&mut cx).is_pending());
+        });
+        assert!(poll_proceed(&mut cx).is_ready(), "unlimited outside");
+    }
+}
