@@ -130,7 +130,8 @@ const FEATURES: &str = "--features tulipa-net/tls";
 
 /// Tests: nextest when installed (plus doc tests, which nextest skips),
 /// otherwise `cargo test`, which runs doc tests too. The benches crate is
-/// left out ([`NO_BENCHES`]).
+/// left out ([`NO_BENCHES`]). Then the I/O suites again on the portable
+/// poller ([`PORTABLE_SUITES`]).
 fn test(root: &Path) -> Result {
     let mut probe = cargo(root, "nextest --version");
     probe.stdout(Stdio::null()).stderr(Stdio::null());
@@ -148,15 +149,26 @@ fn test(root: &Path) -> Result {
                 root,
                 &format!("test --workspace --doc {NO_BENCHES} {FEATURES}"),
             ),
-        )
+        )?;
+        let mut portable = cargo(root, &format!("nextest run {PORTABLE_SUITES} {FEATURES}"));
+        portable.env("TULIPA_POLLER", "portable");
+        run("tests on the portable poller", portable)
     } else {
         println!("cargo-nextest is not installed; falling back to cargo test");
         run(
             "test",
             cargo(root, &format!("test --workspace {NO_BENCHES} {FEATURES}")),
-        )
+        )?;
+        let mut portable = cargo(root, &format!("test {PORTABLE_SUITES} {FEATURES}"));
+        portable.env("TULIPA_POLLER", "portable");
+        run("tests on the portable poller", portable)
     }
 }
+
+/// The suites that run a second time on the reactor's portable backend
+/// (`TULIPA_POLLER=portable`, the `polling` crate), so both backends pass
+/// the reactor's own tests and everything built directly on it.
+const PORTABLE_SUITES: &str = "-p tulipa-reactor -p tulipa-net -p tulipa-process -p tulipa-fs";
 
 fn doc(root: &Path) -> Result {
     let mut cmd = cargo(
