@@ -26,7 +26,8 @@
 //! let mut cx = Context::from_waker(&waker);
 //! let spent = coop::with_budget(|| {
 //!     let mut n = 0;
-//!     while coop::poll_proceed(&mut cx).is_ready() {
+//!     while let std::task::Poll::Ready(progress) = coop::poll_proceed(&mut cx) {
+//!         progress.made_progress(); // the operation completed
 //!         n += 1;
 //!     }
 //!     n
@@ -65,24 +66,53 @@ pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Spends one unit of the current task's budget: `Ready` if the operation
-/// may proceed, else wakes the task and returns `Pending` (it then goes to
-/// the back of the run queue and gets a fresh budget on its next poll).
+/// Takes one unit of the current task's budget for an operation about to
+/// run: `Ready` with a [`Progress`] guard if it may proceed, else wakes the
+/// task and returns `Pending` (it then goes to the back of the run queue
+/// and gets a fresh budget on its next poll).
 ///
-/// Call it only where the operation is about to complete (its data or
-/// permit is there): a pending operation needs no budget.
+/// Call [`Progress::made_progress`] when the operation completed; dropping
+/// the guard without it gives the unit back, so an operation that found
+/// nothing to do (and returns `Pending`) costs no budget. That matters for
+/// a future polling many idle sources in one poll: it must not run out and
+/// spin.
 #[inline]
-pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
     let left = LEFT.try_with(Cell::get).ok().flatten();
     match left {
-        None => Poll::Ready(()),
+        None => Poll::Ready(Progress { refund: false }),
         Some(0) => {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
         Some(n) => {
             let _ = LEFT.try_with(|c| c.set(Some(n - 1)));
-            Poll::Ready(())
+            Poll::Ready(Progress { refund: true })
+        }
+    }
+}
+
+/// One unit of budget taken by [`poll_proceed`]; given back when dropped
+/// unless the operation [made progress](Progress::made_progress).
+#[must_use = "drop it to give the unit back, or call made_progress()"]
+#[derive(Debug)]
+pub struct Progress {
+    refund: bool,
+}
+
+impl Progress {
+    /// The operation completed: the unit stays spent.
+    #[inline]
+    pub fn made_progress(mut self) {
+        self.refund = false;
+    }
+}
+
+impl Drop for Progress {
+    #[inline]
+    fn drop(&mut self) {
+        if self.refund {
+            let _ = LEFT.try_with(|c| c.set(c.get().map(|n| n.saturating_add(1))));
         }
     }
 }
@@ -113,7 +143,10 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         with_budget(|| {
             for _ in 0..BUDGET {
-                assert!(poll_proceed(&mut cx).is_ready());
+                match poll_proceed(&mut cx) {
+                    Poll::Ready(p) => p.made_progress(),
+                    Poll::Pending => panic!("budget ran out early"),
+                }
             }
             assert!(!has_budget_remaining());
             assert!(poll_proceed(&mut cx).is_pending());
@@ -123,5 +156,21 @@ mod tests {
             assert!(poll_proceed(&mut cx).is_pending());
         });
         assert!(poll_proceed(&mut cx).is_ready(), "unlimited outside");
+    }
+
+    #[test]
+    fn an_operation_that_made_no_progress_gives_its_unit_back() {
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        with_budget(|| {
+            // Polling many idle sources in one poll never runs out.
+            for _ in 0..10 * BUDGET {
+                match poll_proceed(&mut cx) {
+                    Poll::Ready(p) => drop(p),
+                    Poll::Pending => panic!("an idle poll spent the budget"),
+                }
+            }
+            assert!(has_budget_remaining());
+        });
     }
 }

@@ -331,12 +331,15 @@ impl<T: AsFd> Async<T> {
         loop {
             let seen = self.source.readiness();
             if seen.is_ready(READ) || self.inner().is_shut_down() {
-                futures_lite::future::poll_fn(coop::poll_proceed).await;
+                let progress = futures_lite::future::poll_fn(coop::poll_proceed).await;
                 match op(self.get_ref()) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.source.clear(READ, seen)
                     }
-                    res => return res,
+                    res => {
+                        progress.made_progress();
+                        return res;
+                    }
                 }
             }
             (&mut waiter).await?;
@@ -361,10 +364,13 @@ impl<T: AsFd> Async<T> {
         loop {
             let seen = source.readiness();
             if seen.is_ready(READ) || inner.is_shut_down() {
-                futures_lite::future::poll_fn(coop::poll_proceed).await;
+                let progress = futures_lite::future::poll_fn(coop::poll_proceed).await;
                 match op(io) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear(READ, seen),
-                    res => return res,
+                    res => {
+                        progress.made_progress();
+                        return res;
+                    }
                 }
             }
             (&mut waiter).await?;
@@ -400,12 +406,15 @@ impl<T: AsFd> Async<T> {
         loop {
             let seen = self.source.readiness();
             if seen.is_ready(WRITE) || self.inner().is_shut_down() {
-                futures_lite::future::poll_fn(coop::poll_proceed).await;
+                let progress = futures_lite::future::poll_fn(coop::poll_proceed).await;
                 match op(self.get_ref()) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.source.clear(WRITE, seen)
                     }
-                    res => return res,
+                    res => {
+                        progress.made_progress();
+                        return res;
+                    }
                 }
             }
             (&mut waiter).await?;
@@ -430,10 +439,13 @@ impl<T: AsFd> Async<T> {
         loop {
             let seen = source.readiness();
             if seen.is_ready(WRITE) || inner.is_shut_down() {
-                futures_lite::future::poll_fn(coop::poll_proceed).await;
+                let progress = futures_lite::future::poll_fn(coop::poll_proceed).await;
                 match op(io) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear(WRITE, seen),
-                    res => return res,
+                    res => {
+                        progress.made_progress();
+                        return res;
+                    }
                 }
             }
             (&mut waiter).await?;
@@ -449,7 +461,7 @@ impl<T: AsFd> Async<T> {
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>>
     where
-        R: Into<Progress> + Copy,
+        R: Into<ReadCount> + Copy,
     {
         let mut op = op;
         let io = self.get_ref();
@@ -465,7 +477,7 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> Poll<io::Result<R>>
     where
-        R: Into<Progress> + Copy,
+        R: Into<ReadCount> + Copy,
     {
         let (source, inner, io) = self.parts_mut();
         poll_io(source, inner, cx, dir, want, || op(io))
@@ -491,17 +503,17 @@ impl<T: AsFd> Async<T> {
 
 /// How much an operation did, to tell a short read.
 #[derive(Clone, Copy)]
-pub(crate) struct Progress(Option<usize>);
+pub(crate) struct ReadCount(Option<usize>);
 
-impl From<usize> for Progress {
-    fn from(n: usize) -> Progress {
-        Progress(Some(n))
+impl From<usize> for ReadCount {
+    fn from(n: usize) -> ReadCount {
+        ReadCount(Some(n))
     }
 }
 
-impl From<()> for Progress {
-    fn from((): ()) -> Progress {
-        Progress(None)
+impl From<()> for ReadCount {
+    fn from((): ()) -> ReadCount {
+        ReadCount(None)
     }
 }
 
@@ -518,7 +530,7 @@ fn poll_io<R>(
     mut op: impl FnMut() -> io::Result<R>,
 ) -> Poll<io::Result<R>>
 where
-    R: Into<Progress> + Copy,
+    R: Into<ReadCount> + Copy,
 {
     loop {
         let seen = source.readiness();
@@ -527,13 +539,14 @@ where
         if seen.is_ready(dir) || inner.is_shut_down() {
             // The task's budget (see `tulipa_core::coop`): a task whose
             // descriptor is always ready yields now and then.
-            if coop::poll_proceed(cx).is_pending() {
+            let Poll::Ready(progress) = coop::poll_proceed(cx) else {
                 return Poll::Pending;
-            }
+            };
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => source.clear(dir, seen),
                 Ok(r) => {
-                    if let (Some(want), Progress(Some(n))) = (want, r.into()) {
+                    progress.made_progress();
+                    if let (Some(want), ReadCount(Some(n))) = (want, r.into()) {
                         if n > 0 && n < want && source.short_read_drains() {
                             source.clear(dir, seen);
                         }

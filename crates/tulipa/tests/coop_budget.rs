@@ -1,0 +1,87 @@
+//! The cooperative budget: a task whose channel or socket is always ready
+//! still yields to the others after `tulipa_core::coop::BUDGET` ready
+//! operations in one poll, on both runtimes.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use futures_lite::AsyncReadExt;
+use tulipa::Runtime;
+
+const MESSAGES: usize = 4 * BUDGET;
+
+/// The budget `tulipa_core::coop::BUDGET` documents.
+const BUDGET: usize = 128;
+
+fn flavors() -> Vec<Runtime> {
+    vec![
+        Runtime::builder().current_thread().build().unwrap(),
+        Runtime::builder().worker_threads(1).build().unwrap(),
+    ]
+}
+
+#[test]
+fn a_receiver_whose_channel_is_never_empty_lets_another_task_run() {
+    for rt in flavors() {
+        let (tx, rx) = tulipa::channel::unbounded::<usize>();
+        for i in 0..MESSAGES {
+            tx.try_send(i).unwrap();
+        }
+        let received = Arc::new(AtomicUsize::new(0));
+        let seen_by_other = rt.block_on({
+            let received = received.clone();
+            async move {
+                let counter = received.clone();
+                let consumer = tulipa::spawn(async move {
+                    for _ in 0..MESSAGES {
+                        rx.recv().await.unwrap();
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+                // Queued behind the consumer, on the same single worker.
+                let other = tulipa::spawn(async move { received.load(Ordering::SeqCst) });
+                consumer.await.unwrap();
+                other.await.unwrap()
+            }
+        });
+        assert!(
+            seen_by_other < MESSAGES,
+            "the other task ran only after all {MESSAGES} receives: no yield"
+        );
+        assert_eq!(received.load(Ordering::SeqCst), MESSAGES, "nothing lost");
+    }
+}
+
+#[test]
+fn a_reader_whose_socket_is_always_ready_lets_another_task_run() {
+    for rt in flavors() {
+        let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        // Enough bytes that one-byte reads are always ready.
+        b.write_all(&vec![7u8; MESSAGES]).unwrap();
+        let read = Arc::new(AtomicUsize::new(0));
+        let seen_by_other = rt.block_on({
+            let read = read.clone();
+            async move {
+                let mut a = tulipa::net::UnixStream::from_std(a).unwrap();
+                let counter = read.clone();
+                let reader = tulipa::spawn(async move {
+                    let mut byte = [0u8; 1];
+                    for _ in 0..MESSAGES {
+                        a.read_exact(&mut byte).await.unwrap();
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+                let other = tulipa::spawn(async move { read.load(Ordering::SeqCst) });
+                reader.await.unwrap();
+                other.await.unwrap()
+            }
+        });
+        assert!(
+            seen_by_other < MESSAGES,
+            "the other task ran only after all {MESSAGES} reads: no yield"
+        );
+        assert_eq!(read.load(Ordering::SeqCst), MESSAGES);
+        drop(b);
+    }
+}
