@@ -49,6 +49,18 @@ pub(crate) fn send_signal(pid: u32, signal: Signal) -> io::Result<()> {
     }
 }
 
+/// The error of signalling a process that was already reaped: asyncio's
+/// `ProcessLookupError`.
+pub(crate) fn exited_error(signal: Signal, status: ExitStatus) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!(
+            "cannot send {signal}: the process has already exited ({status}) and been \
+             reaped, so there is nothing left to signal"
+        ),
+    )
+}
+
 /// A child process spawned by [`Command::spawn`](crate::Command::spawn).
 ///
 /// Its pipes, when they were asked for with [`Stdio::piped`](std::process::Stdio::piped),
@@ -221,17 +233,15 @@ impl Child {
         future::poll_fn(|cx| self.poll_exit(cx)).await
     }
 
-    /// Sends `SIGKILL` to the process, without waiting for it to die.
-    ///
-    /// Does nothing if the process was already reaped (there is nothing
-    /// left to kill, and its number may be another process's by now). A
-    /// process that exited but was not reaped yet is a zombie: the signal
-    /// reaches it harmlessly.
+    /// Sends `SIGKILL` to the process, without waiting for it to die
+    /// (asyncio's `Process.kill()`).
     ///
     /// # Errors
     ///
-    /// Fails if `kill(2)` fails, or `waitpid` does (see
-    /// [`try_wait`](Child::try_wait)).
+    /// Fails with [`NotFound`](io::ErrorKind::NotFound) (asyncio's
+    /// `ProcessLookupError`) if the process has already exited and been
+    /// reaped, as for [`send_signal`](Child::send_signal). Also fails if
+    /// `kill(2)` fails, or `waitpid` does (see [`try_wait`](Child::try_wait)).
     pub fn start_kill(&mut self) -> io::Result<()> {
         self.send_signal(SIGKILL)
     }
@@ -241,7 +251,9 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// As for [`start_kill`](Child::start_kill) and [`wait`](Child::wait).
+    /// As for [`start_kill`](Child::start_kill) (so
+    /// [`NotFound`](io::ErrorKind::NotFound) once the process was reaped)
+    /// and [`wait`](Child::wait).
     ///
     /// # Cancel safety
     ///
@@ -255,22 +267,41 @@ impl Child {
 
     /// Sends `signal` to the process (asyncio's `Process.send_signal`).
     ///
-    /// Does nothing if the process was already reaped.
+    /// The process is reaped first if it has already exited, so the signal
+    /// never reaches another process that reused its number.
     ///
     /// # Errors
     ///
-    /// Fails if `kill(2)` fails (for example
+    /// Fails with [`NotFound`](io::ErrorKind::NotFound) (asyncio's
+    /// `ProcessLookupError`) if the process has exited and been reaped,
+    /// by an earlier wait or by this call: there is nothing left to signal.
+    /// Also fails if `kill(2)` fails (for example
     /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a bad signal
     /// number), or `waitpid` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use tulipa_process::{signal::SIGTERM, Command};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut child = Command::new("true").spawn()?;
+    /// child.wait().await?;
+    /// let err = child.send_signal(SIGTERM).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::NotFound);
+    /// # std::io::Result::Ok(()) })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn send_signal(&mut self, signal: Signal) -> io::Result<()> {
         // Reap first if it already exited, so the signal never reaches a
         // process that reused the number.
-        if self.try_wait()?.is_some() {
-            return Ok(());
+        if let Some(status) = self.try_wait()? {
+            return Err(exited_error(signal, status));
         }
         match self.id() {
             Some(pid) => send_signal(pid, signal),
-            None => Ok(()),
+            None => unreachable!("an unreaped child has a pid"),
         }
     }
 
