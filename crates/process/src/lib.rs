@@ -53,9 +53,10 @@
 //! [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) and the program keeps
 //! running (see [`signal`]).
 //!
-//! **Unsafe code** is limited to two modules: installing the signal
-//! handler and borrowing the eventfd inside it (`signal/registry.rs`), and
-//! calling `kill(2)` (`child.rs`); each block has a `SAFETY` proof. The
+//! **Unsafe code** is limited to three modules: installing the signal
+//! handler and borrowing the eventfd inside it (`signal/registry.rs`),
+//! calling `kill(2)` (`child.rs`), and the `setsid` / `dup2` run in the
+//! child before `exec` (`pre_exec.rs`); each block has a `SAFETY` proof. The
 //! rest of the crate denies `unsafe`.
 //!
 //! # Examples
@@ -80,6 +81,7 @@
 
 mod child;
 mod command;
+mod pre_exec;
 mod reap;
 mod serial;
 pub mod signal;
