@@ -151,7 +151,7 @@ impl Child {
     /// shut down since (the runtime it was polled on is gone): its error
     /// is not the child's, so it is replaced by a watch on the current
     /// reactor. Only an error of a watch made in this poll is returned.
-    fn poll_exit(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+    pub(crate) fn poll_exit(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
         let mut fresh = false;
         loop {
             match self.try_wait() {

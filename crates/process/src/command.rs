@@ -458,13 +458,23 @@ impl Command {
     ///
     /// As for [`status`](Command::status); the output read so far is lost.
     pub async fn output(&mut self) -> io::Result<Output> {
-        let defaults: [fn() -> Stdio; 3] = [Stdio::null, Stdio::piped, Stdio::piped];
+        self.spawn_with_defaults([Stdio::null, Stdio::piped, Stdio::piped])?
+            .wait_with_output()
+            .await
+    }
+
+    /// Spawns with `defaults` for the standard streams that were not set,
+    /// for this call only.
+    pub(crate) fn spawn_with_defaults(
+        &mut self,
+        defaults: [fn() -> Stdio; 3],
+    ) -> io::Result<Child> {
         let unset = self.stdio_set.map(|set| !set);
         self.apply(unset, defaults);
         let spawned = self.spawn();
         // Back to `spawn`'s own default, which is what "unset" means.
         self.apply(unset, [Stdio::inherit; 3]);
-        spawned?.wait_with_output().await
+        spawned
     }
 
     fn apply(&mut self, which: [bool; 3], cfg: [fn() -> Stdio; 3]) {
