@@ -8,7 +8,9 @@
 //! | `await loop.subprocess_shell(factory, cmd)` | [`subprocess_exec(factory, &mut Command::shell(cmd))`](subprocess_exec) |
 //! | `asyncio.SubprocessProtocol` | [`SubprocessProtocol`] |
 //! | `SubprocessTransport`: `get_pid`, `get_returncode`, `get_pipe_transport`, `send_signal`, `terminate`, `kill`, `close`, `is_closing` | [`SubprocessTransport`] |
-//! | `get_pipe_transport(0).write(data)`, `.write_eof()`, `.close()` | [`PipeTransport`] |
+//! | `get_pipe_transport(0).write(data)`, `.write_eof()`, `.close()`, `.abort()`, `get_write_buffer_size()` | [`PipeTransport`] |
+//! | `get_pipe_transport(1).pause_reading()`, `.resume_reading()`, `.is_reading()` | [`PipeTransport`] |
+//! | `pause_writing()` / `resume_writing()` on the protocol (stdin's high / low water marks) | [`SubprocessProtocol::pause_writing`], [`WRITE_HIGH_WATER`], [`WRITE_LOW_WATER`] |
 //!
 //! # Callback order
 //!
@@ -116,6 +118,15 @@ const READ_BUF: usize = 64 * 1024;
 /// Passes over the pipes per poll before the driver yields to other tasks.
 const BUDGET: usize = 32;
 
+/// Above this many bytes queued for stdin, the protocol's `pause_writing`
+/// is called (asyncio's default high-water mark for pipes, 64 KiB).
+pub const WRITE_HIGH_WATER: usize = 64 * 1024;
+
+/// At or below this many bytes queued for stdin (after a
+/// `pause_writing`), `resume_writing` is called (asyncio's default, a
+/// quarter of the high-water mark).
+pub const WRITE_LOW_WATER: usize = 16 * 1024;
+
 /// The callbacks of a child process: asyncio's `SubprocessProtocol`.
 ///
 /// The runtime calls them from the process's driver task, one at a time,
@@ -148,6 +159,18 @@ pub trait SubprocessProtocol: Send + 'static {
     /// The process exited and was reaped;
     /// [`SubprocessTransport::get_returncode`] has its status.
     fn process_exited(&mut self) {}
+
+    /// More than [`WRITE_HIGH_WATER`] bytes wait to go to the child's
+    /// stdin: stop writing until [`resume_writing`](SubprocessProtocol::resume_writing)
+    /// (asyncio's `pause_writing`, forwarded from the stdin pipe).
+    /// Called right after the callback whose write overfilled the buffer
+    /// returns, or promptly for a write from another task.
+    fn pause_writing(&mut self) {}
+
+    /// The stdin buffer drained to [`WRITE_LOW_WATER`] bytes: writing may
+    /// resume (asyncio's `resume_writing`). Not called if stdin is lost
+    /// first.
+    fn resume_writing(&mut self) {}
 
     /// Everything is over: the process exited and every pipe was lost.
     /// `err` is `None`, or the error of waiting for the process (a
@@ -184,6 +207,8 @@ struct State {
     stdin_eof: bool,
     /// Close these pipes at once (stdin's buffer is dropped).
     close_now: [bool; 3],
+    /// Read pipes whose reading is paused (`pause_reading`).
+    paused_reading: [bool; 3],
     /// [`SubprocessTransport::close`] was called.
     closing: bool,
     /// `connection_lost` has returned, or the driver is gone.
@@ -274,6 +299,7 @@ where
             stdin_buf: Vec::new(),
             stdin_eof: false,
             close_now: [false; 3],
+            paused_reading: [false; 3],
             closing: false,
             finished: false,
             waker: None,
@@ -292,6 +318,8 @@ where
         buf: vec![0; READ_BUF].into_boxed_slice(),
         exited: false,
         exit_error: None,
+        writing_paused: false,
+        read_paused: [false; 3],
         finished: false,
     };
     driver.protocol.connection_made(transport.clone());
@@ -442,10 +470,13 @@ impl fmt::Debug for SubprocessTransport {
 /// asyncio's write-pipe transport for stdin (fd 0), read-pipe transport
 /// for stdout and stderr (fd 1, 2).
 ///
-/// Writes to stdin are buffered without bound and written by the driver
-/// as the child reads (there is no `pause_writing` flow control:
-/// [`get_write_buffer_size`](PipeTransport::get_write_buffer_size) tells
-/// how much is waiting).
+/// Writes to stdin are queued and written by the driver as the child
+/// reads; a write never blocks and never fails for lack of room. Above
+/// [`WRITE_HIGH_WATER`] queued bytes the protocol's
+/// [`pause_writing`](SubprocessProtocol::pause_writing) is called, and
+/// [`resume_writing`](SubprocessProtocol::resume_writing) once the queue
+/// drained to [`WRITE_LOW_WATER`], as in asyncio; honouring them is up to
+/// the protocol.
 #[derive(Clone)]
 pub struct PipeTransport {
     shared: Arc<Shared>,
@@ -500,9 +531,11 @@ impl PipeTransport {
         if data.is_empty() {
             return Ok(());
         }
-        let was_empty = state.stdin_buf.is_empty();
+        let before = state.stdin_buf.len();
         state.stdin_buf.extend_from_slice(data);
-        if was_empty {
+        // Empty before: the driver is not waiting to write. Crossing the
+        // high-water mark: it has a `pause_writing` to deliver.
+        if before == 0 || (before <= WRITE_HIGH_WATER && state.stdin_buf.len() > WRITE_HIGH_WATER) {
             wake_driver(state);
         }
         Ok(())
@@ -562,6 +595,61 @@ impl PipeTransport {
         !state.open[i] || state.close_now[i] || (i == 0 && state.stdin_eof)
     }
 
+    fn read_only(&self, what: &str) -> io::Result<()> {
+        if self.fd != 0 {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "cannot {what} pipe 0 (the child's stdin): the parent only writes it; \
+                 pause or resume get_pipe_transport(1) or (2), the child's stdout or stderr"
+            ),
+        ))
+    }
+
+    /// Stops reading this pipe (stdout or stderr) until
+    /// [`resume_reading`](PipeTransport::resume_reading): no
+    /// `pipe_data_received` for it meanwhile, and the child blocks once the
+    /// pipe is full (asyncio's `pause_reading`). Its end-of-file is not
+    /// seen either, so `connection_lost` waits too. Does nothing if already
+    /// paused or closed.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) on stdin's transport.
+    pub fn pause_reading(&self) -> io::Result<()> {
+        self.read_only("pause reading")?;
+        self.shared.lock().paused_reading[self.index()] = true;
+        Ok(())
+    }
+
+    /// Reads this pipe again after
+    /// [`pause_reading`](PipeTransport::pause_reading) (asyncio's
+    /// `resume_reading`). Does nothing if not paused.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) on stdin's transport.
+    pub fn resume_reading(&self) -> io::Result<()> {
+        self.read_only("resume reading")?;
+        let i = self.index();
+        let mut state = self.shared.lock();
+        if state.paused_reading[i] {
+            state.paused_reading[i] = false;
+            wake_driver(state);
+        }
+        Ok(())
+    }
+
+    /// Whether this pipe is read: stdout or stderr, open, and not paused
+    /// (asyncio's `is_reading`). Always `false` for stdin.
+    pub fn is_reading(&self) -> bool {
+        let i = self.index();
+        let state = self.shared.lock();
+        i != 0 && state.open[i] && !state.close_now[i] && !state.paused_reading[i]
+    }
+
     /// How many bytes wait to be written to stdin (0 for stdout and
     /// stderr; asyncio's `get_write_buffer_size`).
     pub fn get_write_buffer_size(&self) -> usize {
@@ -593,6 +681,10 @@ struct Driver<P> {
     exited: bool,
     /// A `waitpid` failure, for `connection_lost`.
     exit_error: Option<io::Error>,
+    /// `pause_writing` was called, `resume_writing` not yet.
+    writing_paused: bool,
+    /// `paused_reading`, as seen at the start of this pass.
+    read_paused: [bool; 3],
     finished: bool,
 }
 
@@ -615,8 +707,9 @@ impl<P: SubprocessProtocol> Driver<P> {
 
     /// Close requests, stdin writes and stdin's closing; returns the pipes
     /// lost, for the protocol.
-    fn serve_requests(&mut self, cx: &mut Context<'_>, progress: &mut bool) -> Lost {
+    fn serve_requests(&mut self, cx: &mut Context<'_>, progress: &mut bool) -> (Lost, Flow) {
         let mut lost = Lost::default();
+        let mut flow = Flow::default();
         let shared = self.shared.clone();
         let mut state = shared.lock();
         if !state
@@ -626,6 +719,7 @@ impl<P: SubprocessProtocol> Driver<P> {
         {
             state.waker = Some(cx.waker().clone());
         }
+        self.read_paused = state.paused_reading;
         for fd in 1..3 {
             if state.close_now[fd] && state.open[fd] {
                 self.drop_pipe(&mut state, fd);
@@ -633,7 +727,12 @@ impl<P: SubprocessProtocol> Driver<P> {
             }
         }
         if !state.open[0] {
-            return lost;
+            return (lost, flow);
+        }
+        // What the callbacks since the last pass queued, before writing.
+        if !self.writing_paused && state.stdin_buf.len() > WRITE_HIGH_WATER {
+            self.writing_paused = true;
+            flow.pause = true;
         }
         let mut stdin_lost = None;
         if state.close_now[0] {
@@ -657,6 +756,15 @@ impl<P: SubprocessProtocol> Driver<P> {
                     Poll::Pending => break,
                 }
             }
+            // Drained by writing (not dropped): as asyncio, before a
+            // `write_eof` closes the pipe.
+            if stdin_lost.is_none()
+                && self.writing_paused
+                && state.stdin_buf.len() <= WRITE_LOW_WATER
+            {
+                self.writing_paused = false;
+                flow.resume = true;
+            }
             if stdin_lost.is_none() && state.stdin_buf.is_empty() {
                 if state.stdin_eof {
                     stdin_lost = Some(None);
@@ -673,11 +781,14 @@ impl<P: SubprocessProtocol> Driver<P> {
             self.drop_pipe(&mut state, 0);
             lost.push(0, err);
         }
-        lost
+        (lost, flow)
     }
 
     /// Reads once from pipe `fd` (1 or 2), calling the protocol.
     fn read_pipe(&mut self, cx: &mut Context<'_>, fd: usize, progress: &mut bool) {
+        if self.read_paused[fd] {
+            return;
+        }
         let polled = match fd {
             1 => self
                 .stdout
@@ -712,7 +823,16 @@ impl<P: SubprocessProtocol> Driver<P> {
     /// One pass over everything; returns whether anything happened.
     fn pass(&mut self, cx: &mut Context<'_>) -> bool {
         let mut progress = false;
-        for (fd, err) in self.serve_requests(cx, &mut progress).drain() {
+        let (mut lost, flow) = self.serve_requests(cx, &mut progress);
+        if flow.pause {
+            progress = true;
+            self.protocol.pause_writing();
+        }
+        if flow.resume {
+            progress = true;
+            self.protocol.resume_writing();
+        }
+        for (fd, err) in lost.drain() {
             progress = true;
             self.protocol.pipe_connection_lost(fd, err);
         }
@@ -809,6 +929,13 @@ impl<P> Drop for Driver<P> {
         drop(state);
         self.shared.closed.notify(usize::MAX);
     }
+}
+
+/// The flow-control callbacks a pass owes the protocol, in this order.
+#[derive(Default)]
+struct Flow {
+    pause: bool,
+    resume: bool,
 }
 
 /// Up to three lost pipes, without allocating.

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use common::runtimes;
 use tulipa::channel::{unbounded, Receiver, Sender};
-use tulipa::process::protocol::{subprocess_exec, SubprocessProtocol, SubprocessTransport};
+use tulipa::process::protocol::{
+    subprocess_exec, SubprocessProtocol, SubprocessTransport, WRITE_HIGH_WATER,
+};
 use tulipa::process::Command;
 use tulipa::signal::{SIGKILL, SIGTERM};
 
@@ -23,6 +25,8 @@ enum Ev {
     PipeLost(i32, Option<ErrorKind>),
     Exited,
     Lost(Option<ErrorKind>),
+    PauseWriting,
+    ResumeWriting,
 }
 
 type OnMade = Box<dyn FnOnce(&SubprocessTransport) + Send>;
@@ -60,6 +64,12 @@ impl SubprocessProtocol for Recorder {
     }
     fn connection_lost(&mut self, err: Option<std::io::Error>) {
         self.record(Ev::Lost(err.map(|e| e.kind())));
+    }
+    fn pause_writing(&mut self) {
+        self.record(Ev::PauseWriting);
+    }
+    fn resume_writing(&mut self) {
+        self.record(Ev::ResumeWriting);
     }
 }
 
@@ -396,4 +406,106 @@ fn public_types_are_send_and_sync() {
     fn check<T: Send + Sync + Clone + std::fmt::Debug>() {}
     check::<SubprocessTransport>();
     check::<tulipa::process::protocol::PipeTransport>();
+}
+
+#[test]
+fn a_full_stdin_buffer_pauses_then_resumes_writing() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let run = start(&mut Command::shell("wc -c"), |t: &SubprocessTransport| {
+                let stdin = t.get_pipe_transport(0).unwrap();
+                stdin.write(&payload(WRITE_HIGH_WATER)).unwrap();
+                stdin.write(&payload(1 << 20)).unwrap();
+                stdin.write_eof().unwrap();
+            })
+            .await;
+            run.transport.wait_closed().await;
+            let log = run.log.lock().unwrap().clone();
+            let data = check_order(&log, &[0, 1, 2]);
+            let expected = (WRITE_HIGH_WATER + (1 << 20)).to_string();
+            assert_eq!(String::from_utf8_lossy(&data[1]).trim(), expected);
+            let at = |ev: Ev| log.iter().position(|e| *e == ev);
+            let pause = at(Ev::PauseWriting).expect("pause_writing was called");
+            let resume = at(Ev::ResumeWriting).expect("resume_writing was called");
+            let stdin_lost = at(Ev::PipeLost(0, None)).unwrap();
+            assert!(pause < resume && resume < stdin_lost, "{log:?}");
+            let flow = log
+                .iter()
+                .filter(|e| matches!(e, Ev::PauseWriting | Ev::ResumeWriting))
+                .count();
+            assert_eq!(flow, 2, "{log:?}");
+        });
+    }
+}
+
+#[test]
+fn a_small_write_never_pauses_writing() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let run = start(&mut Command::new("cat"), |t: &SubprocessTransport| {
+                let stdin = t.get_pipe_transport(0).unwrap();
+                stdin.write(&payload(WRITE_HIGH_WATER)).unwrap();
+                stdin.close();
+            })
+            .await;
+            run.transport.wait_closed().await;
+            let log = run.log.lock().unwrap().clone();
+            assert_eq!(check_order(&log, &[0, 1, 2])[1].len(), WRITE_HIGH_WATER);
+            assert!(!log.contains(&Ev::PauseWriting), "{log:?}");
+        });
+    }
+}
+
+#[test]
+fn pause_reading_holds_back_the_data_and_the_end() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let run = start(
+                Command::shell("echo out; echo err >&2").stdin(Stdio::null()),
+                |t: &SubprocessTransport| {
+                    for fd in [1, 2] {
+                        let pipe = t.get_pipe_transport(fd).unwrap();
+                        pipe.pause_reading().unwrap();
+                        assert!(!pipe.is_reading());
+                    }
+                },
+            )
+            .await;
+            until(&run.rx, |ev| *ev == Ev::Exited).await;
+            // The output sits in the pipes: nothing delivered, no end.
+            let log = run.log.lock().unwrap().clone();
+            assert_eq!(log, [Ev::Made, Ev::Exited]);
+            assert!(!run.transport.is_closing());
+
+            let stdout = run.transport.get_pipe_transport(1).unwrap();
+            let stderr = run.transport.get_pipe_transport(2).unwrap();
+            stdout.resume_reading().unwrap();
+            until(&run.rx, |ev| *ev == Ev::PipeLost(1, None)).await;
+            let log = run.log.lock().unwrap().clone();
+            assert!(
+                !log.iter()
+                    .any(|e| matches!(e, Ev::Data(2, _) | Ev::Lost(_))),
+                "{log:?}"
+            );
+            stderr.resume_reading().unwrap();
+            run.transport.wait_closed().await;
+            let log = run.log.lock().unwrap().clone();
+            let data = check_order(&log, &[1, 2]);
+            assert_eq!((&data[1][..], &data[2][..]), (&b"out\n"[..], &b"err\n"[..]));
+            assert!(!stdout.is_reading());
+
+            let stdin_of_other =
+                start(&mut Command::new("true"), |_: &SubprocessTransport| {}).await;
+            let stdin = stdin_of_other.transport.get_pipe_transport(0).unwrap();
+            let err = stdin.pause_reading().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("get_pipe_transport(1)"), "{err}");
+            assert_eq!(
+                stdin.resume_reading().unwrap_err().kind(),
+                ErrorKind::InvalidInput
+            );
+            assert!(!stdin.is_reading());
+            stdin_of_other.transport.wait_closed().await;
+        });
+    }
 }
