@@ -509,3 +509,49 @@ fn pause_reading_holds_back_the_data_and_the_end() {
         });
     }
 }
+
+/// Panics in `pipe_data_received`, and counts the callbacks after it.
+struct PanicsOnData(Arc<Mutex<usize>>);
+
+impl SubprocessProtocol for PanicsOnData {
+    fn pipe_data_received(&mut self, _: i32, _: &[u8]) {
+        panic!("a protocol bug (expected by the test)");
+    }
+    fn pipe_connection_lost(&mut self, _: i32, _: Option<std::io::Error>) {
+        *self.0.lock().unwrap() += 1;
+    }
+    fn process_exited(&mut self) {
+        *self.0.lock().unwrap() += 1;
+    }
+    fn connection_lost(&mut self, _: Option<std::io::Error>) {
+        *self.0.lock().unwrap() += 1;
+    }
+}
+
+#[test]
+fn a_panicking_callback_ends_the_driver_but_not_the_runtime() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let after = Arc::new(Mutex::new(0));
+            let a = after.clone();
+            let transport = subprocess_exec(
+                move || PanicsOnData(a),
+                Command::shell("echo boom; exec sleep 1000").stdin(Stdio::null()),
+            )
+            .await
+            .unwrap();
+            // Released by the driver's end, not by `connection_lost`.
+            transport.wait_closed().await;
+            assert!(transport.is_closing());
+            for fd in [1, 2] {
+                assert!(transport.get_pipe_transport(fd).unwrap().is_closing());
+            }
+            // The process is still there, and still ours to end.
+            transport.kill().unwrap();
+            assert_eq!(*after.lock().unwrap(), 0, "no callback after the panic");
+            // The runtime carries on.
+            let status = Command::new("true").status().await.unwrap();
+            assert!(status.success());
+        });
+    }
+}
