@@ -27,7 +27,7 @@ use std::process::{ExitStatus, Output};
 use std::task::{Context, Poll};
 
 use futures_lite::future;
-use futures_lite::io::AsyncReadExt;
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::reap::{self, Watch};
 use crate::signal::{Signal, SIGKILL, SIGTERM};
@@ -47,6 +47,18 @@ pub(crate) fn send_signal(pid: u32, signal: Signal) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// The error of signalling a process that was already reaped: asyncio's
+/// `ProcessLookupError`.
+pub(crate) fn exited_error(signal: Signal, status: ExitStatus) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!(
+            "cannot send {signal}: the process has already exited ({status}) and been \
+             reaped, so there is nothing left to signal"
+        ),
+    )
 }
 
 /// A child process spawned by [`Command::spawn`](crate::Command::spawn).
@@ -139,7 +151,7 @@ impl Child {
     /// shut down since (the runtime it was polled on is gone): its error
     /// is not the child's, so it is replaced by a watch on the current
     /// reactor. Only an error of a watch made in this poll is returned.
-    fn poll_exit(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+    pub(crate) fn poll_exit(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
         let mut fresh = false;
         loop {
             match self.try_wait() {
@@ -221,17 +233,15 @@ impl Child {
         future::poll_fn(|cx| self.poll_exit(cx)).await
     }
 
-    /// Sends `SIGKILL` to the process, without waiting for it to die.
-    ///
-    /// Does nothing if the process was already reaped (there is nothing
-    /// left to kill, and its number may be another process's by now). A
-    /// process that exited but was not reaped yet is a zombie: the signal
-    /// reaches it harmlessly.
+    /// Sends `SIGKILL` to the process, without waiting for it to die
+    /// (asyncio's `Process.kill()`).
     ///
     /// # Errors
     ///
-    /// Fails if `kill(2)` fails, or `waitpid` does (see
-    /// [`try_wait`](Child::try_wait)).
+    /// Fails with [`NotFound`](io::ErrorKind::NotFound) (asyncio's
+    /// `ProcessLookupError`) if the process has already exited and been
+    /// reaped, as for [`send_signal`](Child::send_signal). Also fails if
+    /// `kill(2)` fails, or `waitpid` does (see [`try_wait`](Child::try_wait)).
     pub fn start_kill(&mut self) -> io::Result<()> {
         self.send_signal(SIGKILL)
     }
@@ -241,7 +251,9 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// As for [`start_kill`](Child::start_kill) and [`wait`](Child::wait).
+    /// As for [`start_kill`](Child::start_kill) (so
+    /// [`NotFound`](io::ErrorKind::NotFound) once the process was reaped)
+    /// and [`wait`](Child::wait).
     ///
     /// # Cancel safety
     ///
@@ -255,22 +267,41 @@ impl Child {
 
     /// Sends `signal` to the process (asyncio's `Process.send_signal`).
     ///
-    /// Does nothing if the process was already reaped.
+    /// The process is reaped first if it has already exited, so the signal
+    /// never reaches another process that reused its number.
     ///
     /// # Errors
     ///
-    /// Fails if `kill(2)` fails (for example
+    /// Fails with [`NotFound`](io::ErrorKind::NotFound) (asyncio's
+    /// `ProcessLookupError`) if the process has exited and been reaped,
+    /// by an earlier wait or by this call: there is nothing left to signal.
+    /// Also fails if `kill(2)` fails (for example
     /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a bad signal
     /// number), or `waitpid` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use tulipa_process::{signal::SIGTERM, Command};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut child = Command::new("true").spawn()?;
+    /// child.wait().await?;
+    /// let err = child.send_signal(SIGTERM).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::NotFound);
+    /// # std::io::Result::Ok(()) })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn send_signal(&mut self, signal: Signal) -> io::Result<()> {
         // Reap first if it already exited, so the signal never reaches a
         // process that reused the number.
-        if self.try_wait()?.is_some() {
-            return Ok(());
+        if let Some(status) = self.try_wait()? {
+            return Err(exited_error(signal, status));
         }
         match self.id() {
             Some(pid) => send_signal(pid, signal),
-            None => Ok(()),
+            None => unreachable!("an unreaped child has a pid"),
         }
     }
 
@@ -303,20 +334,8 @@ impl Child {
     pub async fn wait_with_output(mut self) -> io::Result<Output> {
         drop(self.stdin.take());
         let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
-        let read_out = async {
-            let mut buf = Vec::new();
-            if let Some(mut pipe) = stdout {
-                pipe.read_to_end(&mut buf).await?;
-            }
-            io::Result::Ok(buf)
-        };
-        let read_err = async {
-            let mut buf = Vec::new();
-            if let Some(mut pipe) = stderr {
-                pipe.read_to_end(&mut buf).await?;
-            }
-            io::Result::Ok(buf)
-        };
+        let read_out = read_all(stdout);
+        let read_err = read_all(stderr);
         let ((stdout, stderr), status) =
             future::try_zip(future::try_zip(read_out, read_err), self.wait()).await?;
         Ok(Output {
@@ -325,6 +344,113 @@ impl Child {
             stderr,
         })
     }
+
+    /// Writes `input` to the child's stdin and closes it, while reading its
+    /// stdout and stderr to the end; then waits for the process (asyncio's
+    /// `await proc.communicate(input)`).
+    ///
+    /// The three pipes are served concurrently, so a child that writes a
+    /// lot before it reads all its input cannot deadlock with us. Stdin is
+    /// closed once `input` is written (`b""`: at once, as asyncio's
+    /// `communicate()` with no input does), so a child that reads to
+    /// end-of-file finishes. A child that exits, or closes its stdin,
+    /// before reading all of `input` is not an error: the rest of the input
+    /// is dropped (asyncio ignores `BrokenPipeError` and
+    /// `ConnectionResetError` there too), and its output and status are
+    /// returned as usual.
+    ///
+    /// A stream that was not piped (or was taken out of the `Child`
+    /// before) gives an empty `Vec`, where asyncio gives `None`. The three
+    /// pipes are taken out of the `Child`; the process stays in it, so
+    /// [`try_wait`](Child::try_wait) and [`wait`](Child::wait) return the
+    /// same status afterwards.
+    ///
+    /// # Errors
+    ///
+    /// Fails with [`InvalidInput`](io::ErrorKind::InvalidInput) if `input`
+    /// is not empty but the child has no stdin pipe (spawn it with
+    /// `.stdin(Stdio::piped())`, and do not take `stdin` out of the
+    /// `Child` first); nothing is read or closed then. Fails if a write to
+    /// stdin fails other than by a closed pipe, if a read fails, or if the
+    /// wait does (see [`wait`](Child::wait)).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if the future is dropped, the part of `input` not
+    /// yet written and the output read so far are lost, and the three
+    /// pipes are closed (they were taken on the first poll). The process
+    /// itself is not touched: it stays in the `Child`, to be waited for
+    /// (or killed) as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use tulipa_process::Command;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let mut child = Command::new("sort")
+    ///     .stdin(Stdio::piped())
+    ///     .stdout(Stdio::piped())
+    ///     .spawn()?;
+    /// let out = child.communicate(b"pear\napple\n").await?;
+    /// assert_eq!(out.stdout, b"apple\npear\n");
+    /// assert!(out.status.success());
+    /// # std::io::Result::Ok(()) })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub async fn communicate(&mut self, input: &[u8]) -> io::Result<Output> {
+        if !input.is_empty() && self.stdin.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "communicate was given {} bytes of input but the child has no stdin \
+                     pipe: spawn it with `.stdin(Stdio::piped())`, and do not take \
+                     `child.stdin` before",
+                    input.len()
+                ),
+            ));
+        }
+        let stdin = self.stdin.take();
+        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
+        let feed = async move {
+            let Some(mut pipe) = stdin else {
+                return Ok(());
+            };
+            match pipe.write_all(input).await {
+                Ok(()) => Ok(()),
+                // The child exited or closed its stdin: what it did not
+                // read is dropped, as asyncio does.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+            // `pipe` is dropped here: end-of-file for the child.
+        };
+        let (((), stdout), stderr) =
+            future::try_zip(future::try_zip(feed, read_all(stdout)), read_all(stderr)).await?;
+        let status = self.wait().await?;
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// Reads `pipe` to the end; nothing for no pipe.
+async fn read_all<R: futures_lite::AsyncRead + Unpin>(pipe: Option<R>) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_end(&mut buf).await?;
+    }
+    Ok(buf)
 }
 
 impl Drop for Child {

@@ -15,8 +15,11 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Output, Stdio};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 
 use crate::child::Child;
+use crate::pre_exec::ChildSetup;
 
 /// A spawn failure, naming the program (and directory) that failed.
 struct SpawnError {
@@ -80,13 +83,56 @@ pub struct Command {
     kill_on_drop: bool,
     /// Which of stdin, stdout, stderr were set explicitly.
     stdio_set: [bool; 3],
+    /// Whether `process_group` was called (it cannot combine with a new
+    /// session).
+    pgroup_set: bool,
+    /// The flags of the `pre_exec` closure, once it is installed.
+    setup: Option<Arc<ChildSetup>>,
 }
 
 impl Command {
     /// A command that runs `program` with no arguments, inheriting the
-    /// environment, the working directory and the standard streams.
+    /// environment, the working directory and the standard streams
+    /// (asyncio's `create_subprocess_exec(program, ...)`).
+    #[doc(alias = "create_subprocess_exec")]
     pub fn new(program: impl AsRef<OsStr>) -> Command {
         Command::from(std::process::Command::new(program))
+    }
+
+    /// A command that runs `cmd` with the shell, `/bin/sh -c cmd`
+    /// (asyncio's `create_subprocess_shell(cmd, ...)`, which also uses
+    /// `/bin/sh`).
+    ///
+    /// The shell parses `cmd`: pipes, redirections, globs, `$VAR` and
+    /// `;` all work, and so does any of them that hides in text you paste
+    /// into it. **Never build `cmd` from untrusted text.** Pass such text
+    /// as arguments instead: with [`arg`](Command::arg) /
+    /// [`args`](Command::args), the first one becomes `$0` (the script's
+    /// name, used in the shell's error messages) and the next ones `$1`,
+    /// `$2`, ...; write `"$1"` (in double quotes) in `cmd` to use one as a
+    /// single word, exactly as given. ([`Command::new`] runs a program with
+    /// no shell at all, which is asyncio's advice too.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_process::Command;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let untrusted = "it's; rm -rf $HOME";
+    /// let out = Command::shell(r#"printf '%s|' "$1" | tr a-z A-Z"#)
+    ///     .args(["sh", untrusted])
+    ///     .output()
+    ///     .await?;
+    /// assert_eq!(out.stdout, b"IT'S; RM -RF $HOME|");
+    /// # std::io::Result::Ok(()) })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    #[doc(alias = "create_subprocess_shell")]
+    pub fn shell(cmd: impl AsRef<OsStr>) -> Command {
+        let mut command = Command::new("/bin/sh");
+        command.arg("-c").arg(cmd);
+        command
     }
 
     /// Adds an argument.
@@ -162,10 +208,78 @@ impl Command {
     }
 
     /// Sets the child's standard error; as [`stdin`](Command::stdin).
+    ///
+    /// This undoes [`stderr_to_stdout`](Command::stderr_to_stdout).
     pub fn stderr(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stderr(cfg);
         self.stdio_set[2] = true;
+        if let Some(setup) = &self.setup {
+            setup.stderr_to_stdout.store(false, Relaxed);
+        }
         self
+    }
+
+    /// Sends the child's standard error wherever its standard output goes
+    /// (asyncio's `stderr=asyncio.subprocess.STDOUT`), so both streams
+    /// arrive interleaved, in the order the child wrote them, on one pipe.
+    ///
+    /// The child's descriptor 2 becomes a copy of descriptor 1 just before
+    /// the program starts, whatever [`stdout`](Command::stdout) is (a pipe,
+    /// a file, null, inherited). [`Child::stderr`] is then `None`, and
+    /// [`output`](Command::output) returns everything in `stdout`.
+    /// A later [`stderr`](Command::stderr) call undoes this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_process::Command;
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let out = Command::shell("echo out; echo err >&2; echo out2")
+    ///     .stderr_to_stdout()
+    ///     .output()
+    ///     .await?;
+    /// assert_eq!(out.stdout, b"out\nerr\nout2\n");
+    /// assert!(out.stderr.is_empty());
+    /// # std::io::Result::Ok(()) })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    #[doc(alias = "STDOUT")]
+    pub fn stderr_to_stdout(&mut self) -> &mut Command {
+        // No pipe of its own: descriptor 2 is replaced in the child anyway.
+        self.std.stderr(Stdio::inherit());
+        self.stdio_set[2] = true;
+        self.setup().stderr_to_stdout.store(true, Relaxed);
+        self
+    }
+
+    /// Whether the child starts a new session (`setsid()` before the
+    /// program runs; asyncio's `start_new_session=True`); default `false`.
+    ///
+    /// The child then leads a new session and a new process group, both
+    /// named by its pid, with no controlling terminal: Ctrl-C at the
+    /// terminal, and the hang-up when the terminal closes, no longer reach
+    /// it. To signal it together with its own children, signal the group
+    /// (`kill -TERM -<pid>`).
+    ///
+    /// # Errors
+    ///
+    /// [`spawn`](Command::spawn) fails with
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) if
+    /// [`process_group`](Command::process_group) was also set: a new
+    /// session already is a new process group, and a session leader's
+    /// group cannot be changed.
+    pub fn start_new_session(&mut self, new_session: bool) -> &mut Command {
+        if new_session || self.setup.is_some() {
+            self.setup().new_session.store(new_session, Relaxed);
+        }
+        self
+    }
+
+    /// The `pre_exec` flags, installing the closure on first use.
+    fn setup(&mut self) -> &ChildSetup {
+        self.setup
+            .get_or_insert_with(|| ChildSetup::install(&mut self.std))
     }
 
     /// Whether a dropped [`Child`] of this command kills its process with
@@ -184,6 +298,7 @@ impl Command {
     /// own children, and Ctrl-C at the terminal does not.
     pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
         self.std.process_group(pgroup);
+        self.pgroup_set = true;
         self
     }
 
@@ -224,6 +339,20 @@ impl Command {
     /// The working directory, if set.
     pub fn get_current_dir(&self) -> Option<&Path> {
         self.std.get_current_dir()
+    }
+
+    /// Whether [`start_new_session`](Command::start_new_session) is set.
+    pub fn get_start_new_session(&self) -> bool {
+        self.setup
+            .as_ref()
+            .is_some_and(|s| s.new_session.load(Relaxed))
+    }
+
+    /// Whether [`stderr_to_stdout`](Command::stderr_to_stdout) is set.
+    pub fn get_stderr_to_stdout(&self) -> bool {
+        self.setup
+            .as_ref()
+            .is_some_and(|s| s.stderr_to_stdout.load(Relaxed))
     }
 
     /// Whether [`kill_on_drop`](Command::kill_on_drop) is set.
@@ -286,6 +415,13 @@ impl Command {
     /// assert!(err.to_string().starts_with("failed to spawn `nonexistent-prog`: "));
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
+        if self.pgroup_set && self.get_start_new_session() {
+            return Err(self.spawn_error(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_new_session(true) and process_group(..) cannot be combined: a new \
+                 session is already a new process group, led by the child; drop one of the two",
+            )));
+        }
         let child = self.std.spawn().map_err(|e| self.spawn_error(e))?;
         Child::new(child, self.kill_on_drop)
     }
@@ -322,13 +458,23 @@ impl Command {
     ///
     /// As for [`status`](Command::status); the output read so far is lost.
     pub async fn output(&mut self) -> io::Result<Output> {
-        let defaults: [fn() -> Stdio; 3] = [Stdio::null, Stdio::piped, Stdio::piped];
+        self.spawn_with_defaults([Stdio::null, Stdio::piped, Stdio::piped])?
+            .wait_with_output()
+            .await
+    }
+
+    /// Spawns with `defaults` for the standard streams that were not set,
+    /// for this call only.
+    pub(crate) fn spawn_with_defaults(
+        &mut self,
+        defaults: [fn() -> Stdio; 3],
+    ) -> io::Result<Child> {
         let unset = self.stdio_set.map(|set| !set);
         self.apply(unset, defaults);
         let spawned = self.spawn();
         // Back to `spawn`'s own default, which is what "unset" means.
         self.apply(unset, [Stdio::inherit; 3]);
-        spawned?.wait_with_output().await
+        spawned
     }
 
     fn apply(&mut self, which: [bool; 3], cfg: [fn() -> Stdio; 3]) {
@@ -353,6 +499,8 @@ impl From<std::process::Command> for Command {
             std,
             kill_on_drop: false,
             stdio_set: [false; 3],
+            pgroup_set: false,
+            setup: None,
         }
     }
 }
@@ -362,6 +510,12 @@ impl fmt::Debug for Command {
         fmt::Debug::fmt(&self.std, f)?;
         if self.kill_on_drop {
             f.write_str(" (kill_on_drop)")?;
+        }
+        if self.get_start_new_session() {
+            f.write_str(" (start_new_session)")?;
+        }
+        if self.get_stderr_to_stdout() {
+            f.write_str(" (stderr_to_stdout)")?;
         }
         Ok(())
     }

@@ -5,6 +5,9 @@
 //!   whose pipes ([`ChildStdin`], [`ChildStdout`], [`ChildStderr`]) are
 //!   async and whose exit is awaited with [`Child::wait`];
 //!   [`Command::output`] and [`Command::status`] run a program to the end.
+//! - [`protocol`] has asyncio's callback API for processes:
+//!   [`subprocess_exec`](protocol::subprocess_exec) with a
+//!   [`SubprocessProtocol`](protocol::SubprocessProtocol).
 //! - [`signal`] has [`ctrl_c`](signal::ctrl_c), the
 //!   [`Signals`](signal::Signals) stream and asyncio's
 //!   [`add_signal_handler`](signal::add_signal_handler).
@@ -15,7 +18,10 @@
 //! | `proc.stdin.write(b); await proc.stdin.drain()` | `child.stdin.as_mut().unwrap().write_all(b).await?` |
 //! | `await proc.stdout.read()` | `child.stdout.take().unwrap().read_to_end(&mut v).await?` |
 //! | `await proc.wait()`, `proc.returncode` | `child.wait().await?`, `child.try_wait()?` |
-//! | `await proc.communicate()` | `child.wait_with_output().await?` |
+//! | `await proc.communicate(input)` | `child.communicate(input).await?` |
+//! | `create_subprocess_shell(cmd)` | `Command::shell(cmd)` |
+//! | `stderr=asyncio.subprocess.STDOUT` | `command.stderr_to_stdout()` |
+//! | `start_new_session=True` | `command.start_new_session(true)` |
 //! | `proc.kill()`, `proc.terminate()`, `proc.send_signal(s)` | `child.start_kill()`, `child.terminate()`, `child.send_signal(s)` |
 //! | `proc.pid` | `child.id()` |
 //!
@@ -53,9 +59,10 @@
 //! [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) and the program keeps
 //! running (see [`signal`]).
 //!
-//! **Unsafe code** is limited to two modules: installing the signal
-//! handler and borrowing the eventfd inside it (`signal/registry.rs`), and
-//! calling `kill(2)` (`child.rs`); each block has a `SAFETY` proof. The
+//! **Unsafe code** is limited to three modules: installing the signal
+//! handler and borrowing the eventfd inside it (`signal/registry.rs`),
+//! calling `kill(2)` (`child.rs`), and the `setsid` / `dup2` run in the
+//! child before `exec` (`pre_exec.rs`); each block has a `SAFETY` proof. The
 //! rest of the crate denies `unsafe`.
 //!
 //! # Examples
@@ -80,6 +87,8 @@
 
 mod child;
 mod command;
+mod pre_exec;
+pub mod protocol;
 mod reap;
 mod serial;
 pub mod signal;

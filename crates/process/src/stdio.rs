@@ -109,6 +109,15 @@ impl ChildStdin {
     pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
         self.into_std().map(OwnedFd::from)
     }
+
+    /// Ready once the child's end of the pipe is closed (every reader
+    /// gone): the write end then reports an error condition, which the
+    /// reactor delivers as read readiness (a write end is never readable
+    /// otherwise). This is how asyncio's write-pipe transport notices a
+    /// closed pipe with nothing to write.
+    pub(crate) fn poll_reader_gone(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner.poll_readable(cx)
+    }
 }
 
 impl ChildStdout {

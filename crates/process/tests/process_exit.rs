@@ -7,7 +7,7 @@ use std::io::ErrorKind;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
-use common::{eventually, exists, state};
+use common::{eventually, exists, runtimes, state};
 use futures_lite::io::AsyncReadExt;
 use tulipa::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 use tulipa::signal::{SIGKILL, SIGTERM};
@@ -49,20 +49,39 @@ fn death_by_signal_is_reported() {
     });
 }
 
+/// Issue 13: signalling a reaped child is asyncio's `ProcessLookupError`
+/// (`NotFound`), not a silent `Ok`.
 #[test]
-fn kill_waits_and_later_calls_are_harmless() {
-    tulipa::run(async {
-        let mut child = Command::new("sleep").arg("1000").spawn().unwrap();
-        let pid = child.id().unwrap();
-        child.kill().await.unwrap();
-        // Reaped: no pid any more, and nothing left to signal.
-        assert_eq!(child.id(), None);
-        assert!(!exists(pid) || state(pid) != Some('Z'));
-        child.start_kill().unwrap();
-        child.send_signal(SIGTERM).unwrap();
-        assert_eq!(child.wait().await.unwrap().signal(), Some(9));
-        assert_eq!(child.try_wait().unwrap().unwrap().signal(), Some(9));
-    });
+fn signalling_a_reaped_child_is_not_found() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let mut child = Command::new("sleep").arg("1000").spawn().unwrap();
+            let pid = child.id().unwrap();
+            child.kill().await.unwrap();
+            // Reaped: no pid any more, and nothing left to signal.
+            assert_eq!(child.id(), None);
+            assert!(!exists(pid) || state(pid) != Some('Z'));
+            for err in [
+                child.start_kill().unwrap_err(),
+                child.terminate().unwrap_err(),
+                child.send_signal(SIGTERM).unwrap_err(),
+                child.kill().await.unwrap_err(),
+            ] {
+                assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+                assert!(err.to_string().contains("already exited"), "{err}");
+            }
+            assert_eq!(child.wait().await.unwrap().signal(), Some(9));
+            assert_eq!(child.try_wait().unwrap().unwrap().signal(), Some(9));
+
+            // Exited but not reaped yet: the call reaps it, and reports it gone.
+            let mut child = Command::new("true").spawn().unwrap();
+            let pid = child.id().unwrap();
+            eventually("`true` exits", || state(pid) == Some('Z'));
+            let err = child.terminate().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+            assert!(child.try_wait().unwrap().unwrap().success());
+        });
+    }
 }
 
 #[test]

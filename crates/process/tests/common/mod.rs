@@ -62,3 +62,16 @@ pub(crate) fn catches(sig: i32) -> bool {
         .unwrap();
     mask & (1 << (sig - 1)) != 0
 }
+
+/// One runtime of each flavour: current-thread, and multi-thread with two
+/// workers.
+pub(crate) fn runtimes() -> Vec<tulipa::Runtime> {
+    vec![
+        tulipa::Runtime::builder().current_thread().build().unwrap(),
+        tulipa::Runtime::builder()
+            .multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ]
+}
