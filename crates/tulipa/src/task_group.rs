@@ -48,11 +48,10 @@
 //! [`TaskScope`] runs borrowed futures inside the awaiting task instead of
 //! spawning them; see its docs for why that, and only that, is sound.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -60,7 +59,14 @@ use tulipa_executor::combinators::FutureSet;
 use tulipa_executor::SpawnOptions;
 
 use crate::runtime::Handle;
-use crate::task::{JoinError, JoinHandle, TaskId, TaskInfo};
+use crate::task::{JoinError, JoinHandle, TaskId};
+
+mod child;
+mod error;
+
+use child::spawn_child;
+pub use child::ChildTask;
+pub use error::{GroupClosed, GroupError, TaskFailure};
 
 /// A group of tasks joined together (asyncio's `TaskGroup`).
 ///
@@ -361,7 +367,7 @@ impl<T: Send + 'static> TaskGroup<T> {
         if failures.is_empty() {
             Ok(outputs.into_iter().flatten().collect())
         } else {
-            Err(GroupError { failures })
+            Err(GroupError::new(failures))
         }
     }
 
@@ -519,145 +525,6 @@ fn current_handle(what: &str) -> Handle {
     })
 }
 
-/// Spawns `future` wrapped for the group; counts it as running.
-fn spawn_child<F>(
-    handle: &Handle,
-    options: SpawnOptions,
-    running: &Arc<AtomicUsize>,
-    future: F,
-) -> (JoinHandle<Option<F::Output>>, ChildTask)
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let state = Arc::new(ChildState {
-        cancel: AtomicBool::new(false),
-        finished: AtomicBool::new(false),
-        waker: Mutex::new(None),
-        running: running.clone(),
-    });
-    running.fetch_add(1, Ordering::SeqCst);
-    let task = handle.spawn_with(options, child_body(state.clone(), future));
-    let child = ChildTask {
-        info: task.info(),
-        state,
-    };
-    (task, child)
-}
-
-/// A task of a group: runs `future` unless cancelled through its
-/// [`ChildTask`] (then `None`, with the future dropped); marks the task
-/// finished when dropped, after the future.
-async fn child_body<F: Future>(state: Arc<ChildState>, future: F) -> Option<F::Output> {
-    let _finished = Finished(state.clone());
-    let mut future = std::pin::pin!(future);
-    let mut stored: Option<Waker> = None;
-    std::future::poll_fn(|cx| {
-        if state.cancel_requested(&mut stored, cx.waker()) {
-            return Poll::Ready(None);
-        }
-        future.as_mut().poll(cx).map(Some)
-    })
-    .await
-}
-
-/// What a [`ChildTask`] shares with its task's wrapper.
-struct ChildState {
-    cancel: AtomicBool,
-    finished: AtomicBool,
-    /// The task's waker, for `cancel` to wake it.
-    waker: Mutex<Option<Waker>>,
-    /// The group's count of unfinished tasks.
-    running: Arc<AtomicUsize>,
-}
-
-impl ChildState {
-    fn waker(&self) -> MutexGuard<'_, Option<Waker>> {
-        // Only a clone or a take happens under the lock.
-        self.waker.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Stores `waker` if it is not the one stored (`stored` is the
-    /// wrapper's copy, to skip the lock), then reads the cancel flag.
-    fn cancel_requested(&self, stored: &mut Option<Waker>, waker: &Waker) -> bool {
-        if !stored.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *stored = Some(waker.clone());
-            let old = self.waker().replace(waker.clone());
-            drop(old);
-        }
-        self.cancel.load(Ordering::SeqCst)
-    }
-}
-
-/// Marks a task finished when its wrapper is dropped.
-struct Finished(Arc<ChildState>);
-
-impl Drop for Finished {
-    fn drop(&mut self) {
-        self.0.finished.store(true, Ordering::SeqCst);
-        self.0.running.fetch_sub(1, Ordering::SeqCst);
-        let waker = self.0.waker().take();
-        drop(waker);
-    }
-}
-
-/// A handle to one task of a [`TaskGroup`], returned by its `spawn`
-/// (asyncio's `Task` from `tg.create_task`): its identity, whether it
-/// finished, and [`cancel`](ChildTask::cancel). Cloneable, `Send` and
-/// `Sync`.
-///
-/// The task's output is not here: the group collects it
-/// ([`join`](TaskGroup::join), [`join_next`](TaskGroup::join_next)).
-#[derive(Clone)]
-pub struct ChildTask {
-    info: TaskInfo,
-    state: Arc<ChildState>,
-}
-
-impl ChildTask {
-    /// The task's id.
-    pub fn id(&self) -> TaskId {
-        self.info.id()
-    }
-
-    /// The task's identity: id, name and spawn location.
-    pub fn info(&self) -> &TaskInfo {
-        &self.info
-    }
-
-    /// Whether the task's future has finished: completed, panicked, or
-    /// dropped after a cancellation.
-    pub fn is_finished(&self) -> bool {
-        self.state.finished.load(Ordering::SeqCst)
-    }
-
-    /// Cancels the task (asyncio's `Task.cancel()`): its future is dropped
-    /// at its next suspension point, and the group sees it as cancelled,
-    /// which is not a failure. Returns `false` if the task had already
-    /// finished, `true` otherwise.
-    pub fn cancel(&self) -> bool {
-        if self.is_finished() {
-            return false;
-        }
-        self.state.cancel.store(true, Ordering::SeqCst);
-        let waker = self.state.waker().clone();
-        if let Some(w) = waker {
-            w.wake();
-        }
-        true
-    }
-}
-
-impl fmt::Debug for ChildTask {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChildTask")
-            .field("id", &self.id())
-            .field("name", &self.info.name())
-            .field("finished", &self.is_finished())
-            .finish()
-    }
-}
-
 /// Spawns into a [`TaskGroup`] from anywhere (asyncio's `tg.create_task`
 /// from inside a child task). Cloneable and `Send`.
 pub struct GroupSpawner<T> {
@@ -743,144 +610,6 @@ impl<T: Send + 'static> GroupSpawner<T> {
 impl<T> fmt::Debug for GroupSpawner<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("GroupSpawner { .. }")
-    }
-}
-
-/// A [`GroupSpawner`] found its group closed; holds the future it could
-/// not spawn.
-pub struct GroupClosed<F>(pub F);
-
-impl<F> fmt::Debug for GroupClosed<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("GroupClosed(..)")
-    }
-}
-
-impl<F> fmt::Display for GroupClosed<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "the task group no longer accepts tasks (it finished joining, failed or was dropped); \
-             spawn into a new group or with tulipa::spawn",
-        )
-    }
-}
-
-impl<F> std::error::Error for GroupClosed<F> {}
-
-/// How one task of a group failed; an item of a [`GroupError`].
-#[non_exhaustive]
-pub enum TaskFailure<E> {
-    /// The task returned `Err(error)` (with [`TaskGroup::try_join`]).
-    Failed {
-        /// The task's id.
-        id: TaskId,
-        /// The error it returned.
-        error: E,
-    },
-    /// The task panicked; the [`JoinError`] holds the payload.
-    Panicked(JoinError),
-}
-
-impl<E> TaskFailure<E> {
-    /// The id of the task that failed.
-    pub fn id(&self) -> TaskId {
-        match self {
-            TaskFailure::Failed { id, .. } => *id,
-            TaskFailure::Panicked(j) => j.id(),
-        }
-    }
-}
-
-impl<E> fmt::Debug for TaskFailure<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskFailure::Failed { id, .. } => f
-                .debug_struct("Failed")
-                .field("id", id)
-                .finish_non_exhaustive(),
-            TaskFailure::Panicked(j) => f.debug_tuple("Panicked").field(j).finish(),
-        }
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for TaskFailure<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskFailure::Failed { id, error } => write!(f, "task {id} failed: {error}"),
-            TaskFailure::Panicked(j) => write!(f, "{j}"),
-        }
-    }
-}
-
-/// Why a [`TaskGroup`] failed: every task that failed (asyncio's
-/// `ExceptionGroup`), in the order the group saw them; never empty.
-///
-/// The first failure is the one that made the group cancel the others;
-/// the rest failed before their cancellation took effect. Cancelled tasks
-/// are not failures and are not listed.
-#[must_use]
-pub struct GroupError<E = Infallible> {
-    failures: Vec<TaskFailure<E>>,
-}
-
-impl<E> GroupError<E> {
-    /// The first failure: the one that cancelled the rest.
-    pub fn first(&self) -> &TaskFailure<E> {
-        &self.failures[0]
-    }
-
-    /// Every failure, the first one first.
-    pub fn failures(&self) -> &[TaskFailure<E>] {
-        &self.failures
-    }
-
-    /// The first failure, by value.
-    pub fn into_first(self) -> TaskFailure<E> {
-        self.into_failures().swap_remove(0)
-    }
-
-    /// Every failure, by value, the first one first.
-    pub fn into_failures(self) -> Vec<TaskFailure<E>> {
-        self.failures
-    }
-}
-
-impl<E> IntoIterator for GroupError<E> {
-    type Item = TaskFailure<E>;
-    type IntoIter = std::vec::IntoIter<TaskFailure<E>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.failures.into_iter()
-    }
-}
-
-impl<E> fmt::Debug for GroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("GroupError").field(&self.failures).finish()
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for GroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.failures.len() {
-            1 => write!(f, "a task of the group failed: {}", self.first()),
-            n => write!(
-                f,
-                "{n} tasks of the group failed; the first: {}",
-                self.first()
-            ),
-        }
-    }
-}
-
-impl<E: fmt::Display> std::error::Error for GroupError<E> {}
-
-impl<E: fmt::Display> From<GroupError<E>> for std::io::Error {
-    /// An [`ErrorKind::Other`](std::io::ErrorKind::Other) error with the
-    /// group error's message, for I/O code that uses `?` on a join (as a
-    /// [`JoinError`] converts).
-    fn from(e: GroupError<E>) -> std::io::Error {
-        std::io::Error::other(e.to_string())
     }
 }
 
