@@ -11,8 +11,8 @@
 //! status (*active*, then *expired* or *finished*, never back), and the
 //! waker of the task polling the `Timeout`, so that a reschedule from
 //! another task or thread re-arms the sleep. The mutex is locked for a few
-//! field reads and writes and never held while polling anything; the
-//! timer's wheel lock may be taken under it (the wheel lock is a leaf).
+//! field reads and writes: nothing is polled, woken or dropped, and no
+//! other lock is taken, while it is held.
 //!
 //! # Nested timeouts: which one expires
 //!
@@ -331,6 +331,7 @@ impl<F: Future> Future for Timeout<F> {
 
         // Bring the sleep in line with the deadline; store the waker in the
         // same critical section, so a reschedule after it wakes this task.
+        let mut replaced = None;
         let rearm = {
             let mut state = control.lock();
             if !state
@@ -338,13 +339,15 @@ impl<F: Future> Future for Timeout<F> {
                 .as_ref()
                 .is_some_and(|w| w.will_wake(cx.waker()))
             {
-                state.waker = Some(cx.waker().clone());
+                replaced = state.waker.replace(cx.waker().clone());
             }
             (state.generation != *this.seen).then(|| {
                 *this.seen = state.generation;
                 state.when
             })
         };
+        // Dropped, like every waker here, with the lock released.
+        drop(replaced);
         if let Some(when) = rearm {
             match (when, this.sleep.as_mut()) {
                 (None, _) => *this.sleep = None,
