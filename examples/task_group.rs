@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use tulipa::task::{GroupError, TaskGroup, TaskScope};
+use tulipa::task::{TaskFailure, TaskGroup, TaskScope};
 use tulipa::time::sleep;
 
 tulipa::task_local! {
@@ -42,17 +42,20 @@ fn main() {
         }
         println!("ok group   -> {:?}", group.try_join().await);
 
-        // One fails: the others are cancelled, the first error comes back.
+        // One fails: the others are cancelled; the error lists every failure.
         let mut group = TaskGroup::new();
         for item in [1, 3, 50, 60] {
             // Task-locals are not inherited by spawned tasks: pass them in.
             group.spawn(REQUEST.scope(8, check(item)));
         }
         match group.try_join().await {
-            Err(GroupError::Failed(e)) => {
-                println!("bad group  -> failed: {e} (50 and 60 cancelled)")
-            }
-            other => println!("bad group  -> {other:?}"),
+            Err(e) => match e.first() {
+                TaskFailure::Failed { error, .. } => {
+                    println!("bad group  -> failed: {error} (50 and 60 cancelled)")
+                }
+                other => println!("bad group  -> {other:?}"),
+            },
+            Ok(v) => println!("bad group  -> {v:?}"),
         }
 
         // A scope: futures that borrow local data, run inside this task.

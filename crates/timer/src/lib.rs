@@ -11,7 +11,9 @@
 //!   timers after each park. It knows nothing about executors.
 //! - [`TimerHandle`]: the cloneable handle futures use to register timers,
 //!   read the clock, and (with virtual time) move the clock.
-//! - The futures: [`sleep`] / [`Sleep`], [`timeout`] / [`Timeout`],
+//! - The futures: [`sleep`] / [`Sleep`], [`timeout`] / [`Timeout`] (with
+//!   asyncio's `Timeout` object as [`TimeoutHandle`]; the `timeout` module
+//!   docs describe how nested timeouts decide which one expires),
 //!   [`interval`] / [`Interval`], and a clock-aware [`Instant`].
 //!
 //! # Time
@@ -75,4 +77,7 @@ pub use handle::{EnterGuard, NotPaused, TimerHandle};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, try_interval, Interval, MissedTickBehavior, ZeroPeriod};
 pub use sleep::{sleep, sleep_until, Sleep};
-pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+pub use timeout::{
+    timeout, timeout_at, timeout_at_with, timeout_with, Elapsed, Timeout, TimeoutEnded,
+    TimeoutHandle,
+};

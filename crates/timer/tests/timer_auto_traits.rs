@@ -3,8 +3,8 @@
 use tulipa_core::ThreadParker;
 use tulipa_timer::wheel::{Key, Wheel};
 use tulipa_timer::{
-    Elapsed, Instant, Interval, MissedTickBehavior, NotPaused, Sleep, Timeout, TimerDriver,
-    TimerHandle, ZeroPeriod,
+    Elapsed, Instant, Interval, MissedTickBehavior, NotPaused, Sleep, Timeout, TimeoutEnded,
+    TimeoutHandle, TimerDriver, TimerHandle, ZeroPeriod,
 };
 
 fn send_sync<T: Send + Sync>() {}
@@ -19,6 +19,8 @@ fn public_types_are_send_and_sync() {
     send_sync::<Timeout<std::future::Ready<u8>>>();
     send_sync::<Instant>();
     send_sync::<Elapsed>();
+    send_sync::<TimeoutHandle>();
+    send_sync::<TimeoutEnded>();
     send_sync::<NotPaused>();
     send_sync::<ZeroPeriod>();
     send_sync::<MissedTickBehavior>();

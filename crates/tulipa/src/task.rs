@@ -11,7 +11,9 @@ pub use tulipa_executor::{
 pub use tulipa_executor::{task_local, AccessError, LocalKey, TaskLocalFuture};
 
 pub use crate::current_task::current;
-pub use crate::task_group::{GroupClosed, GroupError, GroupSpawner, TaskGroup, TaskScope};
+pub use crate::task_group::{
+    ChildTask, GroupClosed, GroupError, GroupSpawner, TaskFailure, TaskGroup, TaskScope,
+};
 
 use crate::runtime::Handle;
 

@@ -10,20 +10,40 @@
 //! a task of the group) go through a mutex-protected inbox that the joiner
 //! drains on every poll; the inbox also holds the joiner's waker.
 //!
+//! Each task's future is wrapped (`child_body`) with a small shared
+//! `ChildState`, which the [`ChildTask`] returned by `spawn` holds too:
+//!
+//! - a cancel flag: [`ChildTask::cancel`] sets it and wakes the task, whose
+//!   wrapper then drops the future and ends with no output, which the group
+//!   reports as a cancelled [`JoinError`];
+//! - a finished flag and the group's count of unfinished tasks, both
+//!   updated when the wrapper is dropped (after the future itself), so
+//!   [`TaskGroup::len`] counts tasks still running, whether or not their
+//!   results were taken yet.
+//!
+//! The wrapper stores the task's waker under the child's mutex on the
+//! first poll (and again if it ever changes) before it reads the cancel
+//! flag; `cancel` sets the flag before it reads the waker under the same
+//! mutex. Either the poll sees the flag or `cancel` sees the waker, so a
+//! cancel is never lost.
+//!
 //! States: *open* (spawns accepted) then *closed* (spawns refused with
 //! [`GroupClosed`]). The group closes when `join` finds nothing left to
 //! wait for (set and inbox empty, checked under the inbox lock, so no spawn
 //! slips in between), on the first failure, or when the group is dropped.
 //!
-//! Failure (a panic, a cancellation, or with [`TaskGroup::try_join`] an
-//! `Err`) closes the group, cancels every other task, and waits for them to
-//! finish, so when `join` returns no task of the group is still running
-//! (as asyncio, which also waits for the cancelled tasks). Dropping the
-//! group (or a `join` future) cancels every task it holds, but cannot wait:
-//! their futures are dropped at their next poll, on their worker.
+//! Failure follows asyncio: a task that panics (or, with
+//! [`TaskGroup::try_join`], returns `Err`) closes the group and cancels
+//! every other task; the group still waits for all of them, and collects
+//! the failure of every task that failed before its cancellation took
+//! effect into one [`GroupError`] (asyncio's `ExceptionGroup`). A cancelled
+//! task is not a failure: it just has no output. Dropping the group (or a
+//! `join` future) cancels every task it holds, but cannot wait: their
+//! futures are dropped at their next poll, on their worker.
 //!
-//! Lock order: only the inbox mutex; never held while polling a task. A
-//! spawner spawns while holding it, so a spawn cannot race the close.
+//! Lock order: the inbox mutex, and a child's waker mutex, never both, and
+//! neither held while polling a task. A spawner spawns while holding the
+//! inbox mutex, so a spawn cannot race the close.
 //!
 //! [`TaskScope`] runs borrowed futures inside the awaiting task instead of
 //! spawning them; see its docs for why that, and only that, is sound.
@@ -31,7 +51,8 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use tulipa_executor::combinators::FutureSet;
@@ -40,22 +61,31 @@ use tulipa_executor::SpawnOptions;
 use crate::runtime::Handle;
 use crate::task::{JoinError, JoinHandle, TaskId};
 
+mod child;
+mod error;
+
+use child::spawn_child;
+pub use child::ChildTask;
+pub use error::{GroupClosed, GroupError, TaskFailure};
+
 /// A group of tasks joined together (asyncio's `TaskGroup`).
 ///
-/// - [`spawn`](TaskGroup::spawn) starts a task on the current runtime and
-///   keeps its handle in the group.
+/// - [`spawn`](TaskGroup::spawn) starts a task on the current runtime,
+///   keeps its `JoinHandle` in the group, and returns a [`ChildTask`] to
+///   name or cancel that task (asyncio's `tg.create_task`).
 /// - [`join`](TaskGroup::join) waits for every task and returns the outputs
-///   in spawn order; the first task to panic or be cancelled makes `join`
-///   cancel all the others, wait for them, and return that error.
+///   in spawn order. The first task to panic makes the group cancel all the
+///   others; `join` still waits for them and returns a [`GroupError`] with
+///   every failure (asyncio's `ExceptionGroup`), the first one first.
 /// - [`try_join`](TaskGroup::try_join), for tasks returning `Result`, also
-///   treats the first `Err` as the group's failure.
+///   treats an `Err` as a failure.
+/// - [`join_next`](TaskGroup::join_next) takes results one at a time, in
+///   completion order.
+/// - A cancelled task (through its [`ChildTask`],
+///   [`cancel_all`](TaskGroup::cancel_all), or the group's own failure
+///   handling) is not a failure, as in asyncio: it has no output, and
+///   `join` leaves it out.
 /// - Dropping the group without joining cancels every task it holds.
-///
-/// Differences from asyncio: the first failure is returned, not an
-/// `ExceptionGroup` of all of them (the others were cancelled; their
-/// failures, if any, are dropped); a task cancelled through some other
-/// handle fails the group (asyncio ignores cancelled children), since there
-/// is no output to put in its place.
 ///
 /// # Examples
 ///
@@ -71,22 +101,26 @@ use crate::task::{JoinError, JoinHandle, TaskId};
 /// });
 /// ```
 pub struct TaskGroup<T> {
-    set: FutureSet<JoinHandle<T>>,
+    set: FutureSet<JoinHandle<Option<T>>>,
+    /// The id of each task, by its index in `set`.
+    ids: Vec<TaskId>,
     inbox: Arc<Inbox<T>>,
 }
 
 struct Inbox<T> {
     state: Mutex<InboxState<T>>,
+    /// Tasks of the group whose future has not finished.
+    running: Arc<AtomicUsize>,
 }
 
 struct InboxState<T> {
-    handles: Vec<JoinHandle<T>>,
+    handles: Vec<JoinHandle<Option<T>>>,
     closed: bool,
     waker: Option<Waker>,
 }
 
 impl<T> Inbox<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState<T>> {
+    fn lock(&self) -> MutexGuard<'_, InboxState<T>> {
         // Nothing panics while the lock is held except a spawn that found
         // no runtime, which leaves the state consistent.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -104,24 +138,45 @@ impl<T: Send + 'static> TaskGroup<T> {
     pub fn new() -> TaskGroup<T> {
         TaskGroup {
             set: FutureSet::new(),
+            ids: Vec::new(),
             inbox: Arc::new(Inbox {
                 state: Mutex::new(InboxState {
                     handles: Vec::new(),
                     closed: false,
                     waker: None,
                 }),
+                running: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
 
-    /// Spawns `future` as a task of the group on the current runtime and
-    /// returns its id (asyncio's `tg.create_task(coro)`).
+    /// Spawns `future` as a task of the group on the current runtime
+    /// (asyncio's `tg.create_task(coro)`); returns a [`ChildTask`] to name
+    /// or cancel it. Its output comes back from [`join`](TaskGroup::join)
+    /// or [`join_next`](TaskGroup::join_next).
     ///
     /// # Panics
     ///
     /// Panics outside a runtime, as [`spawn`](crate::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use tulipa::task::TaskGroup;
+    ///
+    /// tulipa::run(async {
+    ///     let mut group = TaskGroup::new();
+    ///     group.spawn(async { 1 });
+    ///     let stuck = group.spawn(pending());
+    ///     assert!(stuck.cancel());
+    ///     // A cancelled task is not a failure; it has no output.
+    ///     assert_eq!(group.join().await.unwrap(), [1]);
+    ///     assert!(stuck.is_finished());
+    /// });
+    /// ```
     #[track_caller]
-    pub fn spawn<F>(&mut self, future: F) -> TaskId
+    pub fn spawn<F>(&mut self, future: F) -> ChildTask
     where
         F: Future<Output = T> + Send + 'static,
     {
@@ -135,7 +190,7 @@ impl<T: Send + 'static> TaskGroup<T> {
     ///
     /// Panics outside a runtime, as [`spawn`](crate::spawn).
     #[track_caller]
-    pub fn spawn_named<F>(&mut self, name: &str, future: F) -> TaskId
+    pub fn spawn_named<F>(&mut self, name: &str, future: F) -> ChildTask
     where
         F: Future<Output = T> + Send + 'static,
     {
@@ -143,16 +198,21 @@ impl<T: Send + 'static> TaskGroup<T> {
     }
 
     #[track_caller]
-    fn spawn_with<F>(&mut self, options: SpawnOptions, future: F) -> TaskId
+    fn spawn_with<F>(&mut self, options: SpawnOptions, future: F) -> ChildTask
     where
         F: Future<Output = T> + Send + 'static,
     {
         let handle = current_handle("TaskGroup::spawn");
         let options = options.location(std::panic::Location::caller());
-        let task = handle.spawn_with(options, future);
-        let id = task.id();
-        self.set.push(task);
-        id
+        let (task, child) = spawn_child(&handle, options, &self.inbox.running, future);
+        self.push(task);
+        child
+    }
+
+    fn push(&mut self, task: JoinHandle<Option<T>>) {
+        self.ids.push(task.id());
+        let index = self.set.push(task);
+        debug_assert_eq!(index + 1, self.ids.len());
     }
 
     /// A cloneable, `Send` handle that spawns into this group from anywhere,
@@ -164,82 +224,160 @@ impl<T: Send + 'static> TaskGroup<T> {
         }
     }
 
-    /// How many tasks the group holds that were not joined yet.
+    /// How many tasks of the group have not finished yet (still running or
+    /// waiting to run). A task that finished counts no more, even before
+    /// its result is taken.
     pub fn len(&self) -> usize {
-        self.set.len() + self.inbox.lock().handles.len()
+        self.inbox.running.load(Ordering::SeqCst)
     }
 
-    /// Whether the group holds no task.
+    /// Whether every task of the group has finished (or none was spawned).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Cancels every task the group holds, now; `join` then reports the
-    /// first cancellation it sees as the group's failure.
+    /// Cancels every task the group holds, now. A cancelled task is not a
+    /// failure: `join` then returns the outputs of the tasks that finished
+    /// before the cancellation took effect.
     pub fn cancel_all(&self) {
         for (_, h) in self.set.iter_pending() {
-            h.cancel();
+            cancel(h);
         }
         for h in &self.inbox.lock().handles {
-            h.cancel();
+            cancel(h);
         }
     }
 
     /// Waits for every task, including tasks spawned meanwhile through a
-    /// [`GroupSpawner`]; returns their outputs in spawn order.
+    /// [`GroupSpawner`]; returns their outputs in spawn order, without the
+    /// tasks that were cancelled or whose results
+    /// [`join_next`](TaskGroup::join_next) already took.
     ///
     /// # Errors
     ///
-    /// The [`JoinError`] of the first task to panic or be cancelled; every
-    /// other task was cancelled and has finished when this returns.
+    /// A [`GroupError`] with every task that panicked, in the order the
+    /// group saw them; the first one made the group cancel all the others,
+    /// which have finished when this returns.
     ///
     /// # Cancel safety
     ///
     /// Dropping the `join` future cancels every task still in the group.
-    pub async fn join(self) -> Result<Vec<T>, JoinError> {
-        self.run::<T, std::convert::Infallible>(|r| r.map_err(Failure::Join))
-            .await
-            .map_err(|f| match f {
-                Failure::Join(e) => e,
-                Failure::Task(never) => match never {},
-            })
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use tulipa::task::{TaskFailure, TaskGroup};
+    ///
+    /// tulipa::run(async {
+    ///     let mut group = TaskGroup::new();
+    ///     let bad = group.spawn(async { panic!("bad input") });
+    ///     group.spawn(pending()); // cancelled by the failure
+    ///     let err = group.join().await.unwrap_err();
+    ///     assert_eq!(err.failures().len(), 1);
+    ///     match err.first() {
+    ///         TaskFailure::Panicked(p) => assert_eq!(p.id(), bad.id()),
+    ///         other => unreachable!("{other:?}"),
+    ///     }
+    /// });
+    /// ```
+    pub async fn join(self) -> Result<Vec<T>, GroupError> {
+        self.run(|_, r| match r {
+            Ok(v) => Outcome::Value(v),
+            Err(j) if j.is_cancelled() => Outcome::Cancelled,
+            Err(j) => Outcome::Failed(TaskFailure::Panicked(j)),
+        })
+        .await
+    }
+
+    /// Waits for the next task to finish and returns its result, in
+    /// completion order; `None` when the group holds no task whose result
+    /// was not taken (the group stays open: spawn more and call it again).
+    ///
+    /// A task that panicked closes the group and cancels every other task,
+    /// as in [`join`](TaskGroup::join); its error comes back here, and the
+    /// cancelled tasks then come back as cancelled [`JoinError`]s (or with
+    /// their output, if they finished first). A result taken here is not
+    /// returned again by `join`.
+    ///
+    /// # Errors
+    ///
+    /// The task's [`JoinError`] if it panicked or was cancelled.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, no result
+    /// is lost; the next call returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulipa::task::TaskGroup;
+    /// use tulipa::time::sleep;
+    ///
+    /// tulipa::run(async {
+    ///     let mut group = TaskGroup::new();
+    ///     for ms in [30u64, 10, 20] {
+    ///         group.spawn(async move {
+    ///             sleep(Duration::from_millis(ms)).await;
+    ///             ms
+    ///         });
+    ///     }
+    ///     let mut order = Vec::new();
+    ///     while let Some(r) = group.join_next().await {
+    ///         order.push(r.unwrap());
+    ///     }
+    ///     assert_eq!(order, [10, 20, 30]);
+    /// });
+    /// ```
+    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        let (_, result) = std::future::poll_fn(|cx| self.poll_next(cx, false)).await?;
+        if result.as_ref().is_err_and(JoinError::is_panic) {
+            self.close_and_cancel();
+        }
+        Some(result)
     }
 
     async fn run<U, E>(
         mut self,
-        mut check: impl FnMut(Result<T, JoinError>) -> Result<U, Failure<E>>,
-    ) -> Result<Vec<U>, Failure<E>> {
+        mut check: impl FnMut(TaskId, Result<T, JoinError>) -> Outcome<U, E>,
+    ) -> Result<Vec<U>, GroupError<E>> {
         let mut outputs: Vec<Option<U>> = Vec::new();
-        let mut failure = None;
-        loop {
-            let next = std::future::poll_fn(|cx| self.poll_next(cx)).await;
-            let Some((index, result)) = next else { break };
-            match check(result) {
-                Ok(v) if failure.is_none() => {
+        let mut failures = Vec::new();
+        while let Some((index, result)) = std::future::poll_fn(|cx| self.poll_next(cx, true)).await
+        {
+            match check(self.ids[index], result) {
+                Outcome::Value(v) if failures.is_empty() => {
                     if outputs.len() <= index {
                         outputs.resize_with(index + 1, || None);
                     }
                     outputs[index] = Some(v);
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    if failure.is_none() {
-                        failure = Some(e);
+                Outcome::Value(_) | Outcome::Cancelled => {}
+                Outcome::Failed(f) => {
+                    if failures.is_empty() {
                         self.close_and_cancel();
                         outputs = Vec::new();
                     }
+                    failures.push(f);
                 }
             }
         }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(outputs.into_iter().flatten().collect()),
+        if failures.is_empty() {
+            Ok(outputs.into_iter().flatten().collect())
+        } else {
+            Err(GroupError::new(failures))
         }
     }
 
-    /// The next finished task; `None` once nothing is left (and then the
-    /// group is closed).
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Result<T, JoinError>)>> {
+    /// The next finished task, with its index; `None` once nothing is left
+    /// (and then, if `close_when_empty`, the group is closed).
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        close_when_empty: bool,
+    ) -> Poll<Option<(usize, Result<T, JoinError>)>> {
         loop {
             {
                 let mut inbox = self.inbox.lock();
@@ -251,43 +389,59 @@ impl<T: Send + 'static> TaskGroup<T> {
                     inbox.waker = Some(cx.waker().clone());
                 }
                 for h in inbox.handles.drain(..) {
+                    // `push`, on the fields: the inbox stays borrowed.
+                    self.ids.push(h.id());
                     self.set.push(h);
                 }
                 if self.set.is_empty() {
-                    inbox.closed = true;
+                    if close_when_empty {
+                        inbox.closed = true;
+                    }
                     return Poll::Ready(None);
                 }
             }
             match self.set.poll_next(cx) {
                 Poll::Ready(None) => continue,
-                other => return other,
+                Poll::Ready(Some((index, result))) => {
+                    let result = match result {
+                        Ok(Some(v)) => Ok(v),
+                        // Cancelled through its ChildTask.
+                        Ok(None) => Err(JoinError::cancelled(self.ids[index])),
+                        Err(e) => Err(e),
+                    };
+                    return Poll::Ready(Some((index, result)));
+                }
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
 
     fn close_and_cancel(&mut self) {
-        let mut inbox = self.inbox.lock();
-        inbox.closed = true;
-        for h in inbox.handles.drain(..) {
-            h.cancel();
-            self.set.push(h);
+        let handles = {
+            let mut inbox = self.inbox.lock();
+            inbox.closed = true;
+            std::mem::take(&mut inbox.handles)
+        };
+        for h in handles {
+            cancel(&h);
+            self.push(h);
         }
-        drop(inbox);
         for (_, h) in self.set.iter_pending() {
-            h.cancel();
+            cancel(h);
         }
     }
 }
 
 impl<U: Send + 'static, E: Send + 'static> TaskGroup<Result<U, E>> {
-    /// Like [`join`](TaskGroup::join), for tasks that return `Result`: the
-    /// first `Err` (or panic, or cancellation) cancels every other task,
-    /// waits for them, and is returned.
+    /// Like [`join`](TaskGroup::join), for tasks that return `Result`: an
+    /// `Err` is a failure too. The first failure cancels every other task;
+    /// this waits for them and returns every failure.
     ///
     /// # Errors
     ///
-    /// [`GroupError::Failed`] with the first task error, or
-    /// [`GroupError::Join`] if a task panicked or was cancelled first.
+    /// A [`GroupError`] with a [`TaskFailure::Failed`] for each task that
+    /// returned `Err` and a [`TaskFailure::Panicked`] for each that
+    /// panicked, in the order the group saw them.
     ///
     /// # Cancel safety
     ///
@@ -296,49 +450,51 @@ impl<U: Send + 'static, E: Send + 'static> TaskGroup<Result<U, E>> {
     /// # Examples
     ///
     /// ```
-    /// use tulipa::task::{GroupError, TaskGroup};
+    /// use tulipa::task::{TaskFailure, TaskGroup};
     ///
     /// tulipa::run(async {
     ///     let mut group = TaskGroup::new();
     ///     group.spawn(async { Ok(1) });
     ///     group.spawn(async { Err("bad input") });
     ///     group.spawn(std::future::pending()); // cancelled by the failure
-    ///     match group.try_join().await {
-    ///         Err(GroupError::Failed(e)) => assert_eq!(e, "bad input"),
-    ///         _ => unreachable!(),
+    ///     let err = group.try_join().await.unwrap_err();
+    ///     match err.first() {
+    ///         TaskFailure::Failed { error, .. } => assert_eq!(*error, "bad input"),
+    ///         other => unreachable!("{other:?}"),
     ///     }
     /// });
     /// ```
     pub async fn try_join(self) -> Result<Vec<U>, GroupError<E>> {
-        self.run(|r| match r {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Failure::Task(e)),
-            Err(j) => Err(Failure::Join(j)),
+        self.run(|id, r| match r {
+            Ok(Ok(v)) => Outcome::Value(v),
+            Ok(Err(error)) => Outcome::Failed(TaskFailure::Failed { id, error }),
+            Err(j) if j.is_cancelled() => Outcome::Cancelled,
+            Err(j) => Outcome::Failed(TaskFailure::Panicked(j)),
         })
         .await
-        .map_err(|f| match f {
-            Failure::Task(e) => GroupError::Failed(e),
-            Failure::Join(j) => GroupError::Join(j),
-        })
     }
 }
 
-enum Failure<E> {
-    Task(E),
-    Join(JoinError),
+/// What a task's result means to the group.
+enum Outcome<U, E> {
+    Value(U),
+    Cancelled,
+    Failed(TaskFailure<E>),
 }
 
 impl<T> Drop for TaskGroup<T> {
     fn drop(&mut self) {
-        let mut inbox = self.inbox.lock();
-        inbox.closed = true;
-        inbox.waker = None;
-        for h in inbox.handles.drain(..) {
-            h.cancel();
+        let handles = {
+            let mut inbox = self.inbox.lock();
+            inbox.closed = true;
+            inbox.waker = None;
+            std::mem::take(&mut inbox.handles)
+        };
+        for h in handles {
+            cancel(&h);
         }
-        drop(inbox);
         for (_, h) in self.set.take_pending() {
-            h.cancel();
+            cancel(&h);
         }
     }
 }
@@ -347,8 +503,16 @@ impl<T> fmt::Debug for TaskGroup<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskGroup")
             .field("tasks", &self.set)
+            .field("running", &self.inbox.running.load(Ordering::SeqCst))
             .finish()
     }
+}
+
+/// Cancels a task of the group; whether the call did anything (if
+/// `JoinHandle::cancel` reports it) does not matter here.
+fn cancel<T>(h: &JoinHandle<T>) {
+    #[allow(clippy::let_unit_value)]
+    let _ = h.cancel();
 }
 
 #[track_caller]
@@ -387,7 +551,7 @@ impl<T: Send + 'static> GroupSpawner<T> {
     ///
     /// Panics outside a runtime, as [`spawn`](crate::spawn).
     #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> Result<TaskId, GroupClosed<F>>
+    pub fn spawn<F>(&self, future: F) -> Result<ChildTask, GroupClosed<F>>
     where
         F: Future<Output = T> + Send + 'static,
     {
@@ -404,7 +568,7 @@ impl<T: Send + 'static> GroupSpawner<T> {
     ///
     /// Panics outside a runtime.
     #[track_caller]
-    pub fn spawn_named<F>(&self, name: &str, future: F) -> Result<TaskId, GroupClosed<F>>
+    pub fn spawn_named<F>(&self, name: &str, future: F) -> Result<ChildTask, GroupClosed<F>>
     where
         F: Future<Output = T> + Send + 'static,
     {
@@ -412,7 +576,7 @@ impl<T: Send + 'static> GroupSpawner<T> {
     }
 
     #[track_caller]
-    fn spawn_with<F>(&self, options: SpawnOptions, future: F) -> Result<TaskId, GroupClosed<F>>
+    fn spawn_with<F>(&self, options: SpawnOptions, future: F) -> Result<ChildTask, GroupClosed<F>>
     where
         F: Future<Output = T> + Send + 'static,
     {
@@ -422,15 +586,19 @@ impl<T: Send + 'static> GroupSpawner<T> {
             return Err(GroupClosed(future));
         }
         let handle = current_handle("GroupSpawner::spawn");
-        let task = handle.spawn_with(options.location(location), future);
-        let id = task.id();
+        let (task, child) = spawn_child(
+            &handle,
+            options.location(location),
+            &self.inbox.running,
+            future,
+        );
         inbox.handles.push(task);
         let waker = inbox.waker.clone();
         drop(inbox);
         if let Some(w) = waker {
             w.wake();
         }
-        Ok(id)
+        Ok(child)
     }
 
     /// Whether the group still accepts tasks.
@@ -444,56 +612,6 @@ impl<T> fmt::Debug for GroupSpawner<T> {
         f.write_str("GroupSpawner { .. }")
     }
 }
-
-/// A [`GroupSpawner`] found its group closed; holds the future it could
-/// not spawn.
-pub struct GroupClosed<F>(pub F);
-
-impl<F> fmt::Debug for GroupClosed<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("GroupClosed(..)")
-    }
-}
-
-impl<F> fmt::Display for GroupClosed<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "the task group no longer accepts tasks (it finished joining, failed or was dropped); \
-             spawn into a new group or with tulipa::spawn",
-        )
-    }
-}
-
-impl<F> std::error::Error for GroupClosed<F> {}
-
-/// Why [`TaskGroup::try_join`] failed: the first failure among its tasks.
-#[non_exhaustive]
-pub enum GroupError<E> {
-    /// A task returned this error.
-    Failed(E),
-    /// A task panicked or was cancelled.
-    Join(JoinError),
-}
-
-impl<E> fmt::Debug for GroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GroupError::Failed(_) => f.write_str("GroupError::Failed(..)"),
-            GroupError::Join(j) => f.debug_tuple("GroupError::Join").field(j).finish(),
-        }
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for GroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GroupError::Failed(e) => write!(f, "a task of the group failed: {e}"),
-            GroupError::Join(j) => write!(f, "a task of the group did not finish: {j}"),
-        }
-    }
-}
-
-impl<E: fmt::Display> std::error::Error for GroupError<E> {}
 
 /// A group of futures that may borrow from the enclosing stack, run
 /// concurrently *inside the task that awaits* [`join`](TaskScope::join)

@@ -1,13 +1,21 @@
 //! Time: sleeping, timeouts, intervals, and virtual time for tests.
 //!
+//! asyncio's `timeout(delay)` / `timeout_at(when)` / `wait_for(f, delay)`
+//! are [`timeout`] and [`timeout_at`] (a `None` delay sets no deadline);
+//! its `Timeout` object (`when()`, `reschedule()`, `expired()`) is a
+//! [`TimeoutHandle`], which the timed code receives from [`timeout_with`]
+//! (`async with timeout(d) as cm:`). Nested timeouts follow asyncio's rule:
+//! when several have expired, the outermost one reports.
+//!
 //! Everything here reads the current runtime's clock, which is virtual in a
 //! runtime built with [`Builder::start_paused`](crate::Builder::start_paused).
 
 use std::time::Duration;
 
 pub use tulipa_timer::{
-    interval, interval_at, sleep, sleep_until, timeout, timeout_at, try_interval, Elapsed, Instant,
-    Interval, MissedTickBehavior, Sleep, Timeout, ZeroPeriod,
+    interval, interval_at, sleep, sleep_until, timeout, timeout_at, timeout_at_with, timeout_with,
+    try_interval, Elapsed, Instant, Interval, MissedTickBehavior, Sleep, Timeout, TimeoutEnded,
+    TimeoutHandle, ZeroPeriod,
 };
 
 /// Moves a paused runtime's virtual time forward by `by`, firing (in

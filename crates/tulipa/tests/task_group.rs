@@ -1,13 +1,15 @@
 //! TaskGroup and TaskScope on both runtime flavours, on virtual time:
 //! results in spawn order, cancel-on-first-failure (counting tasks that
-//! completed vs were cancelled), drop semantics, spawning while joining,
-//! names, and borrowing scopes.
+//! completed vs were cancelled), a group error with every failure, child
+//! handles that cancel one task (not a failure), `len` counting unfinished
+//! tasks, `join_next`, drop semantics, spawning while joining, names, and
+//! borrowing scopes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tulipa::task::{GroupError, GroupSpawner, TaskGroup, TaskScope};
+use tulipa::task::{ChildTask, GroupError, GroupSpawner, TaskFailure, TaskGroup, TaskScope};
 use tulipa::time::{self, sleep};
 use tulipa::Runtime;
 
@@ -103,8 +105,14 @@ fn the_first_panic_cancels_the_rest_and_join_waits_for_them() {
                 panic!("task fails")
             });
             let err = group.join().await.unwrap_err();
-            assert!(err.is_panic());
-            assert_eq!(err.id(), boom);
+            assert_eq!(err.failures().len(), 1, "cancelled tasks are not failures");
+            match err.first() {
+                TaskFailure::Panicked(j) => {
+                    assert!(j.is_panic());
+                    assert_eq!(j.id(), boom.id());
+                }
+                other => panic!("expected the panic, got {other:?}"),
+            }
             // join waited: every cancelled task's future is already dropped.
             assert_eq!(t2.completed(), 1, "only the 1 s task finished");
             assert_eq!(t2.dropped(), 9);
@@ -129,8 +137,10 @@ fn try_join_cancels_the_rest_on_the_first_err() {
             });
             group.try_join().await
         });
-        match out {
-            Err(GroupError::Failed(e)) => assert_eq!(e, "bad input"),
+        let err = out.unwrap_err();
+        assert_eq!(err.failures().len(), 1);
+        match err.into_first() {
+            TaskFailure::Failed { error, .. } => assert_eq!(error, "bad input"),
             other => panic!("expected the task's error, got {other:?}"),
         }
         // 10 s and 11 s finished before the failure at 11.5 s; 3 were cancelled.
@@ -219,19 +229,26 @@ fn tasks_spawn_into_the_group_while_it_joins() {
 }
 
 #[test]
-fn cancel_all_fails_the_join_with_a_cancellation() {
+fn cancel_all_cancels_without_failing_the_group() {
+    // asyncio: a cancelled child is not a failure. Before issue 13 the
+    // first cancellation failed the join.
     for rt in paused() {
         let t = Tally::default();
         rt.block_on(async {
             let mut group = TaskGroup::new();
+            group.spawn(t.sleeper(1, 100));
             for i in 0..4 {
                 group.spawn(t.sleeper(10, i));
             }
+            sleep(Duration::from_secs(2)).await;
             group.cancel_all();
-            let err = group.join().await.unwrap_err();
-            assert!(err.is_cancelled());
+            assert_eq!(
+                group.join().await.unwrap(),
+                [100],
+                "only the finished task's output"
+            );
         });
-        assert_eq!((t.completed(), t.dropped()), (0, 4));
+        assert_eq!((t.completed(), t.dropped()), (1, 5));
     }
 }
 
@@ -306,8 +323,216 @@ fn group_types_are_send_and_sync() {
     sync::<GroupSpawner<u8>>();
     send::<TaskScope<'static, u8>>();
     send::<GroupError<String>>();
+    send::<TaskFailure<String>>();
+    send::<ChildTask>();
+    sync::<ChildTask>();
     fn join_is_send(g: TaskGroup<u8>) -> impl Send {
         g.join()
     }
     let _ = join_is_send;
+}
+
+// ---- issue 13: child handles, len, join_next, every failure ----
+
+#[test]
+fn spawn_returns_a_handle_that_cancels_that_child_only() {
+    for rt in paused() {
+        let t = Tally::default();
+        rt.block_on(async {
+            let mut group = TaskGroup::new();
+            let children: Vec<ChildTask> = (0..3).map(|i| group.spawn(t.sleeper(10, i))).collect();
+            assert_eq!(children[1].info().id(), children[1].id());
+            sleep(Duration::from_secs(1)).await;
+            assert!(children[1].cancel(), "a running child can be cancelled");
+            sleep(Duration::from_secs(1)).await;
+            assert!(children[1].is_finished(), "its future was dropped");
+            assert!(!children[0].is_finished());
+            assert_eq!(group.len(), 2);
+            // Not a failure: the group joins normally, without its output.
+            assert_eq!(group.join().await.unwrap(), [0, 2]);
+            assert!(
+                !children[0].cancel(),
+                "a finished child cannot be cancelled"
+            );
+        });
+        assert_eq!((t.completed(), t.dropped()), (2, 3));
+    }
+}
+
+#[test]
+fn children_cancelled_at_once_give_no_output() {
+    // Whether or not a worker started them already (multi-thread), they
+    // are dropped at their first suspension point.
+    for rt in paused() {
+        let t = Tally::default();
+        rt.block_on(async {
+            let mut group = TaskGroup::new();
+            let child = group.spawn(t.sleeper(10, 1));
+            assert!(child.cancel());
+            let spawner = group.spawner();
+            let late = spawner.spawn(t.sleeper(10, 2)).unwrap();
+            assert!(late.cancel());
+            assert_eq!(group.join().await.unwrap(), Vec::<u64>::new());
+        });
+        assert_eq!((t.completed(), t.dropped()), (0, 2));
+    }
+}
+
+#[test]
+fn len_counts_only_unfinished_children() {
+    for rt in paused() {
+        rt.block_on(async {
+            let t = Tally::default();
+            let mut group = TaskGroup::new();
+            for secs in [1, 2, 3] {
+                group.spawn(t.sleeper(secs, secs));
+            }
+            assert_eq!(group.len(), 3);
+            sleep(Duration::from_millis(1500)).await;
+            // Before issue 13 this was 3: finished tasks counted until joined.
+            assert_eq!(group.len(), 2);
+            sleep(Duration::from_secs(1)).await;
+            assert_eq!(group.len(), 1);
+            assert!(!group.is_empty());
+            sleep(Duration::from_secs(1)).await;
+            assert!(group.is_empty());
+            assert_eq!(group.join().await.unwrap(), [1, 2, 3]);
+        });
+    }
+}
+
+#[test]
+fn join_next_returns_results_in_completion_order() {
+    for rt in paused() {
+        rt.block_on(async {
+            let t = Tally::default();
+            let mut group = TaskGroup::new();
+            for secs in [30, 10, 20] {
+                group.spawn(t.sleeper(secs, secs));
+            }
+            let mut seen = Vec::new();
+            while let Some(r) = group.join_next().await {
+                seen.push(r.unwrap());
+                assert_eq!(group.len(), 3 - seen.len());
+            }
+            assert_eq!(seen, [10, 20, 30]);
+            // The group stays open: more tasks, more results.
+            group.spawn(t.sleeper(1, 7));
+            assert_eq!(group.join_next().await.unwrap().unwrap(), 7);
+            assert!(group.join_next().await.is_none());
+            assert!(
+                group.join().await.unwrap().is_empty(),
+                "join_next took them all"
+            );
+        });
+    }
+}
+
+#[test]
+fn join_next_after_a_panic_gets_the_cancelled_rest() {
+    for rt in paused() {
+        let t = Tally::default();
+        rt.block_on(async {
+            let mut group = TaskGroup::new();
+            for i in 0..3 {
+                group.spawn(t.sleeper(100, i));
+            }
+            let boom = group.spawn(async {
+                sleep(Duration::from_secs(1)).await;
+                panic!("child fails")
+            });
+            let first = group.join_next().await.unwrap().unwrap_err();
+            assert!(first.is_panic());
+            assert_eq!(first.id(), boom.id());
+            assert!(!group.spawner().is_open(), "the failure closed the group");
+            let mut cancelled = 0;
+            while let Some(r) = group.join_next().await {
+                assert!(r.unwrap_err().is_cancelled());
+                cancelled += 1;
+            }
+            assert_eq!(cancelled, 3);
+        });
+        assert_eq!((t.completed(), t.dropped()), (0, 3));
+    }
+}
+
+#[test]
+fn the_group_error_carries_every_failure() {
+    for rt in paused() {
+        let t = Tally::default();
+        rt.block_on(async {
+            let mut group: TaskGroup<Result<u64, String>> = TaskGroup::new();
+            let bad = group.spawn(async {
+                sleep(Duration::from_secs(1)).await;
+                Err("bad input".to_string())
+            });
+            let boom = group.spawn(async {
+                sleep(Duration::from_secs(2)).await;
+                panic!("child fails")
+            });
+            let body = t.sleeper(100, 0);
+            group.spawn(async move { Ok(body.await) });
+            // Both fail before the group is joined, so both are collected;
+            // the sleeper is cancelled and is not a failure.
+            for _ in 0..10 {
+                if bad.is_finished() && boom.is_finished() {
+                    break;
+                }
+                sleep(Duration::from_secs(1)).await;
+            }
+            let err = group.try_join().await.unwrap_err();
+            let ids: Vec<_> = err.failures().iter().map(TaskFailure::id).collect();
+            assert_eq!(
+                ids,
+                [bad.id(), boom.id()],
+                "before issue 13 only the first came back"
+            );
+            assert!(
+                matches!(err.first(), TaskFailure::Failed { error, .. } if error == "bad input")
+            );
+            assert!(matches!(&err.failures()[1], TaskFailure::Panicked(j) if j.is_panic()));
+            let text = err.to_string();
+            assert!(
+                text.starts_with("2 tasks of the group failed; the first: "),
+                "{text}"
+            );
+            assert!(text.contains("bad input"), "{text}");
+            assert_eq!(err.into_iter().count(), 2);
+        });
+        assert_eq!((t.completed(), t.dropped()), (0, 1));
+    }
+}
+
+#[test]
+fn join_reports_every_panic_as_a_group_error() {
+    for rt in paused() {
+        rt.block_on(async {
+            let mut group = TaskGroup::new();
+            let a = group.spawn(async {
+                sleep(Duration::from_secs(1)).await;
+                panic!("first")
+            });
+            let b = group.spawn(async {
+                sleep(Duration::from_secs(1)).await;
+                panic!("second")
+            });
+            for _ in 0..10 {
+                if a.is_finished() && b.is_finished() {
+                    break;
+                }
+                sleep(Duration::from_secs(1)).await;
+            }
+            let err: GroupError = group.join().await.unwrap_err();
+            let mut ids: Vec<_> = err.failures().iter().map(TaskFailure::id).collect();
+            ids.sort();
+            let mut want = [a.id(), b.id()];
+            want.sort();
+            assert_eq!(ids, want);
+            let io: std::io::Error = err.into();
+            assert!(
+                io.to_string().starts_with("2 tasks of the group failed"),
+                "{io}"
+            );
+        });
+    }
 }
