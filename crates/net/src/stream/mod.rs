@@ -26,7 +26,7 @@
 //!         let _ = writer.wait_closed().await;
 //!     })
 //!     .await?;
-//!     let (mut reader, mut writer) = open_connection(server.local_addr()?).await?;
+//!     let (mut reader, mut writer) = open_connection(server.local_addr().unwrap()).await?;
 //!     writer.write(b"hello\n")?;
 //!     writer.drain().await?;
 //!     assert_eq!(reader.read_line().await?, b"hello\n");
@@ -86,7 +86,7 @@ pub async fn open_connection<A: ToSocketAddrs>(addr: A) -> io::Result<(TcpReader
 /// Splits a connected [`TcpStream`] into a stream reader and writer.
 pub fn from_tcp(stream: TcpStream) -> (TcpReader, TcpWriter) {
     let (rd, wr) = stream.into_split();
-    (StreamReader::new(rd), StreamWriter::with_write_eof(wr))
+    (StreamReader::new(rd), StreamWriter::for_socket(wr))
 }
 
 /// Connects to the Unix socket at `path` and returns a reader and a
@@ -106,7 +106,7 @@ pub async fn open_unix_connection<P: AsRef<Path>>(path: P) -> io::Result<(UnixRe
 /// Splits a connected [`UnixStream`] into a stream reader and writer.
 pub fn from_unix(stream: UnixStream) -> (UnixReader, UnixWriter) {
     let (rd, wr) = stream.into_split();
-    (StreamReader::new(rd), StreamWriter::with_write_eof(wr))
+    (StreamReader::new(rd), StreamWriter::for_socket(wr))
 }
 
 /// Starts a TCP server on every address `addr` resolves to; each
@@ -164,11 +164,17 @@ where
 /// Starts a server on a new Unix socket at `path` (asyncio's
 /// `start_unix_server`); see [`start_server`].
 ///
+/// As in asyncio (and as
+/// [`protocol::create_unix_server`](crate::protocol::create_unix_server)),
+/// a socket file already at `path` is replaced, and the file is removed
+/// when the server closes, if it is still the one the server bound.
+///
 /// # Errors
 ///
-/// Fails as [`UnixListener::bind`] does, or with
-/// [`NotFound`](io::ErrorKind::NotFound) when no tulipa runtime is
-/// current.
+/// Fails with [`AddrInUse`](io::ErrorKind::AddrInUse) when `path` exists
+/// and is not a socket, as [`UnixListener::bind`] does otherwise (e.g. a
+/// missing directory), or with [`NotFound`](io::ErrorKind::NotFound) when
+/// no tulipa runtime is current.
 pub fn start_unix_server<P, H, F>(path: P, handler: H) -> io::Result<Server>
 where
     P: AsRef<Path>,
@@ -178,9 +184,16 @@ where
     if tulipa_core::spawn::current().is_none() {
         return Err(no_runtime());
     }
-    let l = UnixListener::bind(path)?;
-    let local = l.local_addr()?;
-    Server::start(vec![(l, ServerAddr::Unix(local))], handler)
+    let (listener, file) = unix::bind_server(path.as_ref())?;
+    let listener = match UnixListener::from_std(listener) {
+        Ok(listener) => server::UnixServerListener { listener, file },
+        Err(e) => {
+            file.remove_if_ours();
+            return Err(e);
+        }
+    };
+    let local = listener.listener.local_addr()?;
+    Server::start(vec![(listener, ServerAddr::Unix(local))], handler)
 }
 
 fn no_runtime() -> io::Error {

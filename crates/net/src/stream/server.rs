@@ -30,8 +30,10 @@
 //! task that no longer exists; an accept loop likewise holds a guard made
 //! before it is spawned (even a loop dropped unpolled is counted out).
 //!
-//! The user's [`Server`] handles share an inner `Arc`; when the last one is
-//! dropped the server closes (stops accepting; connections go on).
+//! The user's [`Server`] handles share an inner `Arc`. As in asyncio (and
+//! as a [`protocol::Server`](crate::protocol::Server)), dropping the last
+//! handle does not stop the server: the accept loops keep their own
+//! reference and serve until [`Server::close`] or the runtime's shutdown.
 
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -72,6 +74,26 @@ impl Listener for crate::UnixListener {
     type Stream = crate::UnixStream;
     fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<crate::UnixStream>> {
         self.poll_accept(cx).map_ok(|(s, _)| s)
+    }
+}
+
+/// A server's Unix listener, which removes its socket file when dropped
+/// (the accept loop ends), if the file is still its own.
+pub(crate) struct UnixServerListener {
+    pub(crate) listener: crate::UnixListener,
+    pub(crate) file: crate::unix::SocketFile,
+}
+
+impl Listener for UnixServerListener {
+    type Stream = crate::UnixStream;
+    fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<crate::UnixStream>> {
+        self.listener.poll_accept_stream(cx)
+    }
+}
+
+impl Drop for UnixServerListener {
+    fn drop(&mut self) {
+        self.file.remove_if_ours();
     }
 }
 
@@ -144,8 +166,10 @@ impl Drop for ConnectionGuard {
 /// A running stream server, from [`start_server`](crate::start_server) or
 /// [`start_unix_server`](crate::start_unix_server) (asyncio's `Server`).
 ///
-/// Cloning gives another handle to the same server; dropping the last
-/// handle [closes](Server::close) it.
+/// Cloning gives another handle to the same server. As in asyncio,
+/// dropping every handle does not stop it: it serves until
+/// [`close`](Server::close) is called or the runtime shuts down (the same
+/// as a [`protocol::Server`](crate::protocol::Server)).
 #[derive(Clone)]
 pub struct Server {
     handle: Arc<Handle>,
@@ -154,12 +178,6 @@ pub struct Server {
 struct Handle {
     shared: Arc<Shared>,
     addrs: Vec<ServerAddr>,
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        close(&self.shared);
-    }
 }
 
 fn close(shared: &Shared) {
@@ -219,26 +237,14 @@ impl Server {
         &self.handle.addrs
     }
 
-    /// The first TCP address the server listens on.
-    ///
-    /// # Errors
-    ///
-    /// Fails with [`InvalidInput`](io::ErrorKind::InvalidInput) for a Unix
-    /// server.
-    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
-        self.handle
-            .addrs
-            .iter()
-            .find_map(|a| match a {
-                ServerAddr::Inet(a) => Some(*a),
-                ServerAddr::Unix(_) => None,
-            })
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "this server listens on a Unix socket, not a TCP address: use addrs()",
-                )
-            })
+    /// The first IP address the server listens on (handy with port 0);
+    /// `None` for a Unix server (see [`addrs`](Server::addrs)). The same
+    /// type as [`protocol::Server::local_addr`](crate::protocol::Server::local_addr).
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.handle.addrs.iter().find_map(|a| match a {
+            ServerAddr::Inet(a) => Some(*a),
+            ServerAddr::Unix(_) => None,
+        })
     }
 
     /// Whether the server is accepting connections (not closed).
@@ -362,7 +368,7 @@ async fn accept_loop<L, H, F>(
         accepted_in_a_row += 1;
         let (rd, wr) = crate::split::into_split(stream);
         let reader = StreamReader::new(rd);
-        let writer = StreamWriter::with_write_eof(wr);
+        let writer = StreamWriter::for_socket(wr);
         shared.lock().connections += 1;
         let conn = ConnectionGuard(shared.clone());
         // The handler is user code run by the accept loop: a panic in the
