@@ -329,18 +329,17 @@ fn a_reset_peer_fails_only_its_own_connection() {
         let errors = Arc::new(AtomicUsize::new(0));
         let served = Arc::new(AtomicUsize::new(0));
         let (e2, s2) = (errors.clone(), served.clone());
-        let server = start_server("127.0.0.1:0", move |mut r: TcpReader, mut w: TcpWriter| {
+        let server = start_server("127.0.0.1:0", move |_r: TcpReader, mut w: TcpWriter| {
             let (errors, served) = (e2.clone(), s2.clone());
             async move {
-                // Stream data back until the peer goes away.
+                // Stream data until the peer goes away. (Not stopping at
+                // its end of file: the resetting client sends a FIN just
+                // before its RST.)
                 let mut failed = false;
                 let chunk = vec![b'd'; 16 * 1024];
                 for _ in 0..2000 {
                     if w.write(&chunk).is_err() || w.drain().await.is_err() {
                         failed = true;
-                        break;
-                    }
-                    if r.buffer().is_empty() && r.at_eof() {
                         break;
                     }
                 }
@@ -569,4 +568,65 @@ fn a_panicking_handler_call_fails_only_its_connection_and_the_server_keeps_accep
         server.wait_closed().await;
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     });
+}
+
+/// Issue 13: the connection tasks a server spawns are named after the
+/// server and the peer, and record the user's `start_server` call as their
+/// spawn location (not this crate's `spawn` line).
+#[test]
+fn connection_tasks_carry_the_server_and_peer_and_the_callers_location() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (tx, rx) = tulipa::channel::oneshot::channel::<Option<tulipa::task::TaskInfo>>();
+            let tx = std::sync::Mutex::new(Some(tx));
+            let line = line!() + 1;
+            let server = start_server("127.0.0.1:0", move |_r: TcpReader, _w: TcpWriter| {
+                if let Some(tx) = tx.lock().unwrap().take() {
+                    let _ = tx.send(tulipa::task::current());
+                }
+                async {}
+            });
+            let server = server.await?;
+            let addr = server.local_addr().unwrap();
+            let (_r, w) = open_connection(addr).await?;
+            // The handler is called in the accept loop: it sees that task.
+            let info = rx.await.unwrap().expect("the accept loop is a task");
+            assert_eq!(
+                info.name(),
+                Some(&*format!("start_server {addr}: accept loop"))
+            );
+            assert_eq!(info.location().file(), file!());
+            assert_eq!(info.location().line(), line);
+            drop(w);
+            server.close();
+            server.wait_closed().await;
+
+            let (tx, rx) = tulipa::channel::oneshot::channel::<Option<tulipa::task::TaskInfo>>();
+            let tx = std::sync::Mutex::new(Some(tx));
+            let line = line!() + 1;
+            let server = start_server("127.0.0.1:0", move |_r: TcpReader, _w: TcpWriter| {
+                let tx = tx.lock().unwrap().take();
+                async move {
+                    if let Some(tx) = tx {
+                        let _ = tx.send(tulipa::task::current());
+                    }
+                }
+            })
+            .await?;
+            let addr = server.local_addr().unwrap();
+            let (_r, w) = open_connection(addr).await?;
+            let me = w.local_addr()?;
+            let info = rx.await.unwrap().expect("a connection is a task");
+            assert_eq!(
+                info.name(),
+                Some(&*format!("start_server {addr}: connection from {me}"))
+            );
+            assert_eq!(info.location().file(), file!());
+            assert_eq!(info.location().line(), line);
+            server.close();
+            server.wait_closed().await;
+            io::Result::Ok(())
+        })
+        .unwrap();
+    }
 }

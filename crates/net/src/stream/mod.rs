@@ -48,6 +48,7 @@ use std::io;
 use std::path::Path;
 
 pub use reader::{IncompleteRead, LimitOverrun, StreamReader, DEFAULT_LIMIT};
+pub(crate) use server::Origin;
 pub use server::{Server, ServerAddr};
 pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};
 
@@ -127,23 +128,44 @@ pub fn from_unix(stream: UnixStream) -> (UnixReader, UnixWriter) {
 ///
 /// Cancel safe: only the name lookup waits; nothing is listening unless
 /// it returns.
-pub async fn start_server<A, H, F>(addr: A, handler: H) -> io::Result<Server>
+///
+/// # Tasks
+///
+/// The accept loop and every connection task are named after the server
+/// and the peer (`start_server 127.0.0.1:8000: connection from
+/// 127.0.0.1:54321`), and record the line that called `start_server` as
+/// their spawn location, so task listings, debug reports and panic
+/// reports point at your code.
+#[track_caller]
+pub fn start_server<A, H, F>(addr: A, handler: H) -> impl Future<Output = io::Result<Server>>
 where
     A: ToSocketAddrs,
     H: Fn(TcpReader, TcpWriter) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let origin = Origin::here("start_server");
+    async move {
+        let listeners = bind_tcp(&addr).await?;
+        Server::start(listeners, origin, server::plain(handler))
+    }
+}
+
+/// Binds a TCP listener on every address `addr` resolves to, for a
+/// server; checks first that a runtime is current.
+pub(crate) async fn bind_tcp<A: ToSocketAddrs>(
+    addr: &A,
+) -> io::Result<Vec<(TcpListener, ServerAddr)>> {
     // Check before binding, for a clear error with nothing left open.
     if tulipa_core::spawn::current().is_none() {
         return Err(no_runtime());
     }
     let mut listeners = Vec::new();
-    for a in resolve_nonempty(&addr).await? {
+    for a in resolve_nonempty(addr).await? {
         let l = TcpListener::bind(a).await?;
         let local = l.local_addr()?;
         listeners.push((l, ServerAddr::Inet(local)));
     }
-    Server::start(listeners, handler)
+    Ok(listeners)
 }
 
 /// Like [`start_server`], for an already bound listener.
@@ -152,13 +174,19 @@ where
 ///
 /// Fails with [`NotFound`](io::ErrorKind::NotFound) when no tulipa
 /// runtime is current.
+#[track_caller]
 pub fn start_server_on<H, F>(listener: TcpListener, handler: H) -> io::Result<Server>
 where
     H: Fn(TcpReader, TcpWriter) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let origin = Origin::here("start_server");
     let local = listener.local_addr()?;
-    Server::start(vec![(listener, ServerAddr::Inet(local))], handler)
+    Server::start(
+        vec![(listener, ServerAddr::Inet(local))],
+        origin,
+        server::plain(handler),
+    )
 }
 
 /// Starts a server on a new Unix socket at `path` (asyncio's
@@ -175,12 +203,14 @@ where
 /// and is not a socket, as [`UnixListener::bind`] does otherwise (e.g. a
 /// missing directory), or with [`NotFound`](io::ErrorKind::NotFound) when
 /// no tulipa runtime is current.
+#[track_caller]
 pub fn start_unix_server<P, H, F>(path: P, handler: H) -> io::Result<Server>
 where
     P: AsRef<Path>,
     H: Fn(UnixReader, UnixWriter) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let origin = Origin::here("start_unix_server");
     if tulipa_core::spawn::current().is_none() {
         return Err(no_runtime());
     }
@@ -193,7 +223,11 @@ where
         }
     };
     let local = listener.listener.local_addr()?;
-    Server::start(vec![(listener, ServerAddr::Unix(local))], handler)
+    Server::start(
+        vec![(listener, ServerAddr::Unix(local))],
+        origin,
+        server::plain(handler),
+    )
 }
 
 fn no_runtime() -> io::Error {

@@ -440,15 +440,34 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
         }
         self.take_error()?;
         self.flush_to(0).await?;
+        let res = if self.eof_written {
+            Ok(())
+        } else {
+            poll_fn(|cx| Pin::new(&mut self.inner).poll_close(cx)).await
+        };
         if let Some(close_connection) = self.close_connection {
+            // The reader must see the end even if the goodbye failed.
+            let closed = close_connection(&self.inner);
             self.closed = true;
-            return close_connection(&self.inner);
+            return res.and(closed);
         }
-        if !self.eof_written {
-            poll_fn(|cx| Pin::new(&mut self.inner).poll_close(cx)).await?;
-        }
+        res?;
         self.closed = true;
         Ok(())
+    }
+}
+
+impl<W> StreamWriter<W> {
+    /// A writer whose `wait_closed` ends by calling `close_connection`
+    /// (after closing `inner`): it closes the whole connection, so the
+    /// paired reader reads end of file.
+    pub(crate) fn with_close_connection(
+        inner: W,
+        close_connection: fn(&W) -> io::Result<()>,
+    ) -> StreamWriter<W> {
+        let mut w = StreamWriter::new(inner);
+        w.close_connection = Some(close_connection);
+        w
     }
 }
 
@@ -456,9 +475,16 @@ impl<S: SplitStream> StreamWriter<OwnedWriteHalf<S>> {
     /// A writer over a socket's write half: `write_eof` shuts the write
     /// direction down, `wait_closed` closes the whole connection.
     pub(crate) fn for_socket(half: OwnedWriteHalf<S>) -> Self {
-        let mut w = StreamWriter::with_write_eof(half);
-        w.close_connection = Some(OwnedWriteHalf::close_connection);
+        let mut w = StreamWriter::with_close_connection(half, OwnedWriteHalf::close_connection);
+        w.can_write_eof = true;
         w
+    }
+
+    /// The write half, for `start_tls`, which flushed the buffer first.
+    #[cfg(feature = "tls")]
+    pub(crate) fn into_half(self) -> OwnedWriteHalf<S> {
+        debug_assert_eq!(self.buffer_size(), 0, "flush before taking the half out");
+        self.inner
     }
 }
 
