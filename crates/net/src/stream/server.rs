@@ -5,12 +5,19 @@
 //!
 //! One accept-loop task per listening socket, spawned through
 //! [`tulipa_core::spawn`] on the runtime that was current when the server
-//! started; each accepted connection is split into a
-//! [`StreamReader`]/[`StreamWriter`] pair and handed to the user's handler
-//! in a task of its own, so a slow handler never delays accepting. A
-//! handler whose call panics fails that connection only; the panic goes to
-//! the runtime's panic policy. The loop yields to the scheduler after 64
-//! connections in a row.
+//! started; each accepted connection becomes a task of its own, made by
+//! the server's connection function (plain: split the socket into a
+//! [`StreamReader`]/[`StreamWriter`] pair and call the user's handler; TLS:
+//! handshake first, in the task), so a slow handler or handshake never
+//! delays accepting. A handler whose call panics fails that connection
+//! only; the panic goes to the runtime's panic policy. The loop yields to
+//! the scheduler after 64 connections in a row.
+//!
+//! Every task is spawned with [`SpawnOptions`]: named after the server and
+//! the peer (`start_server 127.0.0.1:8000: connection from
+//! 127.0.0.1:54321`), with the user's call of the public constructor
+//! (captured by `#[track_caller]`) as its spawn location, so reports point
+//! at the user's code.
 //!
 //! The loop skips per-connection `accept` errors and backs off (10 ms
 //! doubling to 160 ms) on resource exhaustion (`EMFILE`, ...) and on any
