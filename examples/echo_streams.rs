@@ -74,8 +74,9 @@ async fn echo_client(message: String, port: u16) -> io::Result<String> {
 fn main() -> io::Result<()> {
     tulipa::run(async {
         let server = start_server("127.0.0.1:0", handle_echo).await?;
-        let port = server.local_addr()?.port();
-        println!("serving on {}", server.local_addr()?);
+        let addr = server.local_addr().expect("a TCP server has an IP address");
+        let port = addr.port();
+        println!("serving on {addr}");
 
         let clients: Vec<_> = (0..3)
             .map(|i| tulipa::spawn(echo_client(format!("hello {i}\n"), port)))

@@ -570,3 +570,51 @@ fn serving_without_a_runtime_fails_with_a_clear_error() {
         "the connection was closed"
     );
 }
+
+/// Issue 13: a connection task is named after the server and the peer and
+/// records the user's `serve` call as its spawn location, on both runtimes.
+#[test]
+fn connection_tasks_carry_the_server_and_peer_and_the_callers_location() {
+    let runtimes = [
+        tulipa::Runtime::builder().current_thread().build().unwrap(),
+        tulipa::Runtime::builder()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ];
+    for rt in runtimes {
+        let (body, addr, line) = rt.block_on(async {
+            let app = Router::new().route(
+                "/",
+                get(|| async {
+                    let task = tulipa::task::current().expect("a connection is a task");
+                    format!(
+                        "{}|{}|{}",
+                        task.name().unwrap_or(""),
+                        task.location().file(),
+                        task.location().line()
+                    )
+                }),
+            );
+            let listener = tulipa_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let line = line!() + 1;
+            let server = tulipa_http::serve(listener, app);
+            let handle = server.handle();
+            drop(tulipa::spawn(server));
+            let body = tulipa::unblock(move || {
+                let mut raw = Raw::connect(addr);
+                let me = raw.stream.local_addr().unwrap();
+                (raw.get("/").expect("a response").text(), me)
+            })
+            .await;
+            handle.shutdown(Duration::from_secs(1)).await;
+            (body, addr, line)
+        });
+        let (text, me) = body;
+        assert_eq!(
+            text,
+            format!("serve {addr}: connection from {me}|{}|{line}", file!())
+        );
+    }
+}

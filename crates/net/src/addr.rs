@@ -307,6 +307,28 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
 }
 
 /// Resolves `addr`, failing when it names no address at all.
+/// `e`, from binding `addr`, with the address named in its message (as
+/// asyncio's "error while attempting to bind on address ..."), and advice
+/// for an address in use. The kind is kept.
+pub(crate) fn bind_error(addr: &dyn std::fmt::Display, ip: bool, e: io::Error) -> io::Error {
+    let advice = match (e.kind(), ip) {
+        (io::ErrorKind::AddrInUse, true) => {
+            ": another socket is bound there; stop it, or choose another address \
+             (port 0 picks a free port)"
+        }
+        (io::ErrorKind::AddrInUse, false) => {
+            ": a file exists at that path; remove it if it is a stale socket, \
+             or choose another path"
+        }
+        (io::ErrorKind::PermissionDenied, true) => ": ports below 1024 need privileges",
+        _ => "",
+    };
+    io::Error::new(
+        e.kind(),
+        format!("error while attempting to bind on address {addr}: {e}{advice}"),
+    )
+}
+
 pub(crate) async fn resolve_nonempty<A: ToSocketAddrs + ?Sized>(
     addr: &A,
 ) -> io::Result<Vec<SocketAddr>> {

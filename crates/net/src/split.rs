@@ -9,6 +9,12 @@
 //! [reunited](OwnedReadHalf::reunite) or
 //! [`forget_shutdown`](OwnedWriteHalf::forget_shutdown) was called.
 //!
+//! [`OwnedWriteHalf::close_connection`] closes the whole connection
+//! instead (asyncio's `StreamWriter.close()`): it shuts both directions
+//! down and marks the shared stream closed, so the read half reads end of
+//! file from then on, even if the peer's data is still queued in the
+//! kernel (asyncio's transport stops reading when it closes).
+//!
 //! The halves are generic over the stream; `tulipa_net::tcp` and
 //! `tulipa_net::unix` name them for their stream type.
 
@@ -16,6 +22,7 @@ use std::error::Error;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -176,6 +183,16 @@ pub trait SplitStream {
     ///
     /// Fails as `shutdown(2)` does.
     fn shutdown_write(&self) -> io::Result<()>;
+
+    /// Shuts down both directions (`shutdown(SHUT_RDWR)`); a peer that is
+    /// already gone is not an error. By default only the write direction.
+    ///
+    /// # Errors
+    ///
+    /// Fails as `shutdown(2)` does.
+    fn shutdown_both(&self) -> io::Result<()> {
+        self.shutdown_write()
+    }
 }
 
 /// The read half of a stream, borrowed; from `split()`.
@@ -205,10 +222,28 @@ pub(crate) fn split<S>(stream: &S) -> (ReadHalf<'_, S>, WriteHalf<'_, S>) {
     (ReadHalf(stream), WriteHalf(stream))
 }
 
+/// What the owned halves share: the stream, and whether the connection
+/// was closed through [`OwnedWriteHalf::close_connection`].
+#[derive(Debug)]
+struct Shared<S> {
+    stream: S,
+    closed: AtomicBool,
+}
+
+impl<S> std::ops::Deref for Shared<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.stream
+    }
+}
+
 /// The read half of a stream, owned; from `into_split()`.
+///
+/// After [`OwnedWriteHalf::close_connection`] on its write half, it reads
+/// end of file.
 #[derive(Debug)]
 pub struct OwnedReadHalf<S> {
-    inner: Arc<S>,
+    inner: Arc<Shared<S>>,
 }
 
 /// The write half of a stream, owned; from `into_split()`.
@@ -217,12 +252,15 @@ pub struct OwnedReadHalf<S> {
 /// while the read half keeps working.
 #[derive(Debug)]
 pub struct OwnedWriteHalf<S: SplitStream> {
-    inner: Arc<S>,
+    inner: Arc<Shared<S>>,
     shutdown_on_drop: bool,
 }
 
 pub(crate) fn into_split<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
-    let inner = Arc::new(stream);
+    let inner = Arc::new(Shared {
+        stream,
+        closed: AtomicBool::new(false),
+    });
     (
         OwnedReadHalf {
             inner: inner.clone(),
@@ -284,6 +322,21 @@ impl<S: SplitStream> OwnedWriteHalf<S> {
         reunite(other, self)
     }
 
+    /// Closes the whole connection, as asyncio's `StreamWriter.close()`
+    /// closes its transport: shuts both directions down (the peer reads
+    /// end of file) and makes the read half read end of file from now on,
+    /// even if data from the peer is still queued. The descriptor itself
+    /// is closed when both halves are dropped.
+    ///
+    /// # Errors
+    ///
+    /// Fails as `shutdown(2)` does (a peer already gone is not an error);
+    /// the read half reads end of file anyway.
+    pub fn close_connection(&self) -> io::Result<()> {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.shutdown_both()
+    }
+
     /// Drops the half without shutting down the write direction.
     pub fn forget_shutdown(mut self) {
         self.shutdown_on_drop = false;
@@ -315,7 +368,7 @@ fn reunite<S: SplitStream>(
     drop(write);
     drop(read);
     match Arc::try_unwrap(inner) {
-        Ok(stream) => Ok(stream),
+        Ok(shared) => Ok(shared.stream),
         Err(_) => unreachable!("the two halves held the only references to the stream"),
     }
 }
@@ -386,7 +439,10 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_read(&*self.inner, cx, buf)
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Poll::Ready(Ok(0));
+        }
+        poll_read(&self.inner.stream, cx, buf)
     }
 
     fn poll_read_vectored(
@@ -394,7 +450,10 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_read_vectored(&*self.inner, cx, bufs)
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Poll::Ready(Ok(0));
+        }
+        poll_read_vectored(&self.inner.stream, cx, bufs)
     }
 }
 
@@ -437,7 +496,7 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        poll_write(&*self.inner, cx, buf)
+        poll_write(&self.inner.stream, cx, buf)
     }
 
     fn poll_write_vectored(
@@ -445,7 +504,7 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        poll_write_vectored(&*self.inner, cx, bufs)
+        poll_write_vectored(&self.inner.stream, cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

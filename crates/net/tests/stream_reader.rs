@@ -134,7 +134,7 @@ fn read_n_returns_what_is_buffered_or_one_read() {
 }
 
 #[test]
-fn limit_overrun_keeps_the_data_readable() {
+fn read_until_overrun_keeps_the_data_readable() {
     run(async {
         let mut long = vec![b'x'; 100];
         long.extend_from_slice(b"\nshort\n");
@@ -147,7 +147,7 @@ fn limit_overrun_keeps_the_data_readable() {
             32,
         );
         assert_eq!(r.limit(), 32);
-        let err = r.read_line().await.unwrap_err();
+        let err = r.read_until(b"\n").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         let lo = LimitOverrun::from_io(&err).unwrap();
         assert_eq!(lo.limit, 32);
@@ -163,16 +163,160 @@ fn limit_overrun_keeps_the_data_readable() {
     });
 }
 
+/// Issue 13: asyncio's limit counts the bytes before the separator.
 #[test]
-fn separator_found_past_the_limit_is_an_overrun() {
+fn a_line_of_exactly_limit_bytes_plus_its_separator_is_accepted() {
     run(async {
-        let mut r = StreamReader::with_limit(&b"0123456789\n"[..], 5);
+        for chunk in [1, 3, 100] {
+            let mut r = StreamReader::with_limit(
+                Chunked {
+                    data: b"01234\n56789\r\n012345\n".to_vec(),
+                    pos: 0,
+                    chunk,
+                },
+                5,
+            );
+            assert_eq!(r.read_line().await?, b"01234\n");
+            assert_eq!(r.read_until(b"\r\n").await?, b"56789\r\n");
+            let err = r.read_line().await.unwrap_err();
+            assert!(LimitOverrun::from_io(&err).is_some(), "{err}");
+        }
+        Ok(())
+    });
+}
+
+/// Issue 13: as asyncio's `readline`, an overlong line whose `\n` was
+/// found is consumed whole, so the next `read_line` returns the next line.
+#[test]
+fn read_line_after_an_overrun_returns_the_next_line() {
+    run(async {
+        let mut r = StreamReader::with_limit(&b"0123456789\nnext\n"[..], 5);
+        let err = r.read_line().await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let lo = LimitOverrun::from_io(&err).unwrap();
+        assert_eq!(
+            (lo.consumed, lo.limit),
+            (10, 5),
+            "asyncio's consumed: where the separator is"
+        );
+        assert!(err.to_string().contains("dropped"), "{err}");
+        assert_eq!(r.read_line().await?, b"next\n");
+        assert_eq!(r.read_line().await?, b"");
+        assert!(r.at_eof());
+        Ok(())
+    });
+}
+
+/// Issue 13: when more than `limit` bytes arrived without a `\n`, asyncio's
+/// `readline` drops what is buffered; the rest of that line, read later, is
+/// what the next call returns.
+#[test]
+fn read_line_overrun_without_the_separator_drops_what_is_buffered() {
+    run(async {
+        let mut r = StreamReader::with_limit(
+            Chunked {
+                data: b"aaaaaaaaaa\nok\n".to_vec(),
+                pos: 0,
+                chunk: 4,
+            },
+            4,
+        );
         let err = r.read_line().await.unwrap_err();
         let lo = LimitOverrun::from_io(&err).unwrap();
-        assert_eq!(lo.consumed, 11);
+        // Two reads of 4: 8 bytes searched, more than the limit.
+        assert_eq!(lo.consumed, 8);
+        assert!(r.buffer().is_empty(), "the searched part is dropped");
+        assert_eq!(r.read_line().await?, b"aa\n", "the tail of the long line");
+        assert_eq!(r.read_line().await?, b"ok\n");
+        Ok(())
+    });
+}
+
+#[test]
+fn separator_found_past_the_limit_is_an_overrun_and_read_until_keeps_it() {
+    run(async {
+        let mut r = StreamReader::with_limit(&b"0123456789\n"[..], 5);
+        let err = r.read_until(b"\n").await.unwrap_err();
+        let lo = LimitOverrun::from_io(&err).unwrap();
+        assert_eq!(lo.consumed, 10);
+        assert!(err.to_string().contains("still buffered"), "{err}");
         assert_eq!(r.read(100).await?, b"0123456789\n");
         Ok(())
     });
+}
+
+/// Issue 13: `at_eof` is true as soon as the end has arrived and the buffer
+/// is empty, so asyncio's `while not at_eof(): readline()` loop gets no
+/// extra empty line.
+#[test]
+fn at_eof_after_the_last_line_without_another_read_call() {
+    run(async {
+        for chunk in [1, 4, 100] {
+            let mut r = chunked(b"one\ntwo\n", chunk);
+            let mut lines = Vec::new();
+            while !r.at_eof() {
+                lines.push(r.read_line().await?);
+                assert!(lines.len() <= 3, "{lines:?}");
+            }
+            assert_eq!(lines, [&b"one\n"[..], b"two\n"], "chunk {chunk}");
+        }
+        Ok(())
+    });
+}
+
+/// Pending once (waking itself), then an error: what `at_eof`'s read meets
+/// is kept for the next read.
+struct FailsOnce(bool);
+
+impl AsyncRead for FailsOnce {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        _buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(Ok(0))
+        } else {
+            Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
+        }
+    }
+}
+
+#[test]
+fn an_error_met_by_at_eof_goes_to_the_next_read() {
+    run(async {
+        let mut r = StreamReader::new(FailsOnce(false));
+        assert!(!r.at_eof());
+        let err = r.read_line().await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(r.read_line().await?, b"");
+        assert!(r.at_eof());
+        Ok(())
+    });
+}
+
+/// Issue 13: the water marks are validated as asyncio's
+/// `set_write_buffer_limits` (`ValueError` when high < low).
+#[test]
+fn write_buffer_limits_follow_asyncio_and_refuse_low_above_high() {
+    let mut w = StreamWriter::new(Vec::<u8>::new());
+    assert_eq!(w.write_buffer_limits(), (16 * 1024, 64 * 1024));
+    w.set_write_buffer_limits(Some(1000), None).unwrap();
+    assert_eq!(w.write_buffer_limits(), (250, 1000));
+    w.set_write_buffer_limits(None, Some(100)).unwrap();
+    assert_eq!(w.write_buffer_limits(), (100, 400));
+    let err = w.set_write_buffer_limits(Some(10), Some(20)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("high=10 and low=20"), "{err}");
+    assert_eq!(
+        w.write_buffer_limits(),
+        (100, 400),
+        "unchanged after an error"
+    );
+    w.set_write_buffer_limits(Some(0), Some(0)).unwrap();
+    assert_eq!(w.write_buffer_limits(), (0, 0));
+    w.set_write_buffer_limits(None, None).unwrap();
+    assert_eq!(w.write_buffer_limits(), (16 * 1024, 64 * 1024));
 }
 
 #[test]
@@ -258,7 +402,7 @@ fn writer_sends_at_once_buffers_the_rest_and_drains_to_low_water() {
             room: 5,
             fail: false,
         });
-        w.set_write_buffer_limits(100, Some(20));
+        w.set_write_buffer_limits(Some(100), Some(20))?;
         assert_eq!(w.write_buffer_limits(), (20, 100));
         w.write(b"0123456789")?;
         assert_eq!(w.get_ref().got, b"01234", "what fits goes out at once");

@@ -30,7 +30,7 @@ async fn echo(mut reader: TcpReader, mut writer: TcpWriter) {
 fn echo_server_serves_many_clients_and_closes() {
     tulipa::run(async {
         let server = start_server("127.0.0.1:0", echo).await?;
-        let addr = server.local_addr()?;
+        let addr = server.local_addr().unwrap();
         assert!(matches!(server.addrs(), [ServerAddr::Inet(a)] if *a == addr));
         assert!(server.is_serving());
         let mut clients = Vec::new();
@@ -82,7 +82,7 @@ fn serve_forever_returns_when_another_task_closes_the_server() {
         let server = start_server("127.0.0.1:0", echo).await?;
         let other = server.clone();
         let closer = tulipa::spawn(async move {
-            let (mut r, mut w) = open_connection(other.local_addr()?).await?;
+            let (mut r, mut w) = open_connection(other.local_addr().unwrap()).await?;
             w.write(b"ping\n")?;
             w.drain().await?;
             assert_eq!(r.read_line().await?, b"ping\n");
@@ -102,7 +102,7 @@ fn serve_forever_returns_when_another_task_closes_the_server() {
 fn wait_closed_waits_for_running_handlers() {
     tulipa::run(async {
         let server = start_server("127.0.0.1:0", echo).await?;
-        let (mut r, mut w) = open_connection(server.local_addr()?).await?;
+        let (mut r, mut w) = open_connection(server.local_addr().unwrap()).await?;
         w.write(b"x\n")?;
         w.drain().await?;
         assert_eq!(r.read_line().await?, b"x\n");
@@ -125,30 +125,168 @@ fn wait_closed_waits_for_running_handlers() {
     .unwrap();
 }
 
-#[test]
-fn dropping_the_last_handle_stops_accepting() {
-    tulipa::run(async {
-        let server = start_server("127.0.0.1:0", echo).await?;
-        let addr = server.local_addr()?;
-        let clone = server.clone();
-        drop(server);
-        assert!(clone.is_serving(), "another handle keeps it open");
-        drop(clone);
-        // The accept loop drops the listener once it runs again.
-        let mut refused = false;
-        for _ in 0..200 {
-            match TcpStream::connect(addr).await {
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                    refused = true;
-                    break;
-                }
-                _ => tulipa_timer::sleep(Duration::from_millis(5)).await,
-            }
+fn runtimes() -> Vec<tulipa::Runtime> {
+    vec![
+        tulipa::Runtime::builder().current_thread().build().unwrap(),
+        tulipa::Runtime::builder()
+            .multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ]
+}
+
+/// Echoes what it receives, as a protocol.
+struct EchoProtocol(Option<tulipa_net::protocol::Transport>);
+
+impl tulipa_net::protocol::Protocol for EchoProtocol {
+    fn connection_made(&mut self, transport: tulipa_net::protocol::Transport) {
+        self.0 = Some(transport);
+    }
+    fn data_received(&mut self, data: &[u8]) {
+        if let Some(t) = &self.0 {
+            t.write(data);
         }
-        assert!(refused, "the listener was never closed");
-        io::Result::Ok(())
-    })
-    .unwrap();
+    }
+}
+
+/// Issue 13: a stream server and a protocol server behave the same when
+/// their last handle is dropped: as in asyncio, they keep serving.
+#[test]
+fn dropping_every_handle_leaves_either_server_serving() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let stream_server = start_server("127.0.0.1:0", echo).await?;
+            let protocol_server =
+                tulipa_net::protocol::create_server(|| EchoProtocol(None), "127.0.0.1:0").await?;
+            // The same type from both.
+            let addrs: [Option<std::net::SocketAddr>; 2] =
+                [stream_server.local_addr(), protocol_server.local_addr()];
+            let clone = stream_server.clone();
+            drop(stream_server);
+            drop(clone);
+            drop(protocol_server);
+            for addr in addrs {
+                let (mut r, mut w) = open_connection(addr.unwrap()).await?;
+                w.write(b"still serving\n")?;
+                w.drain().await?;
+                assert_eq!(r.read_line().await?, b"still serving\n");
+            }
+            io::Result::Ok(())
+        })
+        .unwrap();
+    }
+}
+
+/// Issue 13: `close()` + `wait_closed()` closes the whole connection: the
+/// paired reader sees end of file although the peer keeps its side open
+/// (before, the socket stayed half-open and this read never returned).
+#[test]
+fn writer_close_closes_the_whole_connection_and_the_reader_sees_eof() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (saw_eof_tx, saw_eof) = tulipa::channel::oneshot::channel::<Vec<u8>>();
+            let saw_eof_tx = std::sync::Mutex::new(Some(saw_eof_tx));
+            let (release_tx, release) = tulipa::channel::oneshot::channel::<()>();
+            let release = std::sync::Mutex::new(Some(release));
+            let server = start_server("127.0.0.1:0", move |mut r: TcpReader, mut w: TcpWriter| {
+                let saw_eof_tx = saw_eof_tx.lock().unwrap().take();
+                let release = release.lock().unwrap().take();
+                async move {
+                    // Data the client will never read, then keep our
+                    // side open until the test is done.
+                    let _ = w.write(b"unread\n");
+                    let _ = w.drain().await;
+                    let rest = r.read_to_end().await.unwrap_or_default();
+                    if let Some(tx) = saw_eof_tx {
+                        let _ = tx.send(rest);
+                    }
+                    if let Some(release) = release {
+                        let _ = release.await;
+                    }
+                }
+            })
+            .await?;
+            let (mut r, mut w) = open_connection(server.local_addr().unwrap()).await?;
+            w.write(b"bye")?;
+            w.close();
+            w.wait_closed().await?;
+            assert_eq!(
+                saw_eof.await.unwrap(),
+                b"bye",
+                "the peer read our end of file"
+            );
+            let line = tulipa::time::timeout(Duration::from_secs(20), r.read_line())
+                .await
+                .expect("the reader of a closed writer must see end of file")?;
+            assert_eq!(line, b"", "our own reader reads end of file");
+            assert!(r.at_eof());
+            assert!(w.write(b"more").is_err());
+            release_tx.send(()).unwrap();
+            server.close();
+            server.wait_closed().await;
+            io::Result::Ok(())
+        })
+        .unwrap();
+    }
+}
+
+/// Issue 13: over a real socket, the end of file already sent by the peer
+/// counts for `at_eof` without another read call, on both runtimes.
+#[test]
+fn at_eof_over_a_socket_after_the_peer_closed() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (a, b) = tulipa_net::UnixStream::pair()?;
+            let (mut ra, _wa) = tulipa_net::stream::from_unix(a);
+            let (_rb, mut wb) = tulipa_net::stream::from_unix(b);
+            wb.write(b"one\ntwo\n")?;
+            wb.close();
+            wb.wait_closed().await?;
+            // A Unix socket delivers data and the shutdown at once.
+            let mut lines = Vec::new();
+            while !ra.at_eof() {
+                lines.push(ra.read_line().await?);
+                assert!(lines.len() <= 3, "{lines:?}");
+            }
+            assert_eq!(lines, [&b"one\n"[..], b"two\n"]);
+            io::Result::Ok(())
+        })
+        .unwrap();
+    }
+}
+
+/// Issue 13: binding an address in use names the address.
+#[test]
+fn binding_an_address_in_use_names_it() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let server = start_server("127.0.0.1:0", echo).await?;
+            let addr = server.local_addr().unwrap();
+            // A listener without SO_REUSEADDR holds the port against ours.
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let taken = std_listener.local_addr()?;
+            for err in [
+                start_server(taken, echo).await.unwrap_err(),
+                tulipa_net::TcpListener::bind(taken).await.unwrap_err(),
+            ] {
+                assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+                let msg = err.to_string();
+                assert!(msg.contains(&taken.to_string()), "{msg}");
+                assert!(msg.contains("port 0"), "{msg}");
+            }
+            let err = tulipa_net::protocol::create_server(|| EchoProtocol(None), taken)
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains(&taken.to_string()), "{err}");
+            drop(std_listener);
+            server.close();
+            server.wait_closed().await;
+            let _ = addr;
+            io::Result::Ok(())
+        })
+        .unwrap();
+    }
 }
 
 #[test]
@@ -170,7 +308,7 @@ fn half_close_reader_sees_eof_and_writer_still_writes() {
             },
         )
         .await?;
-        let (mut r, mut w) = open_connection(server.local_addr()?).await?;
+        let (mut r, mut w) = open_connection(server.local_addr().unwrap()).await?;
         assert!(w.can_write_eof());
         w.write(&[7; 100_000])?;
         w.write_eof().await?;
@@ -191,18 +329,17 @@ fn a_reset_peer_fails_only_its_own_connection() {
         let errors = Arc::new(AtomicUsize::new(0));
         let served = Arc::new(AtomicUsize::new(0));
         let (e2, s2) = (errors.clone(), served.clone());
-        let server = start_server("127.0.0.1:0", move |r: TcpReader, mut w: TcpWriter| {
+        let server = start_server("127.0.0.1:0", move |_r: TcpReader, mut w: TcpWriter| {
             let (errors, served) = (e2.clone(), s2.clone());
             async move {
-                // Stream data back until the peer goes away.
+                // Stream data until the peer goes away. (Not stopping at
+                // its end of file: the resetting client sends a FIN just
+                // before its RST.)
                 let mut failed = false;
                 let chunk = vec![b'd'; 16 * 1024];
                 for _ in 0..2000 {
                     if w.write(&chunk).is_err() || w.drain().await.is_err() {
                         failed = true;
-                        break;
-                    }
-                    if r.buffer().is_empty() && r.at_eof() {
                         break;
                     }
                 }
@@ -214,7 +351,7 @@ fn a_reset_peer_fails_only_its_own_connection() {
             }
         })
         .await?;
-        let addr = server.local_addr()?;
+        let addr = server.local_addr().unwrap();
         // A client that reads a little, then resets the connection.
         let (mut r, w) = open_connection(addr).await?;
         r.read_exact(1000).await?;
@@ -273,7 +410,7 @@ fn drain_bounds_the_buffer_when_the_peer_never_reads() {
         })
         .await?;
         // Connect and never read; wait (bounded) for the handler to block.
-        let (_r, _w) = open_connection(server.local_addr()?).await?;
+        let (_r, _w) = open_connection(server.local_addr().unwrap()).await?;
         for _ in 0..2000 {
             if blocked.load(Ordering::SeqCst) == 1 {
                 break;
@@ -309,7 +446,7 @@ fn unix_stream_server_echoes() {
                 w.drain().await.unwrap();
             }
         })?;
-        assert!(server.local_addr().is_err());
+        assert!(server.local_addr().is_none());
         assert!(matches!(&server.addrs()[0], ServerAddr::Unix(a) if a.as_pathname() == Some(path.as_path())));
         let (mut r, mut w) = open_unix_connection(&path).await?;
         w.write(b"over unix\n")?;
@@ -328,7 +465,7 @@ fn unix_stream_server_echoes() {
 fn serve_forever_returns_while_connections_are_still_open() {
     tulipa::run(async {
         let server = start_server("127.0.0.1:0", echo).await?;
-        let (mut r, mut w) = open_connection(server.local_addr()?).await?;
+        let (mut r, mut w) = open_connection(server.local_addr().unwrap()).await?;
         w.write(b"a\n")?;
         w.drain().await?;
         assert_eq!(r.read_line().await?, b"a\n");
@@ -431,4 +568,65 @@ fn a_panicking_handler_call_fails_only_its_connection_and_the_server_keeps_accep
         server.wait_closed().await;
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     });
+}
+
+/// Issue 13: the connection tasks a server spawns are named after the
+/// server and the peer, and record the user's `start_server` call as their
+/// spawn location (not this crate's `spawn` line).
+#[test]
+fn connection_tasks_carry_the_server_and_peer_and_the_callers_location() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (tx, rx) = tulipa::channel::oneshot::channel::<Option<tulipa::task::TaskInfo>>();
+            let tx = std::sync::Mutex::new(Some(tx));
+            let line = line!() + 1;
+            let server = start_server("127.0.0.1:0", move |_r: TcpReader, _w: TcpWriter| {
+                if let Some(tx) = tx.lock().unwrap().take() {
+                    let _ = tx.send(tulipa::task::current());
+                }
+                async {}
+            });
+            let server = server.await?;
+            let addr = server.local_addr().unwrap();
+            let (_r, w) = open_connection(addr).await?;
+            // The handler is called in the accept loop: it sees that task.
+            let info = rx.await.unwrap().expect("the accept loop is a task");
+            assert_eq!(
+                info.name(),
+                Some(&*format!("start_server {addr}: accept loop"))
+            );
+            assert_eq!(info.location().file(), file!());
+            assert_eq!(info.location().line(), line);
+            drop(w);
+            server.close();
+            server.wait_closed().await;
+
+            let (tx, rx) = tulipa::channel::oneshot::channel::<Option<tulipa::task::TaskInfo>>();
+            let tx = std::sync::Mutex::new(Some(tx));
+            let line = line!() + 1;
+            let server = start_server("127.0.0.1:0", move |_r: TcpReader, _w: TcpWriter| {
+                let tx = tx.lock().unwrap().take();
+                async move {
+                    if let Some(tx) = tx {
+                        let _ = tx.send(tulipa::task::current());
+                    }
+                }
+            })
+            .await?;
+            let addr = server.local_addr().unwrap();
+            let (_r, w) = open_connection(addr).await?;
+            let me = w.local_addr()?;
+            let info = rx.await.unwrap().expect("a connection is a task");
+            assert_eq!(
+                info.name(),
+                Some(&*format!("start_server {addr}: connection from {me}"))
+            );
+            assert_eq!(info.location().file(), file!());
+            assert_eq!(info.location().line(), line);
+            server.close();
+            server.wait_closed().await;
+            io::Result::Ok(())
+        })
+        .unwrap();
+    }
 }

@@ -4,8 +4,11 @@
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tulipa_net::tls::{rustls, start_tls, TlsAcceptor, TlsConnector, TlsStream};
-use tulipa_net::{TcpListener, TcpStream};
+use tulipa_net::tls::{
+    open_tls_connection, rustls, start_tls, start_tls_server, TlsAcceptor, TlsConnector, TlsReader,
+    TlsStream, TlsWriter,
+};
+use tulipa_net::{open_connection, TcpListener, TcpStream};
 
 struct Pki {
     cert: CertificateDer<'static>,
@@ -238,4 +241,200 @@ fn the_streams_api_runs_over_tls() {
         assert_eq!(reader.read_to_end().await.unwrap(), b"");
         assert_eq!(server.await.unwrap(), 3);
     });
+}
+
+fn runtimes() -> Vec<tulipa::Runtime> {
+    vec![
+        tulipa::Runtime::builder().current_thread().build().unwrap(),
+        tulipa::Runtime::builder()
+            .multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ]
+}
+
+fn tls_pair(names: &[&str]) -> (Pki, TlsAcceptor, TlsConnector) {
+    let pki = pki(names);
+    let acceptor = TlsAcceptor::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
+    let connector = TlsConnector::with_root_certificates([pki.cert.clone()]).unwrap();
+    (pki, acceptor, connector)
+}
+
+async fn tls_echo(mut reader: TlsReader, mut writer: TlsWriter) {
+    assert_eq!(writer.get_ref().info().server_name(), Some("localhost"));
+    // A connection task named after its server and peer, located here.
+    let task = tulipa::task::current().unwrap();
+    assert!(
+        task.name()
+            .unwrap()
+            .contains(": connection from 127.0.0.1:"),
+        "{task:?}"
+    );
+    assert_eq!(task.location().file(), file!());
+    while let Ok(line) = reader.read_line().await {
+        if line.is_empty() || writer.write(&line).is_err() || writer.drain().await.is_err() {
+            break;
+        }
+    }
+    let _ = writer.wait_closed().await;
+}
+
+/// Issue 13: asyncio's `open_connection(ssl=)` and `start_server(ssl=)`;
+/// one task writes a megabyte while another reads the echo, over the two
+/// halves of one TLS session.
+#[test]
+fn open_tls_connection_to_start_tls_server_with_reader_and_writer_in_two_tasks() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (pki, acceptor, connector) = tls_pair(&["localhost"]);
+            let server = start_tls_server("127.0.0.1:0", acceptor, tls_echo)
+                .await
+                .unwrap();
+            let addr = server.local_addr().unwrap();
+            let (mut reader, mut writer) = open_tls_connection(addr, &connector, "localhost")
+                .await
+                .unwrap();
+            assert_eq!(
+                writer.get_ref().info().peer_certificates(),
+                std::slice::from_ref(&pki.cert)
+            );
+            assert_eq!(writer.get_ref().peer_addr().unwrap(), addr);
+            let lines: Vec<Vec<u8>> = (0..10_000)
+                .map(|i| format!("line {i} {}\n", "x".repeat(i % 200)).into_bytes())
+                .collect();
+            let expected: Vec<u8> = lines.concat();
+            let sender = tulipa::spawn(async move {
+                for line in &lines {
+                    writer.write(line).unwrap();
+                    writer.drain().await.unwrap();
+                }
+                writer
+            });
+            let mut got = Vec::new();
+            while got.len() < expected.len() {
+                let line = reader.read_line().await.unwrap();
+                assert!(!line.is_empty(), "early end after {} bytes", got.len());
+                got.extend_from_slice(&line);
+            }
+            assert_eq!(got, expected);
+            let mut writer = sender.await.unwrap();
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            // Closing the writer closed the connection: our reader ends.
+            assert_eq!(reader.read_line().await.unwrap(), b"");
+            assert!(reader.at_eof());
+            server.close();
+            server.wait_closed().await;
+        });
+    }
+}
+
+/// A client that fails the handshake never reaches the handler, and the
+/// server goes on.
+#[test]
+fn a_failed_handshake_does_not_reach_the_handler() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (_pki, acceptor, connector) = tls_pair(&["localhost"]);
+            let (_other, _, untrusting) = tls_pair(&["localhost"]);
+            let server = start_tls_server("127.0.0.1:0", acceptor, tls_echo)
+                .await
+                .unwrap();
+            let addr = server.local_addr().unwrap();
+            let err = open_tls_connection(addr, &untrusting, "localhost")
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+            let (mut reader, mut writer) = open_tls_connection(addr, &connector, "localhost")
+                .await
+                .unwrap();
+            writer.write(b"still here\n").unwrap();
+            writer.drain().await.unwrap();
+            assert_eq!(reader.read_line().await.unwrap(), b"still here\n");
+            server.close();
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            server.wait_closed().await;
+        });
+    }
+}
+
+/// Issue 13: `StreamWriter::start_tls` upgrades an open stream pair (a
+/// STARTTLS conversation), on both sides, keeping the reader's limit.
+#[test]
+fn start_tls_upgrades_an_open_stream_pair() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (_pki, acceptor, connector) = tls_pair(&["localhost"]);
+            let server = tulipa_net::start_server("127.0.0.1:0", move |mut r, mut w| {
+                let acceptor = acceptor.clone();
+                async move {
+                    assert_eq!(r.read_line().await.unwrap(), b"STARTTLS\n");
+                    w.write(b"GO\n").unwrap();
+                    let (r, w) = w.start_tls_server(r, &acceptor).await.unwrap();
+                    tls_echo(r, w).await;
+                }
+            })
+            .await
+            .unwrap();
+            let (mut reader, mut writer) =
+                open_connection(server.local_addr().unwrap()).await.unwrap();
+            reader.set_limit(100);
+            writer.write(b"STARTTLS\n").unwrap();
+            writer.drain().await.unwrap();
+            assert_eq!(reader.read_line().await.unwrap(), b"GO\n");
+            let (mut reader, mut writer) = writer
+                .start_tls(reader, &connector, "localhost")
+                .await
+                .unwrap();
+            assert_eq!(reader.limit(), 100);
+            assert!(writer.get_ref().info().protocol_version().is_some());
+            writer.write(b"secret\n").unwrap();
+            writer.drain().await.unwrap();
+            assert_eq!(reader.read_line().await.unwrap(), b"secret\n");
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            assert_eq!(reader.read_line().await.unwrap(), b"");
+            server.close();
+            server.wait_closed().await;
+        });
+    }
+}
+
+/// Bytes that arrived in plain text before the handshake are refused, not
+/// taken as if they came through TLS (a STARTTLS injection).
+#[test]
+fn start_tls_refuses_plain_bytes_still_unread() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (_pki, acceptor, _connector) = tls_pair(&["localhost"]);
+            let (a, b) = tulipa_net::UnixStream::pair().unwrap();
+            let (mut reader, writer) = tulipa_net::stream::from_unix(a);
+            let (_rb, mut wb) = tulipa_net::stream::from_unix(b);
+            wb.write(b"STARTTLS\nINJECTED").unwrap();
+            wb.drain().await.unwrap();
+            assert_eq!(reader.read_line().await.unwrap(), b"STARTTLS\n");
+            let err = writer
+                .start_tls_server(reader, &acceptor)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+            assert!(
+                err.to_string().contains("8 bytes arrived in plain text"),
+                "{err}"
+            );
+        });
+    }
+}
+
+#[test]
+fn tls_stream_halves_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TlsReader>();
+    send_sync::<TlsWriter>();
+    fn send<T: Send>(_: &T) {}
+    let (_pki, acceptor, connector) = tls_pair(&["localhost"]);
+    send(&start_tls_server("127.0.0.1:0", acceptor, tls_echo));
+    send(&open_tls_connection("127.0.0.1:1", &connector, "localhost"));
 }

@@ -35,6 +35,14 @@ pub trait Listener: Send + 'static {
     fn writes_vectored(&self) -> bool {
         true
     }
+
+    /// The peer of an accepted connection, as text for the name of its
+    /// task (`serve 127.0.0.1:8080: connection from 127.0.0.1:54321`);
+    /// `None`, the default, when unknown.
+    fn peer(&self, io: &Self::Io) -> Option<String> {
+        let _ = io;
+        None
+    }
 }
 
 impl Listener for tulipa_net::TcpListener {
@@ -56,6 +64,10 @@ impl Listener for tulipa_net::TcpListener {
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         tulipa_net::TcpListener::local_addr(self)
+    }
+
+    fn peer(&self, io: &Self::Io) -> Option<String> {
+        io.peer_addr().ok().map(|a| a.to_string())
     }
 }
 
@@ -84,5 +96,13 @@ impl Listener for tulipa_net::UnixListener {
             .map(|p| p.to_path_buf())
             .unwrap_or_default();
         Ok(UnixAddr(path))
+    }
+
+    fn peer(&self, io: &Self::Io) -> Option<String> {
+        let addr = io.peer_addr().ok()?;
+        Some(match addr.as_pathname() {
+            Some(p) => format!("unix:{}", p.display()),
+            None => "an unnamed Unix socket".to_owned(),
+        })
     }
 }

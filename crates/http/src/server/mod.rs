@@ -40,6 +40,7 @@ mod shared;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -50,6 +51,7 @@ use futures_lite::future::or;
 use futures_lite::StreamExt;
 use http::{Request, Response};
 use hyper_util::server::conn::auto;
+use tulipa_core::spawn::SpawnOptions;
 
 use crate::io::Io;
 use crate::rt::{TulipaExecutor, TulipaTimer};
@@ -86,6 +88,14 @@ use shared::{ActiveGuard, Config, Conn, Shared};
 /// The [`Serve`] future fails if the listener fails for good, or when it
 /// has no runtime to run connections on: await it inside `tulipa::run` or
 /// `Runtime::block_on`, not a bare `block_on`.
+///
+/// # Tasks
+///
+/// Each connection task is named after the server and the peer (`serve
+/// 127.0.0.1:8080: connection from 127.0.0.1:54321`) and records the line
+/// that called `serve` as its spawn location, so task listings, debug
+/// reports and panic reports point at your code.
+#[track_caller]
 pub fn serve<L, S, B>(listener: L, service: S) -> Serve
 where
     L: Listener,
@@ -250,17 +260,27 @@ impl Builder {
         }
     }
 
-    /// Serves `service` on `listener` with these settings; see [`serve`].
+    /// Serves `service` on `listener` with these settings; see [`serve`]
+    /// (connection tasks record the caller of this method as their spawn
+    /// location).
     ///
     /// # Panics
     ///
     /// Panics if both HTTP/1 and HTTP/2 are off.
+    #[track_caller]
     pub fn serve<L, S, B>(self, listener: L, service: S) -> Serve
     where
         L: Listener,
         S: HttpService<B>,
         B: HttpBody,
     {
+        let names = TaskNames {
+            server: match listener.local_addr() {
+                Ok(addr) => format!("serve {addr}"),
+                Err(_) => "serve".to_owned(),
+            },
+            location: Location::caller(),
+        };
         let hyper = Arc::new(self.protocols());
         let mut config = self.config;
         if let Some(acceptor) = config.tls.take() {
@@ -280,7 +300,7 @@ impl Builder {
         let handle = ServerHandle {
             shared: shared.clone(),
         };
-        let fut = accept_loop(listener, service, hyper, shared);
+        let fut = accept_loop(listener, service, hyper, shared, names);
         Serve {
             fut: Box::pin(fut),
             handle,
@@ -303,6 +323,25 @@ impl fmt::Debug for Builder {
     }
 }
 
+/// How connection tasks are named and located: the server's name and the
+/// user's call of [`serve`] (captured by `#[track_caller]`), so a panic or
+/// a debug report points at the user's code, not at this crate's spawn.
+struct TaskNames {
+    /// e.g. `serve 127.0.0.1:8080`.
+    server: String,
+    location: &'static Location<'static>,
+}
+
+impl TaskNames {
+    fn connection(&self, peer: Option<&str>) -> SpawnOptions {
+        let name = match peer {
+            Some(peer) => format!("{}: connection from {peer}", self.server),
+            None => format!("{}: connection", self.server),
+        };
+        SpawnOptions::new().name(name).location(self.location)
+    }
+}
+
 /// The accept loop: accepts until the listener fails or shutdown begins,
 /// then drops the listener and waits for the connections.
 async fn accept_loop<L, S, B>(
@@ -310,6 +349,7 @@ async fn accept_loop<L, S, B>(
     service: S,
     hyper: Arc<Protocols>,
     shared: Arc<Shared>,
+    names: TaskNames,
 ) -> io::Result<ShutdownReport>
 where
     L: Listener,
@@ -334,7 +374,9 @@ where
                 Some(Some(Err(e))) => return Err(e),
                 Some(Some(Ok(stream))) => stream,
             };
+            let options = names.connection(listener.peer(&stream).as_deref());
             if let Err(e) = spawn_connection(
+                options,
                 stream,
                 vectored,
                 service.clone(),
@@ -362,6 +404,7 @@ where
 }
 
 fn spawn_connection<I, S, B>(
+    options: SpawnOptions,
     stream: I,
     vectored: bool,
     service: S,
@@ -421,7 +464,7 @@ where
     };
     // If the runtime refuses the task, the task (and the socket) is
     // dropped, and the guard counts the connection out.
-    tulipa_core::spawn::spawn(task)
+    tulipa_core::spawn::spawn_with(options, task)
 }
 
 /// Runs one connection until it ends, finishing gracefully when shutdown

@@ -32,10 +32,9 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
-use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -82,10 +81,11 @@ impl Listener for crate::TcpListener {
     }
 }
 
-/// A Unix listener that removes its socket file when the server closes.
+/// A Unix listener that removes its socket file when the server closes
+/// (if the file is still its own).
 pub(crate) struct UnixListen {
     io: Async<UnixListener>,
-    path: Option<PathBuf>,
+    file: Option<crate::unix::SocketFile>,
 }
 
 impl Listener for UnixListen {
@@ -115,8 +115,8 @@ impl Listener for UnixListen {
     }
 
     fn cleanup(&self) {
-        if let Some(path) = &self.path {
-            let _ = std::fs::remove_file(path);
+        if let Some(file) = &self.file {
+            file.remove_if_ours();
         }
     }
 }
@@ -451,20 +451,16 @@ where
     serve(vec![listener], addrs, Plain(factory))
 }
 
-/// Binds a Unix listener at `path`, replacing a stale socket file.
+/// Binds a Unix listener at `path`, replacing a stale socket file (the
+/// same rules as `start_unix_server`: see `unix::bind_server`).
 pub(crate) fn bind_unix(path: &Path) -> io::Result<(UnixListen, Vec<SocketAddress>)> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if meta.file_type().is_socket() {
-            std::fs::remove_file(path)?;
-        }
-    }
-    let listener = UnixListener::bind(path)?;
+    let (listener, file) = crate::unix::bind_server(path)?;
     let local = listener.local_addr()?;
     let io = Async::new(listener)?;
     Ok((
         UnixListen {
             io,
-            path: Some(path.to_path_buf()),
+            file: Some(file),
         },
         vec![SocketAddress::Unix(local)],
     ))
@@ -473,8 +469,9 @@ pub(crate) fn bind_unix(path: &Path) -> io::Result<(UnixListen, Vec<SocketAddres
 /// Listens on the Unix socket `path` and runs a protocol on every accepted
 /// connection: asyncio's `loop.create_unix_server`.
 ///
-/// A stale socket file at `path` is replaced; the file is removed when the
-/// server closes (asyncio's `cleanup_socket=True`).
+/// A stale socket file at `path` is replaced, any other file refused; the
+/// file is removed when the server closes, if it is still the one it bound
+/// (asyncio's `cleanup_socket=True`).
 ///
 /// # Errors
 ///

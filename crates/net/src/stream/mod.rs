@@ -26,7 +26,7 @@
 //!         let _ = writer.wait_closed().await;
 //!     })
 //!     .await?;
-//!     let (mut reader, mut writer) = open_connection(server.local_addr()?).await?;
+//!     let (mut reader, mut writer) = open_connection(server.local_addr().unwrap()).await?;
 //!     writer.write(b"hello\n")?;
 //!     writer.drain().await?;
 //!     assert_eq!(reader.read_line().await?, b"hello\n");
@@ -48,6 +48,7 @@ use std::io;
 use std::path::Path;
 
 pub use reader::{IncompleteRead, LimitOverrun, StreamReader, DEFAULT_LIMIT};
+pub(crate) use server::Origin;
 pub use server::{Server, ServerAddr};
 pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};
 
@@ -86,7 +87,7 @@ pub async fn open_connection<A: ToSocketAddrs>(addr: A) -> io::Result<(TcpReader
 /// Splits a connected [`TcpStream`] into a stream reader and writer.
 pub fn from_tcp(stream: TcpStream) -> (TcpReader, TcpWriter) {
     let (rd, wr) = stream.into_split();
-    (StreamReader::new(rd), StreamWriter::with_write_eof(wr))
+    (StreamReader::new(rd), StreamWriter::for_socket(wr))
 }
 
 /// Connects to the Unix socket at `path` and returns a reader and a
@@ -106,7 +107,7 @@ pub async fn open_unix_connection<P: AsRef<Path>>(path: P) -> io::Result<(UnixRe
 /// Splits a connected [`UnixStream`] into a stream reader and writer.
 pub fn from_unix(stream: UnixStream) -> (UnixReader, UnixWriter) {
     let (rd, wr) = stream.into_split();
-    (StreamReader::new(rd), StreamWriter::with_write_eof(wr))
+    (StreamReader::new(rd), StreamWriter::for_socket(wr))
 }
 
 /// Starts a TCP server on every address `addr` resolves to; each
@@ -127,23 +128,44 @@ pub fn from_unix(stream: UnixStream) -> (UnixReader, UnixWriter) {
 ///
 /// Cancel safe: only the name lookup waits; nothing is listening unless
 /// it returns.
-pub async fn start_server<A, H, F>(addr: A, handler: H) -> io::Result<Server>
+///
+/// # Tasks
+///
+/// The accept loop and every connection task are named after the server
+/// and the peer (`start_server 127.0.0.1:8000: connection from
+/// 127.0.0.1:54321`), and record the line that called `start_server` as
+/// their spawn location, so task listings, debug reports and panic
+/// reports point at your code.
+#[track_caller]
+pub fn start_server<A, H, F>(addr: A, handler: H) -> impl Future<Output = io::Result<Server>>
 where
     A: ToSocketAddrs,
     H: Fn(TcpReader, TcpWriter) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let origin = Origin::here("start_server");
+    async move {
+        let listeners = bind_tcp(&addr).await?;
+        Server::start(listeners, origin, server::plain(handler))
+    }
+}
+
+/// Binds a TCP listener on every address `addr` resolves to, for a
+/// server; checks first that a runtime is current.
+pub(crate) async fn bind_tcp<A: ToSocketAddrs>(
+    addr: &A,
+) -> io::Result<Vec<(TcpListener, ServerAddr)>> {
     // Check before binding, for a clear error with nothing left open.
     if tulipa_core::spawn::current().is_none() {
         return Err(no_runtime());
     }
     let mut listeners = Vec::new();
-    for a in resolve_nonempty(&addr).await? {
+    for a in resolve_nonempty(addr).await? {
         let l = TcpListener::bind(a).await?;
         let local = l.local_addr()?;
         listeners.push((l, ServerAddr::Inet(local)));
     }
-    Server::start(listeners, handler)
+    Ok(listeners)
 }
 
 /// Like [`start_server`], for an already bound listener.
@@ -152,35 +174,60 @@ where
 ///
 /// Fails with [`NotFound`](io::ErrorKind::NotFound) when no tulipa
 /// runtime is current.
+#[track_caller]
 pub fn start_server_on<H, F>(listener: TcpListener, handler: H) -> io::Result<Server>
 where
     H: Fn(TcpReader, TcpWriter) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let origin = Origin::here("start_server");
     let local = listener.local_addr()?;
-    Server::start(vec![(listener, ServerAddr::Inet(local))], handler)
+    Server::start(
+        vec![(listener, ServerAddr::Inet(local))],
+        origin,
+        server::plain(handler),
+    )
 }
 
 /// Starts a server on a new Unix socket at `path` (asyncio's
 /// `start_unix_server`); see [`start_server`].
 ///
+/// As in asyncio (and as
+/// [`protocol::create_unix_server`](crate::protocol::create_unix_server)),
+/// a socket file already at `path` is replaced, and the file is removed
+/// when the server closes, if it is still the one the server bound.
+///
 /// # Errors
 ///
-/// Fails as [`UnixListener::bind`] does, or with
-/// [`NotFound`](io::ErrorKind::NotFound) when no tulipa runtime is
-/// current.
+/// Fails with [`AddrInUse`](io::ErrorKind::AddrInUse) when `path` exists
+/// and is not a socket, as [`UnixListener::bind`] does otherwise (e.g. a
+/// missing directory), or with [`NotFound`](io::ErrorKind::NotFound) when
+/// no tulipa runtime is current.
+#[track_caller]
 pub fn start_unix_server<P, H, F>(path: P, handler: H) -> io::Result<Server>
 where
     P: AsRef<Path>,
     H: Fn(UnixReader, UnixWriter) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let origin = Origin::here("start_unix_server");
     if tulipa_core::spawn::current().is_none() {
         return Err(no_runtime());
     }
-    let l = UnixListener::bind(path)?;
-    let local = l.local_addr()?;
-    Server::start(vec![(l, ServerAddr::Unix(local))], handler)
+    let (listener, file) = unix::bind_server(path.as_ref())?;
+    let listener = match UnixListener::from_std(listener) {
+        Ok(listener) => server::UnixServerListener { listener, file },
+        Err(e) => {
+            file.remove_if_ours();
+            return Err(e);
+        }
+    };
+    let local = listener.listener.local_addr()?;
+    Server::start(
+        vec![(listener, ServerAddr::Unix(local))],
+        origin,
+        server::plain(handler),
+    )
 }
 
 fn no_runtime() -> io::Error {

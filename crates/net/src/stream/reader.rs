@@ -14,18 +14,31 @@
 //! [`read_line`](StreamReader::read_line) and
 //! [`read_until`](StreamReader::read_until) hold the whole line in the
 //! buffer before returning it, so they stop with a [`LimitOverrun`] error
-//! when the separator is not within the first `limit` bytes (default 64
-//! KiB). The data stays buffered and readable with
-//! [`read`](StreamReader::read), so a caller can skip or stream a long
-//! line; nothing is lost. A search resumes where the previous fill's
-//! search stopped, so a long line costs linear time.
+//! when more than `limit` bytes (default 64 KiB) come before the
+//! separator; as in asyncio the limit counts the data, not the separator.
+//! The rules are asyncio's `readuntil` and `readline`: after an overrun,
+//! `read_until` has consumed nothing (the caller can read the long line
+//! with [`read`](StreamReader::read), or raise the limit), while
+//! `read_line` drops the overlong line so the next call reads on (see its
+//! docs for the case where the line's end has not arrived yet). A search
+//! resumes where the previous fill's search stopped, so a long line costs
+//! linear time.
+//!
+//! # End of file
+//!
+//! [`at_eof`](StreamReader::at_eof) is true once the stream has ended and
+//! every byte was consumed. With no loop reading in the background (as
+//! asyncio's transport does), it checks for the end itself when the buffer
+//! is empty: one read that does not wait. So asyncio's
+//! `while not reader.at_eof(): line = await reader.readline()` gets no
+//! extra empty line when the peer's end of file has already arrived.
 
 use std::error::Error;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use futures_lite::io::{AsyncBufRead, AsyncRead};
 
@@ -36,23 +49,26 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024;
 const MIN_READ: usize = 8 * 1024;
 
 /// The inner error of [`StreamReader::read_line`] and
-/// [`StreamReader::read_until`] when the separator is not found within
-/// the limit (asyncio's `LimitOverrunError`).
+/// [`StreamReader::read_until`] when more than the limit's bytes come
+/// before the separator (asyncio's `LimitOverrunError`).
 ///
-/// The buffered data was **not** consumed: read it with
-/// [`StreamReader::read`], or raise the limit with
-/// [`StreamReader::set_limit`] and retry. Reach it with
+/// After `read_until` the buffered data was **not** consumed: read it
+/// with [`StreamReader::read`], or raise the limit with
+/// [`StreamReader::set_limit`] and retry. After `read_line` the overlong
+/// line was dropped (see [`StreamReader::read_line`]). Reach it with
 /// [`io::Error::get_ref`] and `downcast_ref`, or
 /// [`LimitOverrun::from_io`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LimitOverrun {
-    /// How many bytes a successful call would have consumed: the buffered
-    /// bytes searched so far, or up to the end of the separator when it
-    /// was found past the limit.
+    /// asyncio's `consumed`: where the separator starts when it was found
+    /// past the limit, else how many buffered bytes were searched without
+    /// finding it.
     pub consumed: usize,
     /// The reader's limit at the time.
     pub limit: usize,
+    /// Whether `read_line` dropped the data (else it is still buffered).
+    dropped: bool,
 }
 
 impl LimitOverrun {
@@ -64,13 +80,23 @@ impl LimitOverrun {
 
 impl fmt::Display for LimitOverrun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "separator not found within the stream reader's limit of {} bytes \
-             ({} bytes would be consumed); the data is still buffered: read it with \
-             read(n) or raise the limit with set_limit",
-            self.limit, self.consumed
-        )
+        if self.dropped {
+            write!(
+                f,
+                "line longer than the stream reader's limit of {} bytes; it was dropped \
+                 and reading goes on after it: raise the limit with set_limit to accept \
+                 longer lines",
+                self.limit
+            )
+        } else {
+            write!(
+                f,
+                "separator not found within the stream reader's limit of {} bytes \
+                 ({} bytes searched); the data is still buffered: read it with \
+                 read(n) or raise the limit with set_limit",
+                self.limit, self.consumed
+            )
+        }
     }
 }
 
@@ -159,6 +185,8 @@ pub struct StreamReader<R> {
     end: usize,
     eof: bool,
     limit: usize,
+    /// An error met by [`StreamReader::at_eof`]'s read, for the next call.
+    error: Option<io::Error>,
 }
 
 impl<R> StreamReader<R> {
@@ -181,6 +209,7 @@ impl<R> StreamReader<R> {
             end: 0,
             eof: false,
             limit,
+            error: None,
         }
     }
 
@@ -202,11 +231,6 @@ impl<R> StreamReader<R> {
     /// The bytes read from the inner reader and not yet consumed.
     pub fn buffer(&self) -> &[u8] {
         &self.buf[self.start..self.end]
-    }
-
-    /// Whether the stream ended and every byte was consumed.
-    pub fn at_eof(&self) -> bool {
-        self.eof && self.start == self.end
     }
 
     /// The inner reader.
@@ -268,6 +292,9 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     /// Reads once more from the inner reader into the buffer; `Ok(0)` at
     /// end of file.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.error.take() {
+            return Poll::Ready(Err(e));
+        }
         if self.eof {
             return Poll::Ready(Ok(0));
         }
@@ -290,6 +317,43 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
 
     async fn fill(&mut self) -> io::Result<usize> {
         poll_fn(|cx| self.poll_fill(cx)).await
+    }
+
+    /// Whether the stream ended and every byte was consumed (asyncio's
+    /// `at_eof`).
+    ///
+    /// When the buffer is empty and the end was not seen yet, this makes
+    /// one read that does not wait, so an end of file that has already
+    /// arrived counts (asyncio's transport would have delivered it in the
+    /// background); data it reads stays buffered, and an error it meets is
+    /// returned by the next read.
+    ///
+    /// # Examples
+    ///
+    /// asyncio's `while not reader.at_eof(): await reader.readline()` loop:
+    ///
+    /// ```
+    /// use tulipa_net::StreamReader;
+    ///
+    /// tulipa::run(async {
+    ///     let mut r = StreamReader::new(&b"one\ntwo\n"[..]);
+    ///     let mut lines = Vec::new();
+    ///     while !r.at_eof() {
+    ///         lines.push(r.read_line().await?);
+    ///     }
+    ///     assert_eq!(lines, [b"one\n", b"two\n"]);
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn at_eof(&mut self) -> bool {
+        if self.buffered() == 0 && !self.eof && self.error.is_none() {
+            let mut cx = Context::from_waker(Waker::noop());
+            if let Poll::Ready(Err(e)) = self.poll_fill(&mut cx) {
+                self.error = Some(e);
+            }
+        }
+        self.eof && self.buffered() == 0
     }
 
     /// Reads up to `n` bytes: what is buffered, or else one read from the
@@ -363,11 +427,27 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     /// Reads one line, ending with `\n` (included). At end of file returns
     /// the partial last line, or an empty vector when nothing is left.
     ///
+    /// The limit counts the bytes before the `\n`: a line of exactly
+    /// [`limit`](StreamReader::limit) bytes plus its `\n` is returned.
+    ///
     /// # Errors
     ///
     /// Fails with [`InvalidData`](io::ErrorKind::InvalidData) and a
-    /// [`LimitOverrun`] when no `\n` is within the limit (the data stays
-    /// buffered), or with the inner reader's error.
+    /// [`LimitOverrun`] when the line is longer than the limit. As in
+    /// asyncio's `readline`, the overlong data is dropped so the next call
+    /// reads on:
+    ///
+    /// - when the `\n` was already buffered, the whole overlong line is
+    ///   consumed, up to and including its `\n`: the next call returns the
+    ///   next line;
+    /// - when it was not (more than `limit` bytes arrived without a `\n`),
+    ///   everything buffered is dropped; the rest of that line is still to
+    ///   come from the stream, and the next call returns it (up to its
+    ///   `\n`) as if it were a line of its own. Use
+    ///   [`read_until`](StreamReader::read_until), which consumes nothing
+    ///   on an overrun, to handle long lines yourself.
+    ///
+    /// Fails with the inner reader's error otherwise.
     ///
     /// # Cancel safety
     ///
@@ -375,10 +455,26 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     pub async fn read_line(&mut self) -> io::Result<Vec<u8>> {
         match self.read_until(b"\n").await {
             Ok(line) => Ok(line),
-            Err(e) => match IncompleteRead::try_from_io(e) {
-                Ok(inc) => Ok(inc.partial),
-                Err(e) => Err(e),
-            },
+            Err(e) => {
+                if let Some(lo) = LimitOverrun::from_io(&e) {
+                    // `consumed` is where the separator starts when it was
+                    // found, else how much was searched (all of the buffer).
+                    if self.buffer().get(lo.consumed) == Some(&b'\n') {
+                        self.consume_n(lo.consumed + 1);
+                    } else {
+                        self.consume_n(self.buffered());
+                    }
+                    let dropped = LimitOverrun {
+                        dropped: true,
+                        ..lo.clone()
+                    };
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, dropped));
+                }
+                match IncompleteRead::try_from_io(e) {
+                    Ok(inc) => Ok(inc.partial),
+                    Err(e) => Err(e),
+                }
+            }
         }
     }
 
@@ -387,8 +483,10 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     /// # Errors
     ///
     /// - [`InvalidData`](io::ErrorKind::InvalidData) with a
-    ///   [`LimitOverrun`] when the separator does not end within the limit;
-    ///   the data stays buffered.
+    ///   [`LimitOverrun`] when more than [`limit`](StreamReader::limit)
+    ///   bytes come before the separator (the limit counts the data, not
+    ///   the separator); nothing is consumed, as in asyncio: read the data
+    ///   with [`read`](StreamReader::read), or raise the limit and retry.
     /// - [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) with an
     ///   [`IncompleteRead`] holding the rest of the stream when it ends
     ///   without the separator (that data is consumed).
@@ -414,27 +512,26 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     /// # std::io::Result::Ok(())
     /// ```
     pub async fn read_until(&mut self, separator: &[u8]) -> io::Result<Vec<u8>> {
-        if separator.is_empty() {
+        let sep_len = separator.len();
+        if sep_len == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "the separator is empty: pass at least one byte, e.g. b\"\\n\"",
             ));
         }
-        // Buffered offsets (from `start`) already searched without a match.
-        let mut searched = 0;
-        loop {
+        // asyncio's `readuntil`: `offset` is where the next search starts
+        // (everything before it was searched without a match).
+        let mut offset = 0;
+        let at = loop {
             let data = self.buffer();
-            if let Some(i) = find(&data[searched..], separator) {
-                let end = searched + i + separator.len();
-                if end > self.limit {
-                    return Err(overrun(end, self.limit));
+            if data.len() - offset >= sep_len {
+                if let Some(i) = find(&data[offset..], separator) {
+                    break offset + i;
                 }
-                return Ok(self.take(end));
-            }
-            // Resume the next search where a separator could still start.
-            searched = data.len().saturating_sub(separator.len() - 1);
-            if data.len() > self.limit {
-                return Err(overrun(data.len(), self.limit));
+                offset = data.len() + 1 - sep_len;
+                if offset > self.limit {
+                    return Err(overrun(offset, self.limit));
+                }
             }
             if self.fill().await? == 0 {
                 let partial = self.take(self.buffered());
@@ -446,12 +543,24 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
                     },
                 ));
             }
+        };
+        // The limit counts the data before the separator.
+        if at > self.limit {
+            return Err(overrun(at, self.limit));
         }
+        Ok(self.take(at + sep_len))
     }
 }
 
 fn overrun(consumed: usize, limit: usize) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, LimitOverrun { consumed, limit })
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        LimitOverrun {
+            consumed,
+            limit,
+            dropped: false,
+        },
+    )
 }
 
 /// The offset of the first `needle` in `hay`.
@@ -500,6 +609,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for StreamReader<R> {
         out: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if let Some(e) = this.error.take() {
+            return Poll::Ready(Err(e));
+        }
         if this.buffered() == 0 {
             // Large reads bypass the buffer.
             if out.len() >= MIN_READ && !this.eof {

@@ -5,12 +5,19 @@
 //!
 //! One accept-loop task per listening socket, spawned through
 //! [`tulipa_core::spawn`] on the runtime that was current when the server
-//! started; each accepted connection is split into a
-//! [`StreamReader`]/[`StreamWriter`] pair and handed to the user's handler
-//! in a task of its own, so a slow handler never delays accepting. A
-//! handler whose call panics fails that connection only; the panic goes to
-//! the runtime's panic policy. The loop yields to the scheduler after 64
-//! connections in a row.
+//! started; each accepted connection becomes a task of its own, made by
+//! the server's connection function (plain: split the socket into a
+//! [`StreamReader`]/[`StreamWriter`] pair and call the user's handler; TLS:
+//! handshake first, in the task), so a slow handler or handshake never
+//! delays accepting. A handler whose call panics fails that connection
+//! only; the panic goes to the runtime's panic policy. The loop yields to
+//! the scheduler after 64 connections in a row.
+//!
+//! Every task is spawned with [`SpawnOptions`]: named after the server and
+//! the peer (`start_server 127.0.0.1:8000: connection from
+//! 127.0.0.1:54321`), with the user's call of the public constructor
+//! (captured by `#[track_caller]`) as its spawn location, so reports point
+//! at the user's code.
 //!
 //! The loop skips per-connection `accept` errors and backs off (10 ms
 //! doubling to 160 ms) on resource exhaustion (`EMFILE`, ...) and on any
@@ -30,8 +37,10 @@
 //! task that no longer exists; an accept loop likewise holds a guard made
 //! before it is spawned (even a loop dropped unpolled is counted out).
 //!
-//! The user's [`Server`] handles share an inner `Arc`; when the last one is
-//! dropped the server closes (stops accepting; connections go on).
+//! The user's [`Server`] handles share an inner `Arc`. As in asyncio (and
+//! as a [`protocol::Server`](crate::protocol::Server)), dropping the last
+//! handle does not stop the server: the accept loops keep their own
+//! reference and serve until [`Server::close`] or the runtime's shutdown.
 
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -40,7 +49,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use tulipa_core::spawn::Spawn;
+use std::panic::Location;
+
+use tulipa_core::spawn::{Spawn, SpawnOptions};
 
 use crate::accept::{poll_accept_with_backoff, Backoff};
 use crate::split::{OwnedReadHalf, OwnedWriteHalf, SplitStream};
@@ -51,27 +62,141 @@ const ACCEPT_BATCH: usize = 64;
 
 /// A listening socket the server's accept loop can poll.
 pub(crate) trait Listener: Send + Sync + 'static {
-    type Stream: SplitStream + Send + Sync + 'static;
-    fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<Self::Stream>>;
+    type Stream: Send + 'static;
+    /// Accepts one connection: the stream and its peer's address.
+    fn poll_accept_stream(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(Self::Stream, PeerAddr)>>;
+}
+
+/// The peer of an accepted connection, for naming its task.
+#[derive(Debug)]
+pub(crate) enum PeerAddr {
+    Inet(std::net::SocketAddr),
+    Unix(std::os::unix::net::SocketAddr),
+}
+
+impl fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeerAddr::Inet(a) => a.fmt(f),
+            PeerAddr::Unix(a) => match a.as_pathname() {
+                Some(p) => p.display().fmt(f),
+                None => f.write_str("an unnamed socket"),
+            },
+        }
+    }
 }
 
 impl Listener for crate::TcpListener {
     type Stream = crate::TcpStream;
     /// Accepts with `TCP_NODELAY` set, as asyncio's TCP transports do.
-    fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<crate::TcpStream>> {
-        self.poll_accept(cx).map_ok(|(s, _)| {
+    fn poll_accept_stream(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(crate::TcpStream, PeerAddr)>> {
+        self.poll_accept(cx).map_ok(|(s, peer)| {
             // Only fails for a connection that already died; its handler
             // then meets the error on its first read or write.
             let _ = s.set_nodelay(true);
-            s
+            (s, PeerAddr::Inet(peer))
         })
     }
 }
 
 impl Listener for crate::UnixListener {
     type Stream = crate::UnixStream;
-    fn poll_accept_stream(&self, cx: &mut Context<'_>) -> Poll<io::Result<crate::UnixStream>> {
-        self.poll_accept(cx).map_ok(|(s, _)| s)
+    fn poll_accept_stream(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(crate::UnixStream, PeerAddr)>> {
+        self.poll_accept(cx)
+            .map_ok(|(s, peer)| (s, PeerAddr::Unix(peer)))
+    }
+}
+
+/// Makes a plain connection's task: splits the stream into a reader and a
+/// writer and calls the user's handler (synchronously, in the accept
+/// loop, so a panicking call is caught there).
+pub(crate) fn plain<S, H, F>(handler: H) -> impl Fn(S) -> F + Send + Sync + 'static
+where
+    S: SplitStream + Send + Sync + 'static,
+    for<'a> &'a S: futures_lite::AsyncRead + futures_lite::AsyncWrite,
+    H: Fn(Reader<S>, Writer<S>) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    move |stream| {
+        let (rd, wr) = crate::split::into_split(stream);
+        handler(StreamReader::new(rd), StreamWriter::for_socket(wr))
+    }
+}
+
+/// Who started a server, for naming and locating its tasks: the API's
+/// name and the user's call site (captured by the `#[track_caller]`
+/// public constructors), so a panic or a debug report in a connection
+/// task points at the user's code, not at this crate's `spawn` line.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin {
+    api: &'static str,
+    location: &'static Location<'static>,
+}
+
+impl Origin {
+    /// The caller of the `#[track_caller]` function this is called in.
+    #[track_caller]
+    pub(crate) fn here(api: &'static str) -> Origin {
+        Origin {
+            api,
+            location: Location::caller(),
+        }
+    }
+}
+
+/// What an accept loop spawns with: the server's name for its tasks and
+/// the user's call site.
+struct TaskNames {
+    /// e.g. `start_server 127.0.0.1:8000`.
+    server: String,
+    location: &'static Location<'static>,
+}
+
+impl TaskNames {
+    fn accept_loop(&self) -> SpawnOptions {
+        SpawnOptions::new()
+            .name(format!("{}: accept loop", self.server))
+            .location(self.location)
+    }
+
+    /// A connection task: `start_server 127.0.0.1:8000: connection from
+    /// 127.0.0.1:54321`.
+    fn connection(&self, peer: &PeerAddr) -> SpawnOptions {
+        SpawnOptions::new()
+            .name(format!("{}: connection from {peer}", self.server))
+            .location(self.location)
+    }
+}
+
+/// A server's Unix listener, which removes its socket file when dropped
+/// (the accept loop ends), if the file is still its own.
+pub(crate) struct UnixServerListener {
+    pub(crate) listener: crate::UnixListener,
+    pub(crate) file: crate::unix::SocketFile,
+}
+
+impl Listener for UnixServerListener {
+    type Stream = crate::UnixStream;
+    fn poll_accept_stream(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(crate::UnixStream, PeerAddr)>> {
+        self.listener.poll_accept_stream(cx)
+    }
+}
+
+impl Drop for UnixServerListener {
+    fn drop(&mut self) {
+        self.file.remove_if_ours();
     }
 }
 
@@ -83,6 +208,18 @@ pub enum ServerAddr {
     Inet(std::net::SocketAddr),
     /// A Unix listener's address.
     Unix(std::os::unix::net::SocketAddr),
+}
+
+impl fmt::Display for ServerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerAddr::Inet(a) => a.fmt(f),
+            ServerAddr::Unix(a) => match a.as_pathname() {
+                Some(p) => p.display().fmt(f),
+                None => f.write_str("an unnamed Unix socket"),
+            },
+        }
+    }
 }
 
 #[derive(Default)]
@@ -144,8 +281,10 @@ impl Drop for ConnectionGuard {
 /// A running stream server, from [`start_server`](crate::start_server) or
 /// [`start_unix_server`](crate::start_unix_server) (asyncio's `Server`).
 ///
-/// Cloning gives another handle to the same server; dropping the last
-/// handle [closes](Server::close) it.
+/// Cloning gives another handle to the same server. As in asyncio,
+/// dropping every handle does not stop it: it serves until
+/// [`close`](Server::close) is called or the runtime shuts down (the same
+/// as a [`protocol::Server`](crate::protocol::Server)).
 #[derive(Clone)]
 pub struct Server {
     handle: Arc<Handle>,
@@ -154,12 +293,6 @@ pub struct Server {
 struct Handle {
     shared: Arc<Shared>,
     addrs: Vec<ServerAddr>,
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        close(&self.shared);
-    }
 }
 
 fn close(shared: &Shared) {
@@ -178,12 +311,16 @@ pub(crate) type Reader<S> = StreamReader<OwnedReadHalf<S>>;
 pub(crate) type Writer<S> = StreamWriter<OwnedWriteHalf<S>>;
 
 impl Server {
-    /// Starts one accept loop per listener on the current runtime.
-    pub(crate) fn start<L, H, F>(listeners: Vec<(L, ServerAddr)>, handler: H) -> io::Result<Server>
+    /// Starts one accept loop per listener on the current runtime; each
+    /// accepted connection runs `connection(stream)` in a task of its own.
+    pub(crate) fn start<L, C, F>(
+        listeners: Vec<(L, ServerAddr)>,
+        origin: Origin,
+        connection: C,
+    ) -> io::Result<Server>
     where
         L: Listener,
-        for<'a> &'a L::Stream: futures_lite::AsyncRead + futures_lite::AsyncWrite,
-        H: Fn(Reader<L::Stream>, Writer<L::Stream>) -> F + Send + Sync + 'static,
+        C: Fn(L::Stream) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
     {
         let spawner = tulipa_core::spawn::current().ok_or_else(|| {
@@ -196,15 +333,20 @@ impl Server {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
         });
-        let handler = Arc::new(handler);
+        let connection = Arc::new(connection);
         let mut addrs = Vec::with_capacity(listeners.len());
         for (listener, addr) in listeners {
+            let names = TaskNames {
+                server: format!("{} {}", origin.api, addr),
+                location: origin.location,
+            };
+            let options = names.accept_loop();
             addrs.push(addr);
             shared.lock().loops += 1;
             let guard = LoopGuard(shared.clone());
-            let accept = accept_loop(listener, guard, spawner.clone(), handler.clone());
+            let accept = accept_loop(listener, guard, spawner.clone(), names, connection.clone());
             // On failure the loop (and its guard) is dropped: counted out.
-            if let Err(e) = spawner.spawn_detached(Box::pin(accept)) {
+            if let Err(e) = spawner.spawn_detached_with(options, Box::pin(accept)) {
                 close(&shared);
                 return Err(e);
             }
@@ -219,26 +361,14 @@ impl Server {
         &self.handle.addrs
     }
 
-    /// The first TCP address the server listens on.
-    ///
-    /// # Errors
-    ///
-    /// Fails with [`InvalidInput`](io::ErrorKind::InvalidInput) for a Unix
-    /// server.
-    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
-        self.handle
-            .addrs
-            .iter()
-            .find_map(|a| match a {
-                ServerAddr::Inet(a) => Some(*a),
-                ServerAddr::Unix(_) => None,
-            })
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "this server listens on a Unix socket, not a TCP address: use addrs()",
-                )
-            })
+    /// The first IP address the server listens on (handy with port 0);
+    /// `None` for a Unix server (see [`addrs`](Server::addrs)). The same
+    /// type as [`protocol::Server::local_addr`](crate::protocol::Server::local_addr).
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.handle.addrs.iter().find_map(|a| match a {
+            ServerAddr::Inet(a) => Some(*a),
+            ServerAddr::Unix(_) => None,
+        })
     }
 
     /// Whether the server is accepting connections (not closed).
@@ -316,15 +446,15 @@ impl fmt::Debug for Server {
     }
 }
 
-async fn accept_loop<L, H, F>(
+async fn accept_loop<L, C, F>(
     listener: L,
     guard: LoopGuard,
     spawner: Arc<dyn Spawn>,
-    handler: Arc<H>,
+    names: TaskNames,
+    connection: Arc<C>,
 ) where
     L: Listener,
-    for<'a> &'a L::Stream: futures_lite::AsyncRead + futures_lite::AsyncWrite,
-    H: Fn(Reader<L::Stream>, Writer<L::Stream>) -> F + Send + Sync + 'static,
+    C: Fn(L::Stream) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
     let shared = guard.0.clone();
@@ -358,22 +488,21 @@ async fn accept_loop<L, H, F>(
             }
         })
         .await;
-        let Some(stream) = next else { break };
+        let Some((stream, peer)) = next else { break };
         accepted_in_a_row += 1;
-        let (rd, wr) = crate::split::into_split(stream);
-        let reader = StreamReader::new(rd);
-        let writer = StreamWriter::with_write_eof(wr);
         shared.lock().connections += 1;
         let conn = ConnectionGuard(shared.clone());
         // The handler is user code run by the accept loop: a panic in the
         // call fails this connection only (its halves are dropped, so it
         // closes), not the loop; the panic goes to the runtime's policy.
-        let fut = match panic::catch_unwind(AssertUnwindSafe(|| handler(reader, writer))) {
+        let fut = match panic::catch_unwind(AssertUnwindSafe(|| connection(stream))) {
             Ok(fut) => fut,
             Err(payload) => {
                 drop(conn);
-                let _ =
-                    spawner.spawn_detached(Box::pin(async move { panic::resume_unwind(payload) }));
+                let _ = spawner.spawn_detached_with(
+                    names.connection(&peer),
+                    Box::pin(async move { panic::resume_unwind(payload) }),
+                );
                 continue;
             }
         };
@@ -383,7 +512,7 @@ async fn accept_loop<L, H, F>(
         };
         // If the runtime refuses (shutting down), the task is dropped and
         // its guard decrements the count.
-        let _ = spawner.spawn_detached(Box::pin(task));
+        let _ = spawner.spawn_detached_with(names.connection(&peer), Box::pin(task));
     }
     drop(listener);
     drop(guard);

@@ -39,6 +39,8 @@ use std::task::{Context, Poll, Waker};
 
 use futures_lite::io::AsyncWrite;
 
+use crate::split::{OwnedWriteHalf, SplitStream};
+
 /// The default high-water mark of a [`StreamWriter`]: 64 KiB, as asyncio's
 /// transports.
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
@@ -83,6 +85,9 @@ pub struct StreamWriter<W> {
     /// Whether `poll_close` of `inner` shuts down only the write direction.
     can_write_eof: bool,
     eof_written: bool,
+    /// How `wait_closed` closes the whole connection (a socket's write
+    /// half: both directions, and the paired read half reads EOF).
+    close_connection: Option<fn(&W) -> io::Result<()>>,
 }
 
 impl<W> StreamWriter<W> {
@@ -103,6 +108,7 @@ impl<W> StreamWriter<W> {
             error: None,
             can_write_eof: false,
             eof_written: false,
+            close_connection: None,
         }
     }
 
@@ -115,15 +121,51 @@ impl<W> StreamWriter<W> {
         w
     }
 
-    /// Sets the water marks; `low` is clamped to `high`.
+    /// Sets the water marks [`drain`](StreamWriter::drain) works with, as
+    /// asyncio's `transport.set_write_buffer_limits(high, low)`: with both
+    /// `None` the defaults come back (64 KiB and 16 KiB); with one `None`
+    /// it is derived from the other (`low = high / 4`, `high = 4 * low`).
+    /// A high mark of 0 makes every `drain` send the whole buffer.
     ///
-    /// # Panics
+    /// # Errors
     ///
-    /// Panics if `high` is zero.
-    pub fn set_write_buffer_limits(&mut self, high: usize, low: Option<usize>) {
-        assert!(high > 0, "the high-water mark must be at least 1 byte");
+    /// Fails with [`InvalidInput`](io::ErrorKind::InvalidInput) when `low`
+    /// is above `high` (asyncio's `ValueError`); the marks are unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_net::StreamWriter;
+    ///
+    /// let mut w = StreamWriter::new(Vec::<u8>::new());
+    /// w.set_write_buffer_limits(Some(1000), None)?;
+    /// assert_eq!(w.write_buffer_limits(), (250, 1000));
+    /// assert!(w.set_write_buffer_limits(Some(10), Some(20)).is_err());
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn set_write_buffer_limits(
+        &mut self,
+        high: Option<usize>,
+        low: Option<usize>,
+    ) -> io::Result<()> {
+        let (high, low) = match (high, low) {
+            (None, None) => (DEFAULT_HIGH_WATER, DEFAULT_HIGH_WATER / 4),
+            (Some(h), None) => (h, h / 4),
+            (None, Some(l)) => (l.saturating_mul(4), l),
+            (Some(h), Some(l)) => (h, l),
+        };
+        if low > high {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "write buffer limits need low <= high, got high={high} and low={low}: \
+                     lower `low` or raise `high`"
+                ),
+            ));
+        }
         self.high = high;
-        self.low = low.unwrap_or(high / 4).min(high);
+        self.low = low;
+        Ok(())
     }
 
     /// The water marks, `(low, high)`, as asyncio's
@@ -160,7 +202,12 @@ impl<W> StreamWriter<W> {
 
     /// Starts closing: later writes fail. Finish with
     /// [`wait_closed`](StreamWriter::wait_closed), which sends what is
-    /// buffered and closes the inner writer.
+    /// buffered and closes the inner writer; for a socket's writer (from
+    /// [`open_connection`](crate::open_connection), a server's handler,
+    /// [`from_tcp`](crate::stream::from_tcp), ...) that closes the whole
+    /// connection, as asyncio's `StreamWriter.close()` closes the
+    /// transport: the peer reads end of file, and so does the paired
+    /// [`StreamReader`](crate::StreamReader) once its buffer is read.
     pub fn close(&mut self) {
         self.closing = true;
     }
@@ -372,7 +419,12 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
 
     /// Closes the writer (if [`close`](StreamWriter::close) was not
     /// called, this does it), sends what is buffered and closes the inner
-    /// writer (for a socket half: shuts down the write direction).
+    /// writer. For a socket's writer this closes the whole connection
+    /// (both directions): the paired [`StreamReader`](crate::StreamReader)
+    /// reads end of file after what it has buffered, even if the peer's
+    /// data is still on its way, as in asyncio. Use
+    /// [`write_eof`](StreamWriter::write_eof) to stop writing but keep
+    /// reading.
     ///
     /// # Errors
     ///
@@ -388,11 +440,51 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
         }
         self.take_error()?;
         self.flush_to(0).await?;
-        if !self.eof_written {
-            poll_fn(|cx| Pin::new(&mut self.inner).poll_close(cx)).await?;
+        let res = if self.eof_written {
+            Ok(())
+        } else {
+            poll_fn(|cx| Pin::new(&mut self.inner).poll_close(cx)).await
+        };
+        if let Some(close_connection) = self.close_connection {
+            // The reader must see the end even if the goodbye failed.
+            let closed = close_connection(&self.inner);
+            self.closed = true;
+            return res.and(closed);
         }
+        res?;
         self.closed = true;
         Ok(())
+    }
+}
+
+impl<W> StreamWriter<W> {
+    /// A writer whose `wait_closed` ends by calling `close_connection`
+    /// (after closing `inner`): it closes the whole connection, so the
+    /// paired reader reads end of file.
+    pub(crate) fn with_close_connection(
+        inner: W,
+        close_connection: fn(&W) -> io::Result<()>,
+    ) -> StreamWriter<W> {
+        let mut w = StreamWriter::new(inner);
+        w.close_connection = Some(close_connection);
+        w
+    }
+}
+
+impl<S: SplitStream> StreamWriter<OwnedWriteHalf<S>> {
+    /// A writer over a socket's write half: `write_eof` shuts the write
+    /// direction down, `wait_closed` closes the whole connection.
+    pub(crate) fn for_socket(half: OwnedWriteHalf<S>) -> Self {
+        let mut w = StreamWriter::with_close_connection(half, OwnedWriteHalf::close_connection);
+        w.can_write_eof = true;
+        w
+    }
+
+    /// The write half, for `start_tls`, which flushed the buffer first.
+    #[cfg(feature = "tls")]
+    pub(crate) fn into_half(self) -> OwnedWriteHalf<S> {
+        debug_assert_eq!(self.buffer_size(), 0, "flush before taking the half out");
+        self.inner
     }
 }
 

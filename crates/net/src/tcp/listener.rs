@@ -58,7 +58,8 @@ impl TcpListener {
     /// # Errors
     ///
     /// Fails when `addr` does not resolve, or with the last address's
-    /// error when none binds (e.g. [`AddrInUse`](io::ErrorKind::AddrInUse)).
+    /// error when none binds (e.g. [`AddrInUse`](io::ErrorKind::AddrInUse));
+    /// the message names the address.
     ///
     /// # Cancel safety
     ///

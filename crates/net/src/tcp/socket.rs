@@ -195,9 +195,11 @@ impl TcpSocket {
     /// # Errors
     ///
     /// Fails as `bind(2)` does, e.g. with
-    /// [`AddrInUse`](io::ErrorKind::AddrInUse).
+    /// [`AddrInUse`](io::ErrorKind::AddrInUse); the message names `addr`.
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
-        self.inner.bind(&addr.into())
+        self.inner
+            .bind(&addr.into())
+            .map_err(|e| crate::addr::bind_error(&addr, true, e))
     }
 
     /// The bound local address.

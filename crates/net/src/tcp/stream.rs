@@ -464,6 +464,13 @@ impl SplitStream for TcpStream {
     fn shutdown_write(&self) -> io::Result<()> {
         shutdown_write(self.io.get_ref())
     }
+
+    fn shutdown_both(&self) -> io::Result<()> {
+        match self.io.get_ref().shutdown(Shutdown::Both) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            res => res,
+        }
+    }
 }
 
 impl crate::split::OwnedReadHalf<TcpStream> {

@@ -4,8 +4,10 @@
 //! | --- | --- |
 //! | `ssl.create_default_context()` (client) | [`TlsConnector::with_root_certificates`], [`TlsConnector::new`] |
 //! | server `SSLContext.load_cert_chain` | [`TlsAcceptor::from_single_cert`], [`TlsAcceptor::from_pem`] |
-//! | `open_connection(ssl=ctx)` | [`TlsConnector::connect`] over any stream |
-//! | `loop.start_tls`, `StreamWriter.start_tls` | [`start_tls`] |
+//! | `open_connection(ssl=ctx, server_hostname=name)` | [`open_tls_connection`]; [`TlsConnector::connect`] over any stream |
+//! | `start_server(cb, ssl=ctx)` | [`start_tls_server`] |
+//! | `StreamWriter.start_tls(ctx)` | [`StreamWriter::start_tls`](crate::StreamWriter::start_tls), [`StreamWriter::start_tls_server`](crate::StreamWriter::start_tls_server) |
+//! | `loop.start_tls` | [`start_tls`] over any stream |
 //! | `create_server(ssl=ctx)`, `create_connection(ssl=ctx)` | `protocol::create_tls_server`, `protocol::create_tls_connection` |
 //! | `get_extra_info("peercert" / "cipher" / "ssl_object")` | [`TlsStream::info`], `Transport::tls_info` |
 //!
@@ -53,6 +55,12 @@ use rustls::{
 };
 
 pub use rustls;
+pub use stream::{
+    from_tls, open_tls_connection, split, start_tls_server, TlsReadHalf, TlsReader, TlsWriteHalf,
+    TlsWriter, DEFAULT_HANDSHAKE_TIMEOUT,
+};
+
+mod stream;
 
 /// The crypto provider tulipa's convenience constructors use.
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {

@@ -5,8 +5,9 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -50,9 +51,13 @@ impl UnixListener {
     ///
     /// Fails as `bind(2)` does, e.g. with
     /// [`AddrInUse`](io::ErrorKind::AddrInUse) when the file already
-    /// exists (remove a stale socket file first).
+    /// exists (remove a stale socket file first); the message names the
+    /// path.
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
-        UnixListener::from_std(std::os::unix::net::UnixListener::bind(path)?)
+        let path = path.as_ref();
+        let listener = std::os::unix::net::UnixListener::bind(path)
+            .map_err(|e| crate::addr::bind_error(&path.display(), false, e))?;
+        UnixListener::from_std(listener)
     }
 
     /// Wraps a listening std socket, putting it in non-blocking mode and
@@ -145,6 +150,71 @@ impl UnixListener {
             backoff: Backoff::default(),
         }
     }
+}
+
+/// The socket file of a server's Unix listener, remembered by device and
+/// inode, so that closing the server removes the file only while it is
+/// still the one the server bound (asyncio's `cleanup_socket`): a file
+/// another server has put there since is left alone.
+#[derive(Debug)]
+pub(crate) struct SocketFile {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl SocketFile {
+    /// Removes the file if it is still this server's.
+    pub(crate) fn remove_if_ours(&self) {
+        if let Ok(meta) = std::fs::metadata(&self.path) {
+            if meta.dev() == self.dev && meta.ino() == self.ino {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
+}
+
+/// Binds a server's listener at `path` the way asyncio's
+/// `start_unix_server` and `create_unix_server` do: a socket file already
+/// there (a stale one, left by a server that did not clean up) is
+/// replaced; any other kind of file is refused. Both the stream and the
+/// protocol servers bind through here.
+pub(crate) fn bind_server(
+    path: &Path,
+) -> io::Result<(std::os::unix::net::UnixListener, SocketFile)> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            std::fs::remove_file(path).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot replace the stale socket file {}: {e}",
+                        path.display()
+                    ),
+                )
+            })?;
+        }
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!(
+                    "{} exists and is not a socket: a Unix server replaces only a stale \
+                     socket file there; remove the file or choose another path",
+                    path.display()
+                ),
+            ))
+        }
+        Err(_) => {}
+    }
+    let listener = std::os::unix::net::UnixListener::bind(path)
+        .map_err(|e| crate::addr::bind_error(&path.display(), false, e))?;
+    let meta = std::fs::metadata(path)?;
+    let file = SocketFile {
+        path: path.to_path_buf(),
+        dev: meta.dev(),
+        ino: meta.ino(),
+    };
+    Ok((listener, file))
 }
 
 fn accept_raw(

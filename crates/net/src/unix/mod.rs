@@ -12,6 +12,7 @@ mod listener;
 mod stream;
 
 pub use datagram::UnixDatagram;
+pub(crate) use listener::{bind_server, SocketFile};
 pub use listener::{Incoming, UnixListener};
 pub use stream::UnixStream;
 

@@ -200,6 +200,13 @@ impl SplitStream for UnixStream {
             res => res,
         }
     }
+
+    fn shutdown_both(&self) -> io::Result<()> {
+        match self.io.get_ref().shutdown(Shutdown::Both) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            res => res,
+        }
+    }
 }
 
 impl fmt::Debug for UnixStream {
