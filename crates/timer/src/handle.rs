@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
 use std::time::Duration;
@@ -27,6 +27,31 @@ const FIRE_BATCH: usize = 1024;
 /// to unpark it, because it recomputes its deadline before parking.
 pub(crate) const NOT_PARKED: u64 = 0;
 
+/// The wheel's lock guard; publishes the wheel's length when released.
+pub(crate) struct WheelGuard<'a> {
+    guard: MutexGuard<'a, Wheel<Waker>>,
+    armed: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for WheelGuard<'_> {
+    type Target = Wheel<Waker>;
+    fn deref(&self) -> &Wheel<Waker> {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for WheelGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Wheel<Waker> {
+        &mut self.guard
+    }
+}
+
+impl Drop for WheelGuard<'_> {
+    fn drop(&mut self) {
+        self.armed.store(self.guard.len(), Ordering::Release);
+    }
+}
+
 pub(crate) enum TimeSource {
     System,
     Mock(MockClock),
@@ -37,6 +62,9 @@ pub(crate) struct Shared {
     /// Tick 0.
     start: std::time::Instant,
     wheel: Mutex<Wheel<Waker>>,
+    /// `wheel.len()` as of the last unlock, so a driver turn with no timer
+    /// at all skips the clock read and the lock (`fire_expired`).
+    armed: AtomicUsize,
     /// The tick the driver is parked until (`u64::MAX`: indefinitely), or
     /// [`NOT_PARKED`]. Written by the driver and by inserts, both while
     /// holding the wheel lock; cleared without it after a park (a stale read
@@ -55,15 +83,19 @@ impl Shared {
             source,
             start,
             wheel: Mutex::new(Wheel::new()),
+            armed: AtomicUsize::new(0),
             parked_until: AtomicU64::new(NOT_PARKED),
             unparker,
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Wheel<Waker>> {
+    pub(crate) fn lock(&self) -> WheelGuard<'_> {
         // Nothing panics while holding the lock except allocation failure;
         // the wheel stays consistent, so poisoning is ignored.
-        self.wheel.lock().unwrap_or_else(PoisonError::into_inner)
+        WheelGuard {
+            guard: self.wheel.lock().unwrap_or_else(PoisonError::into_inner),
+            armed: &self.armed,
+        }
     }
 
     pub(crate) fn now(&self) -> std::time::Instant {
@@ -151,6 +183,12 @@ impl Shared {
     /// Fires every timer due at the clock's current time. Returns how many
     /// fired.
     pub(crate) fn fire_expired(&self) -> usize {
+        // No timer at all (a busy network loop): no clock read, no lock. A
+        // timer registered concurrently is seen by the driver's next look
+        // at the wheel (its park timeout), or unparks it.
+        if self.armed.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
         let now = self.tick_floor(self.now());
         let mut batch = Vec::new();
         let mut fired = 0;
