@@ -51,7 +51,7 @@ pub use join::{JoinError, JoinHandle};
 pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};
 pub use multi::{MultiThread, MultiThreadBuilder, MultiThreadHandle, ThreadWrapper};
-pub use task::{current_id, current_info, yield_now, SpawnOptions, YieldNow};
+pub use task::{current_id, current_info, outside_task, yield_now, SpawnOptions, YieldNow};
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use tulipa_core::Driver;

@@ -48,12 +48,13 @@ pub fn current_info() -> Option<TaskInfo> {
 
 fn with_current_meta<R>(f: impl FnOnce(Option<&TaskMeta>) -> R) -> R {
     let ptr = CURRENT.try_with(Cell::get).ok().flatten();
-    // SAFETY: `CURRENT` holds a pointer only while `TaskFuture::poll` of
-    // that task runs on this thread (a `CurrentGuard` restores the previous
-    // value when the poll ends, also on unwind), and the metadata lives in
-    // the task's allocation, which async-task keeps alive during the poll.
-    // This function runs on the same thread, inside that poll, and the
-    // reference does not escape `f`.
+    // SAFETY: `CURRENT` holds a pointer only while `TaskFuture::poll` or
+    // `TaskFuture::drop` of that task runs on this thread (a `CurrentGuard`
+    // restores the previous value when it ends, also on unwind), and the
+    // metadata lives in the task's allocation, which async-task keeps alive
+    // for as long as the future (the future borrows it; see `spawn_task`).
+    // This function runs on the same thread, inside that poll or drop, and
+    // the reference does not escape `f`.
     let meta = ptr.map(|p| unsafe { p.as_ref() });
     f(meta)
 }
@@ -67,19 +68,75 @@ struct TaskFuture<'a, F> {
 
 impl<F> Drop for TaskFuture<'_, F> {
     fn drop(&mut self) {
-        // Drop the user's future first, while the task still counts as live;
+        // Drop the user's future first, while the task still counts as live
+        // and as the current task (its destructor is the task's `finally:`);
         // a panicking destructor must not unwind into the executor.
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
+        if self.future.is_some() {
+            let _current = CurrentGuard::enter(self.meta);
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
+        }
         self.meta.owner.registry().remove(self.meta.key);
     }
 }
 
-struct CurrentGuard(Option<NonNull<TaskMeta>>);
+/// Makes a task current on this thread (or none, for [`outside_task`]);
+/// restores the previous one on drop, also on unwind. Does nothing while
+/// the thread's locals are being torn down.
+struct CurrentGuard {
+    previous: Option<NonNull<TaskMeta>>,
+    set: bool,
+}
+
+impl CurrentGuard {
+    fn enter(meta: &TaskMeta) -> CurrentGuard {
+        CurrentGuard::replace(Some(NonNull::from(meta)))
+    }
+
+    fn replace(with: Option<NonNull<TaskMeta>>) -> CurrentGuard {
+        match CURRENT.try_with(|c| c.replace(with)) {
+            Ok(previous) => CurrentGuard {
+                previous,
+                set: true,
+            },
+            Err(_) => CurrentGuard {
+                previous: None,
+                set: false,
+            },
+        }
+    }
+}
 
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.0));
+        if self.set {
+            let _ = CURRENT.try_with(|c| c.set(self.previous));
+        }
     }
+}
+
+/// Runs `f` as no task: inside it, [`current_id`] and [`current_info`]
+/// return `None`, even when called from a task's poll.
+///
+/// For code that a task runs on behalf of the event loop rather than as
+/// itself, such as the runtime's `call_soon` callbacks: asyncio's callbacks
+/// are not tasks and see no current task.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use tulipa_core::ThreadParker;
+/// use tulipa_executor::{current_id, outside_task, CurrentThread, SpawnOptions};
+///
+/// let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+/// let h = ex.spawn(SpawnOptions::new(), async {
+///     (current_id().is_some(), outside_task(|| current_id().is_some()))
+/// });
+/// assert_eq!(ex.block_on(h).unwrap(), (true, false));
+/// ```
+pub fn outside_task<R>(f: impl FnOnce() -> R) -> R {
+    let _none = CurrentGuard::replace(None);
+    f()
 }
 
 impl<F: Future> Future for TaskFuture<'_, F> {
@@ -97,9 +154,12 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         meta.polls
             .store(meta.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         if meta.cancelled.load(Ordering::Acquire) {
-            // A panic in the future's destructor must not escape into the
-            // worker (or into shutdown): it is swallowed; the task reports
-            // its cancellation.
+            // The future is dropped as the task: code in its destructor sees
+            // `current_info()` naming it (asyncio runs `finally:` inside the
+            // cancelled task). A panic in the destructor must not escape
+            // into the worker (or into shutdown): it is swallowed; the task
+            // reports its cancellation.
+            let _current = CurrentGuard::enter(meta);
             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
             return Poll::Ready(Err(JoinError::cancelled(meta.id)));
         }
@@ -110,7 +170,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // SAFETY: see above; the future stays where it is inside the task
         // allocation, which async-task never moves.
         let future = unsafe { Pin::new_unchecked(future) };
-        let _current = CurrentGuard(CURRENT.with(|c| c.replace(Some(NonNull::from(meta)))));
+        let _current = CurrentGuard::enter(meta);
         let timer = meta.debug.then(|| PollTimer::start(meta));
         let polled = catch_unwind_poll(|| future.poll(cx));
         if let Some(timer) = timer {

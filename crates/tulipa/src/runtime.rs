@@ -299,11 +299,13 @@ impl Builder {
                 diag = diag.debug(on);
             }
             let user = self.reporter.clone();
+            let on_slow = weak.clone();
             diag = diag.reporter(move |d| {
                 // A slow callback is reported as such; the callback runner
                 // task's poll that ran it is not reported on top.
                 if let Diagnostic::SlowPoll { task, .. } = d {
-                    if task.name() == Some(crate::callbacks::RUNNER_NAME) {
+                    let runner = on_slow.upgrade();
+                    if runner.is_some_and(|s| s.callbacks.is_runner(task.id())) {
                         return;
                     }
                 }
@@ -601,7 +603,7 @@ impl Handle {
             None => Vec::new(),
         };
         // The runtime's own callback runner is not a user task.
-        tasks.retain(|t| t.name() != Some(crate::callbacks::RUNNER_NAME));
+        tasks.retain(|t| !self.shared.callbacks.is_runner(t.id()));
         tasks
     }
 
