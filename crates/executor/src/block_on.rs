@@ -83,6 +83,29 @@ pub(crate) trait TaskSource {
     fn run_one(&self) -> bool;
     /// Whether any task is queued.
     fn has_work(&self) -> bool;
+    /// How many tasks are queued (FIFO: they run in this order).
+    fn queued(&self) -> usize;
+}
+
+/// How many tasks of each queue must run before the main future is polled
+/// again.
+#[derive(Default)]
+struct Owed {
+    local: usize,
+    extra: usize,
+}
+
+impl Owed {
+    fn snapshot(local: &LocalEnter, extra: Option<&dyn TaskSource>) -> Owed {
+        Owed {
+            local: local.queue().len(),
+            extra: extra.map_or(0, |e| e.queued()),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.local == 0 && self.extra == 0
+    }
 }
 
 /// Runs `future` to completion on this thread, running local tasks and the
@@ -112,27 +135,59 @@ pub(crate) fn run_loop<F: Future>(
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     let mut ticks: usize = 0;
+    // Tasks that were ready when the main future was woken, per queue:
+    // like asyncio's ready queue, the woken main future waits behind them,
+    // so each gets one step first (`yield_now` in the main future is
+    // asyncio's `sleep(0)`). Both queues are FIFO, so "the next `n` pops"
+    // are exactly the tasks that were queued at that moment.
+    let mut owed = Owed::default();
+    // The main future is woken and queued behind `owed`.
+    let mut main_queued = false;
     loop {
-        if main.woken.swap(false, Ordering::SeqCst) {
+        if owed.is_empty() && main.woken.swap(false, Ordering::SeqCst) {
+            main_queued = false;
             if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
                 return v;
+            }
+            if main.woken.load(Ordering::SeqCst) {
+                // It yielded (or was woken during its poll).
+                owed = Owed::snapshot(&local, extra);
+                main_queued = true;
             }
         }
         let mut ran = 0;
         while ran < BUDGET {
-            let did = match local.queue().pop() {
-                Ok(r) => {
-                    r.run();
-                    true
+            let did = if owed.local > 0 {
+                owed.local -= 1;
+                local.queue().pop().map(|r| r.run()).is_ok()
+            } else if owed.extra > 0 {
+                owed.extra -= 1;
+                extra.is_some_and(|e| e.run_one())
+            } else {
+                match local.queue().pop() {
+                    Ok(r) => {
+                        r.run();
+                        true
+                    }
+                    Err(_) => extra.is_some_and(|e| e.run_one()),
                 }
-                Err(_) => extra.is_some_and(|e| e.run_one()),
             };
-            if !did {
+            if !did && owed.is_empty() {
                 break;
             }
-            ran += 1;
-            if main.woken.load(Ordering::Relaxed) {
-                break;
+            ran += usize::from(did);
+            if owed.is_empty() {
+                if main_queued {
+                    break;
+                }
+                if main.woken.load(Ordering::Relaxed) {
+                    // Woken by a task: behind whatever is queued now.
+                    owed = Owed::snapshot(&local, extra);
+                    main_queued = true;
+                    if owed.is_empty() {
+                        break;
+                    }
+                }
             }
         }
         ticks = ticks.wrapping_add(ran);

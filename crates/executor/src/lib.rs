@@ -27,6 +27,7 @@ mod block_on;
 pub mod combinators;
 mod current;
 mod diag;
+mod done;
 mod idle;
 mod join;
 mod local;
@@ -47,6 +48,7 @@ pub use diag::{
     debug_from_env, panic_message, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy,
     Reporter, DEFAULT_SLOW_POLL_THRESHOLD,
 };
+pub use done::{CallSoon, CancelHandle, TaskOutcome};
 pub use join::{JoinError, JoinHandle};
 pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};

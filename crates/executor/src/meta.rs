@@ -15,6 +15,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
+use crate::done::{DoneCallback, DoneState};
 use crate::registry::Owner;
 pub use tulipa_core::TaskId;
 
@@ -35,6 +36,8 @@ pub(crate) struct TaskMeta {
     pub(crate) debug: bool,
     /// The unhandled-panic handshake (see the `diag` module).
     pub(crate) observe: crate::diag::Observe,
+    /// How the task ended, and its done callbacks (see the `done` module).
+    pub(crate) done: DoneState<DoneCallback>,
 }
 
 impl TaskMeta {

@@ -37,8 +37,9 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,7 @@ use tulipa_core::{Driver, Unparker};
 
 use crate::block_on::{RuntimeContextGuard, BUDGET};
 use crate::diag::Diagnostics;
+use crate::done::CallSoon;
 use crate::idle::Idle;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
@@ -176,6 +178,7 @@ impl MultiThreadBuilder {
             shutdown: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             wake_driver_when_idle: self.wake_driver_when_idle,
+            call_soon: OnceLock::new(),
         });
         let mut threads = Vec::with_capacity(self.workers);
         for (index, parker) in parkers.into_iter().enumerate() {
@@ -260,6 +263,8 @@ struct MtShared {
     shutdown: AtomicBool,
     closed: AtomicBool,
     wake_driver_when_idle: bool,
+    /// The runtime's loop, for done callbacks.
+    call_soon: OnceLock<CallSoon>,
 }
 
 struct WorkerTls {
@@ -301,6 +306,13 @@ impl Owner for MtShared {
 
     fn debug(&self) -> bool {
         self.diagnostics.is_debug()
+    }
+
+    fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
+        match self.call_soon.get() {
+            Some(hook) => hook(location, f),
+            None => crate::done::run_now(&self.diagnostics, location, f),
+        }
     }
 }
 
@@ -748,6 +760,15 @@ impl MultiThreadHandle {
     /// The tasks alive on this executor, oldest first.
     pub fn tasks(&self) -> Vec<TaskInfo> {
         self.shared.registry.tasks()
+    }
+
+    /// Routes the done callbacks of this executor's tasks
+    /// ([`JoinHandle::add_done_callback`]) through `hook`: a runtime's
+    /// `call_soon`. Without one they run right after the task's last step,
+    /// on its worker. Only the first call has an effect; returns whether it
+    /// did.
+    pub fn set_call_soon(&self, hook: CallSoon) -> bool {
+        self.shared.call_soon.set(hook).is_ok()
     }
 
     /// Number of worker threads.

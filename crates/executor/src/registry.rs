@@ -36,6 +36,11 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn diagnostics(&self) -> crate::diag::Diagnostics;
     /// Whether debug mode is on, read at every spawn: no clone.
     fn debug(&self) -> bool;
+    /// Runs a done callback "soon, on the loop": through the runtime's
+    /// [`CallSoon`](crate::CallSoon) if one is installed, else at once.
+    fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
+        crate::done::run_now(&self.diagnostics(), location, f);
+    }
 }
 
 const SHARDS: usize = 16;
@@ -129,6 +134,17 @@ impl Registry {
         if let Some(w) = waker {
             w.wake();
         }
+    }
+
+    /// The waker of the task with this key, if it is still registered and
+    /// is task `id` (keys are reused once a task is gone).
+    pub(crate) fn waker_of(&self, key: usize, id: TaskId) -> Option<Waker> {
+        let slab = lock(&self.shards[key % SHARDS]);
+        slab.entries
+            .get(key / SHARDS)
+            .and_then(|e| e.as_ref())
+            .filter(|e| e.id == id)
+            .and_then(|e| e.waker.clone())
     }
 
     /// Wakes every registered task (used by shutdown).

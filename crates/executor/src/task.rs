@@ -75,6 +75,8 @@ impl<F> Drop for TaskFuture<'_, F> {
             let _current = CurrentGuard::enter(self.meta);
             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
         }
+        // Dropped without an outcome (never polled to the end): cancelled.
+        crate::done::finish(self.meta, &Ok(()), true);
         self.meta.owner.registry().remove(self.meta.key);
     }
 }
@@ -159,8 +161,11 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             // cancelled task). A panic in the destructor must not escape
             // into the worker (or into shutdown): it is swallowed; the task
             // reports its cancellation.
-            let _current = CurrentGuard::enter(meta);
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+            {
+                let _current = CurrentGuard::enter(meta);
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+            }
+            crate::done::finish(meta, &Ok(()), true);
             return Poll::Ready(Err(JoinError::cancelled(meta.id)));
         }
         let Some(future) = this.future.as_mut() else {
@@ -176,23 +181,27 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         if let Some(timer) = timer {
             timer.finish(meta);
         }
-        match polled {
-            Poll::Pending => Poll::Pending,
+        let out = match polled {
+            Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(v)) => {
                 // The future's destructor runs here; a panic in it is the
                 // task's failure, never the worker's.
                 match std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None)) {
-                    Ok(()) => Poll::Ready(Ok(v)),
-                    Err(panic) => Poll::Ready(Err(panicked(meta, panic))),
+                    Ok(()) => Ok(v),
+                    Err(panic) => Err(panicked(meta, panic)),
                 }
             }
             Poll::Ready(Err(panic)) => {
                 // Drop the future now; a panic in its destructor is caught
                 // as well and the first payload wins.
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
-                Poll::Ready(Err(panicked(meta, panic)))
+                Err(panicked(meta, panic))
             }
-        }
+        };
+        // Done callbacks are dispatched as no task (they are the loop's).
+        drop(_current);
+        crate::done::finish(meta, &out.as_ref().map(|_| ()).map_err(|_| ()), false);
+        Poll::Ready(out)
     }
 }
 
@@ -266,6 +275,7 @@ where
                 cancelled: Default::default(),
                 debug: owner.debug(),
                 observe: Default::default(),
+                done: Default::default(),
                 key,
                 owner,
             };

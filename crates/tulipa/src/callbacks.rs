@@ -138,9 +138,13 @@ impl Callbacks {
         }
     }
 
-    fn push(&self, entry: Entry) {
-        if self.closed.load(Ordering::Acquire) || self.queue.push(entry).is_err() {
-            return;
+    /// Queues `entry`; gives it back if the runtime is shut down.
+    fn push(&self, entry: Entry) -> Result<(), Entry> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(entry);
+        }
+        if let Err(e) = self.queue.push(entry) {
+            return Err(e.into_inner());
         }
         if !self.started.swap(true, Ordering::AcqRel) {
             if let Some(shared) = self.shared.upgrade() {
@@ -160,6 +164,7 @@ impl Callbacks {
         if let Some(w) = w {
             w.wake();
         }
+        Ok(())
     }
 
     /// Whether `task` is the runtime's callback runner (not a user task).
@@ -302,7 +307,8 @@ impl Wake for FireWaker {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        shared.callbacks.push(entry);
+        // Shut down: the callback is dropped, like every pending one.
+        let _ = shared.callbacks.push(entry);
         if let Some(slot) = slot {
             shared.callbacks.remove_timer(slot);
         }
@@ -337,7 +343,8 @@ impl Handle {
     #[track_caller]
     pub fn call_soon(&self, f: impl FnOnce() + Send + 'static) -> CallbackHandle {
         let state = self.new_state();
-        self.shared.callbacks.push(Entry {
+        // Shut down: the callback is dropped (see `Handle`).
+        let _ = self.shared.callbacks.push(Entry {
             f: Box::new(f),
             state: state.clone(),
         });
@@ -409,7 +416,7 @@ impl Handle {
             drop(slab);
             state.timer.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(entry) = fire.entry.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                cbs.push(entry);
+                let _ = cbs.push(entry);
             }
         }
         handle
@@ -417,11 +424,32 @@ impl Handle {
 
     #[track_caller]
     fn new_state(&self) -> Arc<CbState> {
-        Arc::new(CbState {
-            cancelled: AtomicBool::new(false),
-            done: AtomicBool::new(false),
-            location: Location::caller(),
-            timer: Mutex::new(None),
-        })
+        new_state(Location::caller())
     }
+
+    /// Queues a callback registered at `location` (a task's done callback)
+    /// like `call_soon`; once the runtime is shut down, when nothing would
+    /// run the queue any more, runs it at once instead.
+    pub(crate) fn call_soon_from(
+        &self,
+        location: &'static Location<'static>,
+        f: Box<dyn FnOnce() + Send>,
+    ) {
+        let entry = Entry {
+            f,
+            state: new_state(location),
+        };
+        if let Err(entry) = self.shared.callbacks.push(entry) {
+            run_entry(entry, &self.shared.diagnostics);
+        }
+    }
+}
+
+fn new_state(location: &'static Location<'static>) -> Arc<CbState> {
+    Arc::new(CbState {
+        cancelled: AtomicBool::new(false),
+        done: AtomicBool::new(false),
+        location,
+        timer: Mutex::new(None),
+    })
 }

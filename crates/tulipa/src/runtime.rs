@@ -325,6 +325,7 @@ impl Builder {
             let exec = OnceLock::new();
             if self.current_thread {
                 let ct = CurrentThread::with_diagnostics(driver.clone(), diagnostics.clone());
+                ct.set_call_soon(call_soon_hook(weak.clone()));
                 let _ = exec.set(Exec::Current(ct));
             }
             Shared {
@@ -399,6 +400,7 @@ impl Builder {
                 }
             };
             let mth = mt.handle();
+            mth.set_call_soon(call_soon_hook(Arc::downgrade(&handle.shared)));
             if self.start_paused {
                 // Virtual time jumps only when every worker is idle and so
                 // is every thread inside `Runtime::block_on` (its future and
@@ -423,6 +425,19 @@ impl Builder {
             shut_down: AtomicBool::new(false),
         })
     }
+}
+
+/// Done callbacks of the runtime's tasks run as its `call_soon` callbacks
+/// (asyncio schedules them with `call_soon`). Holds the runtime weakly: the
+/// executor must not keep it alive.
+fn call_soon_hook(shared: Weak<Shared>) -> tulipa_executor::CallSoon {
+    Arc::new(move |location, f| match shared.upgrade() {
+        Some(shared) => Handle { shared }.call_soon_from(location, f),
+        // The runtime is gone: nothing will run a queue any more.
+        None => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || tulipa_executor::outside_task(f),
+        ))),
+    })
 }
 
 enum Exec {

@@ -117,9 +117,13 @@ fn a_user_task_named_like_the_callback_runner_stays_visible() {
         rt.handle()
             .call_soon(move || r.store(true, Ordering::SeqCst));
         let listed = rt.block_on(async {
-            while !ran.load(Ordering::SeqCst) {
-                tulipa::task::yield_now().await;
+            for _ in 0..10_000 {
+                if ran.load(Ordering::SeqCst) {
+                    break;
+                }
+                tulipa::time::sleep(Duration::from_millis(1)).await;
             }
+            assert!(ran.load(Ordering::SeqCst));
             let (tx, rx) = tulipa::channel::oneshot::channel::<()>();
             let h = tulipa::task::Builder::new()
                 .name("tulipa-callbacks")
@@ -252,7 +256,7 @@ fn unnamed_tasks_are_called_task_n() {
                 if !reports.lock().unwrap().is_empty() {
                     break;
                 }
-                tulipa::task::yield_now().await;
+                tulipa::time::sleep(Duration::from_millis(1)).await;
             }
             let reports = reports.lock().unwrap();
             let line = reports[0].to_string();
