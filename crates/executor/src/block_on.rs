@@ -87,6 +87,15 @@ pub(crate) trait TaskSource {
     fn queued(&self) -> usize;
 }
 
+/// Tasks that run beside the main future on other threads (a multi-thread
+/// executor's workers): see `MtShared`'s implementation.
+pub(crate) trait YieldBarrier {
+    /// The main future yielded: returns `true` if it must wait until every
+    /// task queued now has run a step, in which case `waker` is woken when
+    /// they have (possibly at once).
+    fn wait(&self, waker: &Waker) -> bool;
+}
+
 /// How many tasks of each queue must run before the main future is polled
 /// again.
 #[derive(Default)]
@@ -116,6 +125,7 @@ pub(crate) fn run_loop<F: Future>(
     driver: &dyn Driver,
     signal: Arc<Signal>,
     extra: Option<&dyn TaskSource>,
+    beside: Option<&dyn YieldBarrier>,
     watch: Option<&Quiescence>,
     diag: Option<&Diagnostics>,
     future: F,
@@ -153,6 +163,14 @@ pub(crate) fn run_loop<F: Future>(
                 // It yielded (or was woken during its poll).
                 owed = Owed::snapshot(&local, extra);
                 main_queued = true;
+                if let Some(b) = beside {
+                    // The barrier wakes it again once the tasks queued on
+                    // the other threads have started their step.
+                    main.woken.store(false, Ordering::SeqCst);
+                    if !b.wait(&waker) {
+                        main.woken.store(true, Ordering::SeqCst);
+                    }
+                }
             }
         }
         let mut ran = 0;

@@ -232,6 +232,7 @@ impl CurrentThread {
                     self.shared.signal.clone(),
                     Some(&*self.shared),
                     None,
+                    None,
                     Some(&self.shared.diagnostics),
                     future,
                 );
@@ -245,7 +246,7 @@ impl CurrentThread {
                 shared: &self.shared,
             };
             let diag = Some(&self.shared.diagnostics);
-            if let Some(v) = run_loop(&parker, signal, None, None, diag, waiter) {
+            if let Some(v) = run_loop(&parker, signal, None, None, None, diag, waiter) {
                 return v;
             }
         }

@@ -3,14 +3,15 @@
 //!
 //! # Done callbacks
 //!
-//! A task's metadata holds its outcome (an atomic byte, 0 while it runs),
-//! a flag saying whether callbacks were ever added, and the callbacks
-//! behind a mutex that is only taken by tasks that have some. The task sets
-//! its outcome and then reads the flag; `add_done_callback` pushes under
-//! the mutex, sets the flag and then reads the outcome. Both sides use
-//! `SeqCst`, so at least one of them sees the other's write and dispatches;
-//! the callbacks are taken out of the vector under the mutex, so each one
-//! is dispatched exactly once.
+//! A task's metadata holds one atomic byte with its outcome (0 while it
+//! runs) and a flag saying whether callbacks were ever added, and the
+//! callbacks behind a mutex that is only taken by tasks that have some. The
+//! task sets its outcome with a CAS and sees whether the flag was set;
+//! `add_done_callback` pushes under the mutex, then sets the flag with a
+//! `fetch_or` and sees whether the outcome was set. Read-modify-writes of
+//! one atomic are totally ordered, so whichever side comes second sees the
+//! other and dispatches; the callbacks are taken out of the vector under
+//! the mutex, so each one is dispatched exactly once.
 //!
 //! Dispatching hands each callback to the owner's loop
 //! ([`CallSoon`], installed by a runtime so callbacks run like its
@@ -23,7 +24,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::sync::{AtomicBool, AtomicU8, Mutex};
+use crate::sync::{AtomicU8, Mutex};
 use std::task::Waker;
 
 use crate::diag::{panic_message, Diagnostic, Diagnostics};
@@ -91,16 +92,22 @@ pub(crate) fn run_now(
 /// The done-callback handshake of one task (see the module docs), generic
 /// over the callback so its loom model can use plain values.
 pub(crate) struct DoneState<C> {
-    outcome: AtomicU8,
-    has_callbacks: AtomicBool,
+    /// The outcome in the low bits ([`OUTCOME`]), and [`HAS_CALLBACKS`].
+    /// Both sides change it with read-modify-writes of this one atomic, so
+    /// they are totally ordered: whichever comes second sees the other.
+    state: AtomicU8,
     callbacks: Mutex<Vec<C>>,
 }
+
+/// The outcome bits of `DoneState::state`.
+const OUTCOME: u8 = 0b11;
+/// Set once a callback was added.
+const HAS_CALLBACKS: u8 = 0b100;
 
 impl<C> Default for DoneState<C> {
     fn default() -> Self {
         DoneState {
-            outcome: AtomicU8::new(RUNNING),
-            has_callbacks: AtomicBool::new(false),
+            state: AtomicU8::new(RUNNING),
             callbacks: Mutex::new(Vec::new()),
         }
     }
@@ -109,20 +116,28 @@ impl<C> Default for DoneState<C> {
 impl<C> DoneState<C> {
     /// The outcome byte (`RUNNING` while running).
     pub(crate) fn outcome(&self) -> u8 {
-        self.outcome.load(Ordering::SeqCst)
+        self.state.load(Ordering::Acquire) & OUTCOME
     }
 
     /// Records the outcome (the first call wins) and returns the callbacks
     /// the caller must now dispatch.
     fn finish(&self, byte: u8) -> Vec<C> {
-        if self
-            .outcome
-            .compare_exchange(RUNNING, byte, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            return Vec::new();
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & OUTCOME != RUNNING {
+                return Vec::new();
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | byte,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
         }
-        if self.has_callbacks.load(Ordering::SeqCst) {
+        if cur & HAS_CALLBACKS != 0 {
             self.take()
         } else {
             Vec::new()
@@ -136,8 +151,8 @@ impl<C> DoneState<C> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(callback);
-        self.has_callbacks.store(true, Ordering::SeqCst);
-        if self.outcome() != RUNNING {
+        let before = self.state.fetch_or(HAS_CALLBACKS, Ordering::AcqRel);
+        if before & OUTCOME != RUNNING {
             self.take()
         } else {
             Vec::new()

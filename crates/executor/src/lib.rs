@@ -69,12 +69,17 @@ use tulipa_core::Driver;
 pub fn block_on<F: Future>(driver: &dyn Driver, future: F) -> F::Output {
     let _rt = block_on::RuntimeContextGuard::enter();
     let signal = Arc::new(signal::Signal::new(driver.unparker()));
-    block_on::run_loop(driver, signal, None, None, None, future)
+    block_on::run_loop(driver, signal, None, None, None, None, future)
 }
 
-/// Like [`block_on`], and reports to `watch` whether this thread is idle
+/// Like [`block_on`], beside the multi-thread executor `tasks` (a
+/// runtime's `block_on`): reports to `watch` whether this thread is idle
 /// (see [`Quiescence`]); local tasks spawned meanwhile follow `diagnostics`
-/// (the runtime's debug mode and panic policy) instead of the global ones.
+/// (the runtime's debug mode and panic policy) instead of the global ones;
+/// and [`yield_now`] in `future` is asyncio's `sleep(0)` for `tasks` too:
+/// `future` is polled again only once every task that was queued on the
+/// executor when it yielded has run its next step (and every local task
+/// that was ready has run one).
 ///
 /// # Panics
 ///
@@ -84,9 +89,19 @@ pub fn block_on_watched<F: Future>(
     driver: &dyn Driver,
     watch: &Quiescence,
     diagnostics: &Diagnostics,
+    tasks: &MultiThreadHandle,
     future: F,
 ) -> F::Output {
     let _rt = block_on::RuntimeContextGuard::enter();
     let signal = Arc::new(signal::Signal::new(driver.unparker()));
-    block_on::run_loop(driver, signal, None, Some(watch), Some(diagnostics), future)
+    let beside = Some(tasks.barrier());
+    block_on::run_loop(
+        driver,
+        signal,
+        None,
+        beside,
+        Some(watch),
+        Some(diagnostics),
+        future,
+    )
 }

@@ -38,7 +38,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -179,6 +179,8 @@ impl MultiThreadBuilder {
             closed: AtomicBool::new(false),
             wake_driver_when_idle: self.wake_driver_when_idle,
             call_soon: OnceLock::new(),
+            barrier_remaining: AtomicIsize::new(0),
+            barrier_waiters: Mutex::new(Vec::new()),
         });
         let mut threads = Vec::with_capacity(self.workers);
         for (index, parker) in parkers.into_iter().enumerate() {
@@ -265,6 +267,11 @@ struct MtShared {
     wake_driver_when_idle: bool,
     /// The runtime's loop, for done callbacks.
     call_soon: OnceLock<CallSoon>,
+    /// Tasks counted by yield barriers and not yet polled (may dip below
+    /// zero while a barrier is being set up).
+    barrier_remaining: AtomicIsize,
+    /// The `block_on` futures waiting for `barrier_remaining` to reach 0.
+    barrier_waiters: Mutex<Vec<std::task::Waker>>,
 }
 
 struct WorkerTls {
@@ -312,6 +319,82 @@ impl Owner for MtShared {
         match self.call_soon.get() {
             Some(hook) => hook(location, f),
             None => crate::done::run_now(&self.diagnostics, location, f),
+        }
+    }
+
+    fn yield_barrier_arrive(&self) {
+        if self.barrier_remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.wake_barrier_waiters();
+        }
+    }
+}
+
+/// The yield barrier: how `yield_now()` in a `block_on` future beside a
+/// multi-thread executor lets every ready task take a step first (asyncio's
+/// `sleep(0)`). The main future runs on the caller's thread, in parallel
+/// with the workers, so "first" means: the main future is polled again
+/// only once every task that was in a run queue (injector, a worker's
+/// queue or LIFO slot) when it yielded has run its next step (one poll),
+/// and every task that was in the middle of a step has finished it.
+///
+/// Every task's metadata says whether it is queued (set by the schedule
+/// function) or running (swapped in when a poll starts, swapped back to
+/// idle when it ends). The barrier walks the registry and turns each
+/// `QUEUED` into `AWAITED` and each `RUNNING` into `RUNNING_AWAITED` with a
+/// CAS, counting the successes; a poll counts down when it ends, once for
+/// an `AWAITED` it swapped out at its start and once for a
+/// `RUNNING_AWAITED` it swaps out at its end. The counter
+/// is shared by concurrent barriers: each waits until it reaches zero,
+/// which includes its own tasks. A count-down may come before the
+/// barrier's count-up (the counter dips below zero); the barrier adds its
+/// count in one step and sees the result, so no arrival is missed.
+impl crate::block_on::YieldBarrier for MtShared {
+    fn wait(&self, waker: &std::task::Waker) -> bool {
+        let mut counted: isize = 0;
+        self.registry.for_each_meta(|m| {
+            let mark = |from, to| {
+                m.queued
+                    .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            };
+            let marked = mark(crate::meta::QUEUED, crate::meta::AWAITED)
+                || mark(crate::meta::RUNNING, crate::meta::RUNNING_AWAITED);
+            counted += isize::from(marked);
+        });
+        if counted == 0 {
+            return false;
+        }
+        if self.barrier_remaining.fetch_add(counted, Ordering::AcqRel) + counted <= 0 {
+            // Every counted task already ran its step.
+            return false;
+        }
+        self.park_on(waker)
+    }
+}
+
+impl MtShared {
+    /// Registers `waker` for the barrier's end (woken at once if it ended
+    /// in the meantime).
+    fn park_on(&self, waker: &std::task::Waker) -> bool {
+        self.barrier_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(waker.clone());
+        if self.barrier_remaining.load(Ordering::Acquire) <= 0 {
+            self.wake_barrier_waiters();
+        }
+        true
+    }
+
+    fn wake_barrier_waiters(&self) {
+        let waiters = std::mem::take(
+            &mut *self
+                .barrier_waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for w in waiters {
+            w.wake();
         }
     }
 }
@@ -769,6 +852,10 @@ impl MultiThreadHandle {
     /// did.
     pub fn set_call_soon(&self, hook: CallSoon) -> bool {
         self.shared.call_soon.set(hook).is_ok()
+    }
+
+    pub(crate) fn barrier(&self) -> &dyn crate::block_on::YieldBarrier {
+        &*self.shared
     }
 
     /// Number of worker threads.

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use async_task::{Runnable, ScheduleInfo, WithInfo};
 
@@ -29,6 +29,12 @@ thread_local! {
     /// The metadata of the task being polled on this thread: set by
     /// `TaskFuture::poll` for the duration of the poll, restored after.
     static CURRENT: Cell<Option<NonNull<TaskMeta>>> = const { Cell::new(None) };
+    /// Set by `yield_now` during a task's poll: the task woke itself and
+    /// will be rescheduled when the poll returns.
+    static YIELDED: Cell<bool> = const { Cell::new(false) };
+    /// The task's own waker during its poll (see `Step`), so `yield_now`
+    /// can tell a wake of the task from a wake of a combinator's child.
+    static TASK_WAKER: Cell<Option<NonNull<Waker>>> = const { Cell::new(None) };
 }
 
 /// The id of the task being polled on this thread, if any.
@@ -151,6 +157,9 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // impl that would let it move. `meta` is a plain shared reference.
         let this = unsafe { self.get_unchecked_mut() };
         let meta = this.meta;
+        // A main future's `yield_now` may wait for this step: it is told
+        // when the step ends (also on unwind), see `YieldBarrier`.
+        let _step = Step::start(meta, cx.waker());
         // Only the polling thread writes the counter: a load and a store
         // are enough and avoid a locked instruction.
         meta.polls
@@ -205,6 +214,55 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     }
 }
 
+/// One poll, as yield barriers see it: marks the task running, and when
+/// the poll ends marks it idle and tells the owner's barrier about every
+/// count it was part of (one taken while queued, one while running).
+struct Step<'a> {
+    meta: &'a TaskMeta,
+    counted_while_queued: bool,
+    outer_waker: Option<NonNull<Waker>>,
+}
+
+impl<'a> Step<'a> {
+    fn start(meta: &'a TaskMeta, waker: &Waker) -> Step<'a> {
+        let _ = YIELDED.try_with(|y| y.set(false));
+        let outer_waker = TASK_WAKER
+            .try_with(|w| w.replace(Some(NonNull::from(waker))))
+            .ok()
+            .flatten();
+        let was = meta.queued.swap(crate::meta::RUNNING, Ordering::AcqRel);
+        Step {
+            meta,
+            counted_while_queued: was == crate::meta::AWAITED,
+            outer_waker,
+        }
+    }
+}
+
+impl Drop for Step<'_> {
+    fn drop(&mut self) {
+        // A task that called `yield_now` (and did not end in the same poll:
+        // every ending records its outcome before this runs) is rescheduled
+        // by async-task right after this poll: it counts as queued from now
+        // on, so a barrier set up in between does not miss it.
+        let yielded = YIELDED.try_with(|y| y.replace(false)).unwrap_or(false)
+            && !crate::done::is_done(self.meta);
+        let _ = TASK_WAKER.try_with(|w| w.set(self.outer_waker));
+        let now = if yielded {
+            crate::meta::QUEUED
+        } else {
+            crate::meta::IDLE
+        };
+        let was = self.meta.queued.swap(now, Ordering::AcqRel);
+        if self.counted_while_queued {
+            self.meta.owner.yield_barrier_arrive();
+        }
+        if was == crate::meta::RUNNING_AWAITED {
+            self.meta.owner.yield_barrier_arrive();
+        }
+    }
+}
+
 /// The task's panic: recorded for the unhandled-panic handshake, then
 /// wrapped for its handle.
 fn panicked(meta: &TaskMeta, panic: Box<dyn Any + Send>) -> JoinError {
@@ -231,6 +289,20 @@ impl<'a, F> TaskFuture<'a, F> {
 }
 
 fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
+    // Ready: a yield barrier may now wait for its next poll. A task is never
+    // queued twice; only a task that yielded is already marked queued (see
+    // `Step`), possibly `AWAITED`, which must stay.
+    let queued = &runnable.metadata().queued;
+    if info.woken_while_running {
+        let _ = queued.compare_exchange(
+            crate::meta::IDLE,
+            crate::meta::QUEUED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    } else {
+        queued.store(crate::meta::QUEUED, Ordering::Release);
+    }
     // Fast path: a wake on a worker thread of the task's own executor goes
     // through the worker's thread-local handle, without touching the
     // shared reference count in the metadata.
@@ -276,6 +348,7 @@ where
                 debug: owner.debug(),
                 observe: Default::default(),
                 done: Default::default(),
+                queued: Default::default(),
                 key,
                 owner,
             };
@@ -295,7 +368,8 @@ where
             // 'static`.
             let (runnable, task) = unsafe { builder.spawn_unchecked(make, WithInfo(schedule)) };
             let waker = runnable.waker();
-            ((runnable, JoinHandle::new(task, id)), waker)
+            let meta = NonNull::from(runnable.metadata());
+            ((runnable, JoinHandle::new(task, id)), waker, Some(meta))
         })
 }
 
@@ -342,6 +416,17 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
+        let task_waker = TASK_WAKER.try_with(Cell::get).ok().flatten();
+        // SAFETY: `TASK_WAKER` holds the waker of the task being polled on
+        // this thread, set by `Step::start` for the duration of that poll
+        // (restored when it ends, also on unwind); this code runs inside
+        // it, on the same thread, and the reference does not escape.
+        let ours = task_waker.is_some_and(|w| cx.waker().will_wake(unsafe { w.as_ref() }));
+        if ours {
+            // The task itself is woken: async-task reschedules it when the
+            // poll returns (see `Step`).
+            let _ = YIELDED.try_with(|y| y.set(true));
+        }
         cx.waker().wake_by_ref();
         Poll::Pending
     }

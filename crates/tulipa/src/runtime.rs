@@ -724,10 +724,14 @@ impl Runtime {
             None => {
                 let parker = ThreadParker::new();
                 let shared = &self.handle.shared;
+                let Some(Exec::Multi(tasks)) = shared.exec.get() else {
+                    unreachable!("the executor is installed before the runtime is returned")
+                };
                 tulipa_executor::block_on_watched(
                     &parker,
                     &shared.quiescence,
                     &shared.diagnostics,
+                    tasks,
                     future,
                 )
             }
