@@ -23,6 +23,7 @@
 //! its own metadata) and the pin projection of the task wrapper, both with
 //! their proofs beside them.
 
+mod barrier;
 mod block_on;
 pub mod combinators;
 mod current;

@@ -12,23 +12,12 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use crate::done::{DoneCallback, DoneState};
 use crate::registry::Owner;
 pub use tulipa_core::TaskId;
-
-/// `TaskMeta::queued`: not in a run queue (being polled, or waiting).
-pub(crate) const IDLE: u8 = 0;
-/// `TaskMeta::queued`: in a run queue.
-pub(crate) const QUEUED: u8 = 1;
-/// `TaskMeta::queued`: in a run queue, and a yield barrier counts it.
-pub(crate) const AWAITED: u8 = 2;
-/// `TaskMeta::queued`: being polled.
-pub(crate) const RUNNING: u8 = 3;
-/// `TaskMeta::queued`: being polled, and a yield barrier counts the poll.
-pub(crate) const RUNNING_AWAITED: u8 = 4;
 
 /// Per-task data stored inside the task allocation.
 pub(crate) struct TaskMeta {
@@ -47,11 +36,8 @@ pub(crate) struct TaskMeta {
     pub(crate) debug: bool,
     /// The unhandled-panic handshake (see the `diag` module).
     pub(crate) observe: crate::diag::Observe,
-    /// Where the task is, for yield barriers: [`IDLE`], [`QUEUED`] (set
-    /// by the schedule function), [`RUNNING`] (set when a poll starts, back
-    /// to idle when it ends), and whether a barrier counts it ([`AWAITED`],
-    /// [`RUNNING_AWAITED`]).
-    pub(crate) queued: AtomicU8,
+    /// Where the task is, for yield barriers (see the `barrier` module).
+    pub(crate) step: crate::barrier::StepState,
     /// How the task ended, and its done callbacks (see the `done` module).
     pub(crate) done: DoneState<DoneCallback>,
 }

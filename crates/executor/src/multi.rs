@@ -38,7 +38,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -179,7 +179,7 @@ impl MultiThreadBuilder {
             closed: AtomicBool::new(false),
             wake_driver_when_idle: self.wake_driver_when_idle,
             call_soon: OnceLock::new(),
-            barrier_remaining: AtomicIsize::new(0),
+            barrier_remaining: Default::default(),
             barrier_waiters: Mutex::new(Vec::new()),
         });
         let mut threads = Vec::with_capacity(self.workers);
@@ -269,7 +269,7 @@ struct MtShared {
     call_soon: OnceLock<CallSoon>,
     /// Tasks counted by yield barriers and not yet polled (may dip below
     /// zero while a barrier is being set up).
-    barrier_remaining: AtomicIsize,
+    barrier_remaining: crate::barrier::BarrierCount,
     /// The `block_on` futures waiting for `barrier_remaining` to reach 0.
     barrier_waiters: Mutex<Vec<std::task::Waker>>,
 }
@@ -322,8 +322,8 @@ impl Owner for MtShared {
         }
     }
 
-    fn yield_barrier_arrive(&self) {
-        if self.barrier_remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+    fn yield_barrier_settle(&self, n: isize) {
+        if self.barrier_remaining.settle(n) {
             self.wake_barrier_waiters();
         }
     }
@@ -337,35 +337,19 @@ impl Owner for MtShared {
 /// queue or LIFO slot) when it yielded has run its next step (one poll),
 /// and every task that was in the middle of a step has finished it.
 ///
-/// Every task's metadata says whether it is queued (set by the schedule
-/// function) or running (swapped in when a poll starts, swapped back to
-/// idle when it ends). The barrier walks the registry and turns each
-/// `QUEUED` into `AWAITED` and each `RUNNING` into `RUNNING_AWAITED` with a
-/// CAS, counting the successes; a poll counts down when it ends, once for
-/// an `AWAITED` it swapped out at its start and once for a
-/// `RUNNING_AWAITED` it swaps out at its end. The counter
-/// is shared by concurrent barriers: each waits until it reaches zero,
-/// which includes its own tasks. A count-down may come before the
-/// barrier's count-up (the counter dips below zero); the barrier adds its
-/// count in one step and sees the result, so no arrival is missed.
+/// Every task's metadata has a step state (see the `barrier` module): the
+/// barrier walks the registry and marks every task that is queued or
+/// running, counting them in `barrier_remaining`; each marked step counts
+/// down when it ends, and the last one wakes the waiting `block_on`s.
+/// Concurrent barriers share the count: each waits until it is clear,
+/// which includes its own steps.
 impl crate::block_on::YieldBarrier for MtShared {
     fn wait(&self, waker: &std::task::Waker) -> bool {
         let mut counted: isize = 0;
-        self.registry.for_each_meta(|m| {
-            let mark = |from, to| {
-                m.queued
-                    .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-            };
-            let marked = mark(crate::meta::QUEUED, crate::meta::AWAITED)
-                || mark(crate::meta::RUNNING, crate::meta::RUNNING_AWAITED);
-            counted += isize::from(marked);
-        });
-        if counted == 0 {
-            return false;
-        }
-        if self.barrier_remaining.fetch_add(counted, Ordering::AcqRel) + counted <= 0 {
-            // Every counted task already ran its step.
+        self.registry
+            .for_each_meta(|m| counted += isize::from(m.step.mark()));
+        if counted == 0 || !self.barrier_remaining.add(counted) {
+            // Nothing to wait for, or every counted step already ended.
             return false;
         }
         self.park_on(waker)
@@ -380,7 +364,7 @@ impl MtShared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(waker.clone());
-        if self.barrier_remaining.load(Ordering::Acquire) <= 0 {
+        if self.barrier_remaining.is_clear() {
             self.wake_barrier_waiters();
         }
         true

@@ -42,8 +42,10 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
         crate::done::run_now(&self.diagnostics(), location, f);
     }
-    /// A task counted by a yield barrier started its poll.
-    fn yield_barrier_arrive(&self) {}
+    /// `n` steps counted by yield barriers ended.
+    fn yield_barrier_settle(&self, n: isize) {
+        let _ = n;
+    }
 }
 
 const SHARDS: usize = 16;

@@ -230,10 +230,9 @@ impl<'a> Step<'a> {
             .try_with(|w| w.replace(Some(NonNull::from(waker))))
             .ok()
             .flatten();
-        let was = meta.queued.swap(crate::meta::RUNNING, Ordering::AcqRel);
         Step {
             meta,
-            counted_while_queued: was == crate::meta::AWAITED,
+            counted_while_queued: meta.step.start(),
             outer_waker,
         }
     }
@@ -248,17 +247,9 @@ impl Drop for Step<'_> {
         let yielded = YIELDED.try_with(|y| y.replace(false)).unwrap_or(false)
             && !crate::done::is_done(self.meta);
         let _ = TASK_WAKER.try_with(|w| w.set(self.outer_waker));
-        let now = if yielded {
-            crate::meta::QUEUED
-        } else {
-            crate::meta::IDLE
-        };
-        let was = self.meta.queued.swap(now, Ordering::AcqRel);
-        if self.counted_while_queued {
-            self.meta.owner.yield_barrier_arrive();
-        }
-        if was == crate::meta::RUNNING_AWAITED {
-            self.meta.owner.yield_barrier_arrive();
+        let settled = self.meta.step.end(self.counted_while_queued, yielded);
+        if settled > 0 {
+            self.meta.owner.yield_barrier_settle(settled);
         }
     }
 }
@@ -292,17 +283,7 @@ fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
     // Ready: a yield barrier may now wait for its next poll. A task is never
     // queued twice; only a task that yielded is already marked queued (see
     // `Step`), possibly `AWAITED`, which must stay.
-    let queued = &runnable.metadata().queued;
-    if info.woken_while_running {
-        let _ = queued.compare_exchange(
-            crate::meta::IDLE,
-            crate::meta::QUEUED,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-    } else {
-        queued.store(crate::meta::QUEUED, Ordering::Release);
-    }
+    runnable.metadata().step.scheduled(info.woken_while_running);
     // Fast path: a wake on a worker thread of the task's own executor goes
     // through the worker's thread-local handle, without touching the
     // shared reference count in the metadata.
@@ -348,7 +329,7 @@ where
                 debug: owner.debug(),
                 observe: Default::default(),
                 done: Default::default(),
-                queued: Default::default(),
+                step: Default::default(),
                 key,
                 owner,
             };
@@ -389,6 +370,17 @@ where
 
 /// Yields once to the executor: the task goes to the back of the run queue
 /// so every other ready task runs first (asyncio's `await asyncio.sleep(0)`).
+///
+/// In the future given to a tulipa `block_on` it means the same: every task
+/// that was ready (the executor's, on [`CurrentThread::block_on`], and this
+/// thread's local tasks) runs one step, in FIFO order, before that future is
+/// polled again. Beside a [`MultiThread`] executor (a runtime's `block_on`,
+/// see [`block_on_watched`](crate::block_on_watched)), whose workers run in
+/// parallel, the future is polled again once every task that was queued or
+/// in the middle of a step has finished a step.
+///
+/// [`CurrentThread::block_on`]: crate::CurrentThread::block_on
+/// [`MultiThread`]: crate::MultiThread
 ///
 /// # Examples
 ///
