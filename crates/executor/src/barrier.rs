@@ -118,7 +118,10 @@ mod loom_barrier {
                     let mut woke = false;
                     // A task that yields is polled again (async-task
                     // reschedules it): two steps, the first requeued.
-                    for again in [requeued, false].into_iter().take(1 + usize::from(requeued)) {
+                    for again in [requeued, false]
+                        .into_iter()
+                        .take(1 + usize::from(requeued))
+                    {
                         let counted = s.start();
                         let n = s.end(counted, again);
                         woke |= n > 0 && c.settle(n);

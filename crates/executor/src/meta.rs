@@ -38,6 +38,9 @@ pub(crate) struct TaskMeta {
     pub(crate) observe: crate::diag::Observe,
     /// Where the task is, for yield barriers (see the `barrier` module).
     pub(crate) step: crate::barrier::StepState,
+    /// The owner has yield barriers (multi-thread): `step` is kept up to
+    /// date. Other executors skip that cost.
+    pub(crate) track_steps: bool,
     /// How the task ended, and its done callbacks (see the `done` module).
     pub(crate) done: DoneState<DoneCallback>,
 }

@@ -322,6 +322,10 @@ impl Owner for MtShared {
         }
     }
 
+    fn has_yield_barriers(&self) -> bool {
+        true
+    }
+
     fn yield_barrier_settle(&self, n: isize) {
         if self.barrier_remaining.settle(n) {
             self.wake_barrier_waiters();

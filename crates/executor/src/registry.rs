@@ -42,6 +42,11 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
         crate::done::run_now(&self.diagnostics(), location, f);
     }
+    /// Whether `block_on` futures may wait on this owner's tasks with a
+    /// yield barrier (then every task keeps its step state up to date).
+    fn has_yield_barriers(&self) -> bool {
+        false
+    }
     /// `n` steps counted by yield barriers ended.
     fn yield_barrier_settle(&self, n: isize) {
         let _ = n;

@@ -219,12 +219,22 @@ impl<F: Future> Future for TaskFuture<'_, F> {
 /// count it was part of (one taken while queued, one while running).
 struct Step<'a> {
     meta: &'a TaskMeta,
+    /// The owner has yield barriers (multi-thread): else this is a no-op.
+    tracked: bool,
     counted_while_queued: bool,
     outer_waker: Option<NonNull<Waker>>,
 }
 
 impl<'a> Step<'a> {
     fn start(meta: &'a TaskMeta, waker: &Waker) -> Step<'a> {
+        if !meta.track_steps {
+            return Step {
+                meta,
+                tracked: false,
+                counted_while_queued: false,
+                outer_waker: None,
+            };
+        }
         let _ = YIELDED.try_with(|y| y.set(false));
         let outer_waker = TASK_WAKER
             .try_with(|w| w.replace(Some(NonNull::from(waker))))
@@ -232,6 +242,7 @@ impl<'a> Step<'a> {
             .flatten();
         Step {
             meta,
+            tracked: true,
             counted_while_queued: meta.step.start(),
             outer_waker,
         }
@@ -240,6 +251,9 @@ impl<'a> Step<'a> {
 
 impl Drop for Step<'_> {
     fn drop(&mut self) {
+        if !self.tracked {
+            return;
+        }
         // A task that called `yield_now` (and did not end in the same poll:
         // every ending records its outcome before this runs) is rescheduled
         // by async-task right after this poll: it counts as queued from now
@@ -283,7 +297,10 @@ fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
     // Ready: a yield barrier may now wait for its next poll. A task is never
     // queued twice; only a task that yielded is already marked queued (see
     // `Step`), possibly `AWAITED`, which must stay.
-    runnable.metadata().step.scheduled(info.woken_while_running);
+    let meta = runnable.metadata();
+    if meta.track_steps {
+        meta.step.scheduled(info.woken_while_running);
+    }
     // Fast path: a wake on a worker thread of the task's own executor goes
     // through the worker's thread-local handle, without touching the
     // shared reference count in the metadata.
@@ -330,6 +347,7 @@ where
                 observe: Default::default(),
                 done: Default::default(),
                 step: Default::default(),
+                track_steps: owner.has_yield_barriers(),
                 key,
                 owner,
             };
