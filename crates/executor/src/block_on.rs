@@ -83,6 +83,38 @@ pub(crate) trait TaskSource {
     fn run_one(&self) -> bool;
     /// Whether any task is queued.
     fn has_work(&self) -> bool;
+    /// How many tasks are queued (FIFO: they run in this order).
+    fn queued(&self) -> usize;
+}
+
+/// Tasks that run beside the main future on other threads (a multi-thread
+/// executor's workers): see `MtShared`'s implementation.
+pub(crate) trait YieldBarrier {
+    /// The main future yielded: returns `true` if it must wait until every
+    /// task queued now has run a step, in which case `waker` is woken when
+    /// they have (possibly at once).
+    fn wait(&self, waker: &Waker) -> bool;
+}
+
+/// How many tasks of each queue must run before the main future is polled
+/// again.
+#[derive(Default)]
+struct Owed {
+    local: usize,
+    extra: usize,
+}
+
+impl Owed {
+    fn snapshot(local: &LocalEnter, extra: Option<&dyn TaskSource>) -> Owed {
+        Owed {
+            local: local.queue().len(),
+            extra: extra.map_or(0, |e| e.queued()),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.local == 0 && self.extra == 0
+    }
 }
 
 /// Runs `future` to completion on this thread, running local tasks and the
@@ -93,6 +125,7 @@ pub(crate) fn run_loop<F: Future>(
     driver: &dyn Driver,
     signal: Arc<Signal>,
     extra: Option<&dyn TaskSource>,
+    beside: Option<&dyn YieldBarrier>,
     watch: Option<&Quiescence>,
     diag: Option<&Diagnostics>,
     future: F,
@@ -112,28 +145,72 @@ pub(crate) fn run_loop<F: Future>(
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     let mut ticks: usize = 0;
+    // Tasks that were ready when the main future was woken, per queue:
+    // like asyncio's ready queue, the woken main future waits behind them,
+    // so each gets one step first (`yield_now` in the main future is
+    // asyncio's `sleep(0)`). Both queues are FIFO, so "the next `n` pops"
+    // are exactly the tasks that were queued at that moment.
+    let mut owed = Owed::default();
+    // The main future is woken and queued behind `owed`.
+    let mut main_queued = false;
     loop {
-        if main.woken.swap(false, Ordering::SeqCst) {
+        if owed.is_empty() && main.woken.swap(false, Ordering::SeqCst) {
+            main_queued = false;
+            // A main future that only yields still counts as work, so the
+            // driver below is polled now and then and I/O and timers make
+            // progress (else tasks waiting on them starve).
+            ticks = ticks.wrapping_add(1);
             if let Poll::Ready(v) = tulipa_core::coop::with_budget(|| future.as_mut().poll(&mut cx))
             {
                 return v;
             }
+            if main.woken.load(Ordering::SeqCst) {
+                // It yielded (or was woken during its poll).
+                owed = Owed::snapshot(&local, extra);
+                main_queued = true;
+                if let Some(b) = beside {
+                    // The barrier wakes it again once the tasks queued on
+                    // the other threads have started their step.
+                    main.woken.store(false, Ordering::SeqCst);
+                    if !b.wait(&waker) {
+                        main.woken.store(true, Ordering::SeqCst);
+                    }
+                }
+            }
         }
         let mut ran = 0;
         while ran < BUDGET {
-            let did = match local.queue().pop() {
-                Ok(r) => {
-                    r.run();
-                    true
+            let did = if owed.local > 0 {
+                owed.local -= 1;
+                local.queue().pop().map(|r| r.run()).is_ok()
+            } else if owed.extra > 0 {
+                owed.extra -= 1;
+                extra.is_some_and(|e| e.run_one())
+            } else {
+                match local.queue().pop() {
+                    Ok(r) => {
+                        r.run();
+                        true
+                    }
+                    Err(_) => extra.is_some_and(|e| e.run_one()),
                 }
-                Err(_) => extra.is_some_and(|e| e.run_one()),
             };
-            if !did {
+            if !did && owed.is_empty() {
                 break;
             }
-            ran += 1;
-            if main.woken.load(Ordering::Relaxed) {
-                break;
+            ran += usize::from(did);
+            if owed.is_empty() {
+                if main_queued {
+                    break;
+                }
+                if main.woken.load(Ordering::Relaxed) {
+                    // Woken by a task: behind whatever is queued now.
+                    owed = Owed::snapshot(&local, extra);
+                    main_queued = true;
+                    if owed.is_empty() {
+                        break;
+                    }
+                }
             }
         }
         ticks = ticks.wrapping_add(ran);

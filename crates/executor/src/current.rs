@@ -11,8 +11,9 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_task::{Runnable, ScheduleInfo};
 use concurrent_queue::ConcurrentQueue;
@@ -20,6 +21,7 @@ use tulipa_core::{Driver, ThreadParker};
 
 use crate::block_on::{run_loop, RuntimeContextGuard, TaskSource};
 use crate::diag::Diagnostics;
+use crate::done::CallSoon;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
 use crate::registry::{Owner, Registry};
@@ -76,6 +78,8 @@ struct CtShared {
     /// `block_on` futures of other threads waiting for the core.
     waiting: Mutex<Vec<std::task::Waker>>,
     closed: AtomicBool,
+    /// The runtime's loop, for done callbacks.
+    call_soon: OnceLock<CallSoon>,
 }
 
 impl Owner for CtShared {
@@ -101,6 +105,13 @@ impl Owner for CtShared {
 
     fn debug(&self) -> bool {
         self.diagnostics.is_debug()
+    }
+
+    fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
+        match self.call_soon.get() {
+            Some(hook) => hook(location, f),
+            None => crate::done::run_now(&self.diagnostics, location, f),
+        }
     }
 }
 
@@ -142,6 +153,10 @@ impl TaskSource for CtShared {
     fn has_work(&self) -> bool {
         !self.queue.is_empty()
     }
+
+    fn queued(&self) -> usize {
+        self.queue.len()
+    }
 }
 
 impl CurrentThread {
@@ -164,6 +179,7 @@ impl CurrentThread {
             core: AtomicBool::new(false),
             waiting: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            call_soon: OnceLock::new(),
         });
         CurrentThread {
             _last: Arc::new(ShutdownOnDrop(shared.clone())),
@@ -216,6 +232,7 @@ impl CurrentThread {
                     self.shared.signal.clone(),
                     Some(&*self.shared),
                     None,
+                    None,
                     Some(&self.shared.diagnostics),
                     future,
                 );
@@ -229,7 +246,7 @@ impl CurrentThread {
                 shared: &self.shared,
             };
             let diag = Some(&self.shared.diagnostics);
-            if let Some(v) = run_loop(&parker, signal, None, None, diag, waiter) {
+            if let Some(v) = run_loop(&parker, signal, None, None, None, diag, waiter) {
                 return v;
             }
         }
@@ -243,6 +260,14 @@ impl CurrentThread {
     /// The tasks alive on this executor, oldest first.
     pub fn tasks(&self) -> Vec<TaskInfo> {
         self.shared.registry.tasks()
+    }
+
+    /// Routes the done callbacks of this executor's tasks
+    /// ([`JoinHandle::add_done_callback`]) through `hook`: a runtime's
+    /// `call_soon`. Without one they run right after the task's last step.
+    /// Only the first call has an effect; returns whether it did.
+    pub fn set_call_soon(&self, hook: CallSoon) -> bool {
+        self.shared.call_soon.set(hook).is_ok()
     }
 
     /// Cancels every task: each one's future is dropped on this thread.

@@ -395,6 +395,11 @@ impl Observe {
         }
     }
 
+    /// The panic message, once the task side recorded it.
+    pub(crate) fn message(&self) -> Option<&str> {
+        self.message.get().map(String::as_str)
+    }
+
     /// The handle side: it goes away without having taken the result.
     pub(crate) fn handle_gone(meta: &TaskMeta) {
         if Observe::mark(&meta.observe.bits, HANDLE_GONE, PANICKED) {

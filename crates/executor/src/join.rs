@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use async_task::Task;
 
+use crate::done::{CancelHandle, TaskOutcome};
 use crate::meta::{TaskId, TaskInfo, TaskMeta};
 
 /// An owned handle to a spawned task: await it for the task's result.
@@ -65,30 +67,104 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the task has finished (completed, panicked or been cancelled
-    /// and dropped). Awaiting a finished task returns at once.
+    /// and dropped). Awaiting a finished task returns at once (or as soon
+    /// as the thread that finished it has stored its result).
     pub fn is_finished(&self) -> bool {
-        self.done || self.task.as_ref().is_none_or(Task::is_finished)
+        self.done
+            || self
+                .task
+                .as_ref()
+                .is_none_or(|t| t.is_finished() || crate::done::is_done(t.metadata()))
     }
 
     /// Cancels the task (asyncio's `Task.cancel()`).
     ///
     /// The task's future is dropped the next time it would be polled: at
     /// once if it is waiting, or when its current poll returns if it is
-    /// running on another thread. Awaiting the handle afterwards gives a
-    /// [`JoinError`] with [`is_cancelled`](JoinError::is_cancelled) true,
-    /// unless the task had already finished, in which case its real result
-    /// is kept. Cancelling twice is harmless.
-    pub fn cancel(&self) {
-        let Some(task) = &self.task else { return };
+    /// running on another thread. Code in its destructor still sees the
+    /// task as [current](crate::current_info). Awaiting the handle
+    /// afterwards gives a [`JoinError`] with
+    /// [`is_cancelled`](JoinError::is_cancelled) true, unless the task
+    /// returned in the poll it was running, in which case its real result is
+    /// kept.
+    ///
+    /// Returns `false` if the task had already ended (asyncio: `cancel()` of
+    /// a done task returns `False`), `true` otherwise, also when it was
+    /// already cancelled and has not ended yet.
+    pub fn cancel(&self) -> bool {
+        let Some(task) = &self.task else { return false };
         if self.done || task.is_finished() {
             // Finished: its registry slot may already belong to another
             // task, and there is nothing left to cancel.
-            return;
+            return false;
         }
         let meta = task.metadata();
-        if !meta.cancelled.swap(true, Ordering::AcqRel) {
-            meta.owner.registry().wake(meta.key);
-        }
+        crate::done::cancel(meta, || meta.owner.registry().wake(meta.key))
+    }
+
+    /// A cloneable handle that can cancel the task from anywhere, while
+    /// this `JoinHandle` keeps the output (asyncio code passes the task
+    /// itself around to cancel it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulipa_core::ThreadParker;
+    /// use tulipa_executor::{CurrentThread, SpawnOptions};
+    ///
+    /// let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+    /// let h = ex.spawn(SpawnOptions::new(), std::future::pending::<()>());
+    /// let canceller = h.cancel_handle();
+    /// std::thread::spawn(move || assert!(canceller.cancel())).join().unwrap();
+    /// assert!(ex.block_on(h).unwrap_err().is_cancelled());
+    /// ```
+    pub fn cancel_handle(&self) -> CancelHandle {
+        let Some(task) = &self.task else {
+            unreachable!("JoinHandle used after detach")
+        };
+        let meta = task.metadata();
+        let waker = if self.done || crate::done::is_done(meta) {
+            None
+        } else {
+            meta.owner.registry().waker_of(meta.key, meta.id)
+        };
+        CancelHandle::new(meta, waker)
+    }
+
+    /// Runs `callback` once the task has ended, with how it ended (asyncio's
+    /// `task.add_done_callback`).
+    ///
+    /// Like asyncio's, the callback runs on the event loop, not inside the
+    /// task: on a tulipa runtime it is queued like a
+    /// `call_soon` callback (in order with them, after the task's last step;
+    /// also when the task had already ended); on an executor used without a
+    /// runtime it runs right after the task's last step, on that thread. In
+    /// the callback no task is current. A panicking callback is reported as
+    /// a callback panic (naming where it was added) and nothing else is
+    /// affected. Callbacks run in the order they were added.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tulipa_core::ThreadParker;
+    /// use tulipa_executor::{CurrentThread, SpawnOptions, TaskOutcome};
+    ///
+    /// let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let s = seen.clone();
+    /// let h = ex.spawn(SpawnOptions::new(), async { 7 });
+    /// h.add_done_callback(move |outcome| *s.lock().unwrap() = Some(outcome.clone()));
+    /// assert_eq!(ex.block_on(h).unwrap(), 7);
+    /// assert_eq!(*seen.lock().unwrap(), Some(TaskOutcome::Returned));
+    /// ```
+    #[track_caller]
+    pub fn add_done_callback(&self, callback: impl FnOnce(&TaskOutcome) + Send + 'static) {
+        let Some(task) = &self.task else {
+            unreachable!("JoinHandle used after detach")
+        };
+        crate::done::add(task.metadata(), (Location::caller(), Box::new(callback)));
     }
 
     /// Detaches the task: it runs on and its output is dropped. Same as

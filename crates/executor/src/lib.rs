@@ -23,10 +23,12 @@
 //! its own metadata) and the pin projection of the task wrapper, both with
 //! their proofs beside them.
 
+mod barrier;
 mod block_on;
 pub mod combinators;
 mod current;
 mod diag;
+mod done;
 mod idle;
 mod join;
 mod local;
@@ -47,11 +49,12 @@ pub use diag::{
     debug_from_env, panic_message, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy,
     Reporter, DEFAULT_SLOW_POLL_THRESHOLD,
 };
+pub use done::{CallSoon, CancelHandle, TaskOutcome};
 pub use join::{JoinError, JoinHandle};
 pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};
 pub use multi::{MultiThread, MultiThreadBuilder, MultiThreadHandle, ThreadWrapper};
-pub use task::{current_id, current_info, yield_now, SpawnOptions, YieldNow};
+pub use task::{current_id, current_info, outside_task, yield_now, SpawnOptions, YieldNow};
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use tulipa_core::Driver;
@@ -67,12 +70,17 @@ use tulipa_core::Driver;
 pub fn block_on<F: Future>(driver: &dyn Driver, future: F) -> F::Output {
     let _rt = block_on::RuntimeContextGuard::enter();
     let signal = Arc::new(signal::Signal::new(driver.unparker()));
-    block_on::run_loop(driver, signal, None, None, None, future)
+    block_on::run_loop(driver, signal, None, None, None, None, future)
 }
 
-/// Like [`block_on`], and reports to `watch` whether this thread is idle
+/// Like [`block_on`], beside the multi-thread executor `tasks` (a
+/// runtime's `block_on`): reports to `watch` whether this thread is idle
 /// (see [`Quiescence`]); local tasks spawned meanwhile follow `diagnostics`
-/// (the runtime's debug mode and panic policy) instead of the global ones.
+/// (the runtime's debug mode and panic policy) instead of the global ones;
+/// and [`yield_now`] in `future` is asyncio's `sleep(0)` for `tasks` too:
+/// `future` is polled again only once every task that was queued on the
+/// executor when it yielded has run its next step (and every local task
+/// that was ready has run one).
 ///
 /// # Panics
 ///
@@ -82,9 +90,19 @@ pub fn block_on_watched<F: Future>(
     driver: &dyn Driver,
     watch: &Quiescence,
     diagnostics: &Diagnostics,
+    tasks: &MultiThreadHandle,
     future: F,
 ) -> F::Output {
     let _rt = block_on::RuntimeContextGuard::enter();
     let signal = Arc::new(signal::Signal::new(driver.unparker()));
-    block_on::run_loop(driver, signal, None, Some(watch), Some(diagnostics), future)
+    let beside = Some(tasks.barrier());
+    block_on::run_loop(
+        driver,
+        signal,
+        None,
+        beside,
+        Some(watch),
+        Some(diagnostics),
+        future,
+    )
 }

@@ -3,6 +3,10 @@
 //! Every task carries a [`TaskMeta`] inside its async-task allocation from
 //! the moment it is spawned: a process-unique [`TaskId`], an optional name,
 //! the spawn location (captured with `#[track_caller]`) and a poll count.
+//!
+//! A task given no name is called `Task-N`, N its id (asyncio's default
+//! name). That name is never stored: [`TaskInfo`] formats it on demand into
+//! an inline buffer, so spawning an unnamed task allocates no string.
 //! Debug tooling (slow-poll reports, task dumps) reads it; the executor's
 //! cancellation flag lives here too.
 
@@ -11,6 +15,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
+use crate::done::{DoneCallback, DoneState};
 use crate::registry::Owner;
 pub use tulipa_core::TaskId;
 
@@ -31,15 +36,18 @@ pub(crate) struct TaskMeta {
     pub(crate) debug: bool,
     /// The unhandled-panic handshake (see the `diag` module).
     pub(crate) observe: crate::diag::Observe,
+    /// Where the task is, for yield barriers (see the `barrier` module).
+    pub(crate) step: crate::barrier::StepState,
+    /// The owner has yield barriers (multi-thread): `step` is kept up to
+    /// date. Other executors skip that cost.
+    pub(crate) track_steps: bool,
+    /// How the task ended, and its done callbacks (see the `done` module).
+    pub(crate) done: DoneState<DoneCallback>,
 }
 
 impl TaskMeta {
     pub(crate) fn info(&self) -> TaskInfo {
-        TaskInfo {
-            id: self.id,
-            name: self.name.clone(),
-            location: self.location,
-        }
+        TaskInfo::new(self.id, self.name.clone(), self.location)
     }
 }
 
@@ -47,8 +55,65 @@ impl TaskMeta {
 #[derive(Clone, Debug)]
 pub struct TaskInfo {
     id: TaskId,
-    name: Option<Arc<str>>,
+    name: Name,
     location: &'static Location<'static>,
+}
+
+/// "Task-" and the 20 digits of the largest `u64`.
+const DEFAULT_NAME_MAX: usize = 25;
+
+/// A task's name: the one it was given, or asyncio's default `Task-N`
+/// formatted inline (no allocation).
+#[derive(Clone)]
+enum Name {
+    Given(Arc<str>),
+    Default {
+        buf: [u8; DEFAULT_NAME_MAX],
+        len: u8,
+    },
+}
+
+impl Name {
+    fn new(id: TaskId, given: Option<Arc<str>>) -> Name {
+        if let Some(n) = given {
+            return Name::Given(n);
+        }
+        let mut buf = [0u8; DEFAULT_NAME_MAX];
+        buf[..5].copy_from_slice(b"Task-");
+        let mut digits = [0u8; 20];
+        let mut n = id.as_u64();
+        let mut k = digits.len();
+        loop {
+            k -= 1;
+            digits[k] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let count = digits.len() - k;
+        buf[5..5 + count].copy_from_slice(&digits[k..]);
+        Name::Default {
+            buf,
+            len: (5 + count) as u8,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Name::Given(n) => n,
+            // Only ASCII digits and "Task-" are ever written to `buf`.
+            Name::Default { buf, len } => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or("Task-?")
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 impl TaskInfo {
@@ -57,7 +122,11 @@ impl TaskInfo {
         name: Option<Arc<str>>,
         location: &'static Location<'static>,
     ) -> TaskInfo {
-        TaskInfo { id, name, location }
+        TaskInfo {
+            id,
+            name: Name::new(id, name),
+            location,
+        }
     }
 
     /// The task's id.
@@ -65,9 +134,14 @@ impl TaskInfo {
         self.id
     }
 
-    /// The task's name, if it was given one.
+    /// The task's name (asyncio's `Task.get_name()`): the one it was
+    /// spawned with, or asyncio's default `Task-N` where N is its
+    /// [id](TaskInfo::id).
+    ///
+    /// Always `Some`: every task has a name. (The `Option` stays so code
+    /// written when unnamed tasks had none still compiles.)
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        Some(self.name.as_str())
     }
 
     /// Where the task was spawned.
@@ -78,10 +152,12 @@ impl TaskInfo {
 
 impl fmt::Display for TaskInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task {}", self.id)?;
-        if let Some(name) = &self.name {
-            write!(f, " '{name}'")?;
-        }
-        write!(f, " spawned at {}", self.location)
+        write!(
+            f,
+            "task {} '{}' spawned at {}",
+            self.id,
+            self.name.as_str(),
+            self.location
+        )
     }
 }

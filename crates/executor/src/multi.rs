@@ -44,8 +44,9 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,7 @@ use tulipa_core::{Driver, Unparker};
 
 use crate::block_on::{RuntimeContextGuard, BUDGET};
 use crate::diag::Diagnostics;
+use crate::done::CallSoon;
 use crate::idle::Idle;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
@@ -183,6 +185,9 @@ impl MultiThreadBuilder {
             shutdown: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             wake_driver_when_idle: self.wake_driver_when_idle,
+            call_soon: OnceLock::new(),
+            barrier_remaining: Default::default(),
+            barrier_waiters: Mutex::new(Vec::new()),
         });
         let mut threads = Vec::with_capacity(self.workers);
         for (index, parker) in parkers.into_iter().enumerate() {
@@ -267,6 +272,13 @@ struct MtShared {
     shutdown: AtomicBool,
     closed: AtomicBool,
     wake_driver_when_idle: bool,
+    /// The runtime's loop, for done callbacks.
+    call_soon: OnceLock<CallSoon>,
+    /// Tasks counted by yield barriers and not yet polled (may dip below
+    /// zero while a barrier is being set up).
+    barrier_remaining: crate::barrier::BarrierCount,
+    /// The `block_on` futures waiting for `barrier_remaining` to reach 0.
+    barrier_waiters: Mutex<Vec<std::task::Waker>>,
 }
 
 struct WorkerTls {
@@ -313,6 +325,77 @@ impl Owner for MtShared {
 
     fn debug(&self) -> bool {
         self.diagnostics.is_debug()
+    }
+
+    fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
+        match self.call_soon.get() {
+            Some(hook) => hook(location, f),
+            None => crate::done::run_now(&self.diagnostics, location, f),
+        }
+    }
+
+    fn has_yield_barriers(&self) -> bool {
+        true
+    }
+
+    fn yield_barrier_settle(&self, n: isize) {
+        if self.barrier_remaining.settle(n) {
+            self.wake_barrier_waiters();
+        }
+    }
+}
+
+/// The yield barrier: how `yield_now()` in a `block_on` future beside a
+/// multi-thread executor lets every ready task take a step first (asyncio's
+/// `sleep(0)`). The main future runs on the caller's thread, in parallel
+/// with the workers, so "first" means: the main future is polled again
+/// only once every task that was in a run queue (injector, a worker's
+/// queue or LIFO slot) when it yielded has run its next step (one poll),
+/// and every task that was in the middle of a step has finished it.
+///
+/// Every task's metadata has a step state (see the `barrier` module): the
+/// barrier walks the registry and marks every task that is queued or
+/// running, counting them in `barrier_remaining`; each marked step counts
+/// down when it ends, and the last one wakes the waiting `block_on`s.
+/// Concurrent barriers share the count: each waits until it is clear,
+/// which includes its own steps.
+impl crate::block_on::YieldBarrier for MtShared {
+    fn wait(&self, waker: &std::task::Waker) -> bool {
+        let mut counted: isize = 0;
+        self.registry
+            .for_each_meta(|m| counted += isize::from(m.step.mark()));
+        if counted == 0 || !self.barrier_remaining.add(counted) {
+            // Nothing to wait for, or every counted step already ended.
+            return false;
+        }
+        self.park_on(waker)
+    }
+}
+
+impl MtShared {
+    /// Registers `waker` for the barrier's end (woken at once if it ended
+    /// in the meantime).
+    fn park_on(&self, waker: &std::task::Waker) -> bool {
+        self.barrier_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(waker.clone());
+        if self.barrier_remaining.is_clear() {
+            self.wake_barrier_waiters();
+        }
+        true
+    }
+
+    fn wake_barrier_waiters(&self) {
+        let waiters = std::mem::take(
+            &mut *self
+                .barrier_waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for w in waiters {
+            w.wake();
+        }
     }
 }
 
@@ -781,6 +864,19 @@ impl MultiThreadHandle {
     /// The tasks alive on this executor, oldest first.
     pub fn tasks(&self) -> Vec<TaskInfo> {
         self.shared.registry.tasks()
+    }
+
+    /// Routes the done callbacks of this executor's tasks
+    /// ([`JoinHandle::add_done_callback`]) through `hook`: a runtime's
+    /// `call_soon`. Without one they run right after the task's last step,
+    /// on its worker. Only the first call has an effect; returns whether it
+    /// did.
+    pub fn set_call_soon(&self, hook: CallSoon) -> bool {
+        self.shared.call_soon.set(hook).is_ok()
+    }
+
+    pub(crate) fn barrier(&self) -> &dyn crate::block_on::YieldBarrier {
+        &*self.shared
     }
 
     /// Number of worker threads.

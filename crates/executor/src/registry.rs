@@ -19,6 +19,7 @@
 //! dropped while it is held (wakers are cloned out first).
 
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
@@ -36,6 +37,20 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn diagnostics(&self) -> crate::diag::Diagnostics;
     /// Whether debug mode is on, read at every spawn: no clone.
     fn debug(&self) -> bool;
+    /// Runs a done callback "soon, on the loop": through the runtime's
+    /// [`CallSoon`](crate::CallSoon) if one is installed, else at once.
+    fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
+        crate::done::run_now(&self.diagnostics(), location, f);
+    }
+    /// Whether `block_on` futures may wait on this owner's tasks with a
+    /// yield barrier (then every task keeps its step state up to date).
+    fn has_yield_barriers(&self) -> bool {
+        false
+    }
+    /// `n` steps counted by yield barriers ended.
+    fn yield_barrier_settle(&self, n: isize) {
+        let _ = n;
+    }
 }
 
 const SHARDS: usize = 16;
@@ -45,7 +60,17 @@ struct Entry {
     id: TaskId,
     name: Option<Arc<str>>,
     location: &'static Location<'static>,
+    meta: Option<MetaPtr>,
 }
+
+/// The task's metadata, readable while its entry exists.
+struct MetaPtr(NonNull<TaskMeta>);
+
+// SAFETY: a `MetaPtr` is only dereferenced to a shared `&TaskMeta`, and
+// `TaskMeta` is `Send + Sync` (checked in `done.rs`).
+unsafe impl Send for MetaPtr {}
+// SAFETY: as above.
+unsafe impl Sync for MetaPtr {}
 
 #[derive(Default)]
 struct Slab {
@@ -80,7 +105,7 @@ impl Registry {
         id: TaskId,
         name: Option<Arc<str>>,
         location: &'static Location<'static>,
-        make: impl FnOnce(usize) -> (R, Waker),
+        make: impl FnOnce(usize) -> (R, Waker, Option<NonNull<TaskMeta>>),
     ) -> R {
         let shard = (id.as_u64() as usize) % SHARDS;
         let mut slab = lock(&self.shards[shard]);
@@ -91,12 +116,13 @@ impl Registry {
                 slab.entries.len() - 1
             }
         };
-        let (out, waker) = make(index * SHARDS + shard);
+        let (out, waker, meta) = make(index * SHARDS + shard);
         slab.entries[index] = Some(Entry {
             waker: Some(waker),
             id,
             name,
             location,
+            meta: meta.map(MetaPtr),
         });
         slab.len += 1;
         out
@@ -117,6 +143,24 @@ impl Registry {
         drop(waker);
     }
 
+    /// Runs `f` on the metadata of every registered task.
+    pub(crate) fn for_each_meta(&self, mut f: impl FnMut(&TaskMeta)) {
+        for shard in self.shards.iter() {
+            let slab = lock(shard);
+            for e in slab.entries.iter().flatten() {
+                if let (Some(m), Some(_)) = (&e.meta, &e.waker) {
+                    // SAFETY: the entry holds a waker of the task (checked
+                    // just above), which keeps the task allocation, and the
+                    // metadata inside it, alive; async-task drops metadata
+                    // only when it frees the allocation. The entry cannot be
+                    // removed while the shard lock is held, and the
+                    // reference does not outlive this iteration.
+                    f(unsafe { m.0.as_ref() });
+                }
+            }
+        }
+    }
+
     /// Wakes the task with this key, if it is still registered.
     pub(crate) fn wake(&self, key: usize) {
         let waker = {
@@ -129,6 +173,17 @@ impl Registry {
         if let Some(w) = waker {
             w.wake();
         }
+    }
+
+    /// The waker of the task with this key, if it is still registered and
+    /// is task `id` (keys are reused once a task is gone).
+    pub(crate) fn waker_of(&self, key: usize, id: TaskId) -> Option<Waker> {
+        let slab = lock(&self.shards[key % SHARDS]);
+        slab.entries
+            .get(key / SHARDS)
+            .and_then(|e| e.as_ref())
+            .filter(|e| e.id == id)
+            .and_then(|e| e.waker.clone())
     }
 
     /// Wakes every registered task (used by shutdown).
@@ -202,7 +257,7 @@ mod tests {
                     Op::Insert => {
                         let id = TaskId::next();
                         let key = reg.insert(id, None, Location::caller(), |key| {
-                            (key, Waker::noop().clone())
+                            (key, Waker::noop().clone(), None)
                         });
                         prop_assert!(!model.values().any(|k| *k == key), "key reused while live");
                         model.insert(id.as_u64(), key);

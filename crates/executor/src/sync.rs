@@ -3,11 +3,11 @@
 //! code (`cargo xtask loom`).
 
 #[cfg(not(tulipa_loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicIsize, AtomicU8, AtomicUsize};
 #[cfg(not(tulipa_loom))]
 pub(crate) use std::sync::Mutex;
 
 #[cfg(tulipa_loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU8, AtomicUsize};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicIsize, AtomicU8, AtomicUsize};
 #[cfg(tulipa_loom)]
 pub(crate) use loom::sync::Mutex;

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use async_task::{Runnable, ScheduleInfo, WithInfo};
 
@@ -29,6 +29,12 @@ thread_local! {
     /// The metadata of the task being polled on this thread: set by
     /// `TaskFuture::poll` for the duration of the poll, restored after.
     static CURRENT: Cell<Option<NonNull<TaskMeta>>> = const { Cell::new(None) };
+    /// Set by `yield_now` during a task's poll: the task woke itself and
+    /// will be rescheduled when the poll returns.
+    static YIELDED: Cell<bool> = const { Cell::new(false) };
+    /// The task's own waker during its poll (see `Step`), so `yield_now`
+    /// can tell a wake of the task from a wake of a combinator's child.
+    static TASK_WAKER: Cell<Option<NonNull<Waker>>> = const { Cell::new(None) };
 }
 
 /// The id of the task being polled on this thread, if any.
@@ -48,12 +54,13 @@ pub fn current_info() -> Option<TaskInfo> {
 
 fn with_current_meta<R>(f: impl FnOnce(Option<&TaskMeta>) -> R) -> R {
     let ptr = CURRENT.try_with(Cell::get).ok().flatten();
-    // SAFETY: `CURRENT` holds a pointer only while `TaskFuture::poll` of
-    // that task runs on this thread (a `CurrentGuard` restores the previous
-    // value when the poll ends, also on unwind), and the metadata lives in
-    // the task's allocation, which async-task keeps alive during the poll.
-    // This function runs on the same thread, inside that poll, and the
-    // reference does not escape `f`.
+    // SAFETY: `CURRENT` holds a pointer only while `TaskFuture::poll` or
+    // `TaskFuture::drop` of that task runs on this thread (a `CurrentGuard`
+    // restores the previous value when it ends, also on unwind), and the
+    // metadata lives in the task's allocation, which async-task keeps alive
+    // for as long as the future (the future borrows it; see `spawn_task`).
+    // This function runs on the same thread, inside that poll or drop, and
+    // the reference does not escape `f`.
     let meta = ptr.map(|p| unsafe { p.as_ref() });
     f(meta)
 }
@@ -67,19 +74,77 @@ struct TaskFuture<'a, F> {
 
 impl<F> Drop for TaskFuture<'_, F> {
     fn drop(&mut self) {
-        // Drop the user's future first, while the task still counts as live;
+        // Drop the user's future first, while the task still counts as live
+        // and as the current task (its destructor is the task's `finally:`);
         // a panicking destructor must not unwind into the executor.
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
+        if self.future.is_some() {
+            let _current = CurrentGuard::enter(self.meta);
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
+        }
+        // Dropped without an outcome (never polled to the end): cancelled.
+        crate::done::finish(self.meta, &Ok(()), true);
         self.meta.owner.registry().remove(self.meta.key);
     }
 }
 
-struct CurrentGuard(Option<NonNull<TaskMeta>>);
+/// Makes a task current on this thread (or none, for [`outside_task`]);
+/// restores the previous one on drop, also on unwind. Does nothing while
+/// the thread's locals are being torn down.
+struct CurrentGuard {
+    previous: Option<NonNull<TaskMeta>>,
+    set: bool,
+}
+
+impl CurrentGuard {
+    fn enter(meta: &TaskMeta) -> CurrentGuard {
+        CurrentGuard::replace(Some(NonNull::from(meta)))
+    }
+
+    fn replace(with: Option<NonNull<TaskMeta>>) -> CurrentGuard {
+        match CURRENT.try_with(|c| c.replace(with)) {
+            Ok(previous) => CurrentGuard {
+                previous,
+                set: true,
+            },
+            Err(_) => CurrentGuard {
+                previous: None,
+                set: false,
+            },
+        }
+    }
+}
 
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.0));
+        if self.set {
+            let _ = CURRENT.try_with(|c| c.set(self.previous));
+        }
     }
+}
+
+/// Runs `f` as no task: inside it, [`current_id`] and [`current_info`]
+/// return `None`, even when called from a task's poll.
+///
+/// For code that a task runs on behalf of the event loop rather than as
+/// itself, such as the runtime's `call_soon` callbacks: asyncio's callbacks
+/// are not tasks and see no current task.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use tulipa_core::ThreadParker;
+/// use tulipa_executor::{current_id, outside_task, CurrentThread, SpawnOptions};
+///
+/// let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+/// let h = ex.spawn(SpawnOptions::new(), async {
+///     (current_id().is_some(), outside_task(|| current_id().is_some()))
+/// });
+/// assert_eq!(ex.block_on(h).unwrap(), (true, false));
+/// ```
+pub fn outside_task<R>(f: impl FnOnce() -> R) -> R {
+    let _none = CurrentGuard::replace(None);
+    f()
 }
 
 impl<F: Future> Future for TaskFuture<'_, F> {
@@ -92,15 +157,24 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // impl that would let it move. `meta` is a plain shared reference.
         let this = unsafe { self.get_unchecked_mut() };
         let meta = this.meta;
+        // A main future's `yield_now` may wait for this step: it is told
+        // when the step ends (also on unwind), see `YieldBarrier`.
+        let _step = Step::start(meta, cx.waker());
         // Only the polling thread writes the counter: a load and a store
         // are enough and avoid a locked instruction.
         meta.polls
             .store(meta.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         if meta.cancelled.load(Ordering::Acquire) {
-            // A panic in the future's destructor must not escape into the
-            // worker (or into shutdown): it is swallowed; the task reports
-            // its cancellation.
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+            // The future is dropped as the task: code in its destructor sees
+            // `current_info()` naming it (asyncio runs `finally:` inside the
+            // cancelled task). A panic in the destructor must not escape
+            // into the worker (or into shutdown): it is swallowed; the task
+            // reports its cancellation.
+            {
+                let _current = CurrentGuard::enter(meta);
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+            }
+            crate::done::finish(meta, &Ok(()), true);
             return Poll::Ready(Err(JoinError::cancelled(meta.id)));
         }
         let Some(future) = this.future.as_mut() else {
@@ -110,28 +184,86 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // SAFETY: see above; the future stays where it is inside the task
         // allocation, which async-task never moves.
         let future = unsafe { Pin::new_unchecked(future) };
-        let _current = CurrentGuard(CURRENT.with(|c| c.replace(Some(NonNull::from(meta)))));
+        let _current = CurrentGuard::enter(meta);
         let timer = meta.debug.then(|| PollTimer::start(meta));
         let polled = catch_unwind_poll(|| tulipa_core::coop::with_budget(|| future.poll(cx)));
         if let Some(timer) = timer {
             timer.finish(meta);
         }
-        match polled {
-            Poll::Pending => Poll::Pending,
+        let out = match polled {
+            Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(v)) => {
                 // The future's destructor runs here; a panic in it is the
                 // task's failure, never the worker's.
                 match std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None)) {
-                    Ok(()) => Poll::Ready(Ok(v)),
-                    Err(panic) => Poll::Ready(Err(panicked(meta, panic))),
+                    Ok(()) => Ok(v),
+                    Err(panic) => Err(panicked(meta, panic)),
                 }
             }
             Poll::Ready(Err(panic)) => {
                 // Drop the future now; a panic in its destructor is caught
                 // as well and the first payload wins.
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
-                Poll::Ready(Err(panicked(meta, panic)))
+                Err(panicked(meta, panic))
             }
+        };
+        // Done callbacks are dispatched as no task (they are the loop's).
+        drop(_current);
+        crate::done::finish(meta, &out.as_ref().map(|_| ()).map_err(|_| ()), false);
+        Poll::Ready(out)
+    }
+}
+
+/// One poll, as yield barriers see it: marks the task running, and when
+/// the poll ends marks it idle and tells the owner's barrier about every
+/// count it was part of (one taken while queued, one while running).
+struct Step<'a> {
+    meta: &'a TaskMeta,
+    /// The owner has yield barriers (multi-thread): else this is a no-op.
+    tracked: bool,
+    counted_while_queued: bool,
+    outer_waker: Option<NonNull<Waker>>,
+}
+
+impl<'a> Step<'a> {
+    fn start(meta: &'a TaskMeta, waker: &Waker) -> Step<'a> {
+        if !meta.track_steps {
+            return Step {
+                meta,
+                tracked: false,
+                counted_while_queued: false,
+                outer_waker: None,
+            };
+        }
+        let _ = YIELDED.try_with(|y| y.set(false));
+        let outer_waker = TASK_WAKER
+            .try_with(|w| w.replace(Some(NonNull::from(waker))))
+            .ok()
+            .flatten();
+        Step {
+            meta,
+            tracked: true,
+            counted_while_queued: meta.step.start(),
+            outer_waker,
+        }
+    }
+}
+
+impl Drop for Step<'_> {
+    fn drop(&mut self) {
+        if !self.tracked {
+            return;
+        }
+        // A task that called `yield_now` (and did not end in the same poll:
+        // every ending records its outcome before this runs) is rescheduled
+        // by async-task right after this poll: it counts as queued from now
+        // on, so a barrier set up in between does not miss it.
+        let yielded = YIELDED.try_with(|y| y.replace(false)).unwrap_or(false)
+            && !crate::done::is_done(self.meta);
+        let _ = TASK_WAKER.try_with(|w| w.set(self.outer_waker));
+        let settled = self.meta.step.end(self.counted_while_queued, yielded);
+        if settled > 0 {
+            self.meta.owner.yield_barrier_settle(settled);
         }
     }
 }
@@ -162,6 +294,13 @@ impl<'a, F> TaskFuture<'a, F> {
 }
 
 fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
+    // Ready: a yield barrier may now wait for its next poll. A task is never
+    // queued twice; only a task that yielded is already marked queued (see
+    // `Step`), possibly `AWAITED`, which must stay.
+    let meta = runnable.metadata();
+    if meta.track_steps {
+        meta.step.scheduled(info.woken_while_running);
+    }
     // Fast path: a wake on a worker thread of the task's own executor goes
     // through the worker's thread-local handle, without touching the
     // shared reference count in the metadata.
@@ -206,6 +345,9 @@ where
                 cancelled: Default::default(),
                 debug: owner.debug(),
                 observe: Default::default(),
+                done: Default::default(),
+                step: Default::default(),
+                track_steps: owner.has_yield_barriers(),
                 key,
                 owner,
             };
@@ -225,7 +367,8 @@ where
             // 'static`.
             let (runnable, task) = unsafe { builder.spawn_unchecked(make, WithInfo(schedule)) };
             let waker = runnable.waker();
-            ((runnable, JoinHandle::new(task, id)), waker)
+            let meta = NonNull::from(runnable.metadata());
+            ((runnable, JoinHandle::new(task, id)), waker, Some(meta))
         })
 }
 
@@ -245,6 +388,17 @@ where
 
 /// Yields once to the executor: the task goes to the back of the run queue
 /// so every other ready task runs first (asyncio's `await asyncio.sleep(0)`).
+///
+/// In the future given to a tulipa `block_on` it means the same: every task
+/// that was ready (the executor's, on [`CurrentThread::block_on`], and this
+/// thread's local tasks) runs one step, in FIFO order, before that future is
+/// polled again. Beside a [`MultiThread`] executor (a runtime's `block_on`,
+/// see [`block_on_watched`](crate::block_on_watched)), whose workers run in
+/// parallel, the future is polled again once every task that was queued or
+/// in the middle of a step has finished a step.
+///
+/// [`CurrentThread::block_on`]: crate::CurrentThread::block_on
+/// [`MultiThread`]: crate::MultiThread
 ///
 /// # Examples
 ///
@@ -272,6 +426,17 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
+        let task_waker = TASK_WAKER.try_with(Cell::get).ok().flatten();
+        // SAFETY: `TASK_WAKER` holds the waker of the task being polled on
+        // this thread, set by `Step::start` for the duration of that poll
+        // (restored when it ends, also on unwind); this code runs inside
+        // it, on the same thread, and the reference does not escape.
+        let ours = task_waker.is_some_and(|w| cx.waker().will_wake(unsafe { w.as_ref() }));
+        if ours {
+            // The task itself is woken: async-task reschedules it when the
+            // poll returns (see `Step`).
+            let _ = YIELDED.try_with(|y| y.set(true));
+        }
         cx.waker().wake_by_ref();
         Poll::Pending
     }

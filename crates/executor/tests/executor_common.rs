@@ -247,7 +247,10 @@ fn metadata_is_recorded() {
         let id = h.id();
         let h2 = ex.spawn(None, async { 0 });
         assert!(h2.id() > id, "ids increase");
-        assert_eq!(h2.info().name(), None);
+        // asyncio's default name, Task-N with N the id (issue 13).
+        let default = format!("Task-{}", h2.id());
+        assert_eq!(h2.info().name(), Some(default.as_str()));
+        assert!(h2.info().to_string().contains(&format!("'{default}'")));
         let current = ex.block_on(async {
             let c = h.await.unwrap();
             h2.await.unwrap();

@@ -26,7 +26,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -35,9 +35,12 @@ use concurrent_queue::ConcurrentQueue;
 use tulipa_timer::{Instant, Sleep};
 
 use crate::runtime::{Handle, Shared};
+use crate::task::TaskId;
 
-/// The name of the task that runs callbacks (hidden from `Handle::tasks`).
-pub(crate) const RUNNER_NAME: &str = "tulipa-callbacks";
+/// The name of the task that runs callbacks. The runner is hidden from
+/// `Handle::tasks` and from slow-poll reports by its id, never by this
+/// name: a user task may be called anything.
+const RUNNER_NAME: &str = "tulipa-callbacks";
 
 /// How many callbacks the runner runs before yielding to other tasks.
 const BATCH: usize = 64;
@@ -115,6 +118,8 @@ pub(crate) struct Callbacks {
     queue: ConcurrentQueue<Entry>,
     runner: Mutex<Option<Waker>>,
     started: AtomicBool,
+    /// The runner task's id, once spawned (0: none yet).
+    runner_id: AtomicU64,
     closed: AtomicBool,
     timers: Mutex<Slab>,
     shared: Weak<Shared>,
@@ -126,31 +131,45 @@ impl Callbacks {
             queue: ConcurrentQueue::unbounded(),
             runner: Mutex::new(None),
             started: AtomicBool::new(false),
+            runner_id: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             timers: Mutex::new(Slab::default()),
             shared,
         }
     }
 
-    fn push(&self, entry: Entry) {
-        if self.closed.load(Ordering::Acquire) || self.queue.push(entry).is_err() {
-            return;
+    /// Queues `entry`; gives it back if the runtime is shut down.
+    fn push(&self, entry: Entry) -> Result<(), Entry> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(entry);
+        }
+        if let Err(e) = self.queue.push(entry) {
+            return Err(e.into_inner());
         }
         if !self.started.swap(true, Ordering::AcqRel) {
             if let Some(shared) = self.shared.upgrade() {
                 let weak = self.shared.clone();
-                Handle { shared }
-                    .spawn_with(
-                        tulipa_executor::SpawnOptions::new().name(RUNNER_NAME),
-                        Runner { shared: weak },
-                    )
-                    .detach();
+                let runner = Handle { shared }.spawn_with(
+                    tulipa_executor::SpawnOptions::new().name(RUNNER_NAME),
+                    Runner { shared: weak },
+                );
+                // The runner records its id itself on its first poll too,
+                // in case that poll ends before this line runs.
+                self.runner_id
+                    .store(runner.id().as_u64(), Ordering::Release);
+                runner.detach();
             }
         }
         let w = self.runner.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(w) = w {
             w.wake();
         }
+        Ok(())
+    }
+
+    /// Whether `task` is the runtime's callback runner (not a user task).
+    pub(crate) fn is_runner(&self, task: TaskId) -> bool {
+        self.runner_id.load(Ordering::Acquire) == task.as_u64()
     }
 
     fn remove_timer(&self, (slot, generation): (usize, u64)) {
@@ -189,13 +208,17 @@ fn run_entry(entry: Entry, diag: &tulipa_executor::Diagnostics) {
     let start = diag.is_debug().then(std::time::Instant::now);
     // Everything that runs user code (the callback, or the destructor of a
     // cancelled one) is inside `catch_unwind`: the runner must never die.
+    // Callbacks are not tasks: inside one, `task::current()` is `None`,
+    // although the runner task is what calls it.
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        if state.cancelled.load(Ordering::Acquire) {
-            drop(f);
-        } else {
-            f();
-            state.done.store(true, Ordering::Release);
-        }
+        tulipa_executor::outside_task(|| {
+            if state.cancelled.load(Ordering::Acquire) {
+                drop(f);
+            } else {
+                f();
+                state.done.store(true, Ordering::Release);
+            }
+        })
     }));
     if let Some(start) = start {
         let duration = start.elapsed();
@@ -228,6 +251,9 @@ impl Future for Runner {
             return Poll::Ready(());
         };
         let cbs = &shared.callbacks;
+        if let Some(id) = tulipa_executor::current_id() {
+            cbs.runner_id.store(id.as_u64(), Ordering::Release);
+        }
         let mut ran = 0;
         loop {
             match cbs.queue.pop() {
@@ -281,7 +307,8 @@ impl Wake for FireWaker {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        shared.callbacks.push(entry);
+        // Shut down: the callback is dropped, like every pending one.
+        let _ = shared.callbacks.push(entry);
         if let Some(slot) = slot {
             shared.callbacks.remove_timer(slot);
         }
@@ -316,7 +343,8 @@ impl Handle {
     #[track_caller]
     pub fn call_soon(&self, f: impl FnOnce() + Send + 'static) -> CallbackHandle {
         let state = self.new_state();
-        self.shared.callbacks.push(Entry {
+        // Shut down: the callback is dropped (see `Handle`).
+        let _ = self.shared.callbacks.push(Entry {
             f: Box::new(f),
             state: state.clone(),
         });
@@ -388,7 +416,7 @@ impl Handle {
             drop(slab);
             state.timer.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(entry) = fire.entry.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                cbs.push(entry);
+                let _ = cbs.push(entry);
             }
         }
         handle
@@ -396,11 +424,32 @@ impl Handle {
 
     #[track_caller]
     fn new_state(&self) -> Arc<CbState> {
-        Arc::new(CbState {
-            cancelled: AtomicBool::new(false),
-            done: AtomicBool::new(false),
-            location: Location::caller(),
-            timer: Mutex::new(None),
-        })
+        new_state(Location::caller())
     }
+
+    /// Queues a callback registered at `location` (a task's done callback)
+    /// like `call_soon`; once the runtime is shut down, when nothing would
+    /// run the queue any more, runs it at once instead.
+    pub(crate) fn call_soon_from(
+        &self,
+        location: &'static Location<'static>,
+        f: Box<dyn FnOnce() + Send>,
+    ) {
+        let entry = Entry {
+            f,
+            state: new_state(location),
+        };
+        if let Err(entry) = self.shared.callbacks.push(entry) {
+            run_entry(entry, &self.shared.diagnostics);
+        }
+    }
+}
+
+fn new_state(location: &'static Location<'static>) -> Arc<CbState> {
+    Arc::new(CbState {
+        cancelled: AtomicBool::new(false),
+        done: AtomicBool::new(false),
+        location,
+        timer: Mutex::new(None),
+    })
 }

@@ -9,8 +9,14 @@ use crate::task::TaskInfo;
 /// The identity of the task running this code (asyncio's
 /// `current_task()`): id, name and spawn location.
 ///
-/// Returns `None` outside a task (for example directly in
-/// `Runtime::block_on`, whose future is not a task).
+/// Returns `None` outside a task: directly in `Runtime::block_on` (whose
+/// future is not a task) and inside [`call_soon`](crate::Handle::call_soon)
+/// / `call_later` / `call_at` callbacks (callbacks are not tasks). While a
+/// task's future is dropped (cancellation, shutdown), it still names that
+/// task, as asyncio's `finally:` runs inside the cancelled task.
+///
+/// A task spawned without a name is called `Task-N`, N its id (asyncio's
+/// default).
 ///
 /// # Examples
 ///
@@ -25,6 +31,11 @@ use crate::task::TaskInfo;
 ///
 ///     let local = tulipa::spawn_local(async { tulipa::task::current().is_some() });
 ///     assert!(local.await.unwrap());
+///
+///     let unnamed = tulipa::spawn(async { tulipa::task::current().unwrap() });
+///     let id = unnamed.id();
+///     let me = unnamed.await.unwrap();
+///     assert_eq!(me.name(), Some(format!("Task-{id}").as_str()));
 /// });
 /// ```
 pub fn current() -> Option<TaskInfo> {

@@ -299,11 +299,13 @@ impl Builder {
                 diag = diag.debug(on);
             }
             let user = self.reporter.clone();
+            let on_slow = weak.clone();
             diag = diag.reporter(move |d| {
                 // A slow callback is reported as such; the callback runner
                 // task's poll that ran it is not reported on top.
                 if let Diagnostic::SlowPoll { task, .. } = d {
-                    if task.name() == Some(crate::callbacks::RUNNER_NAME) {
+                    let runner = on_slow.upgrade();
+                    if runner.is_some_and(|s| s.callbacks.is_runner(task.id())) {
                         return;
                     }
                 }
@@ -323,6 +325,7 @@ impl Builder {
             let exec = OnceLock::new();
             if self.current_thread {
                 let ct = CurrentThread::with_diagnostics(driver.clone(), diagnostics.clone());
+                ct.set_call_soon(call_soon_hook(weak.clone()));
                 let _ = exec.set(Exec::Current(ct));
             }
             Shared {
@@ -397,6 +400,7 @@ impl Builder {
                 }
             };
             let mth = mt.handle();
+            mth.set_call_soon(call_soon_hook(Arc::downgrade(&handle.shared)));
             if self.start_paused {
                 // Virtual time jumps only when every worker is idle and so
                 // is every thread inside `Runtime::block_on` (its future and
@@ -421,6 +425,19 @@ impl Builder {
             shut_down: AtomicBool::new(false),
         })
     }
+}
+
+/// Done callbacks of the runtime's tasks run as its `call_soon` callbacks
+/// (asyncio schedules them with `call_soon`). Holds the runtime weakly: the
+/// executor must not keep it alive.
+fn call_soon_hook(shared: Weak<Shared>) -> tulipa_executor::CallSoon {
+    Arc::new(move |location, f| match shared.upgrade() {
+        Some(shared) => Handle { shared }.call_soon_from(location, f),
+        // The runtime is gone: nothing will run a queue any more.
+        None => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || tulipa_executor::outside_task(f),
+        ))),
+    })
 }
 
 enum Exec {
@@ -601,7 +618,7 @@ impl Handle {
             None => Vec::new(),
         };
         // The runtime's own callback runner is not a user task.
-        tasks.retain(|t| t.name() != Some(crate::callbacks::RUNNER_NAME));
+        tasks.retain(|t| !self.shared.callbacks.is_runner(t.id()));
         tasks
     }
 
@@ -707,10 +724,14 @@ impl Runtime {
             None => {
                 let parker = ThreadParker::new();
                 let shared = &self.handle.shared;
+                let Some(Exec::Multi(tasks)) = shared.exec.get() else {
+                    unreachable!("the executor is installed before the runtime is returned")
+                };
                 tulipa_executor::block_on_watched(
                     &parker,
                     &shared.quiescence,
                     &shared.diagnostics,
+                    tasks,
                     future,
                 )
             }

@@ -7,7 +7,8 @@ use std::panic::Location;
 use std::sync::Arc;
 
 pub use tulipa_executor::{
-    current_id, yield_now, JoinError, JoinHandle, TaskId, TaskInfo, YieldNow,
+    current_id, yield_now, CancelHandle, JoinError, JoinHandle, TaskId, TaskInfo, TaskOutcome,
+    YieldNow,
 };
 pub use tulipa_executor::{task_local, AccessError, LocalKey, TaskLocalFuture};
 

@@ -229,6 +229,9 @@ fn public_types_are_send_and_sync() {
     send_sync::<Handle>();
     send_sync::<tulipa::CallbackHandle>();
     send_sync::<tulipa::task::Builder>();
+    send_sync::<tulipa::task::CancelHandle>();
+    send_sync::<tulipa::task::TaskOutcome>();
+    send_sync::<tulipa::core::spawn::SpawnOptions>();
 }
 
 #[test]

@@ -1,0 +1,331 @@
+//! How a task ended, the callbacks that want to know, and the cloneable
+//! cancel handle (asyncio's `Task.add_done_callback`, `Task.cancel()`).
+//!
+//! # Done callbacks
+//!
+//! A task's metadata holds one atomic byte with its outcome (0 while it
+//! runs) and a flag saying whether callbacks were ever added, and the
+//! callbacks behind a mutex that is only taken by tasks that have some. The
+//! task sets its outcome with a CAS and sees whether the flag was set;
+//! `add_done_callback` pushes under the mutex, then sets the flag with a
+//! `fetch_or` and sees whether the outcome was set. Read-modify-writes of
+//! one atomic are totally ordered, so whichever side comes second sees the
+//! other and dispatches; the callbacks are taken out of the vector under
+//! the mutex, so each one is dispatched exactly once.
+//!
+//! Dispatching hands each callback to the owner's loop
+//! ([`CallSoon`], installed by a runtime so callbacks run like its
+//! `call_soon` callbacks); an executor without one runs the callback at
+//! once, outside any task, catching and reporting a panic.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, Location};
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::sync::{AtomicU8, Mutex};
+use std::task::Waker;
+
+use crate::diag::{panic_message, Diagnostic, Diagnostics};
+use crate::meta::{TaskId, TaskMeta};
+
+/// Outcome byte: still running.
+pub(crate) const RUNNING: u8 = 0;
+const RETURNED: u8 = 1;
+const CANCELLED: u8 = 2;
+const PANICKED: u8 = 3;
+
+/// How a task ended, as seen by a done callback (asyncio's `task.done()`
+/// with `cancelled()` / `exception()`). The output itself belongs to the
+/// task's `JoinHandle`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskOutcome {
+    /// The task's future returned.
+    Returned,
+    /// The task was cancelled (by a handle, or by its executor's shutdown).
+    Cancelled,
+    /// The task panicked; the panic message, or a placeholder for a
+    /// non-string payload.
+    Panicked(String),
+}
+
+impl fmt::Display for TaskOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskOutcome::Returned => f.write_str("returned"),
+            TaskOutcome::Cancelled => f.write_str("cancelled"),
+            TaskOutcome::Panicked(m) => write!(f, "panicked: {m}"),
+        }
+    }
+}
+
+/// How a runtime runs a callback "soon, on the loop": given where the
+/// callback was registered and the callback. Installed with
+/// [`CurrentThread::set_call_soon`](crate::CurrentThread::set_call_soon) or
+/// [`MultiThreadHandle::set_call_soon`](crate::MultiThreadHandle::set_call_soon).
+pub type CallSoon = Arc<dyn Fn(&'static Location<'static>, Box<dyn FnOnce() + Send>) + Send + Sync>;
+
+/// A registered done callback and where it was added.
+pub(crate) type DoneCallback = (
+    &'static Location<'static>,
+    Box<dyn FnOnce(&TaskOutcome) + Send>,
+);
+
+/// Runs `f` now, as no task, reporting a panic to `diag` as a callback
+/// panic: the fallback when the owner has no loop.
+pub(crate) fn run_now(
+    diag: &Diagnostics,
+    location: &'static Location<'static>,
+    f: Box<dyn FnOnce() + Send>,
+) {
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| crate::task::outside_task(f)));
+    if let Err(p) = result {
+        diag.report(&Diagnostic::CallbackPanic {
+            location,
+            message: panic_message(&*p),
+        });
+    }
+}
+
+/// The done-callback handshake of one task (see the module docs), generic
+/// over the callback so its loom model can use plain values.
+pub(crate) struct DoneState<C> {
+    /// The outcome in the low bits ([`OUTCOME`]), and [`HAS_CALLBACKS`].
+    /// Both sides change it with read-modify-writes of this one atomic, so
+    /// they are totally ordered: whichever comes second sees the other.
+    state: AtomicU8,
+    callbacks: Mutex<Vec<C>>,
+}
+
+/// The outcome bits of `DoneState::state`.
+const OUTCOME: u8 = 0b11;
+/// Set once a callback was added.
+const HAS_CALLBACKS: u8 = 0b100;
+
+impl<C> Default for DoneState<C> {
+    fn default() -> Self {
+        DoneState {
+            state: AtomicU8::new(RUNNING),
+            callbacks: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<C> DoneState<C> {
+    /// The outcome byte (`RUNNING` while running).
+    pub(crate) fn outcome(&self) -> u8 {
+        self.state.load(Ordering::Acquire) & OUTCOME
+    }
+
+    /// Records the outcome (the first call wins) and returns the callbacks
+    /// the caller must now dispatch.
+    fn finish(&self, byte: u8) -> Vec<C> {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & OUTCOME != RUNNING {
+                return Vec::new();
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | byte,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        if cur & HAS_CALLBACKS != 0 {
+            self.take()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Adds a callback; returns the callbacks the caller must dispatch
+    /// because the task already ended.
+    fn add(&self, callback: C) -> Vec<C> {
+        self.callbacks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(callback);
+        let before = self.state.fetch_or(HAS_CALLBACKS, Ordering::AcqRel);
+        if before & OUTCOME != RUNNING {
+            self.take()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn take(&self) -> Vec<C> {
+        std::mem::take(&mut *self.callbacks.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn outcome_of(meta: &TaskMeta) -> TaskOutcome {
+    match meta.done.outcome() {
+        RETURNED => TaskOutcome::Returned,
+        CANCELLED => TaskOutcome::Cancelled,
+        _ => TaskOutcome::Panicked(meta.observe.message().unwrap_or("<no message>").to_owned()),
+    }
+}
+
+/// The task side: records how it ended (once; later calls do nothing) and
+/// dispatches the callbacks added so far.
+pub(crate) fn finish(meta: &TaskMeta, outcome: &Result<(), ()>, cancelled: bool) {
+    let byte = match (cancelled, outcome) {
+        (true, _) => CANCELLED,
+        (false, Ok(())) => RETURNED,
+        (false, Err(())) => PANICKED,
+    };
+    dispatch(meta, meta.done.finish(byte));
+}
+
+/// Whether the task has ended (its outcome is recorded).
+pub(crate) fn is_done(meta: &TaskMeta) -> bool {
+    meta.done.outcome() != RUNNING
+}
+
+/// Adds a done callback; dispatches it at once if the task already ended.
+pub(crate) fn add(meta: &TaskMeta, callback: DoneCallback) {
+    dispatch(meta, meta.done.add(callback));
+}
+
+fn dispatch(meta: &TaskMeta, callbacks: Vec<DoneCallback>) {
+    if callbacks.is_empty() {
+        return;
+    }
+    let outcome = outcome_of(meta);
+    for (location, cb) in callbacks {
+        let outcome = outcome.clone();
+        meta.owner
+            .call_soon(location, Box::new(move || cb(&outcome)));
+    }
+}
+
+/// Requests cancellation; `false` if the task had already ended.
+pub(crate) fn cancel(meta: &TaskMeta, wake: impl FnOnce()) -> bool {
+    if is_done(meta) {
+        return false;
+    }
+    if !meta.cancelled.swap(true, Ordering::AcqRel) {
+        wake();
+    }
+    true
+}
+
+/// A cloneable, thread-safe handle that cancels a task (asyncio's
+/// `task.cancel()` from anywhere), from [`JoinHandle::cancel_handle`].
+///
+/// It does not give access to the task's output, and dropping it does
+/// nothing. It keeps the task's allocation (not its future) alive.
+///
+/// [`JoinHandle::cancel_handle`]: crate::JoinHandle::cancel_handle
+#[derive(Clone)]
+pub struct CancelHandle {
+    id: TaskId,
+    /// `None` if the task had already ended when the handle was made.
+    task: Option<TaskRef>,
+}
+
+#[derive(Clone)]
+struct TaskRef {
+    /// Keeps the task allocation, and so the metadata, alive.
+    waker: Waker,
+    meta: NonNull<TaskMeta>,
+}
+
+// SAFETY: `TaskRef` only hands out `&TaskMeta`, which is `Sync` (checked
+// below), and a `Waker`, which is `Send + Sync`. The pointee stays valid for
+// as long as the `TaskRef` lives: see `CancelHandle::new`.
+unsafe impl Send for TaskRef {}
+// SAFETY: as above.
+unsafe impl Sync for TaskRef {}
+
+const _: () = {
+    const fn sync<T: Sync + Send>() {}
+    sync::<TaskMeta>();
+};
+
+impl CancelHandle {
+    /// `waker` must be a waker of the task whose metadata is `meta`.
+    pub(crate) fn new(meta: &TaskMeta, waker: Option<Waker>) -> CancelHandle {
+        CancelHandle {
+            id: meta.id,
+            task: waker.map(|waker| TaskRef {
+                waker,
+                meta: NonNull::from(meta),
+            }),
+        }
+    }
+
+    fn meta(&self) -> Option<&TaskMeta> {
+        // SAFETY: async-task keeps a task's metadata in the task allocation
+        // and drops it only when the allocation is freed, which happens
+        // once no `Task`, `Runnable` or `Waker` of it is left. `self.task`
+        // holds one of its wakers (`new`'s contract: the waker comes from
+        // the registry entry of this very task, checked by id), so the
+        // metadata outlives `self`, and the returned reference is tied to
+        // `&self`.
+        self.task.as_ref().map(|t| unsafe { t.meta.as_ref() })
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Cancels the task, like [`JoinHandle::cancel`](crate::JoinHandle::cancel).
+    ///
+    /// Returns `false` if the task had already ended (asyncio: `cancel()`
+    /// of a done task), `true` otherwise, also when a cancellation was
+    /// already requested.
+    pub fn cancel(&self) -> bool {
+        match (self.meta(), &self.task) {
+            (Some(meta), Some(t)) => cancel(meta, || t.waker.wake_by_ref()),
+            _ => false,
+        }
+    }
+
+    /// Whether the task has ended (returned, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.meta().is_none_or(is_done)
+    }
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelHandle")
+            .field("id", &self.id)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+#[cfg(all(test, tulipa_loom))]
+mod loom_done {
+    use super::*;
+    use loom::thread;
+
+    /// A callback added while the task ends is dispatched exactly once,
+    /// by one side or the other, whatever the interleaving.
+    #[test]
+    fn loom_done_callback_dispatched_exactly_once() {
+        loom::model(|| {
+            let state = loom::sync::Arc::new(DoneState::<u32>::default());
+            let s = state.clone();
+            let task = thread::spawn(move || s.finish(RETURNED));
+            let added = state.add(7);
+            let finished = task.join().unwrap();
+            let mut all = added;
+            all.extend(finished);
+            assert_eq!(all, [7]);
+            assert!(
+                state.add(8) == [8],
+                "added after the end: dispatched at once"
+            );
+        });
+    }
+}
