@@ -95,8 +95,11 @@ use std::sync::Arc;
 
 use tulipa_reactor::Async;
 
+mod buffered;
 mod datagram;
 mod driver;
+mod lifecycle;
+mod read_buf;
 mod server;
 mod stream;
 mod sync;
@@ -104,15 +107,18 @@ mod sync;
 mod tls_glue;
 mod transport;
 
+pub use buffered::{Buffered, BufferedProtocol, StreamProtocol};
 pub use datagram::{create_datagram_endpoint, DatagramProtocol, DatagramTransport};
+pub use lifecycle::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 pub use server::{create_server, create_server_with_listener, create_unix_server, Server};
 #[cfg(feature = "tls")]
 pub use tls_glue::{create_tls_connection, create_tls_server};
-pub use transport::{SocketAddress, Transport, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+pub use transport::{SocketAddress, Transport};
 
-use self::driver::Driver;
+use self::driver::Stream;
+use self::lifecycle::Runner;
 use self::stream::Io;
-use self::transport::{Info, Shared};
+use self::transport::{Info, Shared, StreamOut};
 use crate::ToSocketAddrs;
 
 /// The callbacks of a stream connection: asyncio's `Protocol`.
@@ -159,14 +165,17 @@ pub trait Protocol: Send + 'static {
     fn resume_writing(&mut self) {}
 }
 
-/// Builds the shared state and the driver of a connected stream.
-fn start<P: Protocol, I: Io>(
+/// The driver of one stream connection.
+pub(crate) type Driver<P, I> = Runner<Stream<P, I>>;
+
+/// Builds the shared state and the driver of a connected stream; the
+/// driver calls `connection_made` on its first poll unless announced.
+fn start<P: StreamProtocol, I: Io>(
     protocol: P,
     io: I,
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     #[cfg(feature = "tls")] tls: Option<crate::tls::TlsInfo>,
-    started: bool,
 ) -> (Transport, Driver<P, I>) {
     let io = Arc::new(io);
     let info = Info {
@@ -177,16 +186,16 @@ fn start<P: Protocol, I: Io>(
         #[cfg(feature = "tls")]
         tls,
     };
-    let shared = Shared::new(io.clone(), info);
+    let shared = Shared::new(StreamOut::new(io.clone()), info);
     let transport = Transport {
         shared: shared.clone(),
     };
-    (transport, Driver::new(protocol, io, shared, started))
+    (transport, Runner::new(Stream::new(protocol, io), shared))
 }
 
 /// Calls `connection_made` in the caller's task, then runs the driver in
 /// the background: the client side of every `create_*_connection`.
-fn run_client<P: Protocol, I: Io>(
+fn run_client<P: StreamProtocol, I: Io>(
     factory: impl FnOnce() -> P,
     io: I,
     peer: Option<SocketAddress>,
@@ -201,9 +210,8 @@ fn run_client<P: Protocol, I: Io>(
         local,
         #[cfg(feature = "tls")]
         tls,
-        true,
     );
-    driver.protocol_mut().connection_made(transport.clone());
+    driver.announce();
     // On failure the driver is dropped, which ends the connection with
     // `connection_lost(Some(..))` after the `connection_made` above.
     spawner.spawn_detached(Box::pin(driver))?;
@@ -248,7 +256,7 @@ fn current_spawner() -> io::Result<Arc<dyn tulipa_core::spawn::Spawn>> {
 /// and never calls the factory.
 pub async fn create_connection<P, F, A>(factory: F, addr: A) -> io::Result<Transport>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: FnOnce() -> P,
     A: ToSocketAddrs,
 {
@@ -278,7 +286,7 @@ pub fn connect_accepted_socket<P, F>(
     stream: std::net::TcpStream,
 ) -> io::Result<Transport>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: FnOnce() -> P,
 {
     current_spawner()?;
@@ -313,7 +321,7 @@ pub async fn create_unix_connection<P, F>(
     path: impl AsRef<Path>,
 ) -> io::Result<Transport>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: FnOnce() -> P,
 {
     current_spawner()?;

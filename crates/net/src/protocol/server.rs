@@ -46,7 +46,7 @@ use tulipa_reactor::Async;
 
 use super::stream::Io;
 use super::transport::{lock, SocketAddress, Transport};
-use super::{current_spawner, start, Protocol};
+use super::{current_spawner, start, StreamProtocol};
 use crate::accept::{poll_accept_with_backoff, Backoff};
 use crate::ToSocketAddrs;
 
@@ -139,7 +139,7 @@ pub(crate) struct Plain<F>(pub(crate) F);
 impl<S, P, F> Handler<S> for Plain<F>
 where
     S: Io,
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
 {
     fn handle(
@@ -168,7 +168,6 @@ where
             local,
             #[cfg(feature = "tls")]
             None,
-            false,
         );
         let driver = driver.on_end(server.register(transport));
         // A runtime that refuses work is shutting down: the driver is
@@ -395,7 +394,7 @@ pub(crate) async fn bind_all<A: ToSocketAddrs>(
 /// Cancel safe: dropping the future closes what it bound.
 pub async fn create_server<P, F, A>(factory: F, addr: A) -> io::Result<Server>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
     A: ToSocketAddrs,
 {
@@ -443,7 +442,7 @@ pub fn create_server_with_listener<P, F>(
     listener: crate::TcpListener,
 ) -> io::Result<Server>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
 {
     current_spawner()?;
@@ -482,7 +481,7 @@ pub(crate) fn bind_unix(path: &Path) -> io::Result<(UnixListen, Vec<SocketAddres
 /// exists and is not a socket, or its directory is missing).
 pub fn create_unix_server<P, F>(factory: F, path: impl AsRef<Path>) -> io::Result<Server>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
 {
     current_spawner()?;

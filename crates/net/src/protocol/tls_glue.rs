@@ -30,7 +30,7 @@ use tulipa_reactor::Async;
 use super::server::{bind_all, serve, Handler, ServerShared};
 use super::stream::Io;
 use super::transport::{lock, SocketAddress, Transport};
-use super::{current_spawner, run_client, start, Protocol, Server};
+use super::{current_spawner, run_client, start, Server, StreamProtocol};
 use crate::tls::{TlsAcceptor, TlsConnector, TlsStream};
 use crate::ToSocketAddrs;
 
@@ -106,7 +106,7 @@ struct TlsHandler<F> {
 
 impl<P, F> Handler<Async<TcpStream>> for TlsHandler<F>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
 {
     fn handle(
@@ -128,8 +128,7 @@ where
                 _ => return,
             };
             let info = tls.info();
-            let (transport, driver) =
-                start(factory(), TlsIo::new(tls), peer, local, Some(info), false);
+            let (transport, driver) = start(factory(), TlsIo::new(tls), peer, local, Some(info));
             driver.on_end(server.register(transport)).await;
         }));
     }
@@ -163,7 +162,7 @@ pub async fn create_tls_server<P, F, A>(
     acceptor: TlsAcceptor,
 ) -> io::Result<Server>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
     A: ToSocketAddrs,
 {
@@ -201,7 +200,7 @@ pub async fn create_tls_connection<P, F, A>(
     server_name: &str,
 ) -> io::Result<Transport>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: FnOnce() -> P,
     A: ToSocketAddrs,
 {
