@@ -10,12 +10,15 @@
 //! | --- | --- |
 //! | `loop.create_server(factory, host, port)` | [`create_server`] |
 //! | `loop.create_server(factory, sock=sock)` | [`create_server_with_listener`] |
+//! | `create_server(..., start_serving=False)`, `Server.start_serving()` | [`create_server_with`], [`Server::start_serving`] |
 //! | `loop.connect_accepted_socket(factory, sock)` | [`connect_accepted_socket`] |
 //! | `loop.create_connection(factory, host, port)` | [`create_connection`] |
+//! | `create_connection(..., local_addr=...)` | [`create_connection_bound`] |
 //! | `loop.create_unix_server`, `create_unix_connection` | [`create_unix_server`], [`create_unix_connection`] |
 //! | `loop.create_datagram_endpoint` | [`create_datagram_endpoint`] |
 //! | `ssl=` on those calls | `create_tls_server`, `create_tls_connection` (feature `tls`) |
 //! | `asyncio.Protocol`, `DatagramProtocol` | [`Protocol`], [`DatagramProtocol`] |
+//! | `asyncio.BufferedProtocol` (`get_buffer`, `buffer_updated`) | [`BufferedProtocol`], run as [`Buffered`]`(protocol)` |
 //! | `Transport`, `DatagramTransport`, `Server` | [`Transport`], [`DatagramTransport`], [`Server`] |
 //!
 //! # Design
@@ -23,10 +26,12 @@
 //! Each connection is run by one *driver* future, spawned on the current
 //! runtime through [`tulipa_core::spawn`] (so the crate knows no executor;
 //! calling these functions outside a runtime fails with
-//! [`NotFound`](io::ErrorKind::NotFound)). The driver owns the protocol and
-//! one read buffer of 64 KiB, allocated once: every read is one system call
-//! into it followed by `data_received(&buf[..n])` — no per-read allocation,
-//! no channel, no copy. A [`Transport`] is a cheap, thread-safe handle to
+//! [`NotFound`](io::ErrorKind::NotFound)). The driver owns the protocol;
+//! every read is one system call into the worker thread's read buffer
+//! (64 KiB, one per thread, lent for the read and its callback) followed by
+//! `data_received(&buf[..n])` — no per-read allocation, no channel, no
+//! copy, and no buffer held by an idle connection; a [`BufferedProtocol`]
+//! gets the bytes straight in its own buffer. A [`Transport`] is a cheap, thread-safe handle to
 //! the connection's state; `write` sends straight to the socket when
 //! nothing is buffered and buffers the rest for the driver. The callbacks
 //! of one connection never run concurrently (the driver calls them, from
@@ -110,7 +115,10 @@ mod transport;
 pub use buffered::{Buffered, BufferedProtocol, StreamProtocol};
 pub use datagram::{create_datagram_endpoint, DatagramProtocol, DatagramTransport};
 pub use lifecycle::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
-pub use server::{create_server, create_server_with_listener, create_unix_server, Server};
+pub use server::{
+    create_server, create_server_with, create_server_with_listener, create_unix_server, Server,
+    ServerOptions,
+};
 #[cfg(feature = "tls")]
 pub use tls_glue::{create_tls_connection, create_tls_server};
 pub use transport::{SocketAddress, Transport};
@@ -272,6 +280,101 @@ where
         #[cfg(feature = "tls")]
         None,
     )
+}
+
+/// [`create_connection`] from a given local address: asyncio's
+/// `create_connection(protocol_factory, host, port, local_addr=...)`.
+///
+/// The socket is bound to `local_addr` (port 0 picks a free port) before
+/// it connects. The addresses `addr` resolves to are tried in order, those
+/// of `local_addr`'s family only, each from a socket of its own, until one
+/// connects.
+///
+/// # Errors
+///
+/// As for [`create_connection`]; also
+/// [`InvalidInput`](io::ErrorKind::InvalidInput) when `addr` resolves to
+/// no address of `local_addr`'s family, and the error of `bind` (e.g.
+/// [`AddrInUse`](io::ErrorKind::AddrInUse),
+/// [`AddrNotAvailable`](io::ErrorKind::AddrNotAvailable)) when the local
+/// address cannot be bound. With several addresses, the last error is
+/// returned.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future closes the socket and never calls the
+/// factory.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa_net::protocol::{create_connection_bound, create_server, Protocol};
+///
+/// struct Quiet;
+/// impl Protocol for Quiet {
+///     fn data_received(&mut self, _: &[u8]) {}
+/// }
+///
+/// tulipa::run(async {
+///     let server = create_server(|| Quiet, "127.0.0.1:0").await?;
+///     let local = "127.0.0.1:0".parse().unwrap();
+///     let t = create_connection_bound(|| Quiet, server.local_addr().unwrap(), local).await?;
+///     assert_eq!(t.local_addr().unwrap().as_inet().unwrap().ip(), local.ip());
+///     t.close();
+///     server.close();
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub async fn create_connection_bound<P, F, A>(
+    factory: F,
+    addr: A,
+    local_addr: SocketAddr,
+) -> io::Result<Transport>
+where
+    P: StreamProtocol,
+    F: FnOnce() -> P,
+    A: ToSocketAddrs,
+{
+    current_spawner()?;
+    let mut last = None;
+    for remote in addr.to_socket_addrs().await? {
+        if remote.is_ipv4() != local_addr.is_ipv4() {
+            continue;
+        }
+        let socket = crate::TcpSocket::for_addr(remote)?;
+        if let Err(e) = socket.bind(local_addr) {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot bind the connection to local address {local_addr}: {e}"),
+            ));
+        }
+        match socket.connect(remote).await {
+            Ok(stream) => {
+                let io = stream.io;
+                let (peer, local) = tcp_addrs(&io);
+                return run_client(
+                    factory,
+                    io,
+                    peer,
+                    local,
+                    #[cfg(feature = "tls")]
+                    None,
+                );
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "the address resolved to no {} address to connect to from local address \
+                 {local_addr}: give a local address of the remote's family",
+                if local_addr.is_ipv4() { "IPv4" } else { "IPv6" }
+            ),
+        )
+    }))
 }
 
 /// Runs a protocol on an already connected std TCP stream (asyncio's

@@ -184,6 +184,9 @@ fn report_panic(spawner: &dyn Spawn, payload: Box<dyn std::any::Any + Send>) {
 
 struct ServerState {
     closed: bool,
+    /// The accept loops accept (asyncio's `start_serving`); until then
+    /// they wait, and connections queue in the listeners' backlogs.
+    serving: bool,
     /// One slot per accept loop.
     loop_wakers: Vec<Option<Waker>>,
     loops_running: usize,
@@ -201,10 +204,11 @@ pub(crate) struct ServerShared {
 }
 
 impl ServerShared {
-    fn new(addrs: Vec<SocketAddress>, loops: usize) -> Arc<ServerShared> {
+    fn new(addrs: Vec<SocketAddress>, loops: usize, serving: bool) -> Arc<ServerShared> {
         Arc::new(ServerShared {
             state: Mutex::new(ServerState {
                 closed: false,
+                serving,
                 loop_wakers: vec![None; loops],
                 loops_running: loops,
                 conns: HashMap::new(),
@@ -272,6 +276,10 @@ impl<L: Listener, H: Handler<L::Stream>> Future for AcceptLoop<L, H> {
                 Some(w) if w.will_wake(cx.waker()) => {}
                 _ => st.loop_wakers[this.index] = Some(cx.waker().clone()),
             }
+            if !st.serving {
+                // `start_serving` wakes the loop.
+                return Poll::Pending;
+            }
         }
         for _ in 0..ACCEPT_BUDGET {
             let errors = &this.server.accept_errors;
@@ -326,9 +334,10 @@ pub(crate) fn serve<L: Listener, H: Handler<L::Stream>>(
     listeners: Vec<L>,
     addrs: Vec<SocketAddress>,
     handler: H,
+    options: &ServerOptions,
 ) -> io::Result<Server> {
     let spawner = current_spawner()?;
-    let shared = ServerShared::new(addrs, listeners.len());
+    let shared = ServerShared::new(addrs, listeners.len(), options.start_serving);
     let handler = Arc::new(handler);
     for (index, listener) in listeners.into_iter().enumerate() {
         let accept = AcceptLoop {
@@ -400,7 +409,102 @@ where
 {
     current_spawner()?;
     let (listeners, addrs) = bind_all(addr).await?;
-    serve(listeners, addrs, Plain(factory))
+    serve(listeners, addrs, Plain(factory), &ServerOptions::new())
+}
+
+/// What [`create_server_with`] does besides listening: asyncio's
+/// `create_server` keywords that are not addresses.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa_net::protocol::ServerOptions;
+///
+/// let options = ServerOptions::new().start_serving(false);
+/// assert!(!options.get_start_serving());
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    start_serving: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            start_serving: true,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The defaults: the server serves at once.
+    pub fn new() -> ServerOptions {
+        ServerOptions::default()
+    }
+
+    /// Whether the server accepts connections as soon as it is made
+    /// (asyncio's `start_serving`, `true` by default). With `false` it is
+    /// bound and listening but accepts nothing until
+    /// [`Server::start_serving`] or [`Server::serve_forever`]; clients that
+    /// connect meanwhile wait in the listen backlog.
+    pub fn start_serving(mut self, start: bool) -> ServerOptions {
+        self.start_serving = start;
+        self
+    }
+
+    /// Whether the server will serve at once.
+    pub fn get_start_serving(&self) -> bool {
+        self.start_serving
+    }
+}
+
+/// [`create_server`] with [`ServerOptions`]: asyncio's
+/// `loop.create_server(protocol_factory, host, port, start_serving=...)`.
+///
+/// # Errors
+///
+/// As for [`create_server`].
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future closes what it bound.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa_net::protocol::{create_server_with, Protocol, ServerOptions};
+///
+/// struct Discard;
+/// impl Protocol for Discard {
+///     fn data_received(&mut self, _: &[u8]) {}
+/// }
+///
+/// tulipa::run(async {
+///     let options = ServerOptions::new().start_serving(false);
+///     let server = create_server_with(|| Discard, "127.0.0.1:0", &options).await?;
+///     assert!(!server.is_serving());
+///     server.start_serving();
+///     assert!(server.is_serving());
+///     server.close();
+///     server.wait_closed().await;
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub async fn create_server_with<P, F, A>(
+    factory: F,
+    addr: A,
+    options: &ServerOptions,
+) -> io::Result<Server>
+where
+    P: StreamProtocol,
+    F: Fn() -> P + Send + Sync + 'static,
+    A: ToSocketAddrs,
+{
+    current_spawner()?;
+    let (listeners, addrs) = bind_all(addr).await?;
+    serve(listeners, addrs, Plain(factory), options)
 }
 
 /// Runs a protocol on every connection accepted by a listener you built
@@ -447,7 +551,7 @@ where
 {
     current_spawner()?;
     let addrs = vec![SocketAddress::Inet(listener.local_addr()?)];
-    serve(vec![listener], addrs, Plain(factory))
+    serve(vec![listener], addrs, Plain(factory), &ServerOptions::new())
 }
 
 /// Binds a Unix listener at `path`, replacing a stale socket file.
@@ -486,7 +590,7 @@ where
 {
     current_spawner()?;
     let (listener, addrs) = bind_unix(path.as_ref())?;
-    serve(vec![listener], addrs, Plain(factory))
+    serve(vec![listener], addrs, Plain(factory), &ServerOptions::new())
 }
 
 /// A running server: asyncio's `Server`, from [`create_server`] and
@@ -509,9 +613,26 @@ impl Server {
         &self.shared.addrs
     }
 
-    /// Whether it still accepts connections.
+    /// Whether it accepts connections: started serving and not closed
+    /// (asyncio's `is_serving`).
     pub fn is_serving(&self) -> bool {
-        !lock(&self.shared.state).closed
+        let st = lock(&self.shared.state);
+        st.serving && !st.closed
+    }
+
+    /// Starts accepting connections, for a server made with
+    /// [`ServerOptions::start_serving`]`(false)`: asyncio's
+    /// `start_serving`. Idempotent; does nothing once the server is
+    /// closed.
+    pub fn start_serving(&self) {
+        let mut st = lock(&self.shared.state);
+        if st.serving || st.closed {
+            return;
+        }
+        st.serving = true;
+        let wake: Vec<Waker> = st.loop_wakers.iter_mut().filter_map(Option::take).collect();
+        drop(st);
+        wake.into_iter().for_each(Waker::wake);
     }
 
     /// Stops accepting: the listening sockets close (soon, when their
@@ -579,13 +700,15 @@ impl Server {
     }
 
     /// Serves until [`close`](Server::close) is called (from another task
-    /// or a callback): asyncio's `serve_forever`. The server already serves
-    /// without it; this only waits.
+    /// or a callback): asyncio's `serve_forever`. It starts serving first
+    /// if the server was made with
+    /// [`ServerOptions::start_serving`]`(false)`; otherwise it only waits.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: dropping it does not stop the server.
     pub async fn serve_forever(&self) {
+        self.start_serving();
         poll_fn(|cx| {
             let mut st = lock(&self.shared.state);
             if st.closed {

@@ -27,7 +27,7 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use tulipa_core::spawn::Spawn;
 use tulipa_reactor::Async;
 
-use super::server::{bind_all, serve, Handler, ServerShared};
+use super::server::{bind_all, serve, Handler, ServerOptions, ServerShared};
 use super::stream::Io;
 use super::transport::{lock, SocketAddress, Transport};
 use super::{current_spawner, run_client, start, Server, StreamProtocol};
@@ -175,6 +175,7 @@ where
             factory: Arc::new(factory),
             acceptor,
         },
+        &ServerOptions::new(),
     )
 }
 

@@ -1,0 +1,186 @@
+//! Protocol servers and clients beyond the basics: `start_serving=False`
+//! with `start_serving` / `serve_forever`, and `create_connection` from a
+//! local address; on both runtimes.
+
+use std::io::ErrorKind;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tulipa_net::protocol::{
+    create_connection_bound, create_server, create_server_with, Protocol, ServerOptions, Transport,
+};
+
+fn runtimes() -> [tulipa::Runtime; 2] {
+    [
+        tulipa::Runtime::builder().current_thread().build().unwrap(),
+        tulipa::Runtime::builder()
+            .multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ]
+}
+
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..200_000 {
+        if cond() {
+            return;
+        }
+        tulipa::task::yield_now().await;
+    }
+    panic!("gave up waiting until {what}");
+}
+
+/// Counts the connections it is made for; records peers.
+struct Counted {
+    made: Arc<AtomicUsize>,
+    peers: Arc<Mutex<Vec<std::net::SocketAddr>>>,
+}
+
+impl Protocol for Counted {
+    fn connection_made(&mut self, t: Transport) {
+        if let Some(peer) = t.peer_addr().and_then(|p| p.as_inet()) {
+            self.peers.lock().unwrap().push(peer);
+        }
+        self.made.fetch_add(1, Ordering::SeqCst);
+    }
+    fn data_received(&mut self, _: &[u8]) {}
+}
+
+type Peers = Arc<Mutex<Vec<std::net::SocketAddr>>>;
+
+fn counted() -> (
+    Arc<AtomicUsize>,
+    Peers,
+    impl Fn() -> Counted + Send + Sync + 'static,
+) {
+    let made = Arc::new(AtomicUsize::new(0));
+    let peers: Peers = Arc::default();
+    let (m, p) = (made.clone(), peers.clone());
+    (made, peers, move || Counted {
+        made: m.clone(),
+        peers: p.clone(),
+    })
+}
+
+/// A client that does nothing.
+struct Quiet;
+
+impl Protocol for Quiet {
+    fn data_received(&mut self, _: &[u8]) {}
+}
+
+#[test]
+fn a_server_made_with_start_serving_false_accepts_only_after_start_serving() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (made, _, factory) = counted();
+            let options = ServerOptions::new().start_serving(false);
+            let server = create_server_with(factory, "127.0.0.1:0", &options)
+                .await
+                .unwrap();
+            assert!(!server.is_serving());
+            let addr = server.local_addr().unwrap();
+            // The kernel completes the handshake (the socket listens), but
+            // the server makes no protocol for it yet.
+            let client = create_connection(addr).await;
+            for _ in 0..1_000 {
+                tulipa::task::yield_now().await;
+            }
+            assert_eq!(made.load(Ordering::SeqCst), 0);
+            assert_eq!(server.connection_count(), 0);
+            server.start_serving();
+            assert!(server.is_serving());
+            until("the waiting connection is accepted", || {
+                made.load(Ordering::SeqCst) == 1
+            })
+            .await;
+            server.start_serving();
+            client.abort();
+            server.close();
+            assert!(!server.is_serving());
+            server.start_serving();
+            assert!(!server.is_serving(), "a closed server stays closed");
+            server.wait_closed().await;
+        });
+    }
+}
+
+async fn create_connection(addr: std::net::SocketAddr) -> Transport {
+    tulipa_net::protocol::create_connection(|| Quiet, addr)
+        .await
+        .unwrap()
+}
+
+#[test]
+fn serve_forever_starts_serving_and_returns_when_closed() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (made, _, factory) = counted();
+            let options = ServerOptions::new().start_serving(false);
+            let server = create_server_with(factory, "127.0.0.1:0", &options)
+                .await
+                .unwrap();
+            let s = server.clone();
+            let forever = tulipa::spawn(async move { s.serve_forever().await });
+            let client = create_connection(server.local_addr().unwrap()).await;
+            until("serve_forever accepted the connection", || {
+                made.load(Ordering::SeqCst) == 1
+            })
+            .await;
+            assert!(server.is_serving());
+            assert!(!forever.is_finished());
+            server.close();
+            forever.await.unwrap();
+            client.abort();
+            server.wait_closed().await;
+        });
+    }
+}
+
+#[test]
+fn create_connection_bound_connects_from_the_local_address() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (made, peers, factory) = counted();
+            let server = create_server(factory, "127.0.0.1:0").await.unwrap();
+            let addr = server.local_addr().unwrap();
+            // 127.0.0.2 is loopback too, and not the address the kernel
+            // would pick by itself.
+            let local = "127.0.0.2:0".parse().unwrap();
+            let t = create_connection_bound(|| Quiet, addr, local)
+                .await
+                .unwrap();
+            let bound = t.local_addr().unwrap().as_inet().unwrap();
+            assert_eq!(bound.ip(), local.ip());
+            assert_ne!(bound.port(), 0);
+            until("the server saw the connection", || {
+                made.load(Ordering::SeqCst) == 1
+            })
+            .await;
+            assert_eq!(peers.lock().unwrap()[0], bound);
+
+            // A local address of the other family matches no remote one.
+            let v6 = "[::1]:0".parse().unwrap();
+            let err = create_connection_bound(|| Quiet, addr, v6)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("[::1]:0"), "{err}");
+
+            // A local address that is taken: bind's error, naming it.
+            let taken = t.local_addr().unwrap().as_inet().unwrap();
+            let err = create_connection_bound(|| Quiet, addr, taken)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+            assert!(err.to_string().contains(&taken.to_string()), "{err}");
+
+            t.close();
+            t.wait_closed().await;
+            server.close();
+            server.close_clients();
+            server.wait_closed().await;
+        });
+    }
+}
