@@ -58,34 +58,7 @@ fn with_current_meta<R>(f: impl FnOnce(Option<&TaskMeta>) -> R) -> R {
     f(meta)
 }
 
-/// Options for a spawn: today, a name.
-#[derive(Clone, Debug, Default)]
-pub struct SpawnOptions {
-    pub(crate) name: Option<Arc<str>>,
-    pub(crate) location: Option<&'static Location<'static>>,
-}
-
-impl SpawnOptions {
-    /// Options with nothing set.
-    pub fn new() -> SpawnOptions {
-        SpawnOptions::default()
-    }
-
-    /// Names the task (shown in debug reports and task listings).
-    pub fn name(mut self, name: impl Into<Arc<str>>) -> SpawnOptions {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Records `location` as the task's spawn location instead of the
-    /// caller of the spawn function: for wrappers that spawn on behalf of
-    /// their own caller (they capture it with `#[track_caller]` and
-    /// [`Location::caller`]).
-    pub fn location(mut self, location: &'static Location<'static>) -> SpawnOptions {
-        self.location = Some(location);
-        self
-    }
-}
+pub use tulipa_core::spawn::SpawnOptions;
 
 struct TaskFuture<'a, F> {
     meta: &'a TaskMeta,

@@ -468,6 +468,15 @@ impl tulipa_core::spawn::Spawn for Handle {
         self.spawn(future).detach();
         Ok(())
     }
+
+    fn spawn_detached_with(
+        &self,
+        options: tulipa_core::spawn::SpawnOptions,
+        future: tulipa_core::spawn::BoxFuture,
+    ) -> std::io::Result<()> {
+        self.spawn_with(options, future).detach();
+        Ok(())
+    }
 }
 
 /// Makes a runtime's handle current until dropped; see [`Handle::enter`].

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::sync::Arc;
 
 pub use tulipa_executor::{
@@ -133,6 +134,7 @@ impl<F> std::error::Error for SpawnError<F> {}
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
     name: Option<Arc<str>>,
+    location: Option<&'static Location<'static>>,
 }
 
 impl Builder {
@@ -148,12 +150,49 @@ impl Builder {
         self
     }
 
+    /// Records `location` as the task's spawn location, instead of the
+    /// place `spawn` is called from: for a library that spawns on behalf
+    /// of its caller (a server spawning a task per connection) so reports
+    /// point at the user's code. Capture it with `#[track_caller]` and
+    /// [`Location::caller`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::panic::Location;
+    ///
+    /// #[track_caller]
+    /// fn start_worker() -> tulipa::JoinHandle<()> {
+    ///     tulipa::task::Builder::new()
+    ///         .name("worker")
+    ///         .location(Location::caller())
+    ///         .spawn(async {})
+    ///         .unwrap()
+    /// }
+    ///
+    /// tulipa::run(async {
+    ///     let h = start_worker(); let line = line!();
+    ///     assert_eq!(h.info().location().line(), line);
+    ///     h.await.unwrap();
+    /// });
+    /// ```
+    pub fn location(mut self, location: &'static Location<'static>) -> Builder {
+        self.location = Some(location);
+        self
+    }
+
+    #[track_caller]
     fn options(self) -> tulipa_executor::SpawnOptions {
         let mut o = tulipa_executor::SpawnOptions::new();
         if let Some(n) = self.name {
             o = o.name(n);
         }
-        o
+        // Not `unwrap_or_else(Location::caller)`: `#[track_caller]` does
+        // not reach through a function pointer.
+        match self.location {
+            Some(l) => o.location(l),
+            None => o.location(Location::caller()),
+        }
     }
 
     /// Spawns the task onto the current runtime.
