@@ -184,3 +184,61 @@ fn create_connection_bound_connects_from_the_local_address() {
         });
     }
 }
+
+/// Records the task it runs in.
+struct WhoAmI(Arc<Mutex<Option<tulipa::task::TaskInfo>>>);
+
+impl Protocol for WhoAmI {
+    fn connection_made(&mut self, _: Transport) {
+        *self.0.lock().unwrap() = tulipa::task::current();
+    }
+    fn data_received(&mut self, _: &[u8]) {}
+}
+
+/// Issue 13: "The connection tasks that servers spawn carry a name (the
+/// server and the peer address) and the user's call site as spawn
+/// location", for the async and the plain constructors.
+#[test]
+fn connection_tasks_are_named_after_server_and_peer_and_located_at_the_user_call() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let seen = Arc::new(Mutex::new(None));
+            let s = seen.clone();
+            let line = line!() + 1;
+            let server = create_server(move || WhoAmI(s.clone()), "127.0.0.1:0")
+                .await
+                .unwrap();
+            let addr = server.local_addr().unwrap();
+            let client = create_connection(addr).await;
+            until("connection_made ran", || seen.lock().unwrap().is_some()).await;
+            let info = seen.lock().unwrap().take().unwrap();
+            let peer = client.local_addr().unwrap().to_string();
+            assert_eq!(
+                info.name(),
+                Some(format!("connection {peer} to server {addr}").as_str())
+            );
+            assert_eq!(info.location().file(), file!());
+            assert_eq!(info.location().line(), line);
+            client.abort();
+            server.close();
+            server.wait_closed().await;
+
+            let listener = tulipa_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let s = seen.clone();
+            let line = line!() + 1;
+            let server = tulipa_net::protocol::create_server_with_listener(
+                move || WhoAmI(s.clone()),
+                listener,
+            )
+            .unwrap();
+            let client = create_connection(server.local_addr().unwrap()).await;
+            until("connection_made ran", || seen.lock().unwrap().is_some()).await;
+            let info = seen.lock().unwrap().take().unwrap();
+            assert!(info.name().unwrap().starts_with("connection 127.0.0.1:"));
+            assert_eq!(info.location().line(), line);
+            client.abort();
+            server.close();
+            server.wait_closed().await;
+        });
+    }
+}

@@ -23,6 +23,11 @@
 //! transports (for `close_clients` / `abort_clients`, and for
 //! `wait_closed`, which waits until the loops and the connections are all
 //! gone), and the tasks waiting in `wait_closed` / `serve_forever`.
+//! The tasks a server spawns (accept loops, connections) are named after
+//! the server's first address and the peer, and carry the location of the
+//! user's call that made the server (captured with `#[track_caller]`) as
+//! their spawn location.
+//!
 //! Lock order: the server lock, then a transport's state lock (never the
 //! reverse: the driver's end hook runs after the transport lock is
 //! released).
@@ -34,14 +39,14 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use tulipa_core::spawn::Spawn;
+use tulipa_core::spawn::{Spawn, SpawnOptions};
 use tulipa_reactor::Async;
 
 use super::stream::Io;
@@ -161,6 +166,7 @@ where
                 return;
             }
         };
+        let options = server.connection_task(peer.as_ref());
         let (transport, driver) = start(
             protocol,
             stream,
@@ -172,7 +178,7 @@ where
         let driver = driver.on_end(server.register(transport));
         // A runtime that refuses work is shutting down: the driver is
         // dropped unstarted, which closes the socket and unregisters it.
-        let _ = spawner.spawn_detached(Box::pin(driver));
+        let _ = spawner.spawn_detached_with(options, Box::pin(driver));
     }
 }
 
@@ -201,11 +207,19 @@ pub(crate) struct ServerShared {
     state: Mutex<ServerState>,
     addrs: Vec<SocketAddress>,
     accept_errors: AtomicU64,
+    /// Where the user made the server: the spawn location of its tasks.
+    location: &'static Location<'static>,
 }
 
 impl ServerShared {
-    fn new(addrs: Vec<SocketAddress>, loops: usize, serving: bool) -> Arc<ServerShared> {
+    fn new(
+        addrs: Vec<SocketAddress>,
+        loops: usize,
+        serving: bool,
+        location: &'static Location<'static>,
+    ) -> Arc<ServerShared> {
         Arc::new(ServerShared {
+            location,
             state: Mutex::new(ServerState {
                 closed: false,
                 serving,
@@ -218,6 +232,22 @@ impl ServerShared {
             addrs,
             accept_errors: AtomicU64::new(0),
         })
+    }
+
+    /// How a connection's task is spawned: named after the server and the
+    /// peer, located where the user made the server.
+    pub(crate) fn connection_task(&self, peer: Option<&SocketAddress>) -> SpawnOptions {
+        let peer = peer.map_or_else(|| "(unknown peer)".to_string(), ToString::to_string);
+        SpawnOptions::new()
+            .name(format!("connection {peer} to server {}", self.name()))
+            .location(self.location)
+    }
+
+    /// The server's first address, as task names show it.
+    fn name(&self) -> String {
+        self.addrs
+            .first()
+            .map_or_else(|| "(no address)".to_string(), ToString::to_string)
     }
 
     /// Remembers a live connection; the returned hook forgets it.
@@ -335,9 +365,13 @@ pub(crate) fn serve<L: Listener, H: Handler<L::Stream>>(
     addrs: Vec<SocketAddress>,
     handler: H,
     options: &ServerOptions,
+    location: &'static Location<'static>,
 ) -> io::Result<Server> {
     let spawner = current_spawner()?;
-    let shared = ServerShared::new(addrs, listeners.len(), options.start_serving);
+    let shared = ServerShared::new(addrs, listeners.len(), options.start_serving, location);
+    let accept_task = SpawnOptions::new()
+        .name(format!("accept loop of server {}", shared.name()))
+        .location(location);
     let handler = Arc::new(handler);
     for (index, listener) in listeners.into_iter().enumerate() {
         let accept = AcceptLoop {
@@ -349,7 +383,7 @@ pub(crate) fn serve<L: Listener, H: Handler<L::Stream>>(
             spawner: spawner.clone(),
             ended: false,
         };
-        if let Err(e) = spawner.spawn_detached(Box::pin(accept)) {
+        if let Err(e) = spawner.spawn_detached_with(accept_task.clone(), Box::pin(accept)) {
             Server {
                 shared: shared.clone(),
             }
@@ -392,6 +426,13 @@ pub(crate) async fn bind_all<A: ToSocketAddrs>(
 /// `SO_REUSEADDR`; accepted sockets get `TCP_NODELAY`. Dropping the
 /// [`Server`] handle does not stop it: call [`Server::close`].
 ///
+/// Each connection runs in a task of its own named
+/// `connection <peer> to server <address>` (its accept loop:
+/// `accept loop of server <address>`), whose spawn location is the call
+/// of this function: that is what `task::current()`, `Handle::tasks()`
+/// and debug mode's reports show. The other server constructors do the
+/// same.
+///
 /// # Errors
 ///
 /// Fails when no runtime is current ([`NotFound`](io::ErrorKind::NotFound)),
@@ -401,15 +442,25 @@ pub(crate) async fn bind_all<A: ToSocketAddrs>(
 /// # Cancel safety
 ///
 /// Cancel safe: dropping the future closes what it bound.
-pub async fn create_server<P, F, A>(factory: F, addr: A) -> io::Result<Server>
+#[track_caller]
+pub fn create_server<P, F, A>(factory: F, addr: A) -> impl Future<Output = io::Result<Server>>
 where
     P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
     A: ToSocketAddrs,
 {
-    current_spawner()?;
-    let (listeners, addrs) = bind_all(addr).await?;
-    serve(listeners, addrs, Plain(factory), &ServerOptions::new())
+    let location = Location::caller();
+    async move {
+        current_spawner()?;
+        let (listeners, addrs) = bind_all(addr).await?;
+        serve(
+            listeners,
+            addrs,
+            Plain(factory),
+            &ServerOptions::new(),
+            location,
+        )
+    }
 }
 
 /// What [`create_server_with`] does besides listening: asyncio's
@@ -492,19 +543,24 @@ impl ServerOptions {
 /// })?;
 /// # std::io::Result::Ok(())
 /// ```
-pub async fn create_server_with<P, F, A>(
+#[track_caller]
+pub fn create_server_with<P, F, A>(
     factory: F,
     addr: A,
     options: &ServerOptions,
-) -> io::Result<Server>
+) -> impl Future<Output = io::Result<Server>>
 where
     P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
     A: ToSocketAddrs,
 {
-    current_spawner()?;
-    let (listeners, addrs) = bind_all(addr).await?;
-    serve(listeners, addrs, Plain(factory), options)
+    let location = Location::caller();
+    let options = options.clone();
+    async move {
+        current_spawner()?;
+        let (listeners, addrs) = bind_all(addr).await?;
+        serve(listeners, addrs, Plain(factory), &options, location)
+    }
 }
 
 /// Runs a protocol on every connection accepted by a listener you built
@@ -541,6 +597,7 @@ where
 /// })?;
 /// # std::io::Result::Ok(())
 /// ```
+#[track_caller]
 pub fn create_server_with_listener<P, F>(
     factory: F,
     listener: crate::TcpListener,
@@ -551,7 +608,13 @@ where
 {
     current_spawner()?;
     let addrs = vec![SocketAddress::Inet(listener.local_addr()?)];
-    serve(vec![listener], addrs, Plain(factory), &ServerOptions::new())
+    serve(
+        vec![listener],
+        addrs,
+        Plain(factory),
+        &ServerOptions::new(),
+        Location::caller(),
+    )
 }
 
 /// Binds a Unix listener at `path`, replacing a stale socket file.
@@ -583,6 +646,7 @@ pub(crate) fn bind_unix(path: &Path) -> io::Result<(UnixListen, Vec<SocketAddres
 ///
 /// Fails when no runtime is current, or when `path` cannot be bound (it
 /// exists and is not a socket, or its directory is missing).
+#[track_caller]
 pub fn create_unix_server<P, F>(factory: F, path: impl AsRef<Path>) -> io::Result<Server>
 where
     P: StreamProtocol,
@@ -590,7 +654,13 @@ where
 {
     current_spawner()?;
     let (listener, addrs) = bind_unix(path.as_ref())?;
-    serve(vec![listener], addrs, Plain(factory), &ServerOptions::new())
+    serve(
+        vec![listener],
+        addrs,
+        Plain(factory),
+        &ServerOptions::new(),
+        Location::caller(),
+    )
 }
 
 /// A running server: asyncio's `Server`, from [`create_server`] and

@@ -15,9 +15,11 @@
 //! is taken by the driver only, reading and flushing in turn, so it is
 //! never contended; it comes after the transport's state lock.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -119,18 +121,23 @@ where
     ) {
         let acceptor = self.acceptor.clone();
         let factory = self.factory.clone();
+        let options = server.connection_task(peer.as_ref());
         let server = server.clone();
-        let _ = spawner.spawn_detached(Box::pin(async move {
-            let tls = match tulipa_timer::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-            {
-                Ok(Ok(tls)) => tls,
-                // A failed or stalled handshake concerns that peer only.
-                _ => return,
-            };
-            let info = tls.info();
-            let (transport, driver) = start(factory(), TlsIo::new(tls), peer, local, Some(info));
-            driver.on_end(server.register(transport)).await;
-        }));
+        let _ = spawner.spawn_detached_with(
+            options,
+            Box::pin(async move {
+                let tls =
+                    match tulipa_timer::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => tls,
+                        // A failed or stalled handshake concerns that peer only.
+                        _ => return,
+                    };
+                let info = tls.info();
+                let (transport, driver) =
+                    start(factory(), TlsIo::new(tls), peer, local, Some(info));
+                driver.on_end(server.register(transport)).await;
+            }),
+        );
     }
 }
 
@@ -156,27 +163,27 @@ where
 /// # Cancel safety
 ///
 /// Cancel safe: dropping the future closes what it bound.
-pub async fn create_tls_server<P, F, A>(
+#[track_caller]
+pub fn create_tls_server<P, F, A>(
     factory: F,
     addr: A,
     acceptor: TlsAcceptor,
-) -> io::Result<Server>
+) -> impl Future<Output = io::Result<Server>>
 where
     P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
     A: ToSocketAddrs,
 {
-    current_spawner()?;
-    let (listeners, addrs) = bind_all(addr).await?;
-    serve(
-        listeners,
-        addrs,
-        TlsHandler {
+    let location = Location::caller();
+    async move {
+        current_spawner()?;
+        let (listeners, addrs) = bind_all(addr).await?;
+        let handler = TlsHandler {
             factory: Arc::new(factory),
             acceptor,
-        },
-        &ServerOptions::new(),
-    )
+        };
+        serve(listeners, addrs, handler, &ServerOptions::new(), location)
+    }
 }
 
 /// [`create_connection`](super::create_connection) over TLS: connects,
