@@ -227,7 +227,7 @@ impl<P: StreamProtocol, I: Io> Connection for Stream<P, I> {
                 match read {
                     Poll::Ready(Ok(0)) => {
                         self.read_eof = true;
-                        if !self.protocol.eof() {
+                        if !self.protocol.eof() || io.eof_closes() {
                             shared.close();
                         } else if self.eof_sent {
                             return Poll::Ready(None);
@@ -319,6 +319,7 @@ mod loom_tests {
                 local: None,
                 fd: -1,
                 can_write_eof: true,
+                eof_closes: false,
                 #[cfg(feature = "tls")]
                 tls: None,
             };

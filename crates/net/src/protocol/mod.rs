@@ -16,6 +16,7 @@
 //! | `create_connection(..., local_addr=...)` | [`create_connection_bound`] |
 //! | `loop.create_unix_server`, `create_unix_connection` | [`create_unix_server`], [`create_unix_connection`] |
 //! | `loop.create_datagram_endpoint` | [`create_datagram_endpoint`] |
+//! | `loop.connect_read_pipe`, `connect_write_pipe` | [`connect_read_pipe`], [`connect_write_pipe`] |
 //! | `ssl=` on those calls | `create_tls_server`, `create_tls_connection` (feature `tls`) |
 //! | `asyncio.Protocol`, `DatagramProtocol` | [`Protocol`], [`DatagramProtocol`] |
 //! | `asyncio.BufferedProtocol` (`get_buffer`, `buffer_updated`) | [`BufferedProtocol`], run as [`Buffered`]`(protocol)` |
@@ -104,6 +105,7 @@ mod buffered;
 mod datagram;
 mod driver;
 mod lifecycle;
+mod pipe;
 mod read_buf;
 mod server;
 mod stream;
@@ -115,6 +117,7 @@ mod transport;
 pub use buffered::{Buffered, BufferedProtocol, StreamProtocol};
 pub use datagram::{create_datagram_endpoint, DatagramProtocol, DatagramTransport};
 pub use lifecycle::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+pub use pipe::{connect_read_pipe, connect_write_pipe};
 pub use server::{
     create_server, create_server_with, create_server_with_listener, create_unix_server, Server,
     ServerOptions,
@@ -191,6 +194,7 @@ fn start<P: StreamProtocol, I: Io>(
         local,
         fd: io.raw_fd(),
         can_write_eof: io.can_write_eof(),
+        eof_closes: io.eof_closes(),
         #[cfg(feature = "tls")]
         tls,
     };

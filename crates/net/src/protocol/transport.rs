@@ -93,6 +93,8 @@ pub(crate) struct Info {
     pub(crate) local: Option<SocketAddress>,
     pub(crate) fd: RawFd,
     pub(crate) can_write_eof: bool,
+    /// A pipe: `write_eof` closes the transport.
+    pub(crate) eof_closes: bool,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsInfo>,
 }
@@ -130,9 +132,9 @@ pub(crate) type State = lifecycle::State<StreamOut>;
 impl StreamOut {
     pub(crate) fn new(io: Arc<dyn Io>) -> StreamOut {
         StreamOut {
+            reading: io.reads(),
             io: Some(io),
             buf: VecDeque::new(),
-            reading: true,
             eof_requested: false,
             error: None,
         }
@@ -257,13 +259,19 @@ impl Transport {
                 "this transport cannot half-close (TLS): call close() instead of write_eof()",
             ));
         }
+        if self.shared.info.eof_closes {
+            // A pipe cannot be half-closed: its EOF is its close.
+            self.close();
+            return Ok(());
+        }
         self.shared
             .update(|st| !st.closing && !std::mem::replace(&mut st.x.eof_requested, true));
         Ok(())
     }
 
     /// Whether [`write_eof`](Transport::write_eof) is supported: true for
-    /// TCP and Unix sockets, false for TLS.
+    /// TCP and Unix sockets and pipes (where it closes the pipe), false for
+    /// TLS.
     pub fn can_write_eof(&self) -> bool {
         self.shared.info.can_write_eof
     }
