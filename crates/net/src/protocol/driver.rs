@@ -42,17 +42,65 @@ use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::buffered::sealed::{Callbacks, Read};
 use super::buffered::StreamProtocol;
 use super::lifecycle::{Connection, DEFAULT_HIGH_WATER};
 use super::stream::Io;
 use super::transport::{Info, Shared, StreamOut, Transport};
+
+/// The protocol a stream's callbacks go to: the one it was made with, or
+/// one given to [`Transport::set_protocol`] since. A match per callback,
+/// so the common case stays a static call.
+enum Current<P> {
+    Own(P),
+    Set(Box<dyn Callbacks>),
+}
+
+impl<P: StreamProtocol> Callbacks for Current<P> {
+    fn made(&mut self, transport: Transport) {
+        match self {
+            Current::Own(p) => p.made(transport),
+            Current::Set(p) => p.made(transport),
+        }
+    }
+    fn receive(&mut self, read: &mut Read<'_>) -> Poll<io::Result<usize>> {
+        match self {
+            Current::Own(p) => p.receive(read),
+            Current::Set(p) => p.receive(read),
+        }
+    }
+    fn eof(&mut self) -> bool {
+        match self {
+            Current::Own(p) => p.eof(),
+            Current::Set(p) => p.eof(),
+        }
+    }
+    fn lost(&mut self, err: Option<io::Error>) {
+        match self {
+            Current::Own(p) => p.lost(err),
+            Current::Set(p) => p.lost(err),
+        }
+    }
+    fn pause(&mut self) {
+        match self {
+            Current::Own(p) => p.pause(),
+            Current::Set(p) => p.pause(),
+        }
+    }
+    fn resume(&mut self) {
+        match self {
+            Current::Own(p) => p.resume(),
+            Current::Set(p) => p.resume(),
+        }
+    }
+}
 
 /// Reads per poll before the driver yields to other tasks.
 pub(crate) const READ_BUDGET: usize = 16;
 
 /// One stream connection's loop. See the module docs.
 pub(crate) struct Stream<P, I> {
-    protocol: P,
+    protocol: Current<P>,
     io: Option<Arc<I>>,
     read_eof: bool,
     eof_sent: bool,
@@ -64,7 +112,7 @@ pub(crate) struct Stream<P, I> {
 impl<P: StreamProtocol, I: Io> Stream<P, I> {
     pub(crate) fn new(protocol: P, io: Arc<I>) -> Self {
         Stream {
-            protocol,
+            protocol: Current::Own(protocol),
             io: Some(io),
             read_eof: false,
             eof_sent: false,
@@ -148,6 +196,13 @@ impl<P: StreamProtocol, I: Io> Connection for Stream<P, I> {
             let (pause, error, aborted, closing, eof_requested, reading) = {
                 let mut st = shared.lock();
                 let pause = st.begin_turn();
+                if let Some(replacement) = st.x.replacement.take() {
+                    // `set_protocol`: the old protocol is dropped after
+                    // unlocking, with the replacement slot emptied.
+                    drop(st);
+                    self.protocol = Current::Set(replacement);
+                    st = shared.lock();
+                }
                 (
                     pause,
                     st.x.error.take(),

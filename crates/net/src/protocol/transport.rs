@@ -37,6 +37,8 @@ use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
+use super::buffered::sealed::Callbacks;
+use super::buffered::StreamProtocol;
 use super::lifecycle::{self, Outgoing};
 use super::stream::Io;
 
@@ -109,6 +111,8 @@ pub(crate) struct StreamOut {
     pub(crate) eof_requested: bool,
     /// A write error the driver must end the connection with.
     pub(crate) error: Option<io::Error>,
+    /// A protocol given to `set_protocol`, for the driver to switch to.
+    pub(crate) replacement: Option<Box<dyn Callbacks>>,
 }
 
 impl Outgoing for StreamOut {
@@ -137,6 +141,7 @@ impl StreamOut {
             buf: VecDeque::new(),
             eof_requested: false,
             error: None,
+            replacement: None,
         }
     }
 }
@@ -267,6 +272,37 @@ impl Transport {
         self.shared
             .update(|st| !st.closing && !std::mem::replace(&mut st.x.eof_requested, true));
         Ok(())
+    }
+
+    /// Replaces the protocol that receives this connection's callbacks:
+    /// asyncio's `set_protocol`, for switching protocols mid-connection
+    /// (an upgrade, a handshake done by one protocol and the traffic by
+    /// another).
+    ///
+    /// The switch happens right after the running callback returns (or
+    /// promptly, when called from another task), before any further
+    /// callback; the old protocol is dropped then. As in asyncio the new
+    /// protocol is not told `connection_made`: give it this transport
+    /// yourself. It may be of another type than the first, and a
+    /// [`Buffered`](super::Buffered) one. Once the connection has ended it
+    /// is dropped unused.
+    ///
+    /// There is no `get_protocol`: the protocol belongs to the
+    /// connection's driver (see the guide's differences from asyncio).
+    pub fn set_protocol<P: StreamProtocol>(&self, protocol: P) {
+        let mut new: Option<Box<dyn Callbacks>> = Some(Box::new(protocol));
+        let mut old = None;
+        self.shared.update(|st| {
+            if st.lost {
+                return false;
+            }
+            old = st.x.replacement.take();
+            st.x.replacement = new.take();
+            true
+        });
+        // User code (a protocol's `Drop`) never runs under the lock.
+        drop(old);
+        drop(new);
     }
 
     /// Whether [`write_eof`](Transport::write_eof) is supported: true for
