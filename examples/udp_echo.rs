@@ -79,11 +79,8 @@ fn main() -> io::Result<()> {
     tulipa::run(async {
         println!("Starting UDP server");
         let local: SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
-        let server = create_datagram_endpoint(
-            || EchoServerProtocol { transport: None },
-            Some(local),
-            None,
-        )?;
+        let server =
+            create_datagram_endpoint(|| EchoServerProtocol { transport: None }, Some(local), None)?;
         let client = create_datagram_endpoint(
             || EchoClientProtocol {
                 message: "Hello World!",

@@ -1,23 +1,16 @@
 //! `BufferedProtocol` (asyncio's `get_buffer` / `buffer_updated`): the
 //! driver reads straight into the protocol's own buffer, on both runtimes.
 
+mod support;
+
+use support::runtimes;
+
 use std::io::ErrorKind;
 use std::sync::{Arc, Mutex};
 
 use tulipa_net::protocol::{
     create_connection, create_server, Buffered, BufferedProtocol, Protocol, Transport,
 };
-
-fn runtimes() -> [tulipa::Runtime; 2] {
-    [
-        tulipa::Runtime::builder().current_thread().build().unwrap(),
-        tulipa::Runtime::builder()
-            .multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ev {

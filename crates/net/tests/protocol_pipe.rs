@@ -2,21 +2,14 @@
 //! `connect_write_pipe`): reading to EOF, writing and `write_eof`, a
 //! vanished reader, misuse; on both runtimes.
 
+mod support;
+
+use support::runtimes;
+
 use std::io::{ErrorKind, Read, Write};
 use std::sync::{Arc, Mutex};
 
 use tulipa_net::protocol::{connect_read_pipe, connect_write_pipe, Protocol, Transport};
-
-fn runtimes() -> [tulipa::Runtime; 2] {
-    [
-        tulipa::Runtime::builder().current_thread().build().unwrap(),
-        tulipa::Runtime::builder()
-            .multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ev {

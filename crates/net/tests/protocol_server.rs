@@ -2,6 +2,10 @@
 //! with `start_serving` / `serve_forever`, and `create_connection` from a
 //! local address; on both runtimes.
 
+mod support;
+
+use support::{runtimes, until};
+
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,29 +13,6 @@ use std::sync::{Arc, Mutex};
 use tulipa_net::protocol::{
     create_connection_bound, create_server, create_server_with, Protocol, ServerOptions, Transport,
 };
-
-fn runtimes() -> [tulipa::Runtime; 2] {
-    [
-        tulipa::Runtime::builder().current_thread().build().unwrap(),
-        tulipa::Runtime::builder()
-            .multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
-
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    // Sleeping (not yielding) lets a current-thread runtime poll the
-    // reactor in between.
-    for _ in 0..10_000 {
-        if cond() {
-            return;
-        }
-        tulipa::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
-    panic!("gave up waiting until {what}");
-}
 
 /// Counts the connections it is made for; records peers.
 struct Counted {

@@ -1,34 +1,15 @@
 //! `Transport::set_protocol` (asyncio's): the callbacks after the switch
 //! go to the new protocol, on both runtimes.
 
+mod support;
+
+use support::{runtimes, until};
+
 use std::sync::{Arc, Mutex};
 
 use tulipa_net::protocol::{
     create_connection, create_server, Buffered, BufferedProtocol, Protocol, Transport,
 };
-
-fn runtimes() -> [tulipa::Runtime; 2] {
-    [
-        tulipa::Runtime::builder().current_thread().build().unwrap(),
-        tulipa::Runtime::builder()
-            .multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
-
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    // Sleeping (not yielding) lets a current-thread runtime poll the
-    // reactor in between.
-    for _ in 0..10_000 {
-        if cond() {
-            return;
-        }
-        tulipa::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
-    panic!("gave up waiting until {what}");
-}
 
 type Log = Arc<Mutex<Vec<String>>>;
 

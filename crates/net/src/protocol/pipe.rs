@@ -187,16 +187,7 @@ where
     P: StreamProtocol,
     F: FnOnce() -> P,
 {
-    current_spawner()?;
-    let io = PipeIo::new(pipe.into(), End::Read)?;
-    run_client(
-        factory,
-        io,
-        None,
-        None,
-        #[cfg(feature = "tls")]
-        None,
-    )
+    connect_pipe(factory, pipe.into(), End::Read)
 }
 
 /// Runs a protocol on the write end of a pipe: asyncio's
@@ -249,8 +240,17 @@ where
     P: StreamProtocol,
     F: FnOnce() -> P,
 {
+    connect_pipe(factory, pipe.into(), End::Write)
+}
+
+/// Runs a protocol on one end of a pipe, announced before this returns.
+fn connect_pipe<P, F>(factory: F, fd: OwnedFd, end: End) -> io::Result<Transport>
+where
+    P: StreamProtocol,
+    F: FnOnce() -> P,
+{
     current_spawner()?;
-    let io = PipeIo::new(pipe.into(), End::Write)?;
+    let io = PipeIo::new(fd, end)?;
     run_client(
         factory,
         io,
