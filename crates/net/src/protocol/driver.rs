@@ -395,4 +395,40 @@ mod loom_tests {
             assert_eq!(lost.load(Ordering::SeqCst), 1);
         });
     }
+
+    /// `set_protocol` then `close` from another thread: the driver always
+    /// switches before it ends, so the end reaches the new protocol only.
+    #[test]
+    fn loom_set_protocol_from_another_thread_switches_before_the_end() {
+        loom::model(|| {
+            let written = Arc::new(AtomicUsize::new(0));
+            let old_lost = Arc::new(AtomicUsize::new(0));
+            let new_lost = Arc::new(AtomicUsize::new(0));
+            let io = Arc::new(MockIo { written });
+            let info = Info {
+                peer: None,
+                local: None,
+                fd: -1,
+                can_write_eof: true,
+                eof_closes: false,
+                #[cfg(feature = "tls")]
+                tls: None,
+            };
+            let shared = Shared::new(StreamOut::new(io.clone()), info);
+            let transport = Transport {
+                shared: shared.clone(),
+            };
+            let mut driver = Runner::new(Stream::new(Count(old_lost.clone()), io), shared);
+            driver.announce();
+            let replacement = Count(new_lost.clone());
+            let switcher = loom::thread::spawn(move || {
+                transport.set_protocol(replacement);
+                transport.close();
+            });
+            loom::future::block_on(driver);
+            switcher.join().unwrap();
+            assert_eq!(old_lost.load(Ordering::SeqCst), 0);
+            assert_eq!(new_lost.load(Ordering::SeqCst), 1);
+        });
+    }
 }
