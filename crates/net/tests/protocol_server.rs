@@ -225,3 +225,56 @@ fn connection_tasks_are_named_after_server_and_peer_and_located_at_the_user_call
         });
     }
 }
+
+/// Writes 16 MiB at once (more than the kernel's send buffer takes) to a
+/// peer that never reads: its transport's buffer cannot drain. Keeps the
+/// transport in `seen`.
+struct Flood(Arc<Mutex<Vec<Transport>>>);
+
+impl Protocol for Flood {
+    fn connection_made(&mut self, t: Transport) {
+        t.write(&vec![7; 16 << 20]);
+        self.0.lock().unwrap().push(t);
+    }
+    fn data_received(&mut self, _: &[u8]) {}
+}
+
+/// asyncio 3.13's `Server.abort_clients`: connections whose buffers cannot
+/// drain (so `close_clients` waits for the peer) end at once.
+#[test]
+fn abort_clients_ends_connections_whose_buffers_cannot_drain() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let s = seen.clone();
+            let server = create_server(move || Flood(s.clone()), "127.0.0.1:0")
+                .await
+                .unwrap();
+            let addr = server.local_addr().unwrap();
+            // A blocking client with a small receive window that never reads.
+            let socket =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            socket.connect(&addr.into()).unwrap();
+            until("the connection is live", || seen.lock().unwrap().len() == 1).await;
+            let transport = seen.lock().unwrap()[0].clone();
+            assert!(transport.get_write_buffer_size() > 0);
+            server.close();
+            server.close_clients();
+            for _ in 0..20 {
+                tulipa::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            assert_eq!(
+                server.connection_count(),
+                1,
+                "close_clients waits for a buffer nobody reads"
+            );
+            assert!(transport.is_closing());
+            server.abort_clients();
+            until("abort_clients ended it", || server.connection_count() == 0).await;
+            assert_eq!(transport.get_write_buffer_size(), 0);
+            server.wait_closed().await;
+            drop(socket);
+        });
+    }
+}

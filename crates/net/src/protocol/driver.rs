@@ -352,6 +352,20 @@ mod loom_tests {
         }
     }
 
+    /// The transport state of a connection over `io`.
+    fn mock_shared(io: &Arc<MockIo>) -> Arc<Shared> {
+        let info = Info {
+            peer: None,
+            local: None,
+            fd: -1,
+            can_write_eof: true,
+            eof_closes: false,
+            #[cfg(feature = "tls")]
+            tls: None,
+        };
+        Shared::new(StreamOut::new(io.clone()), info)
+    }
+
     struct Count(Arc<AtomicUsize>);
 
     impl Protocol for Count {
@@ -369,16 +383,7 @@ mod loom_tests {
             let io = Arc::new(MockIo {
                 written: written.clone(),
             });
-            let info = Info {
-                peer: None,
-                local: None,
-                fd: -1,
-                can_write_eof: true,
-                eof_closes: false,
-                #[cfg(feature = "tls")]
-                tls: None,
-            };
-            let shared = Shared::new(StreamOut::new(io.clone()), info);
+            let shared = mock_shared(&io);
             let transport = Transport {
                 shared: shared.clone(),
             };
@@ -405,16 +410,7 @@ mod loom_tests {
             let old_lost = Arc::new(AtomicUsize::new(0));
             let new_lost = Arc::new(AtomicUsize::new(0));
             let io = Arc::new(MockIo { written });
-            let info = Info {
-                peer: None,
-                local: None,
-                fd: -1,
-                can_write_eof: true,
-                eof_closes: false,
-                #[cfg(feature = "tls")]
-                tls: None,
-            };
-            let shared = Shared::new(StreamOut::new(io.clone()), info);
+            let shared = mock_shared(&io);
             let transport = Transport {
                 shared: shared.clone(),
             };

@@ -28,7 +28,7 @@ static HELD: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes of read buffers alive in the process (lent or kept as a thread's
 /// spare).
-#[cfg(test)]
+#[cfg(all(test, not(tulipa_loom)))]
 pub(crate) fn held_bytes() -> usize {
     HELD.load(Ordering::Relaxed)
 }
