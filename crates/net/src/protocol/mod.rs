@@ -149,7 +149,9 @@ pub trait Protocol: Send + 'static {
     }
 
     /// Bytes arrived. `data` is only valid during the call (it is the
-    /// connection's read buffer): copy what must outlive it.
+    /// worker thread's read buffer, lent for this call): copy what must
+    /// outlive it, or use a [`BufferedProtocol`] to receive into your own
+    /// buffer.
     fn data_received(&mut self, data: &[u8]);
 
     /// The peer closed its write half (TCP FIN). Return `true` to keep the
