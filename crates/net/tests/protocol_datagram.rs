@@ -261,3 +261,40 @@ fn a_panicking_connection_lost_still_wakes_wait_closed() {
         assert_eq!(*lost.lock().unwrap(), [false]);
     });
 }
+
+/// Issue "set_write_buffer_limits validates as asyncio": the datagram
+/// transport derives and checks its marks like a stream transport (asyncio's
+/// `_set_write_buffer_limits`), on both runtimes; a refused call changes
+/// nothing.
+#[test]
+fn datagram_write_buffer_limits_follow_asyncio() {
+    let runtimes = [
+        tulipa::Runtime::builder().current_thread().build().unwrap(),
+        tulipa::Runtime::builder().multi_thread().build().unwrap(),
+    ];
+    for rt in runtimes {
+        rt.block_on(async {
+            let t = create_datagram_endpoint(
+                || recorder(&Log::default(), false),
+                Some("127.0.0.1:0".parse().unwrap()),
+                None,
+            )
+            .unwrap();
+            assert_eq!(t.get_write_buffer_limits(), (16 * 1024, 64 * 1024));
+            t.set_write_buffer_limits(Some(1000), None).unwrap();
+            assert_eq!(t.get_write_buffer_limits(), (250, 1000));
+            t.set_write_buffer_limits(None, Some(100)).unwrap();
+            assert_eq!(t.get_write_buffer_limits(), (100, 400));
+            let err = t.set_write_buffer_limits(Some(1), Some(2)).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("high=1"), "{err}");
+            assert_eq!(t.get_write_buffer_limits(), (100, 400));
+            t.set_write_buffer_limits(Some(0), None).unwrap();
+            assert_eq!(t.get_write_buffer_limits(), (0, 0));
+            t.set_write_buffer_limits(None, None).unwrap();
+            assert_eq!(t.get_write_buffer_limits(), (16 * 1024, 64 * 1024));
+            t.abort();
+            t.wait_closed().await;
+        });
+    }
+}

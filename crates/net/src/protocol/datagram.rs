@@ -3,10 +3,11 @@
 //!
 //! # Design
 //!
-//! As for streams (see the `driver` module): one driver future per
-//! endpoint owns the protocol and one 64 KiB receive buffer, and calls
+//! As for streams (see the `driver` and `lifecycle` modules): one driver
+//! future per endpoint owns the protocol and calls
 //! `datagram_received(&buf[..n], addr)` for each datagram, with no
-//! allocation. [`DatagramTransport::send_to`] sends straight to the socket
+//! allocation: `buf` is the worker thread's read buffer (`read_buf`), lent
+//! for that one receive, so an idle endpoint holds none. [`DatagramTransport::send_to`] sends straight to the socket
 //! when nothing is queued; a datagram the kernel refuses for now
 //! (`WouldBlock`) is copied into a queue that the driver flushes when the
 //! socket is writable, in order. The queue's byte count drives
@@ -17,29 +18,26 @@
 //! connected socket, an oversized datagram) is handed to
 //! `error_received`, from the driver, after the call that caused it.
 //! The endpoint ends with `close` (after the queue is flushed) or `abort`,
-//! calling `connection_lost(None)` exactly once. As for streams, a callback
-//! that panics ends the endpoint without any further callback (the driver
-//! notices that its `poll` unwound), and even a panicking
-//! `connection_lost` still wakes `wait_closed`.
+//! calling `connection_lost(None)` exactly once. The end is the shared
+//! lifecycle's, as for streams: a callback that panics ends the endpoint
+//! without any further callback, and even a panicking `connection_lost`
+//! still wakes `wait_closed`.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::io;
 use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tulipa_reactor::Async;
 
 use super::current_spawner;
-use super::transport::{lock, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+use super::lifecycle::{self, Connection, Outgoing, Runner};
+use super::read_buf;
 
-/// Bytes in an endpoint's receive buffer: the largest UDP payload fits.
-const RECV_BUFFER: usize = 64 * 1024;
 /// Datagrams received per poll before the driver yields.
 const RECV_BUDGET: usize = 32;
 
@@ -76,41 +74,36 @@ pub trait DatagramProtocol: Send + 'static {
     fn resume_writing(&mut self) {}
 }
 
-struct State {
+/// What a datagram transport's state holds besides the shared lifecycle.
+struct DgramOut {
     io: Option<Arc<Async<UdpSocket>>>,
     queue: VecDeque<(Box<[u8]>, Option<SocketAddr>)>,
     queued_bytes: usize,
-    high: usize,
-    low: usize,
-    protocol_paused: bool,
-    pause_pending: bool,
+    /// Send errors for `error_received`.
     errors: Vec<io::Error>,
-    closing: bool,
-    aborted: bool,
-    lost: bool,
-    dirty: bool,
-    parked: bool,
-    waker: Option<Waker>,
-    closed_waiters: Vec<Waker>,
 }
 
-impl State {
-    fn notify(&mut self) -> Option<Waker> {
-        self.dirty = true;
-        if self.parked {
-            self.parked = false;
-            self.waker.take()
-        } else {
-            None
-        }
+impl Outgoing for DgramOut {
+    type Io = Arc<Async<UdpSocket>>;
+    fn buffered(&self) -> usize {
+        self.queued_bytes
+    }
+    fn discard(&mut self) {
+        self.queue = VecDeque::new();
+        self.queued_bytes = 0;
+    }
+    fn take_io(&mut self) -> Option<Self::Io> {
+        self.io.take()
     }
 }
 
-struct Shared {
-    state: Mutex<State>,
+/// An endpoint's fixed facts.
+struct Addrs {
     local: Option<SocketAddr>,
     remote: Option<SocketAddr>,
 }
+
+type Shared = lifecycle::Shared<DgramOut, Addrs>;
 
 /// The sending end of a UDP endpoint: asyncio's `DatagramTransport`.
 ///
@@ -121,10 +114,6 @@ pub struct DatagramTransport {
 }
 
 impl DatagramTransport {
-    fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.shared.state)
-    }
-
     /// Sends `data` as one datagram to `addr`: asyncio's `sendto`.
     ///
     /// Straight to the socket when nothing is queued; otherwise (or when
@@ -138,7 +127,7 @@ impl DatagramTransport {
     /// Fails with [`InvalidInput`](io::ErrorKind::InvalidInput) when the
     /// endpoint is connected to a remote address and `addr` is another.
     pub fn send_to(&self, data: &[u8], addr: SocketAddr) -> io::Result<()> {
-        if let Some(remote) = self.shared.remote {
+        if let Some(remote) = self.shared.info.remote {
             if remote != addr {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -160,7 +149,7 @@ impl DatagramTransport {
     /// Fails with [`NotConnected`](io::ErrorKind::NotConnected) when the
     /// endpoint was made without a remote address.
     pub fn send(&self, data: &[u8]) -> io::Result<()> {
-        if self.shared.remote.is_none() {
+        if self.shared.info.remote.is_none() {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "this endpoint has no remote address: pass one to create_datagram_endpoint, or \
@@ -172,137 +161,95 @@ impl DatagramTransport {
     }
 
     fn send_inner(&self, data: &[u8], addr: Option<SocketAddr>) {
-        let mut st = self.state();
-        if st.closing || st.lost {
-            return;
-        }
-        if st.queue.is_empty() {
-            let Some(io) = st.io.as_deref() else { return };
-            let res = loop {
-                let r = match (addr, self.shared.remote) {
-                    (_, Some(_)) => io.get_ref().send(data),
-                    (Some(a), None) => io.get_ref().send_to(data, a),
-                    (None, None) => unreachable!("send() checks for a remote address"),
+        let remote = self.shared.info.remote;
+        self.shared.update(|st| {
+            if !st.open() {
+                return false;
+            }
+            if st.x.queue.is_empty() {
+                let Some(io) = st.x.io.as_deref() else {
+                    return false;
                 };
-                match r {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    r => break r,
-                }
-            };
-            match res {
-                Ok(_) => return,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    st.errors.push(e);
-                    let w = st.notify();
-                    drop(st);
-                    if let Some(w) = w {
-                        w.wake();
+                let res = loop {
+                    let r = match (addr, remote) {
+                        (_, Some(_)) => io.get_ref().send(data),
+                        (Some(a), None) => io.get_ref().send_to(data, a),
+                        (None, None) => unreachable!("send() checks for a remote address"),
+                    };
+                    match r {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        r => break r,
                     }
-                    return;
+                };
+                match res {
+                    Ok(_) => return false,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        st.x.errors.push(e);
+                        return true;
+                    }
                 }
             }
-        }
-        let was_empty = st.queue.is_empty();
-        st.queue.push_back((data.into(), addr));
-        st.queued_bytes += data.len();
-        let pause = !st.protocol_paused && st.queued_bytes > st.high;
-        if pause {
-            st.protocol_paused = true;
-            st.pause_pending = true;
-        }
-        let w = if was_empty || pause {
-            st.notify()
-        } else {
-            None
-        };
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+            let was_empty = st.x.queue.is_empty();
+            st.x.queue.push_back((data.into(), addr));
+            st.x.queued_bytes += data.len();
+            let paused = st.check_high();
+            was_empty || paused
+        });
     }
 
     /// Closes the endpoint once the queued datagrams are sent; stops
     /// receiving at once. Idempotent.
     pub fn close(&self) {
-        let mut st = self.state();
-        if st.closing {
-            return;
-        }
-        st.closing = true;
-        let w = st.notify();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+        self.shared.close();
     }
 
     /// Closes the endpoint now, dropping the queued datagrams.
     pub fn abort(&self) {
-        let mut st = self.state();
-        if st.lost {
-            return;
-        }
-        st.closing = true;
-        st.aborted = true;
-        st.queue = VecDeque::new();
-        st.queued_bytes = 0;
-        let w = st.notify();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+        self.shared.abort();
     }
 
     /// Whether the endpoint is closing or closed.
     pub fn is_closing(&self) -> bool {
-        let st = self.state();
-        st.closing || st.lost
+        self.shared.is_closing()
     }
 
     /// Bytes queued, not yet sent.
     pub fn get_write_buffer_size(&self) -> usize {
-        self.state().queued_bytes
+        self.shared.write_buffer_size()
     }
 
     /// Sets the send queue's flow-control marks, as
-    /// [`Transport::set_write_buffer_limits`](super::Transport::set_write_buffer_limits).
+    /// [`Transport::set_write_buffer_limits`](super::Transport::set_write_buffer_limits)
+    /// (the same defaults, derivation and validation; a queue already above
+    /// the new `high` pauses the protocol).
     ///
     /// # Errors
     ///
-    /// Fails with [`io::ErrorKind::InvalidInput`] if `low > high`.
+    /// Fails with [`io::ErrorKind::InvalidInput`] (asyncio's `ValueError`)
+    /// if `low > high`, whether given or derived.
     pub fn set_write_buffer_limits(
         &self,
         high: Option<usize>,
         low: Option<usize>,
     ) -> io::Result<()> {
-        let (high, low) = match (high, low) {
-            (None, None) => (DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER),
-            (Some(h), None) => (h, h / 4),
-            (None, Some(l)) => (l.saturating_mul(4), l),
-            (Some(h), Some(l)) => (h, l),
-        };
-        if low > high {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("write buffer limits need low <= high, got high={high} and low={low}"),
-            ));
-        }
-        let mut st = self.state();
-        st.high = high;
-        st.low = low;
-        Ok(())
+        self.shared.set_write_buffer_limits(high, low)
+    }
+
+    /// The flow-control marks as `(low, high)`, in asyncio's order.
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
+        self.shared.write_buffer_limits()
     }
 
     /// The local address (asyncio's `get_extra_info("sockname")`).
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.shared.local
+        self.shared.info.local
     }
 
     /// The remote address it is connected to, if any
     /// (`get_extra_info("peername")`).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.shared.remote
+        self.shared.info.remote
     }
 
     /// Waits until the endpoint closed and `connection_lost` returned.
@@ -311,101 +258,39 @@ impl DatagramTransport {
     ///
     /// Cancel safe: it only observes.
     pub async fn wait_closed(&self) {
-        poll_fn(|cx| {
-            let mut st = self.state();
-            if st.lost {
-                return Poll::Ready(());
-            }
-            if !st.closed_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                st.closed_waiters.push(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await
+        poll_fn(|cx| self.shared.poll_closed(cx)).await
     }
 }
 
 impl fmt::Debug for DatagramTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatagramTransport")
-            .field("local", &self.shared.local)
-            .field("remote", &self.shared.remote)
+            .field("local", &self.shared.info.local)
+            .field("remote", &self.shared.info.remote)
             .finish_non_exhaustive()
     }
 }
 
-/// The future that runs one endpoint.
-struct Driver<P: DatagramProtocol> {
+/// One endpoint's loop, run and ended by a [`Runner`].
+struct Endpoint<P> {
     protocol: P,
     io: Arc<Async<UdpSocket>>,
-    shared: Arc<Shared>,
-    buf: Box<[u8]>,
-    /// `connection_lost` was called (or will never be).
-    done: bool,
-    /// `lost` was set and the waiters woken.
-    completed: bool,
-    /// Inside `poll`: still true in `Drop` when a callback panicked.
-    polling: bool,
 }
 
-// The driver never pins the protocol: moving it is fine.
-impl<P: DatagramProtocol> Unpin for Driver<P> {}
-
-impl<P: DatagramProtocol> Driver<P> {
-    fn finish(&mut self, err: Option<io::Error>) {
-        if self.done {
-            return;
-        }
-        self.done = true;
-        self.close_io();
-        // Complete even if `connection_lost` panics, then let the panic go
-        // on to the runtime's panic policy.
-        let protocol = &mut self.protocol;
-        let res = panic::catch_unwind(AssertUnwindSafe(|| protocol.connection_lost(err)));
-        self.complete();
-        if let Err(payload) = res {
-            panic::resume_unwind(payload);
-        }
-    }
-
-    /// Takes the socket out of the state (the driver's own reference goes
-    /// when the driver is dropped).
-    fn close_io(&mut self) {
-        let io = {
-            let mut st = lock(&self.shared.state);
-            st.closing = true;
-            st.queue = VecDeque::new();
-            st.queued_bytes = 0;
-            st.parked = false;
-            st.waker = None;
-            st.io.take()
-        };
-        drop(io);
-    }
-
-    /// Marks the endpoint lost and wakes `wait_closed`; runs once.
-    fn complete(&mut self) {
-        if self.completed {
-            return;
-        }
-        self.completed = true;
-        let waiters = {
-            let mut st = lock(&self.shared.state);
-            st.closing = true;
-            st.lost = true;
-            mem::take(&mut st.closed_waiters)
-        };
-        waiters.into_iter().for_each(Waker::wake);
-    }
-
+impl<P: DatagramProtocol> Endpoint<P> {
     /// Sends queued datagrams while the socket takes them; errors are
     /// collected for `error_received`. Returns whether `resume_writing`
     /// is due and whether the queue is empty.
-    fn flush(&mut self, cx: &mut Context<'_>, errors: &mut Vec<io::Error>) -> (bool, bool) {
-        let mut st = lock(&self.shared.state);
-        while let Some((data, addr)) = st.queue.front() {
+    fn flush(
+        &self,
+        shared: &Shared,
+        cx: &mut Context<'_>,
+        errors: &mut Vec<io::Error>,
+    ) -> (bool, bool) {
+        let mut st = shared.lock();
+        while let Some((data, addr)) = st.x.queue.front() {
             let res = match addr {
-                Some(a) if self.shared.remote.is_none() => self.io.get_ref().send_to(data, *a),
+                Some(a) if shared.info.remote.is_none() => self.io.get_ref().send_to(data, *a),
                 _ => self.io.get_ref().send(data),
             };
             match res {
@@ -420,134 +305,93 @@ impl<P: DatagramProtocol> Driver<P> {
                 Err(e) => errors.push(e),
                 Ok(_) => {}
             }
-            if let Some((data, _)) = st.queue.pop_front() {
-                st.queued_bytes -= data.len();
+            if let Some((data, _)) = st.x.queue.pop_front() {
+                st.x.queued_bytes -= data.len();
             }
         }
-        let mut resume = false;
-        if st.protocol_paused && st.queued_bytes <= st.low {
-            st.protocol_paused = false;
-            if st.pause_pending {
-                st.pause_pending = false;
-            } else {
-                resume = true;
-            }
-        }
-        (resume, st.queue.is_empty())
+        (st.check_low(), st.x.queue.is_empty())
     }
 }
 
-impl<P: DatagramProtocol> Future for Driver<P> {
-    type Output = ();
+impl<P: DatagramProtocol> Connection for Endpoint<P> {
+    type Out = DgramOut;
+    type Info = Addrs;
+    const DROPPED: &'static str =
+        "the endpoint's driver was dropped (the runtime shut down) before it closed";
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(());
-        }
-        // Left set if a callback panics out of `poll_inner`.
-        this.polling = true;
-        let res = this.poll_inner(cx);
-        this.polling = false;
-        res
+    fn made(&mut self, shared: &Arc<Shared>) {
+        self.protocol.connection_made(DatagramTransport {
+            shared: shared.clone(),
+        });
     }
-}
 
-impl<P: DatagramProtocol> Driver<P> {
+    fn lost(&mut self, err: Option<io::Error>) {
+        self.protocol.connection_lost(err);
+    }
+
+    fn release(&mut self) {}
+
     /// One poll: deliver what the transport recorded, flush, receive, park.
-    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self;
+    fn turn(&mut self, shared: &Arc<Shared>, cx: &mut Context<'_>) -> Poll<Option<io::Error>> {
         let mut budget = RECV_BUDGET;
         loop {
             let (pause, mut errors, aborted, closing) = {
-                let mut st = lock(&this.shared.state);
-                st.dirty = false;
-                st.parked = false;
-                (
-                    mem::take(&mut st.pause_pending),
-                    mem::take(&mut st.errors),
-                    st.aborted,
-                    st.closing,
-                )
+                let mut st = shared.lock();
+                let pause = st.begin_turn();
+                (pause, mem::take(&mut st.x.errors), st.aborted, st.closing)
             };
             if aborted {
-                this.finish(None);
-                return Poll::Ready(());
+                return Poll::Ready(None);
             }
             if pause {
-                this.protocol.pause_writing();
+                self.protocol.pause_writing();
             }
             for e in errors.drain(..) {
-                this.protocol.error_received(e);
+                self.protocol.error_received(e);
             }
-            let (resume, empty) = this.flush(cx, &mut errors);
+            let (resume, empty) = self.flush(shared, cx, &mut errors);
             for e in errors {
-                this.protocol.error_received(e);
+                self.protocol.error_received(e);
             }
             if resume {
-                this.protocol.resume_writing();
+                self.protocol.resume_writing();
             }
             if closing && empty {
-                this.finish(None);
-                return Poll::Ready(());
+                return Poll::Ready(None);
             }
             if !closing {
                 if budget == 0 {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
-                match this.io.get_ref().recv_from(&mut this.buf) {
+                let mut buf = read_buf::lease();
+                match self.io.get_ref().recv_from(&mut buf) {
                     Ok((n, addr)) => {
                         budget -= 1;
-                        this.protocol.datagram_received(&this.buf[..n], addr);
+                        self.protocol.datagram_received(&buf[..n], addr);
                         continue;
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        match this.io.poll_readable(cx) {
+                        drop(buf);
+                        match self.io.poll_readable(cx) {
                             Poll::Ready(Ok(())) => continue,
-                            Poll::Ready(Err(e)) => {
-                                this.finish(Some(e));
-                                return Poll::Ready(());
-                            }
+                            Poll::Ready(Err(e)) => return Poll::Ready(Some(e)),
                             Poll::Pending => {}
                         }
                     }
                     Err(e) => {
+                        drop(buf);
                         budget = budget.saturating_sub(1);
-                        this.protocol.error_received(e);
+                        self.protocol.error_received(e);
                         continue;
                     }
                 }
             }
-            let mut st = lock(&this.shared.state);
-            if st.dirty {
-                continue;
-            }
-            st.parked = true;
-            match &st.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => st.waker = Some(cx.waker().clone()),
-            }
-            return Poll::Pending;
-        }
-    }
-}
-
-impl<P: DatagramProtocol> Drop for Driver<P> {
-    fn drop(&mut self) {
-        if !self.done {
-            if !self.polling && !std::thread::panicking() {
-                self.finish(Some(io::Error::other(
-                    "the endpoint's driver was dropped (the runtime shut down) before it closed",
-                )));
-            } else {
-                // A callback panicked: no more callbacks.
-                self.done = true;
-                self.close_io();
+            if shared.lock().park(cx) {
+                return Poll::Pending;
             }
         }
-        self.complete();
     }
 }
 
@@ -628,38 +472,28 @@ where
     }
     let local = socket.local_addr().ok();
     let io = Arc::new(Async::new(socket)?);
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            io: Some(io.clone()),
-            queue: VecDeque::new(),
-            queued_bytes: 0,
-            high: DEFAULT_HIGH_WATER,
-            low: DEFAULT_LOW_WATER,
-            protocol_paused: false,
-            pause_pending: false,
-            errors: Vec::new(),
-            closing: false,
-            aborted: false,
-            lost: false,
-            dirty: false,
-            parked: false,
-            waker: None,
-            closed_waiters: Vec::new(),
-        }),
-        local,
-        remote: remote_addr,
-    });
-    let transport = DatagramTransport { shared };
-    let mut driver = Driver {
+    let out = DgramOut {
+        io: Some(io.clone()),
+        queue: VecDeque::new(),
+        queued_bytes: 0,
+        errors: Vec::new(),
+    };
+    let shared = Shared::new(
+        out,
+        Addrs {
+            local,
+            remote: remote_addr,
+        },
+    );
+    let transport = DatagramTransport {
+        shared: shared.clone(),
+    };
+    let endpoint = Endpoint {
         protocol: factory(),
         io,
-        shared: transport.shared.clone(),
-        buf: vec![0; RECV_BUFFER].into_boxed_slice(),
-        done: false,
-        completed: false,
-        polling: false,
     };
-    driver.protocol.connection_made(transport.clone());
-    spawner.spawn_detached(Box::pin(driver))?;
+    let mut runner = Runner::new(endpoint, shared);
+    runner.announce();
+    spawner.spawn_detached(Box::pin(runner))?;
     Ok(transport)
 }

@@ -10,12 +10,16 @@
 //! | --- | --- |
 //! | `loop.create_server(factory, host, port)` | [`create_server`] |
 //! | `loop.create_server(factory, sock=sock)` | [`create_server_with_listener`] |
+//! | `create_server(..., start_serving=False)`, `Server.start_serving()` | [`create_server_with`], [`Server::start_serving`] |
 //! | `loop.connect_accepted_socket(factory, sock)` | [`connect_accepted_socket`] |
 //! | `loop.create_connection(factory, host, port)` | [`create_connection`] |
+//! | `create_connection(..., local_addr=...)` | [`create_connection_bound`] |
 //! | `loop.create_unix_server`, `create_unix_connection` | [`create_unix_server`], [`create_unix_connection`] |
 //! | `loop.create_datagram_endpoint` | [`create_datagram_endpoint`] |
+//! | `loop.connect_read_pipe`, `connect_write_pipe` | [`connect_read_pipe`], [`connect_write_pipe`] |
 //! | `ssl=` on those calls | `create_tls_server`, `create_tls_connection` (feature `tls`) |
 //! | `asyncio.Protocol`, `DatagramProtocol` | [`Protocol`], [`DatagramProtocol`] |
+//! | `asyncio.BufferedProtocol` (`get_buffer`, `buffer_updated`) | [`BufferedProtocol`], run as [`Buffered`]`(protocol)` |
 //! | `Transport`, `DatagramTransport`, `Server` | [`Transport`], [`DatagramTransport`], [`Server`] |
 //!
 //! # Design
@@ -23,10 +27,12 @@
 //! Each connection is run by one *driver* future, spawned on the current
 //! runtime through [`tulipa_core::spawn`] (so the crate knows no executor;
 //! calling these functions outside a runtime fails with
-//! [`NotFound`](io::ErrorKind::NotFound)). The driver owns the protocol and
-//! one read buffer of 64 KiB, allocated once: every read is one system call
-//! into it followed by `data_received(&buf[..n])` — no per-read allocation,
-//! no channel, no copy. A [`Transport`] is a cheap, thread-safe handle to
+//! [`NotFound`](io::ErrorKind::NotFound)). The driver owns the protocol;
+//! every read is one system call into the worker thread's read buffer
+//! (64 KiB, one per thread, lent for the read and its callback) followed by
+//! `data_received(&buf[..n])` — no per-read allocation, no channel, no
+//! copy, and no buffer held by an idle connection; a [`BufferedProtocol`]
+//! gets the bytes straight in its own buffer. A [`Transport`] is a cheap, thread-safe handle to
 //! the connection's state; `write` sends straight to the socket when
 //! nothing is buffered and buffers the rest for the driver. The callbacks
 //! of one connection never run concurrently (the driver calls them, from
@@ -95,8 +101,12 @@ use std::sync::Arc;
 
 use tulipa_reactor::Async;
 
+mod buffered;
 mod datagram;
 mod driver;
+mod lifecycle;
+mod pipe;
+mod read_buf;
 mod server;
 mod stream;
 mod sync;
@@ -104,15 +114,22 @@ mod sync;
 mod tls_glue;
 mod transport;
 
+pub use buffered::{Buffered, BufferedProtocol, StreamProtocol};
 pub use datagram::{create_datagram_endpoint, DatagramProtocol, DatagramTransport};
-pub use server::{create_server, create_server_with_listener, create_unix_server, Server};
+pub use lifecycle::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+pub use pipe::{connect_read_pipe, connect_write_pipe};
+pub use server::{
+    create_server, create_server_with, create_server_with_listener, create_unix_server, Server,
+    ServerOptions,
+};
 #[cfg(feature = "tls")]
 pub use tls_glue::{create_tls_connection, create_tls_server};
-pub use transport::{SocketAddress, Transport, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+pub use transport::{SocketAddress, Transport};
 
-use self::driver::Driver;
+use self::driver::Stream;
+use self::lifecycle::Runner;
 use self::stream::Io;
-use self::transport::{Info, Shared};
+use self::transport::{Info, Shared, StreamOut};
 use crate::ToSocketAddrs;
 
 /// The callbacks of a stream connection: asyncio's `Protocol`.
@@ -132,7 +149,9 @@ pub trait Protocol: Send + 'static {
     }
 
     /// Bytes arrived. `data` is only valid during the call (it is the
-    /// connection's read buffer): copy what must outlive it.
+    /// worker thread's read buffer, lent for this call): copy what must
+    /// outlive it, or use a [`BufferedProtocol`] to receive into your own
+    /// buffer.
     fn data_received(&mut self, data: &[u8]);
 
     /// The peer closed its write half (TCP FIN). Return `true` to keep the
@@ -159,14 +178,17 @@ pub trait Protocol: Send + 'static {
     fn resume_writing(&mut self) {}
 }
 
-/// Builds the shared state and the driver of a connected stream.
-fn start<P: Protocol, I: Io>(
+/// The driver of one stream connection.
+pub(crate) type Driver<P, I> = Runner<Stream<P, I>>;
+
+/// Builds the shared state and the driver of a connected stream; the
+/// driver calls `connection_made` on its first poll unless announced.
+fn start<P: StreamProtocol, I: Io>(
     protocol: P,
     io: I,
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     #[cfg(feature = "tls")] tls: Option<crate::tls::TlsInfo>,
-    started: bool,
 ) -> (Transport, Driver<P, I>) {
     let io = Arc::new(io);
     let info = Info {
@@ -174,19 +196,20 @@ fn start<P: Protocol, I: Io>(
         local,
         fd: io.raw_fd(),
         can_write_eof: io.can_write_eof(),
+        eof_closes: io.eof_closes(),
         #[cfg(feature = "tls")]
         tls,
     };
-    let shared = Shared::new(io.clone(), info);
+    let shared = Shared::new(StreamOut::new(io.clone()), info);
     let transport = Transport {
         shared: shared.clone(),
     };
-    (transport, Driver::new(protocol, io, shared, started))
+    (transport, Runner::new(Stream::new(protocol, io), shared))
 }
 
 /// Calls `connection_made` in the caller's task, then runs the driver in
 /// the background: the client side of every `create_*_connection`.
-fn run_client<P: Protocol, I: Io>(
+fn run_client<P: StreamProtocol, I: Io>(
     factory: impl FnOnce() -> P,
     io: I,
     peer: Option<SocketAddress>,
@@ -201,9 +224,8 @@ fn run_client<P: Protocol, I: Io>(
         local,
         #[cfg(feature = "tls")]
         tls,
-        true,
     );
-    driver.protocol_mut().connection_made(transport.clone());
+    driver.announce();
     // On failure the driver is dropped, which ends the connection with
     // `connection_lost(Some(..))` after the `connection_made` above.
     spawner.spawn_detached(Box::pin(driver))?;
@@ -248,7 +270,7 @@ fn current_spawner() -> io::Result<Arc<dyn tulipa_core::spawn::Spawn>> {
 /// and never calls the factory.
 pub async fn create_connection<P, F, A>(factory: F, addr: A) -> io::Result<Transport>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: FnOnce() -> P,
     A: ToSocketAddrs,
 {
@@ -266,6 +288,101 @@ where
     )
 }
 
+/// [`create_connection`] from a given local address: asyncio's
+/// `create_connection(protocol_factory, host, port, local_addr=...)`.
+///
+/// The socket is bound to `local_addr` (port 0 picks a free port) before
+/// it connects. The addresses `addr` resolves to are tried in order, those
+/// of `local_addr`'s family only, each from a socket of its own, until one
+/// connects.
+///
+/// # Errors
+///
+/// As for [`create_connection`]; also
+/// [`InvalidInput`](io::ErrorKind::InvalidInput) when `addr` resolves to
+/// no address of `local_addr`'s family, and the error of `bind` (e.g.
+/// [`AddrInUse`](io::ErrorKind::AddrInUse),
+/// [`AddrNotAvailable`](io::ErrorKind::AddrNotAvailable)) when the local
+/// address cannot be bound. With several addresses, the last error is
+/// returned.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future closes the socket and never calls the
+/// factory.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa_net::protocol::{create_connection_bound, create_server, Protocol};
+///
+/// struct Quiet;
+/// impl Protocol for Quiet {
+///     fn data_received(&mut self, _: &[u8]) {}
+/// }
+///
+/// tulipa::run(async {
+///     let server = create_server(|| Quiet, "127.0.0.1:0").await?;
+///     let local = "127.0.0.1:0".parse().unwrap();
+///     let t = create_connection_bound(|| Quiet, server.local_addr().unwrap(), local).await?;
+///     assert_eq!(t.local_addr().unwrap().as_inet().unwrap().ip(), local.ip());
+///     t.close();
+///     server.close();
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub async fn create_connection_bound<P, F, A>(
+    factory: F,
+    addr: A,
+    local_addr: SocketAddr,
+) -> io::Result<Transport>
+where
+    P: StreamProtocol,
+    F: FnOnce() -> P,
+    A: ToSocketAddrs,
+{
+    current_spawner()?;
+    let mut last = None;
+    for remote in addr.to_socket_addrs().await? {
+        if remote.is_ipv4() != local_addr.is_ipv4() {
+            continue;
+        }
+        let socket = crate::TcpSocket::for_addr(remote)?;
+        if let Err(e) = socket.bind(local_addr) {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot bind the connection to local address {local_addr}: {e}"),
+            ));
+        }
+        match socket.connect(remote).await {
+            Ok(stream) => {
+                let io = stream.io;
+                let (peer, local) = tcp_addrs(&io);
+                return run_client(
+                    factory,
+                    io,
+                    peer,
+                    local,
+                    #[cfg(feature = "tls")]
+                    None,
+                );
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "the address resolved to no {} address to connect to from local address \
+                 {local_addr}: give a local address of the remote's family",
+                if local_addr.is_ipv4() { "IPv4" } else { "IPv6" }
+            ),
+        )
+    }))
+}
+
 /// Runs a protocol on an already connected std TCP stream (asyncio's
 /// `create_connection(sock=...)`, `connect_accepted_socket`).
 ///
@@ -278,12 +395,14 @@ pub fn connect_accepted_socket<P, F>(
     stream: std::net::TcpStream,
 ) -> io::Result<Transport>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: FnOnce() -> P,
 {
     current_spawner()?;
     let _ = stream.set_nodelay(true);
     let io = Async::new(stream)?;
+    // A stream socket: a short read means its buffer is empty.
+    io.set_byte_stream();
     let (peer, local) = tcp_addrs(&io);
     run_client(
         factory,
@@ -313,7 +432,7 @@ pub async fn create_unix_connection<P, F>(
     path: impl AsRef<Path>,
 ) -> io::Result<Transport>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: FnOnce() -> P,
 {
     current_spawner()?;

@@ -23,6 +23,11 @@
 //! transports (for `close_clients` / `abort_clients`, and for
 //! `wait_closed`, which waits until the loops and the connections are all
 //! gone), and the tasks waiting in `wait_closed` / `serve_forever`.
+//! The tasks a server spawns (accept loops, connections) are named after
+//! the server's first address and the peer, and carry the location of the
+//! user's call that made the server (captured with `#[track_caller]`) as
+//! their spawn location.
+//!
 //! Lock order: the server lock, then a transport's state lock (never the
 //! reverse: the driver's end hook runs after the transport lock is
 //! released).
@@ -33,19 +38,19 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use tulipa_core::spawn::Spawn;
+use tulipa_core::spawn::{Spawn, SpawnOptions};
 use tulipa_reactor::Async;
 
 use super::stream::Io;
 use super::transport::{lock, SocketAddress, Transport};
-use super::{current_spawner, start, Protocol};
+use super::{current_spawner, start, StreamProtocol};
 use crate::accept::{poll_accept_with_backoff, Backoff};
 use crate::ToSocketAddrs;
 
@@ -99,9 +104,11 @@ impl Listener for UnixListen {
             match self.io.get_ref().accept() {
                 Ok((stream, peer)) => {
                     let local = stream.local_addr().ok().map(SocketAddress::Unix);
-                    return Poll::Ready(
-                        Async::new(stream).map(|s| (s, Some(SocketAddress::Unix(peer)), local)),
-                    );
+                    return Poll::Ready(Async::new(stream).map(|s| {
+                        // A stream socket: a short read means its buffer is empty.
+                        s.set_byte_stream();
+                        (s, Some(SocketAddress::Unix(peer)), local)
+                    }));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Poll::Ready(Err(e)),
@@ -139,7 +146,7 @@ pub(crate) struct Plain<F>(pub(crate) F);
 impl<S, P, F> Handler<S> for Plain<F>
 where
     S: Io,
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
 {
     fn handle(
@@ -161,6 +168,7 @@ where
                 return;
             }
         };
+        let options = server.connection_task(peer.as_ref());
         let (transport, driver) = start(
             protocol,
             stream,
@@ -168,12 +176,11 @@ where
             local,
             #[cfg(feature = "tls")]
             None,
-            false,
         );
         let driver = driver.on_end(server.register(transport));
         // A runtime that refuses work is shutting down: the driver is
         // dropped unstarted, which closes the socket and unregisters it.
-        let _ = spawner.spawn_detached(Box::pin(driver));
+        let _ = spawner.spawn_detached_with(options, Box::pin(driver));
     }
 }
 
@@ -185,6 +192,9 @@ fn report_panic(spawner: &dyn Spawn, payload: Box<dyn std::any::Any + Send>) {
 
 struct ServerState {
     closed: bool,
+    /// The accept loops accept (asyncio's `start_serving`); until then
+    /// they wait, and connections queue in the listeners' backlogs.
+    serving: bool,
     /// One slot per accept loop.
     loop_wakers: Vec<Option<Waker>>,
     loops_running: usize,
@@ -199,13 +209,22 @@ pub(crate) struct ServerShared {
     state: Mutex<ServerState>,
     addrs: Vec<SocketAddress>,
     accept_errors: AtomicU64,
+    /// Where the user made the server: the spawn location of its tasks.
+    location: &'static Location<'static>,
 }
 
 impl ServerShared {
-    fn new(addrs: Vec<SocketAddress>, loops: usize) -> Arc<ServerShared> {
+    fn new(
+        addrs: Vec<SocketAddress>,
+        loops: usize,
+        serving: bool,
+        location: &'static Location<'static>,
+    ) -> Arc<ServerShared> {
         Arc::new(ServerShared {
+            location,
             state: Mutex::new(ServerState {
                 closed: false,
+                serving,
                 loop_wakers: vec![None; loops],
                 loops_running: loops,
                 conns: HashMap::new(),
@@ -215,6 +234,22 @@ impl ServerShared {
             addrs,
             accept_errors: AtomicU64::new(0),
         })
+    }
+
+    /// How a connection's task is spawned: named after the server and the
+    /// peer, located where the user made the server.
+    pub(crate) fn connection_task(&self, peer: Option<&SocketAddress>) -> SpawnOptions {
+        let peer = peer.map_or_else(|| "(unknown peer)".to_string(), ToString::to_string);
+        SpawnOptions::new()
+            .name(format!("connection {peer} to server {}", self.name()))
+            .location(self.location)
+    }
+
+    /// The server's first address, as task names show it.
+    fn name(&self) -> String {
+        self.addrs
+            .first()
+            .map_or_else(|| "(no address)".to_string(), ToString::to_string)
     }
 
     /// Remembers a live connection; the returned hook forgets it.
@@ -273,6 +308,10 @@ impl<L: Listener, H: Handler<L::Stream>> Future for AcceptLoop<L, H> {
                 Some(w) if w.will_wake(cx.waker()) => {}
                 _ => st.loop_wakers[this.index] = Some(cx.waker().clone()),
             }
+            if !st.serving {
+                // `start_serving` wakes the loop.
+                return Poll::Pending;
+            }
         }
         for _ in 0..ACCEPT_BUDGET {
             let errors = &this.server.accept_errors;
@@ -327,9 +366,14 @@ pub(crate) fn serve<L: Listener, H: Handler<L::Stream>>(
     listeners: Vec<L>,
     addrs: Vec<SocketAddress>,
     handler: H,
+    options: &ServerOptions,
+    location: &'static Location<'static>,
 ) -> io::Result<Server> {
     let spawner = current_spawner()?;
-    let shared = ServerShared::new(addrs, listeners.len());
+    let shared = ServerShared::new(addrs, listeners.len(), options.start_serving, location);
+    let accept_task = SpawnOptions::new()
+        .name(format!("accept loop of server {}", shared.name()))
+        .location(location);
     let handler = Arc::new(handler);
     for (index, listener) in listeners.into_iter().enumerate() {
         let accept = AcceptLoop {
@@ -341,7 +385,7 @@ pub(crate) fn serve<L: Listener, H: Handler<L::Stream>>(
             spawner: spawner.clone(),
             ended: false,
         };
-        if let Err(e) = spawner.spawn_detached(Box::pin(accept)) {
+        if let Err(e) = spawner.spawn_detached_with(accept_task.clone(), Box::pin(accept)) {
             Server {
                 shared: shared.clone(),
             }
@@ -384,6 +428,13 @@ pub(crate) async fn bind_all<A: ToSocketAddrs>(
 /// `SO_REUSEADDR`; accepted sockets get `TCP_NODELAY`. Dropping the
 /// [`Server`] handle does not stop it: call [`Server::close`].
 ///
+/// Each connection runs in a task of its own named
+/// `connection <peer> to server <address>` (its accept loop:
+/// `accept loop of server <address>`), whose spawn location is the call
+/// of this function: that is what `task::current()`, `Handle::tasks()`
+/// and debug mode's reports show. The other server constructors do the
+/// same.
+///
 /// # Errors
 ///
 /// Fails when no runtime is current ([`NotFound`](io::ErrorKind::NotFound)),
@@ -393,15 +444,125 @@ pub(crate) async fn bind_all<A: ToSocketAddrs>(
 /// # Cancel safety
 ///
 /// Cancel safe: dropping the future closes what it bound.
-pub async fn create_server<P, F, A>(factory: F, addr: A) -> io::Result<Server>
+#[track_caller]
+pub fn create_server<P, F, A>(factory: F, addr: A) -> impl Future<Output = io::Result<Server>>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
     A: ToSocketAddrs,
 {
-    current_spawner()?;
-    let (listeners, addrs) = bind_all(addr).await?;
-    serve(listeners, addrs, Plain(factory))
+    let location = Location::caller();
+    async move {
+        current_spawner()?;
+        let (listeners, addrs) = bind_all(addr).await?;
+        serve(
+            listeners,
+            addrs,
+            Plain(factory),
+            &ServerOptions::new(),
+            location,
+        )
+    }
+}
+
+/// What [`create_server_with`] does besides listening: asyncio's
+/// `create_server` keywords that are not addresses.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa_net::protocol::ServerOptions;
+///
+/// let options = ServerOptions::new().start_serving(false);
+/// assert!(!options.get_start_serving());
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    start_serving: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            start_serving: true,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The defaults: the server serves at once.
+    pub fn new() -> ServerOptions {
+        ServerOptions::default()
+    }
+
+    /// Whether the server accepts connections as soon as it is made
+    /// (asyncio's `start_serving`, `true` by default). With `false` it is
+    /// bound and listening but accepts nothing until
+    /// [`Server::start_serving`] or [`Server::serve_forever`]; clients that
+    /// connect meanwhile wait in the listen backlog.
+    pub fn start_serving(mut self, start: bool) -> ServerOptions {
+        self.start_serving = start;
+        self
+    }
+
+    /// Whether the server will serve at once.
+    pub fn get_start_serving(&self) -> bool {
+        self.start_serving
+    }
+}
+
+/// [`create_server`] with [`ServerOptions`]: asyncio's
+/// `loop.create_server(protocol_factory, host, port, start_serving=...)`.
+///
+/// # Errors
+///
+/// As for [`create_server`].
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future closes what it bound.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa_net::protocol::{create_server_with, Protocol, ServerOptions};
+///
+/// struct Discard;
+/// impl Protocol for Discard {
+///     fn data_received(&mut self, _: &[u8]) {}
+/// }
+///
+/// tulipa::run(async {
+///     let options = ServerOptions::new().start_serving(false);
+///     let server = create_server_with(|| Discard, "127.0.0.1:0", &options).await?;
+///     assert!(!server.is_serving());
+///     server.start_serving();
+///     assert!(server.is_serving());
+///     server.close();
+///     server.wait_closed().await;
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[track_caller]
+pub fn create_server_with<P, F, A>(
+    factory: F,
+    addr: A,
+    options: &ServerOptions,
+) -> impl Future<Output = io::Result<Server>>
+where
+    P: StreamProtocol,
+    F: Fn() -> P + Send + Sync + 'static,
+    A: ToSocketAddrs,
+{
+    let location = Location::caller();
+    let options = options.clone();
+    async move {
+        current_spawner()?;
+        let (listeners, addrs) = bind_all(addr).await?;
+        serve(listeners, addrs, Plain(factory), &options, location)
+    }
 }
 
 /// Runs a protocol on every connection accepted by a listener you built
@@ -438,17 +599,24 @@ where
 /// })?;
 /// # std::io::Result::Ok(())
 /// ```
+#[track_caller]
 pub fn create_server_with_listener<P, F>(
     factory: F,
     listener: crate::TcpListener,
 ) -> io::Result<Server>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
 {
     current_spawner()?;
     let addrs = vec![SocketAddress::Inet(listener.local_addr()?)];
-    serve(vec![listener], addrs, Plain(factory))
+    serve(
+        vec![listener],
+        addrs,
+        Plain(factory),
+        &ServerOptions::new(),
+        Location::caller(),
+    )
 }
 
 /// Binds a Unix listener at `path`, replacing a stale socket file (the
@@ -477,14 +645,21 @@ pub(crate) fn bind_unix(path: &Path) -> io::Result<(UnixListen, Vec<SocketAddres
 ///
 /// Fails when no runtime is current, or when `path` cannot be bound (it
 /// exists and is not a socket, or its directory is missing).
+#[track_caller]
 pub fn create_unix_server<P, F>(factory: F, path: impl AsRef<Path>) -> io::Result<Server>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
 {
     current_spawner()?;
     let (listener, addrs) = bind_unix(path.as_ref())?;
-    serve(vec![listener], addrs, Plain(factory))
+    serve(
+        vec![listener],
+        addrs,
+        Plain(factory),
+        &ServerOptions::new(),
+        Location::caller(),
+    )
 }
 
 /// A running server: asyncio's `Server`, from [`create_server`] and
@@ -507,9 +682,26 @@ impl Server {
         &self.shared.addrs
     }
 
-    /// Whether it still accepts connections.
+    /// Whether it accepts connections: started serving and not closed
+    /// (asyncio's `is_serving`).
     pub fn is_serving(&self) -> bool {
-        !lock(&self.shared.state).closed
+        let st = lock(&self.shared.state);
+        st.serving && !st.closed
+    }
+
+    /// Starts accepting connections, for a server made with
+    /// [`ServerOptions::start_serving`]`(false)`: asyncio's
+    /// `start_serving`. Idempotent; does nothing once the server is
+    /// closed.
+    pub fn start_serving(&self) {
+        let mut st = lock(&self.shared.state);
+        if st.serving || st.closed {
+            return;
+        }
+        st.serving = true;
+        let wake: Vec<Waker> = st.loop_wakers.iter_mut().filter_map(Option::take).collect();
+        drop(st);
+        wake.into_iter().for_each(Waker::wake);
     }
 
     /// Stops accepting: the listening sockets close (soon, when their
@@ -577,13 +769,15 @@ impl Server {
     }
 
     /// Serves until [`close`](Server::close) is called (from another task
-    /// or a callback): asyncio's `serve_forever`. The server already serves
-    /// without it; this only waits.
+    /// or a callback): asyncio's `serve_forever`. It starts serving first
+    /// if the server was made with
+    /// [`ServerOptions::start_serving`]`(false)`; otherwise it only waits.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: dropping it does not stop the server.
     pub async fn serve_forever(&self) {
+        self.start_serving();
         poll_fn(|cx| {
             let mut st = lock(&self.shared.state);
             if st.closed {

@@ -67,6 +67,18 @@ pub(crate) trait Io: Send + Sync + 'static {
         Poll::Ready(Ok(()))
     }
 
+    /// Whether the transport reads at all (false for a pipe's write end).
+    fn reads(&self) -> bool {
+        true
+    }
+
+    /// Whether an EOF closes the whole transport: the peer's EOF whatever
+    /// `eof_received` answers, and `write_eof` (true for pipes, which
+    /// cannot be half-open).
+    fn eof_closes(&self) -> bool {
+        false
+    }
+
     /// Whether [`poll_shutdown_write`](Io::poll_shutdown_write) is supported.
     fn can_write_eof(&self) -> bool {
         true

@@ -15,9 +15,11 @@
 //! is taken by the driver only, reading and flushing in turn, so it is
 //! never contended; it comes after the transport's state lock.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -27,10 +29,10 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use tulipa_core::spawn::Spawn;
 use tulipa_reactor::Async;
 
-use super::server::{bind_all, serve, Handler, ServerShared};
+use super::server::{bind_all, serve, Handler, ServerOptions, ServerShared};
 use super::stream::Io;
 use super::transport::{lock, SocketAddress, Transport};
-use super::{current_spawner, run_client, start, Protocol, Server};
+use super::{current_spawner, run_client, start, Server, StreamProtocol};
 use crate::tls::{TlsAcceptor, TlsConnector, TlsStream};
 use crate::ToSocketAddrs;
 
@@ -106,7 +108,7 @@ struct TlsHandler<F> {
 
 impl<P, F> Handler<Async<TcpStream>> for TlsHandler<F>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
 {
     fn handle(
@@ -119,19 +121,23 @@ where
     ) {
         let acceptor = self.acceptor.clone();
         let factory = self.factory.clone();
+        let options = server.connection_task(peer.as_ref());
         let server = server.clone();
-        let _ = spawner.spawn_detached(Box::pin(async move {
-            let tls = match tulipa_timer::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-            {
-                Ok(Ok(tls)) => tls,
-                // A failed or stalled handshake concerns that peer only.
-                _ => return,
-            };
-            let info = tls.info();
-            let (transport, driver) =
-                start(factory(), TlsIo::new(tls), peer, local, Some(info), false);
-            driver.on_end(server.register(transport)).await;
-        }));
+        let _ = spawner.spawn_detached_with(
+            options,
+            Box::pin(async move {
+                let tls =
+                    match tulipa_timer::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => tls,
+                        // A failed or stalled handshake concerns that peer only.
+                        _ => return,
+                    };
+                let info = tls.info();
+                let (transport, driver) =
+                    start(factory(), TlsIo::new(tls), peer, local, Some(info));
+                driver.on_end(server.register(transport)).await;
+            }),
+        );
     }
 }
 
@@ -157,26 +163,27 @@ where
 /// # Cancel safety
 ///
 /// Cancel safe: dropping the future closes what it bound.
-pub async fn create_tls_server<P, F, A>(
+#[track_caller]
+pub fn create_tls_server<P, F, A>(
     factory: F,
     addr: A,
     acceptor: TlsAcceptor,
-) -> io::Result<Server>
+) -> impl Future<Output = io::Result<Server>>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: Fn() -> P + Send + Sync + 'static,
     A: ToSocketAddrs,
 {
-    current_spawner()?;
-    let (listeners, addrs) = bind_all(addr).await?;
-    serve(
-        listeners,
-        addrs,
-        TlsHandler {
+    let location = Location::caller();
+    async move {
+        current_spawner()?;
+        let (listeners, addrs) = bind_all(addr).await?;
+        let handler = TlsHandler {
             factory: Arc::new(factory),
             acceptor,
-        },
-    )
+        };
+        serve(listeners, addrs, handler, &ServerOptions::new(), location)
+    }
 }
 
 /// [`create_connection`](super::create_connection) over TLS: connects,
@@ -201,7 +208,7 @@ pub async fn create_tls_connection<P, F, A>(
     server_name: &str,
 ) -> io::Result<Transport>
 where
-    P: Protocol,
+    P: StreamProtocol,
     F: FnOnce() -> P,
     A: ToSocketAddrs,
 {

@@ -4,15 +4,13 @@
 //!
 //! A transport is an `Arc<Shared>`: the connection's fixed facts
 //! ([`Info`]: addresses, descriptor, TLS session) and one mutex-protected
-//! [`State`] that every operation goes through. The connection's *driver*
-//! (`super::driver`), a future spawned on the runtime, owns the protocol,
-//! reads the socket and calls the callbacks; the transport never calls the
-//! protocol itself (it may be borrowed by the very callback that is
-//! writing). Instead an operation that needs the protocol or the socket's
-//! readiness marks the state `dirty` and, if the driver is parked, wakes
-//! it. While the driver runs (`parked == false`) no wakeup is needed: it
-//! looks at the state after every callback and once more, under the lock,
-//! before it parks.
+//! state that every operation goes through. The flags, the park/notify
+//! handshake with the driver, the flow-control marks and the close waiters
+//! are the lifecycle every transport shares (`super::lifecycle`); this
+//! module adds what is particular to streams ([`StreamOut`]). The
+//! connection's *driver* (`super::driver`) owns the protocol, reads the
+//! socket and calls the callbacks; the transport never calls the protocol
+//! itself (it may be borrowed by the very callback that is writing).
 //!
 //! **Writes.** `write` appends to a `VecDeque<u8>` write buffer. When that
 //! buffer is empty it first writes straight to the socket with one
@@ -22,21 +20,15 @@
 //! writes. The driver flushes the buffer when the socket is writable.
 //!
 //! **Flow control.** When the buffer grows above the high-water mark the
-//! transport records `pause_pending`; the driver calls
+//! transport records a pause; the driver calls
 //! [`Protocol::pause_writing`](super::Protocol::pause_writing) right after
 //! the callback that crossed the mark returns (or promptly, when the write
 //! came from another task). When a flush drains it to the low-water mark,
 //! the driver calls `resume_writing`. The two always alternate.
 //!
 //! **Closing.** `close` stops reading, lets the driver flush, and then ends
-//! the connection; `abort` drops the buffer and ends it now. The driver
-//! ends a connection exactly once: it takes the socket out of the state
-//! (`io = None`; the descriptor closes when the driver's own reference goes
-//! too), marks it `lost`, calls `connection_lost`, and wakes whoever waits
-//! in [`Transport::wait_closed`].
-//!
-//! Lock order: the state lock, then (inside a socket call) the reactor's
-//! source lock or a TLS session's lock. Wakers are woken after unlocking.
+//! the connection; `abort` drops the buffer and ends it now; the end itself
+//! is the shared lifecycle's.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -44,25 +36,15 @@ use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
 
+use super::buffered::sealed::Callbacks;
+use super::buffered::StreamProtocol;
+use super::lifecycle::{self, Outgoing};
 use super::stream::Io;
-use super::sync::{Mutex, MutexGuard};
-
-/// Default high-water mark of the write buffer (asyncio's 64 KiB).
-pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
-/// Default low-water mark of the write buffer (asyncio's 16 KiB).
-pub const DEFAULT_LOW_WATER: usize = 16 * 1024;
 
 /// Locks `m`, ignoring poisoning: no critical section here leaves the
 /// state inconsistent when it panics (user callbacks never run under it).
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// [`lock`] for the transport state, whose mutex comes from the `sync`
-/// shim (loom's under `--cfg tulipa_loom`).
-pub(crate) fn lock_state(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -113,100 +95,60 @@ pub(crate) struct Info {
     pub(crate) local: Option<SocketAddress>,
     pub(crate) fd: RawFd,
     pub(crate) can_write_eof: bool,
+    /// A pipe: `write_eof` closes the transport.
+    pub(crate) eof_closes: bool,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsInfo>,
 }
 
-/// The mutable part, behind [`Shared::state`].
-pub(crate) struct State {
+/// What a stream transport's state holds besides the shared lifecycle.
+pub(crate) struct StreamOut {
     /// The socket; `None` once the connection ended.
     pub(crate) io: Option<Arc<dyn Io>>,
     /// Bytes accepted by `write` and not yet written to the socket.
     pub(crate) buf: VecDeque<u8>,
-    pub(crate) high: usize,
-    pub(crate) low: usize,
-    /// Above the high-water mark since the last resume (pause delivered or
-    /// pending).
-    pub(crate) protocol_paused: bool,
-    /// `pause_writing` must be delivered by the driver.
-    pub(crate) pause_pending: bool,
     pub(crate) reading: bool,
-    pub(crate) closing: bool,
-    pub(crate) aborted: bool,
     pub(crate) eof_requested: bool,
     /// A write error the driver must end the connection with.
     pub(crate) error: Option<io::Error>,
-    /// `connection_lost` was delivered (and returned).
-    pub(crate) lost: bool,
-    /// Something the driver must look at changed.
-    pub(crate) dirty: bool,
-    /// The driver returned `Pending` and waits for `waker` to be woken.
-    pub(crate) parked: bool,
-    pub(crate) waker: Option<Waker>,
-    /// Tasks in [`Transport::wait_closed`].
-    pub(crate) closed_waiters: Vec<Waker>,
+    /// A protocol given to `set_protocol`, for the driver to switch to.
+    pub(crate) replacement: Option<Box<dyn Callbacks>>,
+}
+
+impl Outgoing for StreamOut {
+    type Io = Arc<dyn Io>;
+    fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+    fn discard(&mut self) {
+        self.buf = VecDeque::new();
+    }
+    fn take_io(&mut self) -> Option<Arc<dyn Io>> {
+        self.io.take()
+    }
 }
 
 /// Everything behind a [`Transport`].
-pub(crate) struct Shared {
-    pub(crate) state: Mutex<State>,
-    pub(crate) info: Info,
-}
+pub(crate) type Shared = lifecycle::Shared<StreamOut, Info>;
+/// A stream transport's state.
+pub(crate) type State = lifecycle::State<StreamOut>;
 
-impl Shared {
-    pub(crate) fn new(io: Arc<dyn Io>, info: Info) -> Arc<Shared> {
-        Arc::new(Shared {
-            state: Mutex::new(State {
-                io: Some(io),
-                buf: VecDeque::new(),
-                high: DEFAULT_HIGH_WATER,
-                low: DEFAULT_LOW_WATER,
-                protocol_paused: false,
-                pause_pending: false,
-                reading: true,
-                closing: false,
-                aborted: false,
-                eof_requested: false,
-                error: None,
-                lost: false,
-                dirty: false,
-                parked: false,
-                waker: None,
-                closed_waiters: Vec::new(),
-            }),
-            info,
-        })
+impl StreamOut {
+    pub(crate) fn new(io: Arc<dyn Io>) -> StreamOut {
+        StreamOut {
+            reading: io.reads(),
+            io: Some(io),
+            buf: VecDeque::new(),
+            eof_requested: false,
+            error: None,
+            replacement: None,
+        }
     }
 }
 
-impl State {
-    /// Marks the state for the driver; returns the waker to wake after
-    /// unlocking if the driver is parked.
-    pub(crate) fn notify(&mut self) -> Option<Waker> {
-        self.dirty = true;
-        if self.parked {
-            self.parked = false;
-            self.waker.take()
-        } else {
-            None
-        }
-    }
-
-    /// Records a pause if the buffer is above the high-water mark.
-    fn check_high(&mut self) -> bool {
-        if !self.protocol_paused && self.buf.len() > self.high {
-            self.protocol_paused = true;
-            self.pause_pending = true;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Whether writes are accepted.
-    fn accepts_writes(&self) -> bool {
-        !self.closing && !self.eof_requested && self.error.is_none() && self.io.is_some()
-    }
+/// Whether writes are accepted.
+fn accepts_writes(st: &State) -> bool {
+    st.open() && !st.x.eof_requested && st.x.error.is_none() && st.x.io.is_some()
 }
 
 /// The writing end of a stream connection, handed to
@@ -231,8 +173,8 @@ pub struct Transport {
 }
 
 impl Transport {
-    fn state(&self) -> MutexGuard<'_, State> {
-        lock_state(&self.shared.state)
+    fn state(&self) -> lifecycle::StateGuard<'_, StreamOut> {
+        self.shared.lock()
     }
 
     /// Writes `data` to the connection.
@@ -260,61 +202,49 @@ impl Transport {
         if total == 0 {
             return;
         }
-        let mut st = self.state();
-        if !st.accepts_writes() {
-            return;
-        }
-        let mut written = 0;
-        if st.buf.is_empty() {
-            let res = match st.io.as_deref() {
-                Some(io) => loop {
-                    match io.try_write(bufs) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        res => break res,
+        self.shared.update(|st| {
+            if !accepts_writes(st) {
+                return false;
+            }
+            let mut written = 0;
+            if st.x.buf.is_empty() {
+                let res = match st.x.io.as_deref() {
+                    Some(io) => loop {
+                        match io.try_write(bufs) {
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            res => break res,
+                        }
+                    },
+                    None => Ok(0),
+                };
+                match res {
+                    Ok(n) => written = n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => {
+                        st.x.error = Some(e);
+                        return true;
                     }
-                },
-                None => Ok(0),
-            };
-            match res {
-                Ok(n) => written = n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    st.error = Some(e);
-                    let w = st.notify();
-                    drop(st);
-                    if let Some(w) = w {
-                        w.wake();
-                    }
-                    return;
+                }
+                if written == total {
+                    return false;
                 }
             }
-            if written == total {
-                return;
+            let was_empty = st.x.buf.is_empty();
+            let mut skip = written;
+            for b in bufs {
+                if skip >= b.len() {
+                    skip -= b.len();
+                    continue;
+                }
+                st.x.buf.extend(&b[skip..]);
+                skip = 0;
             }
-        }
-        let was_empty = st.buf.is_empty();
-        let mut skip = written;
-        for b in bufs {
-            if skip >= b.len() {
-                skip -= b.len();
-                continue;
-            }
-            st.buf.extend(&b[skip..]);
-            skip = 0;
-        }
-        let paused = st.check_high();
-        // The driver must flush a buffer that just became non-empty (while
-        // non-empty it is registered for writability already) and deliver
-        // a pause.
-        let w = if was_empty || paused {
-            st.notify()
-        } else {
-            None
-        };
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+            // The driver must flush a buffer that just became non-empty
+            // (while non-empty it is registered for writability already)
+            // and deliver a pause.
+            let paused = st.check_high();
+            was_empty || paused
+        });
     }
 
     /// Closes the write half once the buffer is flushed (TCP `shutdown`),
@@ -334,21 +264,50 @@ impl Transport {
                 "this transport cannot half-close (TLS): call close() instead of write_eof()",
             ));
         }
-        let mut st = self.state();
-        if st.closing || st.eof_requested {
+        if self.shared.info.eof_closes {
+            // A pipe cannot be half-closed: its EOF is its close.
+            self.close();
             return Ok(());
         }
-        st.eof_requested = true;
-        let w = st.notify();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+        self.shared
+            .update(|st| !st.closing && !std::mem::replace(&mut st.x.eof_requested, true));
         Ok(())
     }
 
+    /// Replaces the protocol that receives this connection's callbacks:
+    /// asyncio's `set_protocol`, for switching protocols mid-connection
+    /// (an upgrade, a handshake done by one protocol and the traffic by
+    /// another).
+    ///
+    /// The switch happens right after the running callback returns (or
+    /// promptly, when called from another task), before any further
+    /// callback; the old protocol is dropped then. As in asyncio the new
+    /// protocol is not told `connection_made`: give it this transport
+    /// yourself. It may be of another type than the first, and a
+    /// [`Buffered`](super::Buffered) one. Once the connection has ended it
+    /// is dropped unused.
+    ///
+    /// There is no `get_protocol`: the protocol belongs to the
+    /// connection's driver (see the guide's differences from asyncio).
+    pub fn set_protocol<P: StreamProtocol>(&self, protocol: P) {
+        let mut new: Option<Box<dyn Callbacks>> = Some(Box::new(protocol));
+        let mut old = None;
+        self.shared.update(|st| {
+            if st.lost {
+                return false;
+            }
+            old = st.x.replacement.take();
+            st.x.replacement = new.take();
+            true
+        });
+        // User code (a protocol's `Drop`) never runs under the lock.
+        drop(old);
+        drop(new);
+    }
+
     /// Whether [`write_eof`](Transport::write_eof) is supported: true for
-    /// TCP and Unix sockets, false for TLS.
+    /// TCP and Unix sockets and pipes (where it closes the pipe), false for
+    /// TLS.
     pub fn can_write_eof(&self) -> bool {
         self.shared.info.can_write_eof
     }
@@ -358,16 +317,7 @@ impl Transport {
     /// [`connection_lost(None)`](super::Protocol::connection_lost).
     /// Idempotent.
     pub fn close(&self) {
-        let mut st = self.state();
-        if st.closing {
-            return;
-        }
-        st.closing = true;
-        let w = st.notify();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+        self.shared.close();
     }
 
     /// Closes the connection now: the buffered bytes are dropped, the
@@ -375,24 +325,12 @@ impl Transport {
     /// [`connection_lost(None)`](super::Protocol::connection_lost) is
     /// called soon.
     pub fn abort(&self) {
-        let mut st = self.state();
-        if st.lost {
-            return;
-        }
-        st.closing = true;
-        st.aborted = true;
-        st.buf = VecDeque::new();
-        let w = st.notify();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+        self.shared.abort();
     }
 
     /// Whether the transport is closing or closed.
     pub fn is_closing(&self) -> bool {
-        let st = self.state();
-        st.closing || st.lost
+        self.shared.is_closing()
     }
 
     /// Stops calling `data_received` until
@@ -400,71 +338,45 @@ impl Transport {
     /// meanwhile waits in the kernel's buffer, which in turn slows the peer.
     /// Idempotent.
     pub fn pause_reading(&self) {
-        self.state().reading = false;
+        self.state().x.reading = false;
     }
 
     /// Resumes reading after [`pause_reading`](Transport::pause_reading).
     /// Idempotent.
     pub fn resume_reading(&self) {
-        let mut st = self.state();
-        if st.reading {
-            return;
-        }
-        st.reading = true;
-        let w = st.notify();
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
+        self.shared
+            .update(|st| !std::mem::replace(&mut st.x.reading, true));
     }
 
     /// Whether the transport is receiving (not paused, not closing).
     pub fn is_reading(&self) -> bool {
         let st = self.state();
-        st.reading && !st.closing && !st.lost
+        st.x.reading && st.open()
     }
 
     /// Sets the write buffer's flow-control marks, as asyncio does:
     /// `pause_writing` fires when the buffer grows above `high`,
     /// `resume_writing` when it drains to `low` or below. With both `None`
-    /// the defaults are restored (64 KiB / 16 KiB); with one `None` it is
-    /// derived from the other (`high = 4 * low`, `low = high / 4`).
+    /// the defaults are restored (64 KiB / 16 KiB); with only `high`,
+    /// `low = high / 4`; with only `low`, `high = 4 * low`. A buffer already
+    /// above the new `high` pauses the protocol, as in asyncio.
     ///
     /// # Errors
     ///
-    /// Fails with [`io::ErrorKind::InvalidInput`] if `low > high`.
+    /// Fails with [`io::ErrorKind::InvalidInput`] (asyncio's `ValueError`)
+    /// if `low > high`, whether given or derived; the marks are then
+    /// unchanged.
     pub fn set_write_buffer_limits(
         &self,
         high: Option<usize>,
         low: Option<usize>,
     ) -> io::Result<()> {
-        let (high, low) = match (high, low) {
-            (None, None) => (DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER),
-            (Some(h), None) => (h, h / 4),
-            (None, Some(l)) => (l.saturating_mul(4), l),
-            (Some(h), Some(l)) => (h, l),
-        };
-        if low > high {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("write buffer limits need low <= high, got high={high} and low={low}"),
-            ));
-        }
-        let mut st = self.state();
-        st.high = high;
-        st.low = low;
-        let w = if st.check_high() { st.notify() } else { None };
-        drop(st);
-        if let Some(w) = w {
-            w.wake();
-        }
-        Ok(())
+        self.shared.set_write_buffer_limits(high, low)
     }
 
     /// The flow-control marks as `(low, high)`, in asyncio's order.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
-        let st = self.state();
-        (st.low, st.high)
+        self.shared.write_buffer_limits()
     }
 
     /// Whether writing is paused: the buffer went above the high-water mark
@@ -476,12 +388,12 @@ impl Transport {
     /// comes after the running callback returns, so a protocol that writes
     /// in a loop inside one callback checks this to stop in time.
     pub fn is_writing_paused(&self) -> bool {
-        self.state().protocol_paused
+        self.shared.is_writing_paused()
     }
 
     /// How many bytes are buffered, not yet written to the socket.
     pub fn get_write_buffer_size(&self) -> usize {
-        self.state().buf.len()
+        self.shared.write_buffer_size()
     }
 
     /// The peer's address (asyncio's `get_extra_info("peername")`).
@@ -516,17 +428,7 @@ impl Transport {
     ///
     /// Cancel safe: it only observes.
     pub async fn wait_closed(&self) {
-        poll_fn(|cx| {
-            let mut st = self.state();
-            if st.lost {
-                return Poll::Ready(());
-            }
-            if !st.closed_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                st.closed_waiters.push(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await
+        poll_fn(|cx| self.shared.poll_closed(cx)).await
     }
 }
 
@@ -535,7 +437,7 @@ impl fmt::Debug for Transport {
         let st = self.state();
         f.debug_struct("Transport")
             .field("peer", &self.shared.info.peer)
-            .field("buffered", &st.buf.len())
+            .field("buffered", &st.x.buf.len())
             .field("closing", &st.closing)
             .field("lost", &st.lost)
             .finish_non_exhaustive()
