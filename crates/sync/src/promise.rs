@@ -71,7 +71,8 @@ struct Inner<T> {
 /// Created pending; completed once by [`set`](Promise::set) or
 /// [`cancel`](Promise::cancel), from any thread. Every clone sees the same
 /// outcome. For asyncio's `set_exception`, use `Promise<Result<T, E>>`
-/// (see the [module docs](self)).
+/// (awaiting it gives `Result<Result<T, E>, PromiseError>`: the outer
+/// error is cancellation, the inner one yours).
 ///
 /// # Examples
 ///

@@ -32,11 +32,11 @@ fn set_completes_every_clone_once() {
 
 /// `IntoFuture` by value, spelled out.
 trait Owned<T> {
-    fn into_future_owned(self) -> tulipa_sync::promise::Value<T>;
+    fn into_future_owned(self) -> tulipa_sync::futures::Value<T>;
 }
 
 impl<T: Clone> Owned<T> for Promise<T> {
-    fn into_future_owned(self) -> tulipa_sync::promise::Value<T> {
+    fn into_future_owned(self) -> tulipa_sync::futures::Value<T> {
         std::future::IntoFuture::into_future(self)
     }
 }

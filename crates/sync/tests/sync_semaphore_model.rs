@@ -10,7 +10,8 @@ use std::task::{Context, Poll, Waker};
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use tulipa_sync::{Acquire, Semaphore, SemaphorePermit};
+use tulipa_sync::futures::Acquire;
+use tulipa_sync::{Semaphore, SemaphorePermit};
 
 #[derive(Debug, Clone)]
 enum Op {
