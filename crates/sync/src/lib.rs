@@ -92,7 +92,7 @@ mod rwlock;
 mod semaphore;
 mod sync;
 
-pub use barrier::{Barrier, BarrierWaitResult};
+pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrierError};
 pub use condvar::Condvar;
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, MutexGuardArc};

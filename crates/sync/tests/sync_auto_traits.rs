@@ -45,6 +45,7 @@ fn public_types_are_send_and_sync() {
     send_sync::<Barrier>();
     send_sync::<BarrierWait<'static>>();
     send_sync::<BarrierWaitResult>();
+    send_sync::<BrokenBarrierError>();
     send_sync::<OnceCell<u8>>();
     send_sync::<SetError<u8>>();
     send_sync::<Promise<u8>>();

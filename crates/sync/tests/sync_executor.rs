@@ -112,7 +112,7 @@ fn condvar_and_barrier_coordinate_tasks() {
             *turn += 1;
             drop(turn);
             cv.notify_all();
-            if barrier.wait().await.is_leader() {
+            if barrier.wait().await.unwrap().is_leader() {
                 leaders.fetch_add(1, Ordering::SeqCst);
             }
         }
