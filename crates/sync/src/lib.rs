@@ -97,7 +97,7 @@ pub use condvar::Condvar;
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, MutexGuardArc};
 pub use once_cell::{OnceCell, SetError};
-pub use promise::{InvalidStateError, Promise, PromiseError};
+pub use promise::{CallbackId, InvalidStateError, Promise, PromiseError};
 pub use rwlock::{
     RwLock, RwLockReadGuard, RwLockReadGuardArc, RwLockUpgradableReadGuard,
     RwLockUpgradableReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc, MAX_READERS,
