@@ -7,7 +7,7 @@
 //! | the future of `lock.acquire()`, `sem.acquire()`, ... | [`futures`]: [`futures::Lock`], [`futures::Acquire`], ... |
 //! | `asyncio.Semaphore`, `BoundedSemaphore` | [`Semaphore::new`], [`Semaphore::bounded`] |
 //! | `asyncio.Event` | [`Event`] |
-//! | `asyncio.Condition` | [`Condvar`] with a [`Mutex`] |
+//! | `asyncio.Condition`, `Condition(lock)` | [`Condition`] (owns its lock, or shares one: [`Condition::with_lock`]); [`Condvar`] beside a [`Mutex`] |
 //! | `asyncio.Barrier` | [`Barrier`] |
 //! | `asyncio.Future` | [`Promise`] |
 //! | (no asyncio equivalent) | [`RwLock`] with upgradable reads, [`OnceCell`] |
@@ -26,7 +26,8 @@
 //!   mutex that only the slow path takes. Uncontended lock/unlock and
 //!   acquire/release are one CAS each. Its invariants are in its module
 //!   docs; loom models check it (`cargo xtask loom`).
-//! - The notifications ([`Event`], [`Condvar`], [`Barrier`], [`Promise`])
+//! - The notifications ([`Event`], [`Condvar`] and [`Condition`] on it,
+//!   [`Barrier`], [`Promise`])
 //!   are built on `event-listener`, as in smol: register a listener,
 //!   re-check the condition, sleep.
 //!
@@ -81,6 +82,7 @@
 #![deny(unsafe_code)]
 
 mod barrier;
+mod condition;
 mod condvar;
 mod event;
 pub mod futures;
@@ -93,6 +95,7 @@ mod semaphore;
 mod sync;
 
 pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrierError};
+pub use condition::{Condition, ConditionGuard};
 pub use condvar::Condvar;
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, MutexGuardArc};

@@ -42,6 +42,8 @@ fn public_types_are_send_and_sync() {
     send_sync::<ReleaseError>();
     send_sync::<Event>();
     send_sync::<Condvar>();
+    send_sync::<Condition<u8>>();
+    send_sync::<ConditionGuard<'static, u8>>();
     send_sync::<Barrier>();
     send_sync::<BarrierWait<'static>>();
     send_sync::<BarrierWaitResult>();
@@ -68,6 +70,9 @@ fn futures_of_async_methods_are_send() {
     is_send(&cv.wait_arc(m2.try_lock_arc().unwrap()));
     let p = Promise::<u8>::new();
     is_send(&p.wait());
+    let c = Condition::new(0u8);
+    is_send(&c.acquire());
+    is_send(&c.try_acquire().unwrap().wait());
     let b = Barrier::new(1);
     is_send(&b.wait());
     let cell = OnceCell::<u8>::new();
