@@ -208,3 +208,49 @@ fn an_unfair_mutex_lets_the_running_task_relock_on_the_current_thread() {
         "no barging: {record:?}"
     );
 }
+
+/// As [`taking_turns`], for two tasks sharing a one-permit semaphore.
+fn taking_permit_turns(
+    sem: &Arc<Semaphore>,
+    record: &Arc<std::sync::Mutex<Vec<u8>>>,
+) -> [impl std::future::Future<Output = ()> + Send; 2] {
+    [0u8, 1].map(|who| {
+        let (sem, record) = (sem.clone(), record.clone());
+        async move {
+            for _ in 0..ROUNDS {
+                let _permit = sem.acquire().await.unwrap();
+                record.lock().unwrap().push(who);
+                yield_now().await;
+            }
+        }
+    })
+}
+
+#[test]
+fn a_fair_semaphore_alternates_between_two_contending_tasks_on_both_runtimes() {
+    let sem = Arc::new(Semaphore::new(1));
+    let record = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ex = pool();
+    let handles = taking_permit_turns(&sem, &record).map(|f| ex.spawn(SpawnOptions::new(), f));
+    tulipa_executor::block_on(&ThreadParker::new(), async {
+        for h in handles {
+            h.await.expect("a task panicked");
+        }
+    });
+    let multi = std::mem::take(&mut *record.lock().unwrap());
+    let ct = tulipa_executor::CurrentThread::new(Arc::new(ThreadParker::new()));
+    let handles = taking_permit_turns(&sem, &record).map(|f| ct.spawn(SpawnOptions::new(), f));
+    ct.block_on(async {
+        for h in handles {
+            h.await.expect("a task panicked");
+        }
+    });
+    let current = std::mem::take(&mut *record.lock().unwrap());
+    for record in [multi, current] {
+        assert!(
+            inner_runs(&record).iter().all(|&run| run == 1),
+            "not FIFO: {record:?}"
+        );
+    }
+    assert_eq!(sem.available_permits(), 1);
+}
