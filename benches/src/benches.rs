@@ -36,8 +36,10 @@ pub(crate) enum Bench {
     UnblockLatency,
     MutexUncontended,
     MutexContended,
+    MutexContendedUnfair,
     SemUncontended,
     SemContended,
+    SemContendedUnfair,
     GatherMany,
     GroupMany,
     FsReadFile,
@@ -55,7 +57,7 @@ pub(crate) enum Bench {
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 31] = [
+    pub(crate) const ALL: [Bench; 33] = [
         Bench::SpawnMany,
         Bench::YieldMany,
         Bench::PingPong,
@@ -71,8 +73,10 @@ impl Bench {
         Bench::UnblockLatency,
         Bench::MutexUncontended,
         Bench::MutexContended,
+        Bench::MutexContendedUnfair,
         Bench::SemUncontended,
         Bench::SemContended,
+        Bench::SemContendedUnfair,
         Bench::GatherMany,
         Bench::GroupMany,
         Bench::FsReadFile,
@@ -108,8 +112,10 @@ impl Bench {
             Bench::UnblockLatency => "unblock_latency",
             Bench::MutexUncontended => "mutex_uncontended",
             Bench::MutexContended => "mutex_contended",
+            Bench::MutexContendedUnfair => "mutex_contended_unfair",
             Bench::SemUncontended => "sem_uncontended",
             Bench::SemContended => "sem_contended",
+            Bench::SemContendedUnfair => "sem_contended_unfair",
             Bench::GatherMany => "gather_10k",
             Bench::GroupMany => "group_10k",
             Bench::FsReadFile => "fs_read_file",
@@ -218,6 +224,12 @@ impl Bench {
                 crate::sync::describe(crate::sync::Shape::SemUncontended, size)
             }
             Bench::SemContended => crate::sync::describe(crate::sync::Shape::SemContended, size),
+            Bench::MutexContendedUnfair => {
+                crate::sync::describe(crate::sync::Shape::MutexContendedUnfair, size)
+            }
+            Bench::SemContendedUnfair => {
+                crate::sync::describe(crate::sync::Shape::SemContendedUnfair, size)
+            }
             Bench::GatherMany => crate::toolkit::describe_gather(size),
             Bench::GroupMany => crate::toolkit::describe_group(size),
             Bench::FsReadFile => crate::fs::describe(crate::fs::Shape::ReadFile, size),
@@ -374,6 +386,12 @@ impl Job for Run {
                 }
                 Bench::SemContended => {
                     crate::sync::run(rt, crate::sync::Shape::SemContended, size).await
+                }
+                Bench::MutexContendedUnfair => {
+                    crate::sync::run(rt, crate::sync::Shape::MutexContendedUnfair, size).await
+                }
+                Bench::SemContendedUnfair => {
+                    crate::sync::run(rt, crate::sync::Shape::SemContendedUnfair, size).await
                 }
                 Bench::GatherMany => crate::toolkit::run_gather(rt, size).await,
                 Bench::GroupMany => crate::toolkit::run_group(rt, size).await,

@@ -44,7 +44,8 @@ benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
             spawn_blocking unblock_latency net_protocol
             process_spawn_wait process_output
-            mutex_uncontended mutex_contended sem_uncontended sem_contended
+            mutex_uncontended mutex_contended mutex_contended_unfair
+            sem_uncontended sem_contended sem_contended_unfair
             gather_10k group_10k
             fs_read_file fs_read_all fs_write_file
             tcp_ping_pong tcp_throughput http_hello http_client

@@ -16,12 +16,16 @@
 //! slower on tulipa's runtime than on smol's (an executor layout effect,
 //! reported to the executor, not a property of the locks).
 //!
-//! Policies differ, which shows under contention: tulipa's `Mutex` and
-//! async-lock let a running task take a released lock before the woken
-//! waiter (barging; tulipa hands the lock to a waiter that lost twice,
-//! async-lock to one that waited 0.5 ms); tokio hands it to the oldest
-//! waiter (FIFO). tulipa's and tokio's semaphores are FIFO; async-lock's
-//! barges.
+//! Policies differ, which shows under contention. tulipa's defaults
+//! (`Mutex::new`, `Semaphore::new`) and tokio's locks hand a released lock
+//! or permit to the oldest waiter (FIFO, asyncio's order): the
+//! `mutex_contended` and `sem_contended` rows. async-lock lets a running
+//! task take it before the woken waiter (barging; it hands the lock to a
+//! waiter that waited 0.5 ms), and so do tulipa's opt-in unfair locks
+//! (`Mutex::new_unfair`, `Semaphore::new_unfair`; they hand it to a waiter
+//! that lost twice): the `*_unfair` rows, where tulipa uses those and
+//! tokio and smol run the same locks as in the fair rows (each has only
+//! one policy).
 
 use std::any::TypeId;
 use std::hint::black_box;
@@ -75,11 +79,27 @@ pub(crate) enum Shape {
     MutexUncontended,
     /// [`TASKS`] tasks lock and unlock one mutex.
     MutexContended,
+    /// As `MutexContended`, with tulipa's barging `Mutex::new_unfair`.
+    MutexContendedUnfair,
     /// One task acquires and releases a permit.
     SemUncontended,
     /// [`TASKS`] tasks share [`PERMITS`] permits, yielding while they hold
     /// one, so they queue.
     SemContended,
+    /// As `SemContended`, with tulipa's barging `Semaphore::new_unfair`.
+    SemContendedUnfair,
+}
+
+impl Shape {
+    /// The shape the benchmark body runs (the unfair rows run the fair
+    /// bodies with other constructors).
+    fn body(self) -> Shape {
+        match self {
+            Shape::MutexContendedUnfair => Shape::MutexContended,
+            Shape::SemContendedUnfair => Shape::SemContended,
+            other => other,
+        }
+    }
 }
 
 /// Tasks of the contended shapes.
@@ -92,8 +112,8 @@ const PERMITS: usize = 2;
 fn ops(shape: Shape, size: Size) -> usize {
     let n = match shape {
         Shape::MutexUncontended | Shape::SemUncontended => 2_000_000,
-        Shape::MutexContended => 250_000,
-        Shape::SemContended => 50_000,
+        Shape::MutexContended | Shape::MutexContendedUnfair => 250_000,
+        Shape::SemContended | Shape::SemContendedUnfair => 50_000,
     };
     if size.quick {
         n / 10
@@ -120,6 +140,14 @@ pub(crate) fn describe(shape: Shape, size: Size) -> String {
             "sem_contended: {TASKS} tasks share a {PERMITS}-permit semaphore; each {n} times \
              acquires a permit, yields once holding it, and drops it"
         ),
+        Shape::MutexContendedUnfair => format!(
+            "mutex_contended_unfair: as mutex_contended ({n} per task), tulipa's mutex built with \
+             Mutex::new_unfair (barging); tokio and smol as in mutex_contended"
+        ),
+        Shape::SemContendedUnfair => format!(
+            "sem_contended_unfair: as sem_contended ({n} per task), tulipa's semaphore built with \
+             Semaphore::new_unfair (barging); tokio and smol as in sem_contended"
+        ),
     }
 }
 
@@ -132,7 +160,7 @@ macro_rules! body {
     ($rt:expr, $shape:expr, $n:expr, $new_mutex:path, $new_sem:path, $($ok:tt)*) => {{
         let rt = $rt;
         let n: usize = $n;
-        match $shape {
+        match $shape.body() {
             Shape::MutexUncontended => {
                 let m = Box::new($new_mutex(0u64));
                 for _ in 0..n {
@@ -156,6 +184,9 @@ macro_rules! body {
                     t.await;
                 }
                 assert_eq!(*m.lock().await, (n * TASKS) as u64);
+            }
+            Shape::MutexContendedUnfair | Shape::SemContendedUnfair => {
+                unreachable!("Shape::body maps the unfair shapes to the fair bodies")
             }
             Shape::SemUncontended => {
                 let s = Box::new($new_sem(4));
@@ -190,7 +221,19 @@ macro_rules! body {
 pub(crate) async fn run<R: Rt>(rt: R, shape: Shape, size: Size) -> Sample {
     let n = ops(shape, size);
     let start = Instant::now();
+    let unfair = matches!(
+        shape,
+        Shape::MutexContendedUnfair | Shape::SemContendedUnfair
+    );
     match Lib::of::<R>() {
+        Lib::Tulipa if unfair => body!(
+            rt,
+            shape,
+            n,
+            tulipa::sync::Mutex::new_unfair,
+            tulipa::sync::Semaphore::new_unfair,
+            .expect("never closed")
+        ),
         Lib::Tulipa => body!(
             rt,
             shape,

@@ -1,4 +1,6 @@
-//! [`Condvar`]: asyncio's `Condition`, used with this crate's [`Mutex`].
+//! [`Condvar`]: a condition variable beside this crate's [`Mutex`] (the
+//! shape of `std::sync::Condvar`); [`Condition`](crate::Condition) is
+//! asyncio's shape, built on it.
 //!
 //! # Design
 //!

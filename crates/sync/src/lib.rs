@@ -4,9 +4,10 @@
 //! | asyncio | tulipa-sync |
 //! | --- | --- |
 //! | `asyncio.Lock` | [`Mutex`] (owns its data; [`Mutex::lock_arc`] for an owned guard) |
+//! | the future of `lock.acquire()`, `sem.acquire()`, ... | [`futures`]: [`futures::Lock`], [`futures::Acquire`], ... |
 //! | `asyncio.Semaphore`, `BoundedSemaphore` | [`Semaphore::new`], [`Semaphore::bounded`] |
 //! | `asyncio.Event` | [`Event`] |
-//! | `asyncio.Condition` | [`Condvar`] with a [`Mutex`] |
+//! | `asyncio.Condition`, `Condition(lock)` | [`Condition`] (owns its lock, or shares one: [`Condition::with_lock`]); [`Condvar`] beside a [`Mutex`] |
 //! | `asyncio.Barrier` | [`Barrier`] |
 //! | `asyncio.Future` | [`Promise`] |
 //! | (no asyncio equivalent) | [`RwLock`] with upgradable reads, [`OnceCell`] |
@@ -25,7 +26,8 @@
 //!   mutex that only the slow path takes. Uncontended lock/unlock and
 //!   acquire/release are one CAS each. Its invariants are in its module
 //!   docs; loom models check it (`cargo xtask loom`).
-//! - The notifications ([`Event`], [`Condvar`], [`Barrier`], [`Promise`])
+//! - The notifications ([`Event`], [`Condvar`] and [`Condition`] on it,
+//!   [`Barrier`], [`Promise`])
 //!   are built on `event-listener`, as in smol: register a listener,
 //!   re-check the condition, sleep.
 //!
@@ -38,23 +40,30 @@
 //! # Fairness
 //!
 //! Waiters always queue in FIFO order. What a release does depends on the
-//! type:
+//! policy:
 //!
-//! - [`Semaphore`], [`RwLock`] and [`OnceCell`] **hand off in FIFO
-//!   order**: a release while tasks wait gives the permits directly to the
-//!   oldest waiter, and a task arriving later cannot take them first. No
-//!   waiter is starved, a writer is not starved by readers (readers that
-//!   arrive after a waiting writer queue behind it), and an
-//!   `acquire_many(n)` at the head collects released permits until it has
-//!   `n` (smaller requests queue behind it, as in asyncio and tokio).
-//! - [`Mutex`] **barges with a starvation guard**: an unlock frees the
-//!   lock and wakes the oldest waiter, and a task that is already running
-//!   may take the lock before the woken waiter runs. That avoids a lock
-//!   convoy (with strict hand-off, every contended unlock waits for a task
-//!   switch) and is much faster under contention. The guard: a waiter that
-//!   was woken and lost the race twice gets the next unlock handed to it,
-//!   so every waiter gets the lock after a bounded number of unlocks.
-
+//! - **FIFO hand-off**, the default of every lock ([`Mutex::new`],
+//!   [`Semaphore::new`], [`Semaphore::bounded`], [`RwLock`],
+//!   [`OnceCell`]), as asyncio's `Lock` and `Semaphore`: a release while
+//!   tasks wait gives the lock or permits directly to the oldest waiter.
+//!   Until that waiter runs they are not free: a task arriving later, a
+//!   `try_lock` / `try_acquire`, or the releasing task asking again, waits
+//!   behind it. A woken waiter dropped before it ran passes what it was
+//!   given to the next waiter, never to a newcomer. No waiter is starved,
+//!   a writer is not starved by readers (readers that arrive after a
+//!   waiting writer queue behind it), and an `acquire_many(n)` at the head
+//!   collects released permits until it has `n` (smaller requests queue
+//!   behind it, as in asyncio and tokio).
+//! - **Barging with a starvation guard**, opt-in ([`Mutex::new_unfair`],
+//!   [`Semaphore::new_unfair`], [`Semaphore::bounded_unfair`]): a release
+//!   frees the lock and wakes the oldest waiter, and a task that is
+//!   already running may take the lock before the woken waiter runs. That
+//!   avoids a lock convoy (with strict hand-off, every contended unlock
+//!   waits for a task switch) and is faster under contention. The guard: a
+//!   waiter that was woken and lost the race twice gets the next release
+//!   handed to it, so every waiter gets the lock after a bounded number of
+//!   releases.
+//!
 //! # Cancel safety
 //!
 //! Every waiting method documents its `# Cancel safety`. In short:
@@ -73,27 +82,29 @@
 #![deny(unsafe_code)]
 
 mod barrier;
+mod condition;
 mod condvar;
 mod event;
+pub mod futures;
 mod mutex;
 mod once_cell;
-pub mod promise;
+mod promise;
 mod raw;
-pub mod rwlock;
+mod rwlock;
 mod semaphore;
 mod sync;
 
-pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
+pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrierError};
+pub use condition::{Condition, ConditionGuard};
 pub use condvar::Condvar;
 pub use event::Event;
-pub use mutex::{Lock, LockArc, Mutex, MutexGuard, MutexGuardArc};
+pub use mutex::{Mutex, MutexGuard, MutexGuardArc};
 pub use once_cell::{OnceCell, SetError};
-pub use promise::{InvalidStateError, Promise, PromiseError};
+pub use promise::{CallbackId, InvalidStateError, Promise, PromiseError};
 pub use rwlock::{
     RwLock, RwLockReadGuard, RwLockReadGuardArc, RwLockUpgradableReadGuard,
     RwLockUpgradableReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc, MAX_READERS,
 };
 pub use semaphore::{
-    Acquire, AcquireArc, AcquireError, ReleaseError, Semaphore, SemaphorePermit,
-    SemaphorePermitArc, TryAcquireError,
+    AcquireError, ReleaseError, Semaphore, SemaphorePermit, SemaphorePermitArc, TryAcquireError,
 };

@@ -10,17 +10,17 @@
 //!   lock: [`Promise::wait`] and [`Promise::try_get`] give `&T`, no
 //!   `T: Clone` needed. Awaiting a `Promise` by value (`IntoFuture`)
 //!   clones the value and needs `T: Clone`.
-//! - `callbacks: Mutex<Callbacks>` holds the done-callbacks and the `done`
-//!   flag. Completion (`set` or `cancel`) takes this lock, refuses if
-//!   `done`, writes the outcome, sets `done` and takes the callbacks out;
-//!   then, without the lock, it runs the callbacks in the order they were
-//!   added and wakes every awaiter (as in asyncio, where an awaiting task
-//!   is itself a done-callback queued after the earlier ones). An awaiter
-//!   polled meanwhile already sees the outcome. `add_done_callback` takes the same
-//!   lock: before completion it queues the callback, after it runs it at
-//!   once, so every callback runs exactly once.
+//! - `callbacks: Mutex<Callbacks>` holds the done-callbacks (each with
+//!   its [`CallbackId`]) and the `done` flag. Completion (`set` or
+//!   `cancel`) takes this lock, refuses if `done`, writes the outcome,
+//!   sets `done` and takes the callbacks out; then, without the lock, it
+//!   *schedules* them and wakes every awaiter. `add_done_callback` takes
+//!   the same lock: before completion it queues the callback, after it
+//!   schedules it at once, so every callback runs exactly once.
 //! - `event: event_listener::Event` wakes awaiters: they register a
 //!   listener and re-check the outcome before sleeping.
+//!
+//! Where done-callbacks run is documented on [`Promise`].
 //!
 //! # Errors as values
 //!
@@ -29,6 +29,7 @@
 //! `Result<Result<T, E>, PromiseError>`: the outer error is cancellation,
 //! the inner one yours.
 
+use std::any::Any;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -54,10 +55,23 @@ impl<T> Outcome<T> {
     }
 }
 
+/// Schedules callbacks taken out at completion; see the module docs.
+type Schedule<T> = fn(Arc<Inner<T>>, Vec<Callback<T>>);
+
 struct Callbacks<T> {
     done: bool,
-    list: Vec<Callback<T>>,
+    list: Vec<(CallbackId, Callback<T>)>,
+    /// The id of the next callback added.
+    next_id: u64,
+    /// Set by the first `add_done_callback`, which has the bounds to build
+    /// it.
+    schedule: Option<Schedule<T>>,
 }
+
+/// Names a done-callback added with [`Promise::add_done_callback`], for
+/// [`Promise::remove_done_callback`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallbackId(u64);
 
 struct Inner<T> {
     outcome: OnceLock<Outcome<T>>,
@@ -71,7 +85,32 @@ struct Inner<T> {
 /// Created pending; completed once by [`set`](Promise::set) or
 /// [`cancel`](Promise::cancel), from any thread. Every clone sees the same
 /// outcome. For asyncio's `set_exception`, use `Promise<Result<T, E>>`
-/// (see the [module docs](self)).
+/// (awaiting it gives `Result<Result<T, E>, PromiseError>`: the outer
+/// error is cancellation, the inner one yours).
+///
+/// # Done-callbacks
+///
+/// As in asyncio, where `set_result` only schedules the callbacks with
+/// `call_soon`, a callback never runs inside [`Promise::set`] or
+/// [`Promise::cancel`] when a runtime is at hand: the callbacks taken out
+/// at completion are spawned, as one detached task that runs them in the
+/// order they were added, on the runtime current on the completing thread
+/// (found through `tulipa_core::spawn`, which tulipa's runtimes install on
+/// their threads). A panicking callback cannot make `set` panic: the
+/// others still run, then the task panics and the runtime's panic policy
+/// deals with it (as asyncio's loop logs an exception in a callback).
+///
+/// With no runtime current on the completing thread (a bare thread, or
+/// `futures_lite::future::block_on`), or if the runtime refuses new work
+/// because it is shutting down, the callbacks run right there, in order,
+/// before `set` returns; a panic in one is reported by the panic hook as
+/// usual, caught, and the others still run: `set` still does not panic.
+///
+/// The scheduling code needs `T: Send + Sync + 'static` (the spawned task
+/// shares the outcome), so that is the bound of
+/// [`Promise::add_done_callback`]. It stores a function pointer to the
+/// code built for that `T`, which completion calls: `set` itself keeps no
+/// bounds.
 ///
 /// # Examples
 ///
@@ -101,24 +140,23 @@ impl<T> Promise<T> {
                 callbacks: Mutex::new(Callbacks {
                     done: false,
                     list: Vec::new(),
+                    next_id: 0,
+                    schedule: None,
                 }),
                 event: event_listener::Event::new(),
             }),
         }
     }
 
-    /// Sets the value (asyncio's `set_result`): runs the done-callbacks on
-    /// this thread, then wakes every awaiter.
+    /// Sets the value (asyncio's `set_result`): schedules the
+    /// done-callbacks on the current runtime (or runs them here if there
+    /// is none; see the [module docs](Promise#done-callbacks)), then
+    /// wakes every awaiter.
     ///
     /// # Errors
     ///
     /// [`InvalidStateError`] holding `value` if the promise was already
     /// set or cancelled.
-    ///
-    /// # Panics
-    ///
-    /// If a done-callback panics, the others still run, then the first
-    /// panic is resumed here.
     pub fn set(&self, value: T) -> Result<(), InvalidStateError<T>> {
         self.complete(Outcome::Value(value)).map_err(|o| match o {
             Outcome::Value(v) => InvalidStateError(v),
@@ -127,12 +165,9 @@ impl<T> Promise<T> {
     }
 
     /// Cancels the promise: awaiters get [`PromiseError::Cancelled`] and
-    /// the done-callbacks run. Returns `false` (and does nothing) if it was
-    /// already set or cancelled, as asyncio's `cancel`.
-    ///
-    /// # Panics
-    ///
-    /// As [`set`](Promise::set), if a done-callback panics.
+    /// the done-callbacks are scheduled, as in [`set`](Promise::set).
+    /// Returns `false` (and does nothing) if it was already set or
+    /// cancelled, as asyncio's `cancel`.
     pub fn cancel(&self) -> bool {
         self.complete(Outcome::Cancelled).is_ok()
     }
@@ -146,43 +181,103 @@ impl<T> Promise<T> {
         // set cannot fail; `?` hands the outcome back if it ever did.
         self.inner.outcome.set(outcome)?;
         callbacks.done = true;
-        let list = std::mem::take(&mut callbacks.list);
+        let list: Vec<Callback<T>> = std::mem::take(&mut callbacks.list)
+            .into_iter()
+            .map(|(_, callback)| callback)
+            .collect();
+        let schedule = callbacks.schedule;
         drop(callbacks);
-        let result = self.outcome_result();
-        let mut panic = None;
-        for callback in list {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(result))) {
-                panic.get_or_insert(payload);
-            }
+        // Scheduled before the awaiters are woken: on a single-threaded
+        // runtime the callbacks run first, as in asyncio, where an
+        // awaiting task is a done-callback added after the earlier ones.
+        if let Some(schedule) = schedule.filter(|_| !list.is_empty()) {
+            schedule(self.inner.clone(), list);
         }
         self.inner.event.notify(usize::MAX);
-        if let Some(payload) = panic {
-            resume_unwind(payload);
-        }
         Ok(())
     }
 
-    /// Runs `callback` once the promise is done (set or cancelled), or
-    /// now, on this thread, if it already is. It runs exactly once, on the
-    /// thread that completes the promise, before the awaiters are woken.
+    /// Adds a done-callback (asyncio's `add_done_callback`): `callback`
+    /// runs once the promise is set or cancelled, with its outcome. Like
+    /// asyncio's, it never runs inside this call or inside `set`: it is
+    /// scheduled on the runtime current on the thread that completes the
+    /// promise, or, if the promise is already done, on the runtime current
+    /// on this thread. Callbacks added before completion run in the order
+    /// they were added. With no runtime, it runs on the completing thread
+    /// (or here, if the promise is already done); see the
+    /// [module docs](Promise#done-callbacks).
     ///
-    /// asyncio schedules done-callbacks on the loop; to do that here, call
-    /// `tulipa::Handle::call_soon` from the callback.
+    /// Returns an id for [`remove_done_callback`](Promise::remove_done_callback).
     ///
-    /// # Panics
+    /// # Examples
     ///
-    /// If the promise is already done, a panic of `callback` propagates.
-    pub fn add_done_callback<F>(&self, callback: F)
+    /// ```
+    /// use std::sync::mpsc;
+    /// use tulipa_sync::Promise;
+    ///
+    /// let promise = Promise::new();
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx2 = tx.clone();
+    /// promise.add_done_callback(move |r| tx.send(r.copied()).unwrap());
+    /// let id = promise.add_done_callback(move |r| tx2.send(r.copied()).unwrap());
+    /// assert!(promise.remove_done_callback(id));
+    /// promise.set(5).unwrap(); // no runtime here: runs the callback now
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [Ok(5)]);
+    /// ```
+    pub fn add_done_callback<F>(&self, callback: F) -> CallbackId
     where
         F: FnOnce(Result<&T, PromiseError>) + Send + 'static,
+        T: Send + Sync + 'static,
     {
         let mut callbacks = self.lock();
+        let id = CallbackId(callbacks.next_id);
+        callbacks.next_id += 1;
         if !callbacks.done {
-            callbacks.list.push(Box::new(callback));
-            return;
+            callbacks.schedule = Some(schedule_callbacks::<T>);
+            callbacks.list.push((id, Box::new(callback)));
+            return id;
         }
         drop(callbacks);
-        callback(self.outcome_result());
+        schedule_callbacks(self.inner.clone(), vec![Box::new(callback)]);
+        id
+    }
+
+    /// Removes a done-callback that has not been scheduled yet (asyncio's
+    /// `remove_done_callback`). Returns whether it was removed: `false` if
+    /// the promise is already done (its callbacks are scheduled) or the
+    /// callback was already removed.
+    pub fn remove_done_callback(&self, id: CallbackId) -> bool {
+        let mut callbacks = self.lock();
+        let Some(pos) = callbacks.list.iter().position(|(i, _)| *i == id) else {
+            return false;
+        };
+        let (_, callback) = callbacks.list.remove(pos);
+        drop(callbacks);
+        // Dropped without the lock: its captures may run any code.
+        drop(callback);
+        true
+    }
+
+    /// The value (asyncio's `result()`).
+    ///
+    /// # Errors
+    ///
+    /// [`PromiseError::NotDone`] while the promise is pending (asyncio's
+    /// `InvalidStateError`), [`PromiseError::Cancelled`] if it was
+    /// cancelled (asyncio's `CancelledError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_sync::{Promise, PromiseError};
+    ///
+    /// let p = Promise::new();
+    /// assert_eq!(p.result(), Err(PromiseError::NotDone));
+    /// p.set(3).unwrap();
+    /// assert_eq!(p.result(), Ok(&3));
+    /// ```
+    pub fn result(&self) -> Result<&T, PromiseError> {
+        self.try_get().unwrap_or(Err(PromiseError::NotDone))
     }
 
     /// Whether the promise was set or cancelled.
@@ -219,14 +314,6 @@ impl<T> Promise<T> {
         }
     }
 
-    fn outcome_result(&self) -> Result<&T, PromiseError> {
-        self.inner
-            .outcome
-            .get()
-            .expect("called after completion")
-            .as_result()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Callbacks<T>> {
         // Callbacks never run under this lock, so it is never poisoned by
         // user code.
@@ -235,6 +322,71 @@ impl<T> Promise<T> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+impl<T, E> Promise<Result<T, E>> {
+    /// The error a `Promise<Result<T, E>>` was set with, `None` if it was
+    /// set with `Ok` (asyncio's `exception()`, for errors as values).
+    ///
+    /// # Errors
+    ///
+    /// As [`result`](Promise::result): [`PromiseError::NotDone`] while
+    /// pending, [`PromiseError::Cancelled`] if cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_sync::Promise;
+    ///
+    /// let p = Promise::<Result<u8, String>>::new();
+    /// p.set(Err("boom".to_string())).unwrap();
+    /// assert_eq!(p.exception(), Ok(Some(&"boom".to_string())));
+    /// ```
+    pub fn exception(&self) -> Result<Option<&E>, PromiseError> {
+        self.result().map(|r| r.as_ref().err())
+    }
+}
+
+/// The callbacks taken out at completion, and the outcome they read.
+type Job<T> = Mutex<Option<(Arc<Inner<T>>, Vec<Callback<T>>)>>;
+
+/// Spawns `list` as one task on the current runtime, or runs it here if
+/// there is none (or it refuses); see the module docs.
+fn schedule_callbacks<T: Send + Sync + 'static>(inner: Arc<Inner<T>>, list: Vec<Callback<T>>) {
+    let job: Arc<Job<T>> = Arc::new(Mutex::new(Some((inner, list))));
+    if let Some(spawner) = tulipa_core::spawn::current() {
+        let task_job = job.clone();
+        let spawned = spawner.spawn_detached(Box::pin(async move {
+            if let Some(payload) = run_callbacks(&task_job) {
+                resume_unwind(payload);
+            }
+        }));
+        if spawned.is_ok() {
+            return;
+        }
+        // Refused (shutting down): the task was dropped unrun; run the
+        // callbacks here instead.
+    }
+    // The panic hook already reported a panic; `set` must not panic.
+    drop(run_callbacks(&job));
+}
+
+/// Runs the callbacks of `job` (once: later calls find it empty), in
+/// order, each under `catch_unwind`; returns the first panic.
+fn run_callbacks<T>(job: &Job<T>) -> Option<Box<dyn Any + Send>> {
+    let (inner, list) = job.lock().unwrap_or_else(PoisonError::into_inner).take()?;
+    let result = inner
+        .outcome
+        .get()
+        .expect("callbacks are scheduled after completion")
+        .as_result();
+    let mut panic = None;
+    for callback in list {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(result))) {
+            panic.get_or_insert(payload);
+        }
+    }
+    panic
 }
 
 /// Polls for the outcome: checks, registers a listener, checks again,
@@ -361,6 +513,9 @@ impl<T> fmt::Debug for Value<T> {
 pub enum PromiseError {
     /// [`Promise::cancel`] was called before a value was set.
     Cancelled,
+    /// The promise is still pending ([`Promise::result`] and
+    /// [`Promise::exception`] only; asyncio's `InvalidStateError`).
+    NotDone,
 }
 
 impl fmt::Display for PromiseError {
@@ -369,6 +524,9 @@ impl fmt::Display for PromiseError {
             PromiseError::Cancelled => {
                 f.write_str("promise cancelled: Promise::cancel was called before a value was set")
             }
+            PromiseError::NotDone => f.write_str(
+                "promise not done yet: await it (or check is_done()) before asking for its result",
+            ),
         }
     }
 }

@@ -34,12 +34,12 @@
 //!
 //! # Policies
 //!
-//! - **FIFO hand-off** ([`RawSemaphore::new`]; `Semaphore`, `RwLock`,
-//!   `OnceCell`): as above, released permits go to the oldest waiter.
+//! - **FIFO hand-off** ([`RawSemaphore::new`]; `Mutex::new`,
+//!   `Semaphore::new`, `RwLock`, `OnceCell`): as above, released permits go to the oldest waiter.
 //!   Strictly fair, but a task that releases and re-acquires at once under
 //!   contention queues behind everyone (a "lock convoy").
 //! - **Barging with a starvation guard** ([`RawSemaphore::new_barging`];
-//!   `Mutex`): a release puts the permits in the count and wakes the head
+//!   `Mutex::new_unfair`, `Semaphore::new_unfair`): a release puts the permits in the count and wakes the head
 //!   of the queue; whoever runs first takes them (a running task, or the
 //!   head when it is polled). Invariant 1 is relaxed to: whenever the count
 //!   grows while waiters exist, the head is woken (`woken` marks it, so one
@@ -852,9 +852,64 @@ mod loom_tests {
     }
 
     #[test]
-    fn loom_barging_waiter_cancelled_after_wakeup_passes_it_on() {
+    fn loom_fifo_newcomer_never_takes_a_handed_off_permit() {
         loom::model(|| {
-            let sem = Arc::new(RawSemaphore::new_barging(1));
+            let sem = Arc::new(RawSemaphore::new(1));
+            assert!(sem.try_acquire_one_exact());
+            // `w` queues before anything races.
+            let mut w = Waiter::new(1);
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(sem.poll_acquire(&mut w, &mut cx).is_pending());
+            let releaser = {
+                let sem = sem.clone();
+                thread::spawn(move || sem.release_one())
+            };
+            let newcomer = {
+                let sem = sem.clone();
+                thread::spawn(move || {
+                    // Before or after the release, the permit is not free:
+                    // the release hands it to `w`.
+                    assert_eq!(sem.try_acquire(1), Err(TryError::NoPermits), "stole it");
+                    let mut n = Waiter::new(1);
+                    let mut cx = Context::from_waker(std::task::Waker::noop());
+                    assert!(
+                        sem.poll_acquire(&mut n, &mut cx).is_pending(),
+                        "a newcomer went ahead of the woken waiter"
+                    );
+                    n
+                })
+            };
+            releaser.join().unwrap();
+            let mut n = newcomer.join().unwrap();
+            // `w` is cancelled after its wakeup, before it ran: the permit
+            // passes to the waiter behind it.
+            sem.cancel(&mut w);
+            assert!(
+                sem.poll_acquire(&mut n, &mut cx).is_ready(),
+                "the permit passed on to the next waiter"
+            );
+            assert_eq!(sem.available(), 0);
+            sem.release_one();
+            assert_eq!(sem.available(), 1);
+            assert_eq!(sem.waiters(), 0);
+        });
+    }
+
+    #[test]
+    fn loom_fifo_waiter_cancelled_after_wakeup_passes_it_on() {
+        cancelled_after_wakeup_model(RawSemaphore::new);
+    }
+
+    #[test]
+    fn loom_barging_waiter_cancelled_after_wakeup_passes_it_on() {
+        cancelled_after_wakeup_model(RawSemaphore::new_barging);
+    }
+
+    /// One waiter gives up (maybe after it was woken or handed the
+    /// permit) while another waits and a release runs.
+    fn cancelled_after_wakeup_model(new: fn(usize) -> RawSemaphore) {
+        loom::model(move || {
+            let sem = Arc::new(new(1));
             assert!(sem.try_acquire_one_exact());
             let quitter = {
                 let sem = sem.clone();

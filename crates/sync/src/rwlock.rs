@@ -49,7 +49,8 @@ pub const MAX_READERS: usize = (u32::MAX >> 3) as usize;
 ///
 /// Any number of readers, or one writer, or one upgradable reader
 /// alongside readers. Requests are served in FIFO order, so writers are
-/// not starved by readers; see the [module design](self).
+/// not starved by readers: readers that arrive after a waiting writer
+/// queue behind it (see the [crate docs](crate#fairness)).
 ///
 /// # Examples
 ///

@@ -1,11 +1,18 @@
 //! [`Semaphore`]: asyncio's `Semaphore` and `BoundedSemaphore`, with
 //! guard permits, owned (`Arc`) permits, multi-permit acquires and `close`.
 //!
-//! Built on [`crate::raw::RawSemaphore`], so it inherits its policy:
-//! permits are handed to waiters in FIFO order, and a large
+//! Built on [`crate::raw::RawSemaphore`], so it inherits its policies.
+//! By default ([`Semaphore::new`], [`Semaphore::bounded`]) permits are
+//! handed to waiters in FIFO order, as asyncio's `Semaphore` does: a
+//! release while tasks wait gives the permit to the oldest waiter, and
+//! until that waiter runs nobody else (a newcomer, `try_acquire`, or the
+//! releasing task acquiring again) can take it; a woken waiter dropped
+//! before it ran passes the permit to the next waiter. A large
 //! `acquire_many` at the front of the queue holds back smaller requests
 //! behind it (it collects released permits as they come, so it is never
-//! starved). An uncontended acquire or release is one CAS.
+//! starved). [`Semaphore::new_unfair`] and [`Semaphore::bounded_unfair`]
+//! let running tasks barge in instead. An uncontended acquire or release
+//! is one CAS.
 //!
 //! A bounded semaphore ([`Semaphore::bounded`]) remembers how many permits
 //! were taken out of circulation with [`SemaphorePermit::forget`]; only
@@ -24,8 +31,10 @@ use crate::raw::{RawSemaphore, TryError, Waiter, MAX_PERMITS};
 
 /// A counting semaphore (asyncio's `Semaphore` and `BoundedSemaphore`).
 ///
-/// Waiters are served first come, first served; see the
-/// [module docs](crate#fairness).
+/// Waiters are served first come, first served, and a released permit
+/// owed to a woken waiter is not free for anyone else; see the
+/// [crate docs](crate#fairness). [`Semaphore::new_unfair`] trades that
+/// order for speed under contention.
 ///
 /// # Examples
 ///
@@ -66,6 +75,50 @@ impl Semaphore {
             raw: RawSemaphore::new(permits),
             bound: None,
             forgotten: AtomicUsize::new(0),
+        }
+    }
+
+    /// A semaphore with `permits` permits that lets running tasks barge
+    /// in: a release while tasks wait puts the permits back in the free
+    /// count and wakes the oldest waiter, and a task that asks before that
+    /// waiter runs (or [`try_acquire`](Semaphore::try_acquire)) may take
+    /// them first. Waiters still queue in FIFO order, and a waiter that
+    /// lost its wakeup twice gets the next release handed to it, so none
+    /// is starved. Faster under contention than [`Semaphore::new`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new_unfair(1);
+    /// let permit = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_err());
+    /// drop(permit);
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn new_unfair(permits: usize) -> Semaphore {
+        Semaphore {
+            raw: RawSemaphore::new_barging(permits),
+            bound: None,
+            forgotten: AtomicUsize::new(0),
+        }
+    }
+
+    /// A [bounded](Semaphore::bounded) semaphore with the barging policy
+    /// of [`new_unfair`](Semaphore::new_unfair).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    pub fn bounded_unfair(permits: usize) -> Semaphore {
+        Semaphore {
+            bound: Some(permits),
+            ..Semaphore::new_unfair(permits)
         }
     }
 
@@ -149,7 +202,10 @@ impl Semaphore {
         }
     }
 
-    /// Takes one permit if one is free and nobody is queued before.
+    /// Takes one permit if one is free and nobody is queued before. A
+    /// permit released to a woken waiter that has not run yet is not free
+    /// (on an [unfair](Semaphore::new_unfair) semaphore, a free permit may
+    /// be taken ahead of queued waiters).
     ///
     /// # Errors
     ///

@@ -3,6 +3,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use tulipa_sync::futures::*;
 use tulipa_sync::*;
 
 fn send<T: Send>() {}
@@ -20,17 +21,17 @@ fn public_types_are_send_and_sync() {
     send_sync::<RwLockReadGuard<'static, u8>>();
     send_sync::<RwLockWriteGuard<'static, u8>>();
     send_sync::<RwLockUpgradableReadGuard<'static, u8>>();
-    send_sync::<rwlock::Read<'static, u8>>();
-    send_sync::<rwlock::Write<'static, u8>>();
-    send_sync::<rwlock::UpgradableRead<'static, u8>>();
-    send_sync::<rwlock::Upgrade<'static, u8>>();
+    send_sync::<Read<'static, u8>>();
+    send_sync::<Write<'static, u8>>();
+    send_sync::<UpgradableRead<'static, u8>>();
+    send_sync::<Upgrade<'static, u8>>();
     send_sync::<RwLockReadGuardArc<u8>>();
     send_sync::<RwLockWriteGuardArc<u8>>();
     send_sync::<RwLockUpgradableReadGuardArc<u8>>();
-    send_sync::<rwlock::ReadArc<u8>>();
-    send_sync::<rwlock::WriteArc<u8>>();
-    send_sync::<rwlock::UpgradableReadArc<u8>>();
-    send_sync::<rwlock::UpgradeArc<u8>>();
+    send_sync::<ReadArc<u8>>();
+    send_sync::<WriteArc<u8>>();
+    send_sync::<UpgradableReadArc<u8>>();
+    send_sync::<UpgradeArc<u8>>();
     send_sync::<Semaphore>();
     send_sync::<SemaphorePermit<'static>>();
     send_sync::<SemaphorePermitArc>();
@@ -41,14 +42,17 @@ fn public_types_are_send_and_sync() {
     send_sync::<ReleaseError>();
     send_sync::<Event>();
     send_sync::<Condvar>();
+    send_sync::<Condition<u8>>();
+    send_sync::<ConditionGuard<'static, u8>>();
     send_sync::<Barrier>();
     send_sync::<BarrierWait<'static>>();
     send_sync::<BarrierWaitResult>();
+    send_sync::<BrokenBarrierError>();
     send_sync::<OnceCell<u8>>();
     send_sync::<SetError<u8>>();
     send_sync::<Promise<u8>>();
-    send_sync::<promise::Wait<'static, u8>>();
-    send_sync::<promise::Value<u8>>();
+    send_sync::<Wait<'static, u8>>();
+    send_sync::<Value<u8>>();
     send_sync::<PromiseError>();
     send_sync::<InvalidStateError<u8>>();
 }
@@ -66,6 +70,9 @@ fn futures_of_async_methods_are_send() {
     is_send(&cv.wait_arc(m2.try_lock_arc().unwrap()));
     let p = Promise::<u8>::new();
     is_send(&p.wait());
+    let c = Condition::new(0u8);
+    is_send(&c.acquire());
+    is_send(&c.try_acquire().unwrap().wait());
     let b = Barrier::new(1);
     is_send(&b.wait());
     let cell = OnceCell::<u8>::new();

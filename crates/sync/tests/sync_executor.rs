@@ -112,11 +112,145 @@ fn condvar_and_barrier_coordinate_tasks() {
             *turn += 1;
             drop(turn);
             cv.notify_all();
-            if barrier.wait().await.is_leader() {
+            if barrier.wait().await.unwrap().is_leader() {
                 leaders.fetch_add(1, Ordering::SeqCst);
             }
         }
     });
     assert_eq!(*state.0.try_lock().unwrap(), 4);
     assert_eq!(leaders.load(Ordering::SeqCst), 1);
+}
+
+const ROUNDS: usize = 50;
+
+/// Two tasks that each lock `m` `ROUNDS` times, holding the lock across a
+/// yield, and record who held it.
+fn taking_turns(m: &Arc<Mutex<Vec<u8>>>) -> [impl std::future::Future<Output = ()> + Send; 2] {
+    [0u8, 1].map(|who| {
+        let m = m.clone();
+        async move {
+            for _ in 0..ROUNDS {
+                let mut g = m.lock().await;
+                g.push(who);
+                yield_now().await;
+            }
+        }
+    })
+}
+
+/// The lengths of the runs of equal entries, without the first and last
+/// run (before both tasks contend, and after one has finished).
+fn inner_runs(record: &[u8]) -> Vec<usize> {
+    assert_eq!(record.len(), 2 * ROUNDS);
+    let mut runs = vec![1];
+    for w in record.windows(2) {
+        if w[0] == w[1] {
+            *runs.last_mut().unwrap() += 1;
+        } else {
+            runs.push(1);
+        }
+    }
+    runs.pop();
+    if !runs.is_empty() {
+        runs.remove(0);
+    }
+    runs
+}
+
+fn on_multi_thread(m: Mutex<Vec<u8>>) -> Vec<u8> {
+    let m = Arc::new(m);
+    let ex = pool();
+    let handles = taking_turns(&m).map(|f| ex.spawn(SpawnOptions::new(), f));
+    tulipa_executor::block_on(&ThreadParker::new(), async {
+        for h in handles {
+            h.await.expect("a task panicked");
+        }
+    });
+    let record = m.try_lock().unwrap().clone();
+    record
+}
+
+fn on_current_thread(m: Mutex<Vec<u8>>) -> Vec<u8> {
+    let m = Arc::new(m);
+    let ex = tulipa_executor::CurrentThread::new(Arc::new(ThreadParker::new()));
+    let handles = taking_turns(&m).map(|f| ex.spawn(SpawnOptions::new(), f));
+    ex.block_on(async {
+        for h in handles {
+            h.await.expect("a task panicked");
+        }
+    });
+    let record = m.try_lock().unwrap().clone();
+    record
+}
+
+#[test]
+fn a_fair_mutex_alternates_between_two_contending_tasks_on_both_runtimes() {
+    for record in [
+        on_multi_thread(Mutex::new(Vec::new())),
+        on_current_thread(Mutex::new(Vec::new())),
+    ] {
+        // Once both tasks contend, an unlock hands the lock to the other
+        // one, and relocking queues behind it: strict turns.
+        assert!(
+            inner_runs(&record).iter().all(|&run| run == 1),
+            "not FIFO: {record:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unfair_mutex_lets_the_running_task_relock_on_the_current_thread() {
+    let record = on_current_thread(Mutex::new_unfair(Vec::new()));
+    // The unlocking task relocks before the woken one runs, until the
+    // starvation guard hands the lock over.
+    assert!(
+        inner_runs(&record).iter().any(|&run| run > 1),
+        "no barging: {record:?}"
+    );
+}
+
+/// As [`taking_turns`], for two tasks sharing a one-permit semaphore.
+fn taking_permit_turns(
+    sem: &Arc<Semaphore>,
+    record: &Arc<std::sync::Mutex<Vec<u8>>>,
+) -> [impl std::future::Future<Output = ()> + Send; 2] {
+    [0u8, 1].map(|who| {
+        let (sem, record) = (sem.clone(), record.clone());
+        async move {
+            for _ in 0..ROUNDS {
+                let _permit = sem.acquire().await.unwrap();
+                record.lock().unwrap().push(who);
+                yield_now().await;
+            }
+        }
+    })
+}
+
+#[test]
+fn a_fair_semaphore_alternates_between_two_contending_tasks_on_both_runtimes() {
+    let sem = Arc::new(Semaphore::new(1));
+    let record = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ex = pool();
+    let handles = taking_permit_turns(&sem, &record).map(|f| ex.spawn(SpawnOptions::new(), f));
+    tulipa_executor::block_on(&ThreadParker::new(), async {
+        for h in handles {
+            h.await.expect("a task panicked");
+        }
+    });
+    let multi = std::mem::take(&mut *record.lock().unwrap());
+    let ct = tulipa_executor::CurrentThread::new(Arc::new(ThreadParker::new()));
+    let handles = taking_permit_turns(&sem, &record).map(|f| ct.spawn(SpawnOptions::new(), f));
+    ct.block_on(async {
+        for h in handles {
+            h.await.expect("a task panicked");
+        }
+    });
+    let current = std::mem::take(&mut *record.lock().unwrap());
+    for record in [multi, current] {
+        assert!(
+            inner_runs(&record).iter().all(|&run| run == 1),
+            "not FIFO: {record:?}"
+        );
+    }
+    assert_eq!(sem.available_permits(), 1);
 }

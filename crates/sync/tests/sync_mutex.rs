@@ -42,8 +42,86 @@ fn guard_display_debug_and_source() {
 }
 
 #[test]
-fn unlock_wakes_the_oldest_waiter_and_a_running_task_may_barge() {
+fn unlock_hands_the_lock_to_the_oldest_waiter_before_it_runs() {
     let m = Mutex::new(Vec::new());
+    let held = m.try_lock().unwrap();
+    let mut a = Polled::new(async {
+        m.lock().await.push('a');
+    });
+    let mut b = Polled::new(async {
+        m.lock().await.push('b');
+    });
+    a.pending();
+    b.pending();
+    drop(held);
+    assert_eq!(a.wakes(), 1, "the oldest waiter is woken");
+    assert_eq!(b.wakes(), 0, "only the oldest waiter is woken");
+    // `a` has not run yet, but the lock is its own: nobody barges.
+    assert!(m.is_locked(), "the lock was handed to `a`");
+    assert!(
+        m.try_lock().is_none(),
+        "a newcomer cannot take a handed-off lock"
+    );
+    let mut c = Polled::new(async {
+        m.lock().await.push('c');
+    });
+    c.pending();
+    a.ready();
+    assert_eq!((b.wakes(), c.wakes()), (1, 0), "`b` came before `c`");
+    b.ready();
+    assert_eq!(c.wakes(), 1);
+    c.ready();
+    assert_eq!(*m.try_lock().unwrap(), ['a', 'b', 'c']);
+}
+
+#[test]
+fn a_task_that_unlocks_and_relocks_queues_behind_the_woken_waiter() {
+    let m = Mutex::new(Vec::new());
+    let mut held = m.try_lock().unwrap();
+    let mut a = Polled::new(async {
+        m.lock().await.push('a');
+    });
+    a.pending();
+    held.push('x');
+    drop(held);
+    // The same task asks again at once, before `a` ran.
+    let mut again = Polled::new(async {
+        m.lock().await.push('x');
+    });
+    again.pending();
+    a.ready();
+    assert_eq!(again.wakes(), 1);
+    again.ready();
+    assert_eq!(*m.try_lock().unwrap(), ['x', 'a', 'x']);
+}
+
+#[test]
+fn a_woken_waiter_that_is_dropped_passes_the_lock_to_the_next_waiter_not_a_newcomer() {
+    let m = Mutex::new(Vec::new());
+    let held = m.try_lock().unwrap();
+    let mut a = Polled::new(m.lock());
+    let mut b = Polled::new(async {
+        m.lock().await.push('b');
+    });
+    a.pending();
+    b.pending();
+    drop(held); // hands the lock to `a`
+    let mut newcomer = Polled::new(async {
+        m.lock().await.push('n');
+    });
+    newcomer.pending();
+    drop(a); // cancelled after it was woken, before it ran
+    assert_eq!(b.wakes(), 1, "the lock passed on to `b`");
+    assert_eq!(newcomer.wakes(), 0);
+    assert!(m.try_lock().is_none(), "the lock is `b`'s now");
+    b.ready();
+    newcomer.ready();
+    assert_eq!(*m.try_lock().unwrap(), ['b', 'n']);
+}
+
+#[test]
+fn unfair_unlock_wakes_the_oldest_waiter_and_a_running_task_may_barge() {
+    let m = Mutex::new_unfair(Vec::new());
     let held = m.try_lock().unwrap();
     let mut a = Polled::new(async {
         m.lock().await.push('a');
@@ -70,8 +148,8 @@ fn unlock_wakes_the_oldest_waiter_and_a_running_task_may_barge() {
 }
 
 #[test]
-fn a_waiter_that_loses_twice_gets_the_next_unlock_handed_to_it() {
-    let m = Mutex::new(0);
+fn unfair_a_waiter_that_loses_twice_gets_the_next_unlock_handed_to_it() {
+    let m = Mutex::new_unfair(0);
     let mut held = m.try_lock().unwrap();
     let mut a = Polled::new(m.lock());
     a.pending();
@@ -96,8 +174,8 @@ fn a_waiter_that_loses_twice_gets_the_next_unlock_handed_to_it() {
 }
 
 #[test]
-fn a_woken_waiter_that_is_dropped_wakes_the_next() {
-    let m = Mutex::new(0);
+fn unfair_a_woken_waiter_that_is_dropped_wakes_the_next() {
+    let m = Mutex::new_unfair(0);
     let held = m.try_lock().unwrap();
     let mut a = Polled::new(m.lock());
     let mut b = Polled::new(m.lock());
@@ -206,7 +284,7 @@ fn a_stale_waker_is_dropped_outside_the_queue_lock() {
     use std::future::Future;
     use std::pin::Pin;
     use std::task::{Context, Wake, Waker};
-    use tulipa_sync::LockArc;
+    use tulipa_sync::futures::LockArc;
 
     /// A waker whose drop gives up another queued lock future: its drop
     /// needs the queue lock (a waker's drop may run any code).

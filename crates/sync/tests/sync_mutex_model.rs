@@ -1,8 +1,12 @@
-//! Proptest: the barging mutex under random lock, poll, cancel and unlock
-//! sequences, polled by hand. Checks mutual exclusion, that a free lock
-//! with waiters always has a woken waiter (no lost wakeup), that a waiter
-//! is never woken more than a bounded number of times without getting the
-//! lock (the starvation guard), and that the lock is free at the end.
+//! Proptest: both mutex policies under random lock, poll, cancel, unlock
+//! and `try_lock` sequences, polled by hand. Checks mutual exclusion, that
+//! a free lock with waiters always has a woken waiter (no lost wakeup),
+//! and that the lock is free at the end. The FIFO mutex must also hand the
+//! lock out in arrival order: only the oldest waiter ever gets it, a
+//! newcomer or `try_lock` never while anyone waits (even a woken waiter
+//! that has not run, or was cancelled after its wakeup), and a waiter is
+//! woken once. The barging mutex must bound the wakeups a waiter loses
+//! (the starvation guard).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +16,8 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use tulipa_sync::{Lock, Mutex, MutexGuard};
+use tulipa_sync::futures::Lock;
+use tulipa_sync::{Mutex, MutexGuard};
 
 #[derive(Default)]
 struct Counter(AtomicUsize);
@@ -90,8 +95,19 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
+    fn fifo_mutex_keeps_its_promises(ops in prop::collection::vec(op(), 1..80)) {
+        check(Mutex::new(0u32), true, ops)?;
+    }
+
+    #[test]
     fn barging_mutex_keeps_its_promises(ops in prop::collection::vec(op(), 1..80)) {
-        let m = Mutex::new(0u32);
+        check(Mutex::new_unfair(0u32), false, ops)?;
+    }
+}
+
+/// Runs `ops` on `m`; `fifo` says which policy `m` has.
+fn check(m: Mutex<u32>, fifo: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    {
         let mut pending: Vec<Pending<'_>> = Vec::new();
         let mut held: Option<MutexGuard<'_, u32>> = None;
         for op in ops {
@@ -99,13 +115,17 @@ proptest! {
                 Op::Lock => {
                     let mut p = Pending::new(&m);
                     match p.poll() {
-                        Poll::Ready(g) => take(&mut held, g),
+                        Poll::Ready(g) => {
+                            prop_assert!(!fifo || pending.is_empty(), "a newcomer went first");
+                            take(&mut held, g);
+                        }
                         Poll::Pending => pending.push(p),
                     }
                 }
                 Op::Poll(i) if !pending.is_empty() => {
                     let k = i.index(pending.len());
                     if let Poll::Ready(g) = pending[k].poll() {
+                        prop_assert!(!fifo || k == 0, "waiter {} went before the oldest", k);
                         pending.remove(k);
                         take(&mut held, g);
                     }
@@ -115,6 +135,11 @@ proptest! {
                     while k < pending.len() {
                         if pending[k].wakes() > pending[k].seen {
                             if let Poll::Ready(g) = pending[k].poll() {
+                                prop_assert!(
+                                    !fifo || k == 0,
+                                    "waiter {} went before the oldest",
+                                    k
+                                );
                                 pending.remove(k);
                                 take(&mut held, g);
                                 continue;
@@ -133,6 +158,7 @@ proptest! {
                 }
                 Op::TryLock if held.is_none() => {
                     if let Some(g) = m.try_lock() {
+                        prop_assert!(!fifo || pending.is_empty(), "try_lock went first");
                         take(&mut held, g);
                     }
                 }
@@ -151,9 +177,11 @@ proptest! {
                 );
             }
             for p in &pending {
-                // The starvation guard: a waiter loses at most STARVE_AFTER
-                // (2) wakeups, then gets the lock handed to it.
-                prop_assert!(p.wakes() <= 3, "a waiter was woken {} times", p.wakes());
+                // FIFO: a wakeup is a hand-off, never lost. Barging: the
+                // starvation guard; a waiter loses at most STARVE_AFTER (2)
+                // wakeups, then gets the lock handed to it.
+                let most = if fifo { 1 } else { 3 };
+                prop_assert!(p.wakes() <= most, "a waiter was woken {} times", p.wakes());
             }
         }
         drop(held);
@@ -167,10 +195,12 @@ proptest! {
                 .position(|p| p.wakes() > p.seen)
                 .expect("a free lock with waiters and no wakeup");
             if let Poll::Ready(g) = pending[k].poll() {
+                prop_assert!(!fifo || k == 0, "waiter {} went before the oldest", k);
                 pending.remove(k);
                 drop(g);
             }
         }
         prop_assert!(!m.is_locked(), "the lock is free at the end");
     }
+    Ok(())
 }

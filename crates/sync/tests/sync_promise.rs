@@ -1,5 +1,6 @@
 //! Promise: set once, cancel, any number of awaiters, done-callbacks
-//! exactly once, errors as values.
+//! exactly once and scheduled on the runtime (both executors), removal of
+//! callbacks, result()/exception(), errors as values.
 
 mod common;
 
@@ -8,6 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use common::{on_threads, Polled};
 use futures_lite::future::block_on;
+use tulipa_core::spawn::{BoxFuture, Spawn};
+use tulipa_core::ThreadParker;
+use tulipa_executor::{yield_now, CurrentThread, JoinHandle, MultiThreadBuilder, SpawnOptions};
 use tulipa_sync::{InvalidStateError, Promise, PromiseError};
 
 #[test]
@@ -32,11 +36,11 @@ fn set_completes_every_clone_once() {
 
 /// `IntoFuture` by value, spelled out.
 trait Owned<T> {
-    fn into_future_owned(self) -> tulipa_sync::promise::Value<T>;
+    fn into_future_owned(self) -> tulipa_sync::futures::Value<T>;
 }
 
 impl<T: Clone> Owned<T> for Promise<T> {
-    fn into_future_owned(self) -> tulipa_sync::promise::Value<T> {
+    fn into_future_owned(self) -> tulipa_sync::futures::Value<T> {
         std::future::IntoFuture::into_future(self)
     }
 }
@@ -93,7 +97,7 @@ fn done_callbacks_run_exactly_once_in_order() {
     assert!(log.lock().unwrap().is_empty());
     p.set(5).unwrap();
     assert_eq!(*log.lock().unwrap(), [(0, Ok(5)), (1, Ok(5)), (2, Ok(5))]);
-    // Already done: runs at once.
+    // Already done, no runtime: runs at once.
     let log2 = log.clone();
     p.add_done_callback(move |r| log2.lock().unwrap().push((9, r.copied())));
     assert_eq!(log.lock().unwrap().len(), 4);
@@ -131,7 +135,7 @@ fn a_callback_may_use_the_promise() {
 }
 
 #[test]
-fn a_panicking_callback_does_not_stop_the_others() {
+fn with_no_runtime_a_panicking_callback_does_not_reach_set_and_the_others_run() {
     let p = Promise::new();
     let ran = Arc::new(AtomicUsize::new(0));
     p.add_done_callback(|_| panic!("first callback"));
@@ -139,11 +143,175 @@ fn a_panicking_callback_does_not_stop_the_others() {
     p.add_done_callback(move |_| {
         r.fetch_add(1, Ordering::SeqCst);
     });
-    let setter = p.clone();
-    let result = std::panic::catch_unwind(move || setter.set(1));
-    assert!(result.is_err(), "the panic reached set()");
+    // No runtime on this thread: the callbacks run inside `set`, but a
+    // panic stays there.
+    assert!(p.set(1).is_ok());
     assert_eq!(ran.load(Ordering::SeqCst), 1, "the second callback ran");
     assert_eq!(p.try_get(), Some(Ok(&1)), "the value was set");
+}
+
+#[test]
+fn remove_done_callback_removes_only_a_pending_callback() {
+    let p = Promise::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let ids: Vec<_> = (0..3)
+        .map(|i| {
+            let log = log.clone();
+            p.add_done_callback(move |_| log.lock().unwrap().push(i))
+        })
+        .collect();
+    assert!(p.remove_done_callback(ids[1]));
+    assert!(!p.remove_done_callback(ids[1]), "already removed");
+    p.set(()).unwrap();
+    assert_eq!(*log.lock().unwrap(), [0, 2]);
+    assert!(
+        !p.remove_done_callback(ids[0]),
+        "done: nothing left to remove"
+    );
+    let late = p.add_done_callback(|_| {});
+    assert!(!p.remove_done_callback(late), "scheduled at once when done");
+}
+
+#[test]
+fn result_and_exception_follow_asyncio() {
+    let p: Promise<Result<u8, String>> = Promise::new();
+    assert_eq!(p.result(), Err(PromiseError::NotDone));
+    assert_eq!(p.exception(), Err(PromiseError::NotDone));
+    let e = p.result().unwrap_err().to_string();
+    assert!(e.starts_with("promise not done yet"), "{e}");
+    p.set(Err("bad".into())).unwrap();
+    assert_eq!(p.exception(), Ok(Some(&"bad".to_string())));
+    assert_eq!(p.result(), Ok(&Err("bad".to_string())));
+
+    let ok: Promise<Result<u8, String>> = Promise::new();
+    ok.set(Ok(4)).unwrap();
+    assert_eq!(ok.exception(), Ok(None));
+
+    let cancelled: Promise<Result<u8, String>> = Promise::new();
+    cancelled.cancel();
+    assert_eq!(cancelled.result(), Err(PromiseError::Cancelled));
+    assert_eq!(cancelled.exception(), Err(PromiseError::Cancelled));
+}
+
+/// A runtime's spawn hook over a tulipa executor; keeps the handles so
+/// the test can see how the callback task ended.
+struct Spawner {
+    spawn: Box<dyn Fn(BoxFuture) -> JoinHandle<()> + Send + Sync>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Spawn for Spawner {
+    fn spawn_detached(&self, future: BoxFuture) -> std::io::Result<()> {
+        let handle = (self.spawn)(future);
+        self.handles.lock().unwrap().push(handle);
+        Ok(())
+    }
+}
+
+impl Spawner {
+    fn take(&self) -> Vec<JoinHandle<()>> {
+        std::mem::take(&mut *self.handles.lock().unwrap())
+    }
+}
+
+/// Three callbacks, the middle one panicking, logging the thread they
+/// run on.
+fn three_callbacks(p: &Promise<u8>) -> Arc<Mutex<Vec<(u8, std::thread::ThreadId)>>> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    p.add_done_callback(move |r| {
+        l.lock()
+            .unwrap()
+            .push((*r.unwrap(), std::thread::current().id()))
+    });
+    p.add_done_callback(|_| panic!("a callback panics"));
+    let l = log.clone();
+    p.add_done_callback(move |r| {
+        l.lock()
+            .unwrap()
+            .push((*r.unwrap() + 1, std::thread::current().id()))
+    });
+    log
+}
+
+#[test]
+fn callbacks_are_scheduled_on_the_current_thread_runtime_not_run_inside_set() {
+    let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+    let ex2 = ex.clone();
+    let spawner = Arc::new(Spawner {
+        spawn: Box::new(move |f| ex2.spawn(SpawnOptions::new(), f)),
+        handles: Mutex::new(Vec::new()),
+    });
+    let _entered = tulipa_core::spawn::enter(spawner.clone());
+    let p = Promise::new();
+    let log = three_callbacks(&p);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    ex.block_on(async {
+        let awaiter = {
+            let (p, order) = (p.clone(), order.clone());
+            ex.spawn(SpawnOptions::new(), async move {
+                p.wait().await.unwrap();
+                order.lock().unwrap().push("awaiter");
+            })
+        };
+        yield_now().await; // the awaiter waits
+        assert!(p.set(7).is_ok(), "a panicking callback does not reach set");
+        assert!(log.lock().unwrap().is_empty(), "nothing ran inside set");
+        let handles = spawner.take();
+        assert_eq!(handles.len(), 1, "one task runs the callbacks");
+        for h in handles {
+            let e = h.await.expect_err("the callback task reports the panic");
+            assert!(e.is_panic());
+        }
+        order.lock().unwrap().push("callbacks");
+        awaiter.await.unwrap();
+    });
+    let me = std::thread::current().id();
+    assert_eq!(
+        *log.lock().unwrap(),
+        [(7, me), (8, me)],
+        "in order, all but the panicking one"
+    );
+    // The callback task was queued before the awaiter was woken.
+    assert_eq!(*order.lock().unwrap(), ["callbacks", "awaiter"]);
+}
+
+#[test]
+fn callbacks_are_scheduled_on_the_multi_thread_runtime() {
+    let ex = MultiThreadBuilder::new()
+        .workers(2)
+        .build(Arc::new(ThreadParker::new()))
+        .expect("cannot start the executor");
+    let ex2 = ex.handle();
+    let spawner = Arc::new(Spawner {
+        spawn: Box::new(move |f| ex2.spawn(SpawnOptions::new(), f)),
+        handles: Mutex::new(Vec::new()),
+    });
+    let _entered = tulipa_core::spawn::enter(spawner.clone());
+    let p = Promise::new();
+    let log = three_callbacks(&p);
+    assert!(p.set(7).is_ok(), "a panicking callback does not reach set");
+    let handles = spawner.take();
+    assert_eq!(handles.len(), 1);
+    tulipa_executor::block_on(&ThreadParker::new(), async {
+        for h in handles {
+            assert!(h.await.expect_err("the panic is the task's").is_panic());
+        }
+    });
+    let log = log.lock().unwrap();
+    assert_eq!(log.iter().map(|e| e.0).collect::<Vec<_>>(), [7, 8]);
+    let me = std::thread::current().id();
+    assert!(
+        log.iter().all(|e| e.1 != me),
+        "the callbacks ran on a worker"
+    );
+    // Already done: a new callback is scheduled too, not run here.
+    let (tx, rx) = std::sync::mpsc::channel();
+    p.add_done_callback(move |_| tx.send(std::thread::current().id()).unwrap());
+    let handles = spawner.take();
+    assert_eq!(handles.len(), 1);
+    assert_ne!(rx.recv().unwrap(), me);
+    drop(handles);
 }
 
 #[test]

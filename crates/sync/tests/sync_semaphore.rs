@@ -325,3 +325,87 @@ fn debug_shows_the_state() {
     let fut = sem.acquire_many(2);
     assert_eq!(format!("{fut:?}"), "Acquire { permits: 2 }");
 }
+
+#[test]
+fn a_permit_owed_to_a_woken_waiter_is_not_free_for_newcomers() {
+    let sem = Semaphore::new(1);
+    let held = sem.try_acquire().unwrap();
+    let mut a = Polled::new(sem.acquire());
+    a.pending();
+    drop(held); // the permit is on its way to `a`
+    assert_eq!(a.wakes(), 1);
+    assert_eq!(sem.available_permits(), 0, "the permit is owed to `a`");
+    assert_eq!(
+        sem.try_acquire().unwrap_err(),
+        TryAcquireError::NoPermits,
+        "try_acquire must not steal the permit owed to `a`"
+    );
+    let mut newcomer = Polled::new(sem.acquire());
+    newcomer.pending();
+    let permit = a.ready().unwrap();
+    drop(permit);
+    assert_eq!(newcomer.wakes(), 1);
+    drop(newcomer.ready().unwrap());
+    assert_eq!(sem.available_permits(), 1);
+}
+
+#[test]
+fn a_task_that_releases_and_reacquires_waits_behind_the_woken_waiter() {
+    let sem = Semaphore::new(1);
+    let order = std::sync::Mutex::new(Vec::new());
+    let held = sem.try_acquire().unwrap();
+    let mut a = Polled::new(async {
+        let _p = sem.acquire().await.unwrap();
+        order.lock().unwrap().push('a');
+    });
+    a.pending();
+    drop(held);
+    let mut again = Polled::new(async {
+        let _p = sem.acquire().await.unwrap();
+        order.lock().unwrap().push('x');
+    });
+    again.pending();
+    a.ready();
+    again.ready();
+    assert_eq!(*order.lock().unwrap(), ['a', 'x']);
+}
+
+#[test]
+fn a_woken_waiter_that_is_cancelled_passes_the_permit_to_the_next_waiter_not_a_newcomer() {
+    let sem = Semaphore::new(1);
+    let held = sem.try_acquire().unwrap();
+    let mut a = Polled::new(sem.acquire());
+    let mut b = Polled::new(sem.acquire());
+    a.pending();
+    b.pending();
+    drop(held); // hands the permit to `a`
+    let mut newcomer = Polled::new(sem.acquire());
+    newcomer.pending();
+    drop(a); // cancelled after it was woken, before it ran
+    assert_eq!(b.wakes(), 1, "the permit passed on to `b`");
+    assert_eq!(newcomer.wakes(), 0);
+    assert!(sem.try_acquire().is_err(), "the permit is `b`'s");
+    let permit = b.ready().unwrap();
+    drop(permit);
+    drop(newcomer.ready().unwrap());
+    assert_eq!(sem.available_permits(), 1);
+}
+
+#[test]
+fn an_unfair_semaphore_lets_a_running_task_take_a_released_permit() {
+    let sem = Semaphore::new_unfair(1);
+    let held = sem.try_acquire().unwrap();
+    let mut a = Polled::new(sem.acquire());
+    a.pending();
+    drop(held);
+    assert_eq!(a.wakes(), 1, "the oldest waiter is woken");
+    let barger = sem.try_acquire().expect("the released permit is free");
+    a.pending(); // lost its wakeup; still first in line
+    drop(barger);
+    assert_eq!(a.wakes(), 2);
+    drop(a.ready().unwrap());
+    assert_eq!(sem.available_permits(), 1);
+    let bounded = Semaphore::bounded_unfair(2);
+    assert_eq!(bounded.bound(), Some(2));
+    assert!(bounded.release(1).is_err(), "still bounded");
+}

@@ -1,7 +1,10 @@
 //! Proptest: the semaphore against a model of FIFO hand-off with partial
 //! assignment, under random acquire, poll, cancel, release and add
-//! sequences. Checks the free count after every step, which futures are
-//! ready, and that every permit comes back at the end (conservation).
+//! sequences, with `try_acquire` newcomers among them. Checks the free
+//! count after every step, which futures are ready, that nobody (a new
+//! request, `try_acquire`) takes a permit owed to a woken waiter or
+//! passed on by a cancelled one, and that every permit comes back at the
+//! end (conservation).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -10,7 +13,8 @@ use std::task::{Context, Poll, Waker};
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use tulipa_sync::{Acquire, Semaphore, SemaphorePermit};
+use tulipa_sync::futures::Acquire;
+use tulipa_sync::{Semaphore, SemaphorePermit};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -24,6 +28,8 @@ enum Op {
     Release(Index),
     /// `add_permits(n)`.
     Add(usize),
+    /// `try_acquire_many(n)`: a newcomer that does not wait.
+    TryAcquire(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -33,6 +39,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<Index>().prop_map(Op::Cancel),
         3 => any::<Index>().prop_map(Op::Release),
         1 => (1usize..=3).prop_map(Op::Add),
+        2 => (1usize..=3).prop_map(Op::TryAcquire),
     ]
 }
 
@@ -164,6 +171,20 @@ proptest! {
                     sem.add_permits(n);
                     model.release(n);
                     total += n;
+                }
+                Op::TryAcquire(n) => {
+                    // Never a permit owed to a waiter (queued, or granted
+                    // and not polled yet): only what is free.
+                    let expect = model.queue.is_empty() && model.free >= n;
+                    match sem.try_acquire_many(n) {
+                        Ok(p) => {
+                            prop_assert!(expect, "try_acquire took a permit owed to a waiter");
+                            model.free -= n;
+                            held_count += n;
+                            held.push(p);
+                        }
+                        Err(_) => prop_assert!(!expect, "try_acquire refused a free permit"),
+                    }
                 }
                 _ => {}
             }
