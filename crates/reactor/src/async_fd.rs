@@ -273,9 +273,10 @@ impl<T: AsFd> Async<T> {
     /// non-blocking operation: try the operation first, and poll only when
     /// it says `WouldBlock`.
     ///
-    /// Returns `Ready(Ok(()))` while the direction is believed ready (a
-    /// fresh source is, until an operation fails) and the caller was not
-    /// already told so since the last event; a caller that comes back
+    /// Returns `Ready(Ok(()))` while the direction is ready as the kernel
+    /// last reported it (before the first event the kernel is asked with a
+    /// zero-timeout `poll(2)`) and the caller was not already told so since
+    /// the last event; a caller that comes back
     /// without a new event has used that readiness up, so the poll clears
     /// it, registers `cx`'s waker and returns `Pending` until the next
     /// event. Several tasks may poll at once and each is woken by the next
@@ -547,7 +548,11 @@ where
                 Ok(r) => {
                     progress.made_progress();
                     if let (Some(want), ReadCount(Some(n))) = (want, r.into()) {
-                        if n > 0 && n < want && source.short_read_drains() {
+                        // Only once the kernel has reported on the source:
+                        // before its first event, a close that arrived with
+                        // the data is not known yet, and a reader asking
+                        // "end of file already?" must still see it.
+                        if n > 0 && n < want && seen.has_events() && source.short_read_drains() {
                             source.clear(dir, seen);
                         }
                     }

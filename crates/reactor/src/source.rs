@@ -103,6 +103,11 @@ impl Readiness {
     fn tick(self) -> usize {
         self.0 >> TICK_SHIFT
     }
+
+    /// Whether any event was delivered for the source yet.
+    pub(crate) fn has_events(self) -> bool {
+        self.tick() != 0
+    }
 }
 
 /// A registered file descriptor.
@@ -346,7 +351,13 @@ impl Source {
             return Poll::Ready(Err(shutdown_error()));
         }
         let mut r = self.readiness();
-        if r.is_ready(dir) && d.poll_handed == Some(r.tick()) && !r.is_closed(dir) {
+        let used_up = d.poll_handed == Some(r.tick());
+        // Before the first event, readiness is only assumed (see `new`):
+        // a caller that uses readiness as a signal (a pidfd, a pipe's
+        // error condition) must not see it, so ask the kernel.
+        let assumed = r.is_ready(dir) && !r.has_events() && !self.kernel_ready_locked(&st, dir);
+        let d = &mut st.dirs[dir];
+        if r.is_ready(dir) && (used_up || assumed) && !r.is_closed(dir) {
             self.clear(dir, r);
             r = self.readiness();
         }
@@ -365,8 +376,13 @@ impl Source {
     /// kernel with a zero-timeout `poll(2)`: what `readable()` uses to tell
     /// fresh readiness from readiness the caller already used up.
     fn kernel_ready(&self, dir: usize) -> bool {
-        use rustix::event::{poll, PollFd, PollFlags};
         let st = lock(&self.state);
+        self.kernel_ready_locked(&st, dir)
+    }
+
+    /// [`kernel_ready`](Source::kernel_ready) with the state lock held.
+    fn kernel_ready_locked(&self, st: &State, dir: usize) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags};
         if !st.registered {
             return true;
         }

@@ -189,8 +189,16 @@ impl<T: ?Sized> Mutex<T> {
 
     #[inline]
     fn poll_lock(&self, waiter: &mut Waiter, cx: &mut Context<'_>) -> Poll<()> {
-        if !waiter.is_queued() && self.raw.try_acquire_one_exact() {
-            return Poll::Ready(());
+        if !waiter.is_queued() {
+            // The task's budget (`tulipa_core::coop`): a task that relocks
+            // a free mutex in a loop still yields now and then.
+            let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
+                return Poll::Pending;
+            };
+            if self.raw.try_acquire_one_exact() {
+                progress.made_progress();
+                return Poll::Ready(());
+            }
         }
         match self.raw.poll_acquire(waiter, cx) {
             Poll::Ready(Ok(())) => Poll::Ready(()),

@@ -510,8 +510,16 @@ impl RawSemaphore {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), Closed>> {
         if waiter.key == NIL {
+            // The task's budget (`tulipa_core::coop`): a task that takes
+            // free permits in a loop still yields now and then.
+            let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
+                return Poll::Pending;
+            };
             match self.try_acquire(waiter.need) {
-                Ok(()) => return Poll::Ready(Ok(())),
+                Ok(()) => {
+                    progress.made_progress();
+                    return Poll::Ready(Ok(()));
+                }
                 Err(TryError::Closed) => return Poll::Ready(Err(Closed)),
                 Err(TryError::NoPermits) => {}
             }

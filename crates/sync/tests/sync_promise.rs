@@ -246,6 +246,10 @@ fn callbacks_are_scheduled_on_the_current_thread_runtime_not_run_inside_set() {
     let p = Promise::new();
     let log = three_callbacks(&p);
     let order = Arc::new(Mutex::new(Vec::new()));
+    {
+        let order = order.clone();
+        p.add_done_callback(move |_| order.lock().unwrap().push("callbacks"));
+    }
     ex.block_on(async {
         let awaiter = {
             let (p, order) = (p.clone(), order.clone());
@@ -263,7 +267,6 @@ fn callbacks_are_scheduled_on_the_current_thread_runtime_not_run_inside_set() {
             let e = h.await.expect_err("the callback task reports the panic");
             assert!(e.is_panic());
         }
-        order.lock().unwrap().push("callbacks");
         awaiter.await.unwrap();
     });
     let me = std::thread::current().id();

@@ -34,14 +34,20 @@ fn a_receiver_whose_channel_is_never_empty_lets_another_task_run() {
             async move {
                 let counter = received.clone();
                 let consumer = tulipa::spawn(async move {
-                    for _ in 0..MESSAGES {
+                    let mut other = None;
+                    for i in 0..MESSAGES {
                         rx.recv().await.unwrap();
                         counter.fetch_add(1, Ordering::SeqCst);
+                        if i == 0 {
+                            // Queued behind this task, on the same single
+                            // worker, once it is already running.
+                            let seen = counter.clone();
+                            other = Some(tulipa::spawn(async move { seen.load(Ordering::SeqCst) }));
+                        }
                     }
+                    other
                 });
-                // Queued behind the consumer, on the same single worker.
-                let other = tulipa::spawn(async move { received.load(Ordering::SeqCst) });
-                consumer.await.unwrap();
+                let other = consumer.await.unwrap().unwrap();
                 other.await.unwrap()
             }
         });
@@ -67,13 +73,18 @@ fn a_reader_whose_socket_is_always_ready_lets_another_task_run() {
                 let counter = read.clone();
                 let reader = tulipa::spawn(async move {
                     let mut byte = [0u8; 1];
-                    for _ in 0..MESSAGES {
+                    let mut other = None;
+                    for i in 0..MESSAGES {
                         a.read_exact(&mut byte).await.unwrap();
                         counter.fetch_add(1, Ordering::SeqCst);
+                        if i == 0 {
+                            let seen = counter.clone();
+                            other = Some(tulipa::spawn(async move { seen.load(Ordering::SeqCst) }));
+                        }
                     }
+                    other
                 });
-                let other = tulipa::spawn(async move { read.load(Ordering::SeqCst) });
-                reader.await.unwrap();
+                let other = reader.await.unwrap().unwrap();
                 other.await.unwrap()
             }
         });

@@ -352,7 +352,10 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
 
     /// Waits until it is fine to write more: when the buffer is above the
     /// high-water mark, flushes it down to the low-water mark; then sends
-    /// what it can of the rest without waiting.
+    /// the rest, waiting only if the socket cannot take it now. (asyncio's
+    /// `drain` returns at once below the high-water mark because its
+    /// transport keeps sending in the background; nothing here does, so
+    /// returning with bytes still buffered could leave them unsent.)
     ///
     /// # Errors
     ///
@@ -369,6 +372,13 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
             self.flush_to(self.low).await?;
         }
         self.try_flush_now();
+        if self.buffer_size() > 0 && self.error.is_none() {
+            // No event loop sends the rest in the background as asyncio's
+            // transport does: wait until the socket took it, or it would
+            // sit here until the next write (a request never sent while its
+            // writer waits for the response).
+            self.flush_to(0).await?;
+        }
         self.take_error()
     }
 
