@@ -252,7 +252,11 @@ impl Source {
         // The tick wraps: it only has to differ from a recent snapshot.
         let mut cur = self.readiness.load(Ordering::Acquire);
         loop {
-            let new = (cur | bits).wrapping_add(TICK_ONE);
+            // The first event replaces the readiness assumed at creation
+            // (see `new`) with the kernel's report, which is complete: an
+            // edge-triggered event carries every ready direction.
+            let base = if cur >> TICK_SHIFT == 0 { 0 } else { cur };
+            let new = (base | bits).wrapping_add(TICK_ONE);
             match self.readiness.compare_exchange_weak(
                 cur,
                 new,
