@@ -544,13 +544,20 @@ fn a_client_that_never_reads_costs_bounded_memory() {
     for _ in 0..8 {
         let _ = std::io::Read::read(&mut raw.stream, &mut buf).unwrap();
     }
+    // Keep reading while waiting (bounded: 100 rounds): how much free
+    // room wakes the server's writer is the kernel's choice (a third of
+    // the send buffer), so reading only a fixed amount may not reach it
+    // on a busy machine.
+    raw.stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let mut resumed = false;
     for _ in 0..100 {
         if produced.load(Ordering::SeqCst) > stalled {
             resumed = true;
             break;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        let _ = std::io::Read::read(&mut raw.stream, &mut buf);
     }
     assert!(resumed, "reading resumed the producer");
 }
