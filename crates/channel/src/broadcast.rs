@@ -410,10 +410,6 @@ impl<T: Clone> Receiver<T> {
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
-        // The task's budget (`tulipa_core::coop`).
-        let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
-            return Poll::Pending;
-        };
         loop {
             let result = match self.try_recv() {
                 Ok(v) => Ok(v),
@@ -431,7 +427,6 @@ impl<T: Clone> Receiver<T> {
                 }
             };
             self.listener = None;
-            progress.made_progress();
             return Poll::Ready(result);
         }
     }

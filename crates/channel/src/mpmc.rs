@@ -104,16 +104,10 @@ impl<T> Channel<T> {
         listener: &mut Option<EventListener>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, RecvError>> {
-        // The task's budget (`tulipa_core::coop`): a receiver whose channel
-        // is never empty still yields now and then.
-        let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
-            return Poll::Pending;
-        };
         loop {
             match self.try_recv() {
                 Ok(m) => {
                     *listener = None;
-                    progress.made_progress();
                     return Poll::Ready(Ok(m));
                 }
                 Err(TryRecvError::Closed) => {

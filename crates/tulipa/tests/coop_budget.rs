@@ -1,6 +1,7 @@
-//! The cooperative budget: a task whose channel or socket is always ready
-//! still yields to the others after `tulipa_core::coop::BUDGET` ready
-//! operations in one poll, on both runtimes.
+//! The cooperative budget: a task whose socket is always ready, or whose
+//! mutex is always free, still yields to the others after
+//! `tulipa_core::coop::BUDGET` ready operations in one poll, on both
+//! runtimes.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,44 +20,6 @@ fn flavors() -> Vec<Runtime> {
         Runtime::builder().current_thread().build().unwrap(),
         Runtime::builder().worker_threads(1).build().unwrap(),
     ]
-}
-
-#[test]
-fn a_receiver_whose_channel_is_never_empty_lets_another_task_run() {
-    for rt in flavors() {
-        let (tx, rx) = tulipa::channel::unbounded::<usize>();
-        for i in 0..MESSAGES {
-            tx.try_send(i).unwrap();
-        }
-        let received = Arc::new(AtomicUsize::new(0));
-        let seen_by_other = rt.block_on({
-            let received = received.clone();
-            async move {
-                let counter = received.clone();
-                let consumer = tulipa::spawn(async move {
-                    let mut other = None;
-                    for i in 0..MESSAGES {
-                        rx.recv().await.unwrap();
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        if i == 0 {
-                            // Queued behind this task, on the same single
-                            // worker, once it is already running.
-                            let seen = counter.clone();
-                            other = Some(tulipa::spawn(async move { seen.load(Ordering::SeqCst) }));
-                        }
-                    }
-                    other
-                });
-                let other = consumer.await.unwrap().unwrap();
-                other.await.unwrap()
-            }
-        });
-        assert!(
-            seen_by_other < MESSAGES,
-            "the other task ran only after all {MESSAGES} receives: no yield"
-        );
-        assert_eq!(received.load(Ordering::SeqCst), MESSAGES, "nothing lost");
-    }
 }
 
 #[test]
@@ -94,5 +57,38 @@ fn a_reader_whose_socket_is_always_ready_lets_another_task_run() {
         );
         assert_eq!(read.load(Ordering::SeqCst), MESSAGES);
         drop(b);
+    }
+}
+
+#[test]
+fn a_task_relocking_a_free_mutex_lets_another_task_run() {
+    for rt in flavors() {
+        let locks = Arc::new(AtomicUsize::new(0));
+        let seen_by_other = rt.block_on({
+            let locks = locks.clone();
+            async move {
+                let mutex = Arc::new(tulipa::sync::Mutex::new(0usize));
+                let counter = locks.clone();
+                let locker = tulipa::spawn(async move {
+                    let mut other = None;
+                    for i in 0..MESSAGES {
+                        *mutex.lock().await += 1;
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        if i == 0 {
+                            let seen = counter.clone();
+                            other = Some(tulipa::spawn(async move { seen.load(Ordering::SeqCst) }));
+                        }
+                    }
+                    other
+                });
+                let other = locker.await.unwrap().unwrap();
+                other.await.unwrap()
+            }
+        });
+        assert!(
+            seen_by_other < MESSAGES,
+            "the other task ran only after all {MESSAGES} locks: no yield"
+        );
+        assert_eq!(locks.load(Ordering::SeqCst), MESSAGES);
     }
 }

@@ -350,17 +350,9 @@ impl<S: Store> Future for Get<'_, S> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        // The task's budget (`tulipa_core::coop`): a consumer whose queue
-        // is never empty still yields now and then.
-        let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
-            return Poll::Pending;
-        };
         loop {
             match this.core.get_nowait() {
-                Ok(item) => {
-                    progress.made_progress();
-                    return Poll::Ready(Ok(item));
-                }
+                Ok(item) => return Poll::Ready(Ok(item)),
                 Err(GetNowaitError::Shutdown) => return Poll::Ready(Err(GetError)),
                 Err(GetNowaitError::Empty) => {}
             }
