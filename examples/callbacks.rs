@@ -86,7 +86,8 @@ fn main() {
 }
 
 /// A one-shot "done" signal: the part of `loop.create_future()` this
-/// example needs (tulipa's full `Promise` is planned, not built yet).
+/// example needs, written out to show the waker hand-off
+/// (`tulipa::sync::Promise` is the full version).
 #[derive(Default)]
 struct Done {
     /// Whether `set` was called, and the waker of the task waiting.

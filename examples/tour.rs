@@ -90,7 +90,7 @@ fn callbacks(rt: &Runtime) {
 
     rt.block_on(async {
         // Wait for the last callback. (A settable future, asyncio's
-        // `loop.create_future()`, is planned as `tulipa::sync::Promise`.)
+        // `loop.create_future()`, is `tulipa::sync::Promise`.)
         while !last.is_done() {
             sleep(Duration::from_millis(1)).await;
         }
