@@ -12,6 +12,15 @@
 //! rounds, and compares runtimes of the same flavour only.
 //!
 //! Progress goes to stderr; the table alone goes to stdout at the end.
+//!
+//! Network measurements beyond the timed table: `--syscalls` counts
+//! system calls per round trip of `tcp_ping_pong` and `net_protocol`
+//! under strace (module `syscalls`); `--external` runs those two with each
+//! server alone in a child process driven by blocking client threads, and
+//! reports throughput, p99, fairness and the server's CPU per message
+//! (module `net_external`, servers in `echo_server`, including a raw
+//! `polling` loop with no runtime). Both re-execute this binary: the
+//! hidden first arguments `--serve` and `--child-bench` select a child.
 
 mod app_crawler;
 mod app_rest;
@@ -19,14 +28,17 @@ mod benches;
 mod blocking;
 mod channel;
 mod cpu;
+mod echo_server;
 mod fs;
 mod http;
 mod net;
+mod net_external;
 mod net_protocol;
 mod process;
 mod report;
 mod rt;
 mod sync;
+mod syscalls;
 mod toolkit;
 
 use std::process::ExitCode;
@@ -58,6 +70,13 @@ options:
   --runtime NAME    run only this runtime (repeatable): tulipa-multi, tokio-multi,
                     smol-multi, tulipa-current, tokio-current, smol-current
   --no-warmup       skip the warm-up round
+  --syscalls        also count syscalls per round trip of tcp_ping_pong and net_protocol
+                    with `strace -f -c` (strace required), one table per benchmark
+  --external        run tcp_ping_pong and net_protocol with each server alone in a child
+                    process (tulipa stream and protocol servers, tokio, smol, a raw polling
+                    loop) and blocking client threads here: msgs/s, p99, busiest/idlest
+                    connection, the server's CPU per message (and, with --syscalls, its
+                    syscalls per message); TULIPA_BENCH_NET_CLIENT=external does the same
   -h, --help        this message";
 
 /// The parsed command line.
@@ -68,6 +87,8 @@ struct Options {
     size: Size,
     markdown: bool,
     warmup: bool,
+    syscalls: bool,
+    external: bool,
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -78,6 +99,8 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         size: Size { quick: false },
         markdown: false,
         warmup: true,
+        syscalls: false,
+        external: net_external::requested_by_env()?,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -86,6 +109,8 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--quick" => options.size.quick = true,
             "--markdown" => options.markdown = true,
             "--no-warmup" => options.warmup = false,
+            "--syscalls" => options.syscalls = true,
+            "--external" => options.external = true,
             "--rounds" => {
                 let n = args
                     .next()
@@ -196,6 +221,11 @@ fn run_bench(bench: Bench, options: &Options) -> Results {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--serve") => return echo_server::child_main(&args[1..]),
+        Some("--child-bench") => return syscalls::child_main(&args[1..]),
+        _ => {}
+    }
     let options = match parse(&args) {
         Ok(Some(options)) => options,
         Ok(None) => {
@@ -213,25 +243,59 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if options.syscalls {
+        if let Err(message) = syscalls::check_strace() {
+            eprintln!("tulipa-benches: {message}");
+            return ExitCode::FAILURE;
+        }
+    }
     if cfg!(debug_assertions) {
         eprintln!("tulipa-benches: warning: a debug build; run `cargo xtask bench` for release");
     }
+    // --external replaces the in-process runs of the network benchmarks.
     let results: Vec<Results> = options
         .benches
         .iter()
+        .filter(|b| !(options.external && net_external::BENCHES.contains(b)))
         .map(|&b| run_bench(b, &options))
         .collect();
     fs::cleanup();
+    let mut network = String::new();
+    for &bench in &options.benches {
+        let table = if options.external && net_external::BENCHES.contains(&bench) {
+            net_external::measure(
+                bench,
+                &options.flavours,
+                options.size,
+                options.syscalls,
+                options.markdown,
+            )
+        } else if options.syscalls && syscalls::BENCHES.contains(&bench) {
+            syscalls::measure(bench, &options.flavours, options.size, options.markdown)
+        } else {
+            continue;
+        };
+        match table {
+            Ok(table) => network.push_str(&table),
+            Err(message) => {
+                eprintln!("tulipa-benches: {}: {message}", bench.name());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let table = report::Report {
         results: &results,
         rounds: options.rounds,
         size: options.size,
         warmup: options.warmup,
     };
-    if options.markdown {
-        print!("{}", table.markdown());
-    } else {
-        print!("{}", table.text());
+    if !results.is_empty() {
+        if options.markdown {
+            print!("{}", table.markdown());
+        } else {
+            print!("{}", table.text());
+        }
     }
+    print!("{network}");
     ExitCode::SUCCESS
 }

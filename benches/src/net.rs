@@ -17,6 +17,10 @@
 //!   cost of many busy sockets.
 //!
 //! The listener is bound and the connections made before the clock starts.
+//!
+//! `--syscalls` counts `tcp_ping_pong`'s system calls per round trip (see
+//! `syscalls`); `--external` replaces it by its external-client form, the
+//! server alone in a child process (see `net_external`).
 
 use std::any::TypeId;
 use std::future::Future;
@@ -27,15 +31,17 @@ use crate::benches::{grouped, Sample, Size};
 use crate::rt::{Rt, SmolLocal, SmolMulti, Tokio, Tulipa};
 
 /// Bytes per ping.
-const PING: usize = 64;
+pub(crate) const PING: usize = 64;
 /// Bytes per write (and per server read buffer) in `tcp_throughput`.
 const CHUNK: usize = 64 * 1024;
 /// Concurrent connections in `tcp_throughput`.
 const CONNS: usize = 8;
 
-/// Round trips of `tcp_ping_pong`.
+/// Round trips of `tcp_ping_pong`; `--syscalls` children override them.
 fn trips(size: Size) -> usize {
-    if size.quick {
+    if let Some(trips) = crate::syscalls::trips_override() {
+        trips
+    } else if size.quick {
         2_000
     } else {
         20_000

@@ -15,97 +15,45 @@
 //! it back whole). Every echoed byte is checked. The figure is the time
 //! from spawning the clients until the last finished.
 //!
-//! With `TULIPA_BENCH_NET_CLIENT=external` the clients are instead
-//! `EXT_CONNS` plain threads with blocking std sockets, the same code for
-//! every runtime, each doing `EXT_TRIPS` round trips: the runtime under
-//! test then only serves, so the figure compares the servers alone.
+//! `--external` (or `TULIPA_BENCH_NET_CLIENT=external`) replaces this
+//! benchmark by its external-client form, where each server runs alone in
+//! a child process and blocking client threads drive it: see
+//! `net_external`. `--syscalls` counts its system calls per round trip:
+//! see `syscalls`.
 
 use std::any::TypeId;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::benches::{grouped, Sample, Size};
 use crate::rt::{Rt, SmolLocal, SmolMulti, Tokio, Tulipa};
 
+/// Client connections.
+pub(crate) const CONNS: usize = 50;
 /// Bytes per message.
 const MSG: usize = 128;
 /// Bytes in each tokio/smol server connection's read buffer (tulipa's
 /// protocol driver uses the same size).
 const BUF: usize = 64 * 1024;
 
-/// (connections, round trips per connection)
+/// (connections, round trips per connection); `--syscalls` children
+/// override the round trips.
 fn sizes(size: Size) -> (usize, usize) {
-    match (external(), size.quick) {
-        (false, true) => (50, 200),
-        (false, false) => (50, 2_000),
-        (true, true) => (8, 1_000),
-        (true, false) => (8, 10_000),
+    let conns = CONNS;
+    if let Some(trips) = crate::syscalls::trips_override() {
+        return (conns, trips);
     }
-}
-
-/// Whether `TULIPA_BENCH_NET_CLIENT=external` asks for thread clients.
-fn external() -> bool {
-    static EXTERNAL: OnceLock<bool> = OnceLock::new();
-    *EXTERNAL.get_or_init(|| match std::env::var("TULIPA_BENCH_NET_CLIENT") {
-        Ok(v) if v == "external" => true,
-        Ok(v) if v == "runtime" || v.is_empty() => false,
-        Ok(v) => panic!("TULIPA_BENCH_NET_CLIENT={v}: expected external or runtime"),
-        Err(_) => false,
-    })
-}
-
-/// The external clients: one thread per connection, blocking sockets;
-/// the time from starting the round trips until the last thread ended.
-async fn external_clients(addr: std::net::SocketAddr, conns: usize, trips: usize) -> Sample {
-    use std::io::{Read, Write};
-    let streams: Vec<std::net::TcpStream> = (0..conns)
-        .map(|_| {
-            let s = std::net::TcpStream::connect(addr).expect("cannot connect to the echo server");
-            s.set_nodelay(true).expect("TCP_NODELAY");
-            s
-        })
-        .collect();
-    let (done_tx, done_rx) = futures_channel::oneshot::channel();
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        let threads: Vec<_> = streams
-            .into_iter()
-            .enumerate()
-            .map(|(c, mut s)| {
-                std::thread::spawn(move || {
-                    let mut back = [0u8; MSG];
-                    for i in 0..trips {
-                        let m = message(c, i);
-                        s.write_all(&m).expect("client write failed");
-                        s.read_exact(&mut back).expect("client read failed");
-                        assert_eq!(back, m, "the echo differs");
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().expect("a client thread panicked");
-        }
-        let _ = done_tx.send(start.elapsed());
-    });
-    Sample::one(done_rx.await.expect("the client threads died"))
+    if size.quick {
+        (conns, 200)
+    } else {
+        (conns, 2_000)
+    }
 }
 
 /// One line for the report.
 pub(crate) fn describe(size: Size) -> String {
     let (conns, trips) = sizes(size);
-    if external() {
-        return format!(
-            "net_protocol (TULIPA_BENCH_NET_CLIENT=external): echo server (tulipa: a Protocol \
-             on create_server; tokio/smol: a read/write_all task per connection) served to \
-             {conns} client threads with blocking std sockets, each doing {} sequential round \
-             trips of {MSG} bytes ({} in all)",
-            grouped(trips),
-            grouped(conns * trips)
-        );
-    }
     format!(
         "net_protocol: echo server (tulipa: a Protocol on create_server; tokio/smol: a \
          read/write_all task per connection) and {conns} client connections on the same \
@@ -175,36 +123,26 @@ macro_rules! time_clients {
     }};
 }
 
-mod tulipa_side {
-    use tulipa::net::protocol::{Protocol, Transport};
+/// asyncio's echo server protocol (also served by `echo_server`).
+pub(crate) struct Echo(pub(crate) Option<tulipa::net::protocol::Transport>);
 
-    /// asyncio's echo server protocol.
-    pub(super) struct Echo(pub(super) Option<Transport>);
+impl tulipa::net::protocol::Protocol for Echo {
+    fn connection_made(&mut self, transport: tulipa::net::protocol::Transport) {
+        self.0 = Some(transport);
+    }
 
-    impl Protocol for Echo {
-        fn connection_made(&mut self, transport: Transport) {
-            self.0 = Some(transport);
-        }
-
-        fn data_received(&mut self, data: &[u8]) {
-            if let Some(t) = &self.0 {
-                t.write(data);
-            }
+    fn data_received(&mut self, data: &[u8]) {
+        if let Some(t) = &self.0 {
+            t.write(data);
         }
     }
 }
 
 async fn tulipa_echo<R: Rt>(rt: R, conns: usize, trips: usize) -> Sample {
-    let server = tulipa::net::protocol::create_server(|| tulipa_side::Echo(None), "127.0.0.1:0")
+    let server = tulipa::net::protocol::create_server(|| Echo(None), "127.0.0.1:0")
         .await
         .expect("cannot start the tulipa echo server");
     let addr = server.local_addr().expect("an IP listener");
-    if external() {
-        let sample = external_clients(addr, conns, trips).await;
-        server.close();
-        server.wait_closed().await;
-        return sample;
-    }
     let mut streams = Vec::with_capacity(conns);
     for _ in 0..conns {
         let s = tulipa::net::TcpStream::connect(addr)
@@ -259,11 +197,6 @@ async fn tokio_echo<R: Rt>(rt: R, conns: usize, trips: usize) -> Sample {
             });
         }
     });
-    if external() {
-        let sample = external_clients(addr, conns, trips).await;
-        server.abort();
-        return sample;
-    }
     let mut streams = Vec::with_capacity(conns);
     for _ in 0..conns {
         let s = tokio::net::TcpStream::connect(addr)
@@ -304,11 +237,6 @@ async fn smol_echo<R: Rt>(rt: R, conns: usize, trips: usize) -> Sample {
             });
         }
     });
-    if external() {
-        let sample = external_clients(addr, conns, trips).await;
-        drop(server);
-        return sample;
-    }
     let mut streams = Vec::with_capacity(conns);
     for _ in 0..conns {
         let s = smol::net::TcpStream::connect(addr)
