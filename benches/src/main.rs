@@ -70,6 +70,8 @@ options:
   --runtime NAME    run only this runtime (repeatable): tulipa-multi, tokio-multi,
                     smol-multi, tulipa-current, tokio-current, smol-current
   --no-warmup       skip the warm-up round
+  --tsv PATH        also write the medians to PATH as tab-separated values (nanoseconds;
+                    `cargo xtask bench --chart` uses it to draw docs/benchmarks.svg)
   --syscalls        also count syscalls per round trip of tcp_ping_pong and net_protocol
                     with `strace -f -c` (strace required), one table per benchmark
   --external        run tcp_ping_pong and net_protocol with each server alone in a child
@@ -89,6 +91,7 @@ struct Options {
     warmup: bool,
     syscalls: bool,
     external: bool,
+    tsv: Option<std::path::PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -101,6 +104,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         warmup: true,
         syscalls: false,
         external: net_external::requested_by_env()?,
+        tsv: None,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -111,6 +115,12 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--no-warmup" => options.warmup = false,
             "--syscalls" => options.syscalls = true,
             "--external" => options.external = true,
+            "--tsv" => {
+                let path = args
+                    .next()
+                    .ok_or("--tsv needs a file path, e.g. --tsv target/bench.tsv")?;
+                options.tsv = Some(path.into());
+            }
             "--rounds" => {
                 let n = args
                     .next()
@@ -297,5 +307,14 @@ fn main() -> ExitCode {
         }
     }
     print!("{network}");
+    if let Some(path) = &options.tsv {
+        if let Err(e) = std::fs::write(path, table.tsv()) {
+            eprintln!(
+                "tulipa-benches: cannot write the --tsv file {}: {e}",
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     ExitCode::SUCCESS
 }

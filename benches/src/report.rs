@@ -21,6 +21,14 @@ pub(crate) struct Report<'a> {
     pub(crate) warmup: bool,
 }
 
+/// The medians of one benchmark figure and flavour.
+struct Medians {
+    bench: crate::benches::Bench,
+    name: String,
+    threads: Threads,
+    medians: Vec<Option<(Duration, bool)>>,
+}
+
 /// One table row of text cells, in [`HEADER`] order.
 struct Row {
     cells: Vec<String>,
@@ -60,9 +68,10 @@ impl Report<'_> {
         ]
     }
 
-    fn rows(&self) -> (Vec<Row>, Vec<String>) {
-        let mut rows = Vec::new();
-        let mut notes = Vec::new();
+    /// The median of every benchmark figure and flavour, per library in
+    /// [`Lib::ALL`] order, with whether any of its samples warned.
+    fn medians(&self) -> Vec<Medians> {
+        let mut out = Vec::new();
         for results in self.results {
             let bench = results.bench;
             let metrics = bench.metrics();
@@ -88,32 +97,54 @@ impl Report<'_> {
                     } else {
                         bench.name().to_string()
                     };
-                    let mut cells = vec![name, threads.name().to_string()];
-                    for (median, &lib) in medians.iter().zip(&Lib::ALL) {
-                        cells.push(match median {
-                            Some((d, true)) => format!("{}!", duration(*d)),
-                            Some((d, false)) => duration(*d),
-                            None if !bench.runs_on(lib) => "n/a".to_string(),
-                            None => "-".to_string(),
-                        });
-                    }
-                    let tulipa = medians[0].map(|(d, _)| d);
-                    for (other, &lib) in medians[1..].iter().zip(&Lib::ALL[1..]) {
-                        cells.push(if bench.runs_on(lib) {
-                            ratio(tulipa, other.map(|(d, _)| d))
-                        } else {
-                            "n/a".to_string()
-                        });
-                    }
-                    rows.push(Row { cells });
+                    out.push(Medians {
+                        bench,
+                        name,
+                        threads,
+                        medians,
+                    });
                 }
             }
+        }
+        out
+    }
+
+    fn rows(&self) -> (Vec<Row>, Vec<String>) {
+        let mut rows = Vec::new();
+        for Medians {
+            bench,
+            name,
+            threads,
+            medians,
+        } in self.medians()
+        {
+            let mut cells = vec![name, threads.name().to_string()];
+            for (median, &lib) in medians.iter().zip(&Lib::ALL) {
+                cells.push(match median {
+                    Some((d, true)) => format!("{}!", duration(*d)),
+                    Some((d, false)) => duration(*d),
+                    None if !bench.runs_on(lib) => "n/a".to_string(),
+                    None => "-".to_string(),
+                });
+            }
+            let tulipa = medians[0].map(|(d, _)| d);
+            for (other, &lib) in medians[1..].iter().zip(&Lib::ALL[1..]) {
+                cells.push(if bench.runs_on(lib) {
+                    ratio(tulipa, other.map(|(d, _)| d))
+                } else {
+                    "n/a".to_string()
+                });
+            }
+            rows.push(Row { cells });
+        }
+        let mut notes = Vec::new();
+        for results in self.results {
             for (flavour, samples) in &results.samples {
                 for (round, s) in samples.iter().enumerate() {
                     if let Some(w) = &s.warning {
                         notes.push(format!(
                             "! {} {} round {}: {w}",
-                            bench.name(),
+                            results.bench.name(),
                             flavour.name(),
                             round + 1
                         ));
@@ -122,6 +153,29 @@ impl Report<'_> {
             }
         }
         (rows, notes)
+    }
+
+    /// The medians as tab-separated values for `cargo xtask bench --chart`:
+    /// a header line, then `benchmark, flavour` and one column of
+    /// nanoseconds per library in [`Lib::ALL`] order (empty where a
+    /// library has no figure).
+    pub(crate) fn tsv(&self) -> String {
+        let mut out = String::from("benchmark\tflavour");
+        for lib in Lib::ALL {
+            let _ = write!(out, "\t{}_ns", lib.name());
+        }
+        out.push('\n');
+        for row in self.medians() {
+            let _ = write!(out, "{}\t{}", row.name, row.threads.name());
+            for median in &row.medians {
+                out.push('\t');
+                if let Some((d, _)) = median {
+                    let _ = write!(out, "{}", d.as_nanos());
+                }
+            }
+            out.push('\n');
+        }
+        out
     }
 
     /// The rows of the rates table: for each benchmark with a

@@ -9,6 +9,7 @@
 //! programs (curl, nginx, h2load, wrk, Python's aiohttp), which it installs
 //! when missing, so the tests never assume them present nor skip them.
 
+mod chart;
 mod peers;
 mod tidy;
 
@@ -32,7 +33,10 @@ commands:
   loom        loom models: RUSTFLAGS=\"--cfg tulipa_loom\", target dir <target>/loom
   bench ARGS  cargo run --release -p tulipa-benches -- ARGS
               (ARGS: benchmark names, --rounds N, --quick, --markdown;
-              `cargo xtask bench --help` lists them all)
+              `cargo xtask bench --help` lists them all); with --chart,
+              also draw docs/benchmarks.svg from the run's medians
+  chart [TSV] redraw docs/benchmarks.svg from a saved run (default
+              <target>/bench-chart.tsv, written by `bench --chart`)
   help        this message";
 
 /// The error of a command: a message naming the step that failed.
@@ -51,6 +55,10 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(&args.get(1).map_or_else(|| root.clone(), PathBuf::from)),
         Some("loom") => loom(&root),
         Some("bench") => bench(&root, &args[1..]),
+        Some("chart") => chart(
+            &root,
+            &args.get(1).map_or_else(|| chart_tsv(&root), PathBuf::from),
+        ),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -192,14 +200,46 @@ fn examples(root: &Path) -> Result {
 /// `cargo xtask bench [--] ARGS`: the side-by-side benchmarks, a release
 /// build in the default target dir. A leading `--` is dropped, so both
 /// `cargo xtask bench --quick` and `cargo xtask bench -- --quick` work.
+/// `--chart` is ours, not the binary's: the run also writes its medians to
+/// [`chart_tsv`] and [`chart`] draws `docs/benchmarks.svg` from them.
 fn bench(root: &Path, args: &[String]) -> Result {
     let args = match args.first() {
         Some(first) if first == "--" => &args[1..],
         _ => args,
     };
+    let draw = args.iter().any(|a| a == "--chart");
     let mut cmd = cargo(root, "run --release -p tulipa-benches --");
-    cmd.args(args);
-    run("bench", cmd)
+    cmd.args(args.iter().filter(|a| *a != "--chart"));
+    let tsv = chart_tsv(root);
+    if draw {
+        cmd.arg("--tsv").arg(&tsv);
+    }
+    run("bench", cmd)?;
+    if draw {
+        chart(root, &tsv)?;
+    }
+    Ok(())
+}
+
+/// Where `bench --chart` keeps the medians of its last run.
+fn chart_tsv(root: &Path) -> PathBuf {
+    target_dir(root).join("bench-chart.tsv")
+}
+
+/// `cargo xtask chart [TSV]`: `docs/benchmarks.svg` from a `--tsv` file.
+fn chart(root: &Path, tsv: &Path) -> Result {
+    let text = std::fs::read_to_string(tsv).map_err(|e| {
+        format!(
+            "chart: cannot read {}: {e}; run `cargo xtask bench -- --chart` first",
+            tsv.display()
+        )
+    })?;
+    let rows = chart::parse(&text).map_err(|e| format!("chart: {}: {e}", tsv.display()))?;
+    let out = root.join("docs/benchmarks.svg");
+    std::fs::write(&out, chart::svg(&rows))
+        .map_err(|e| format!("chart: cannot write {}: {e}", out.display()))?;
+    println!("chart: wrote {} ({} rows)", out.display(), rows.len());
+    Ok(())
 }
 
 /// Loom models: tests named `loom_*` in libraries, built with
