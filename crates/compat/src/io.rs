@@ -117,6 +117,22 @@ impl<T> Compat<T> {
     }
 }
 
+/// The stream's descriptor, for libraries that set socket options on it.
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd> std::os::fd::AsFd for Compat<T> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+/// The stream's raw descriptor, as [`AsFd`](std::os::fd::AsFd).
+#[cfg(unix)]
+impl<T: std::os::fd::AsRawFd> std::os::fd::AsRawFd for Compat<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
 /// `.compat()` on any futures-io reader (tulipa's `TcpStream`,
 /// `UnixStream`, TLS streams, files, `BufReader`s): the same stream with
 /// tokio's I/O traits, for tokio-io libraries such as `tokio-postgres`.

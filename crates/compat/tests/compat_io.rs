@@ -44,6 +44,36 @@ fn tulipa_stream_through_tokio_traits_round_trip() {
 }
 
 #[test]
+fn unix_stream_through_tokio_traits_both_ways() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let (a, b) = tulipa::net::UnixStream::pair().unwrap();
+            let (mut a, mut b) = (a.compat(), b.compat());
+            let slices = [IoSlice::new(b"over "), IoSlice::new(b"unix")];
+            assert_eq!(a.write_vectored(&slices).await.unwrap(), 9);
+            a.shutdown().await.unwrap();
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"over unix");
+            b.write_all(b"back").await.unwrap();
+            let mut back = [0u8; 4];
+            a.read_exact(&mut back).await.unwrap();
+            assert_eq!(&back, b"back");
+        });
+    }
+}
+
+#[test]
+fn the_descriptor_is_the_stream_s() {
+    use std::os::fd::AsRawFd as _;
+    tulipa::run(async {
+        let (client, _server) = pair().await;
+        let fd = client.as_raw_fd();
+        assert_eq!(client.compat().as_raw_fd(), fd);
+    });
+}
+
+#[test]
 fn vectored_writes_reach_the_socket_as_one_writev() {
     for rt in runtimes() {
         rt.block_on(async {
