@@ -24,7 +24,7 @@
 //!   host names on one).
 //! - **tokio's timers ignore tulipa's clock**: a tulipa runtime with paused
 //!   or virtual time does not move tokio's `sleep`, `timeout` or
-//!   `interval`; they run on real time. A tulipa [`timeout`] around a
+//!   `interval`; they run on real time. A tulipa `time::timeout` around a
 //!   [`Run`] does use tulipa's clock.
 //! - **tulipa's debug mode and task dump cannot see tokio's tasks**: a
 //!   future given to [`run`] is not a tulipa task (the tulipa task that
@@ -37,8 +37,6 @@
 //! Prefer the I/O adapters ([`Compat`](crate::Compat)) when a library
 //! only needs tokio's I/O traits (tokio-postgres, tokio-tungstenite): they
 //! need no second runtime.
-//!
-//! [`timeout`]: https://docs.rs/tulipa/latest/tulipa/time/fn.timeout.html
 //!
 //! # Examples
 //!
