@@ -133,8 +133,14 @@ fn clippy(root: &Path) -> Result {
 const NO_BENCHES: &str = "--exclude tulipa-benches";
 
 /// Optional features that CI builds, lints, documents and tests too, so no
-/// code hides behind a feature: TLS in the network crate.
-const FEATURES: &str = "--features tulipa-net/tls";
+/// code hides behind a feature: TLS in the network crate, and the shared
+/// tokio runtime of `tulipa-compat` (its reqwest test; tokio is in the
+/// build already, this adds its multi-thread scheduler).
+const FEATURES: &str = "--features tulipa-net/tls,tulipa-compat/tokio-compat";
+
+/// [`FEATURES`] for [`PORTABLE_SUITES`], which leave `tulipa-compat` out
+/// (cargo refuses a feature of a package it is not building).
+const PORTABLE_FEATURES: &str = "--features tulipa-net/tls";
 
 /// Tests: nextest when installed (plus doc tests, which nextest skips),
 /// otherwise `cargo test`, which runs doc tests too. The benches crate is
@@ -158,7 +164,10 @@ fn test(root: &Path) -> Result {
                 &format!("test --workspace --doc {NO_BENCHES} {FEATURES}"),
             ),
         )?;
-        let mut portable = cargo(root, &format!("nextest run {PORTABLE_SUITES} {FEATURES}"));
+        let mut portable = cargo(
+            root,
+            &format!("nextest run {PORTABLE_SUITES} {PORTABLE_FEATURES}"),
+        );
         portable.env("TULIPA_POLLER", "portable");
         run("tests on the portable poller", portable)
     } else {
@@ -167,7 +176,7 @@ fn test(root: &Path) -> Result {
             "test",
             cargo(root, &format!("test --workspace {NO_BENCHES} {FEATURES}")),
         )?;
-        let mut portable = cargo(root, &format!("test {PORTABLE_SUITES} {FEATURES}"));
+        let mut portable = cargo(root, &format!("test {PORTABLE_SUITES} {PORTABLE_FEATURES}"));
         portable.env("TULIPA_POLLER", "portable");
         run("tests on the portable poller", portable)
     }

@@ -8,7 +8,7 @@
 //! `Client` and a `Connection` future that does the socket work. So a
 //! connection here is a [`tulipa::net::TcpStream`] (or
 //! [`tulipa::net::UnixStream`] for a `host=/socket/dir`), adapted from
-//! futures-io to tokio-io with `tokio-util`'s `compat`, and its
+//! futures-io to tokio-io with [`tulipa::compat`]'s `.compat()`, and its
 //! `Connection` future is a tulipa task. When the server goes away the
 //! task ends and the `Client` reports itself closed.
 //!
@@ -55,7 +55,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls, Statement};
-use tokio_util::compat::FuturesAsyncReadCompatExt;
+use tulipa::compat::CompatExt;
 
 use crate::pool::Pool;
 use crate::store::{Put, Store, StoreError};

@@ -29,6 +29,7 @@
 //! | `create_subprocess_exec`, `add_signal_handler` | [`process`], [`signal`] |
 //! | debug mode | [`Builder::debug`], [`Builder::unhandled_panic`] |
 //! | `aiohttp.ClientSession`, `web.run_app` | `http::Client`, `http::serve`, `http::web::run_app` (feature `http`, on by default) |
+//! | motor / asyncpg (via `tokio-postgres`) | `compat`: tokio-io libraries over tulipa's sockets (feature `compat`, on by default) |
 //!
 //! # Example
 //!
@@ -53,7 +54,10 @@
 //! readiness), `tulipa-timer` (timers), `tulipa-executor` (executors,
 //! combinators, diagnostics), `tulipa-blocking` (the blocking pool),
 //! `tulipa-sync`, `tulipa-channel`, `tulipa-net`, `tulipa-process`, `tulipa-fs` and `tulipa-http` (feature `http`, on by
-//! default). The `tls` feature turns on [`net`]'s TLS.
+//! default). The `tls` feature turns on [`net`]'s TLS. `tulipa-compat`
+//! (feature `compat`, on by default) runs tokio-io libraries on tulipa's
+//! sockets as `compat`; its `tokio-compat` feature (off by default) runs
+//! futures that need a tokio runtime.
 #![forbid(unsafe_code)]
 
 mod callbacks;
@@ -73,6 +77,8 @@ mod wait;
 pub use tulipa_blocking as blocking;
 pub use tulipa_channel as channel;
 pub use tulipa_channel::queue;
+#[cfg(feature = "compat")]
+pub use tulipa_compat as compat;
 pub use tulipa_fs as fs;
 #[cfg(feature = "http")]
 pub use tulipa_http as http;

@@ -169,7 +169,7 @@ pub fn sqlite_docs(path: &Path) -> HashMap<i64, Value> {
 /// user `rest`), read with plain SQL over a connection of its own. Run it
 /// inside a tulipa runtime.
 pub async fn pg_docs(port: u16) -> HashMap<i64, Value> {
-    use tokio_util::compat::FuturesAsyncReadCompatExt;
+    use tulipa::compat::CompatExt;
 
     let stream = tulipa::net::TcpStream::connect(("127.0.0.1", port))
         .await
