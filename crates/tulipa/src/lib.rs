@@ -86,6 +86,8 @@ pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownReport};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
 pub use tulipa_blocking::{spawn_blocking, try_spawn_blocking, unblock};
 pub use tulipa_executor::{Diagnostic, PanicPolicy};
+#[cfg(feature = "macros")]
+pub use tulipa_macros::{main, test};
 
 use std::future::Future;
 
