@@ -15,6 +15,9 @@ pub(crate) struct AsyncFn {
     pub(crate) attrs: Vec<(TokenTree, Group)>,
     /// Visibility and qualifiers before `fn`, without `async`.
     pub(crate) prefix: Vec<TokenTree>,
+    /// The `async` keyword, which the body's `async` block takes its span
+    /// from (a type error in the body then points at the body).
+    pub(crate) async_token: Ident,
     /// The `fn` keyword.
     pub(crate) fn_token: Ident,
     pub(crate) name: Ident,
@@ -61,7 +64,7 @@ impl AsyncFn {
             Some(TokenTree::Ident(i)) => i,
             other => return Err(not_a_fn(other.map_or(fn_token.span(), |t| t.span()))),
         };
-        if async_token.is_none() {
+        let Some(async_token) = async_token else {
             return Err(Error::spanning(
                 fn_token.span(),
                 name.span(),
@@ -71,7 +74,7 @@ impl AsyncFn {
                     kind.attribute()
                 ),
             ));
-        }
+        };
         let params = match tokens.next() {
             Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => g,
             Some(TokenTree::Punct(p)) if p.as_char() == '<' => {
@@ -86,14 +89,14 @@ impl AsyncFn {
             other => return Err(not_a_fn(other.map_or(name.span(), |t| t.span()))),
         };
         if !params.stream().is_empty() {
-            let what = match kind {
-                Kind::Main => "`main` takes no arguments: read them with `std::env::args()`",
-                Kind::Test => "a test takes no arguments",
+            let message = match kind {
+                Kind::Main => {
+                    "`#[tulipa::main]` functions take no arguments: read the command line \
+                     with `std::env::args()`"
+                }
+                Kind::Test => "`#[tulipa::test]` functions take no arguments",
             };
-            return Err(Error::new(
-                params.span(),
-                format!("{} functions take no arguments; {what}", kind.attribute()),
-            ));
+            return Err(Error::new(params.span(), message));
         }
 
         let mut rest: Vec<TokenTree> = tokens.collect();
@@ -115,6 +118,7 @@ impl AsyncFn {
         Ok(AsyncFn {
             attrs,
             prefix,
+            async_token,
             fn_token,
             name,
             params,
@@ -125,11 +129,11 @@ impl AsyncFn {
     }
 
     /// Whether one of the attributes is a plain `#[test]`.
-    pub(crate) fn find_test_attr(&self) -> Option<Span> {
+    pub(crate) fn find_test_attr(&self) -> Option<(Span, Span)> {
         self.attrs.iter().find_map(|(pound, group)| {
             let path = group.stream().to_string().replace(' ', "");
             let is_test = path == "test" || path.ends_with("::test");
-            is_test.then(|| pound.span())
+            is_test.then(|| (pound.span(), group.span()))
         })
     }
 }

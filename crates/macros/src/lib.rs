@@ -20,17 +20,19 @@
 //!         .worker_threads(2)
 //!         .build()
 //!         .unwrap_or_else(|e| panic!(...));
-//!     let body = async { BODY };
-//!     let body: Pin<&mut dyn Future<Output = io::Result<()>>> = pin!(body);
-//!     rt.block_on(body)
+//!     rt.block_on(async {
+//!         let ret: io::Result<()> = { BODY };
+//!         ret
+//!     })
 //! }
 //! ```
 //!
-//! The `Pin<&mut dyn Future<Output = ...>>` line states the return type to
-//! the compiler while it checks the body, so `?` converts errors into the
-//! declared error type. The runtime is declared before the future, so the
-//! future (finished, or interrupted by a panic) is dropped while its runtime
-//! still exists.
+//! Binding the body to the declared return type tells the compiler that
+//! type while it checks the body, so `?` converts errors into the declared
+//! error type, and a body of the wrong type is an error on the body's last
+//! expression. The runtime is declared before the future, so the future
+//! (finished, or interrupted by a panic) is dropped while its runtime still
+//! exists.
 //!
 //! `#[tulipa::test]` is the same with `#[::core::prelude::v1::test]` in
 //! front, the user's other attributes (`#[should_panic]`, `#[ignore]`)
@@ -176,9 +178,10 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let fallback_name = fallback_name(&item);
     let result = AsyncFn::parse(kind, item).and_then(|f| {
         if kind == Kind::Test {
-            if let Some(span) = f.find_test_attr() {
-                return Err(Error::new(
-                    span,
+            if let Some((start, end)) = f.find_test_attr() {
+                return Err(Error::spanning(
+                    start,
+                    end,
                     "`#[tulipa::test]` already makes this function a test: remove `#[test]`",
                 ));
             }
@@ -248,15 +251,25 @@ fn generate(kind: Kind, f: AsyncFn, options: Options) -> TokenStream {
     let mut body = parse("let __tulipa_rt = ");
     body.extend(options.krate);
     body.extend(parse(&builder));
-    body.extend(parse("let __tulipa_body = async"));
-    body.extend([TokenTree::Group(f.body)]);
-    body.extend(parse(
-        "; let __tulipa_body: ::core::pin::Pin<&mut dyn ::core::future::Future<Output =",
+    // `async { let ret: OUTPUT = BODY; ret }`, its `async` spanned on the
+    // user's.
+    let mut typed_body = parse("let __tulipa_ret:");
+    typed_body.extend(f.output.unwrap_or_else(|| parse("()")));
+    typed_body.extend(parse("="));
+    typed_body.extend([TokenTree::Group(f.body)]);
+    // A body that never ends (a server's accept loop) makes what follows
+    // it unreachable: say nothing about the macro's own code.
+    typed_body.extend(parse(
+        "; #[allow(unreachable_code)] let __tulipa_out = __tulipa_ret; __tulipa_out",
     ));
-    body.extend(f.output.unwrap_or_else(|| parse("()")));
-    body.extend(parse(
-        ">> = ::core::pin::pin!(__tulipa_body); __tulipa_rt.block_on(__tulipa_body)",
-    ));
+    body.extend(parse("__tulipa_rt.block_on"));
+    let future: TokenStream = [
+        TokenTree::Ident(f.async_token),
+        TokenTree::Group(Group::new(Delimiter::Brace, typed_body)),
+    ]
+    .into_iter()
+    .collect();
+    body.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, future))]);
     out.extend([TokenTree::Group(Group::new(Delimiter::Brace, body))]);
     out
 }

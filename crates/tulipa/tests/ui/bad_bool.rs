@@ -1,0 +1,2 @@
+#[tulipa::main(start_paused = "yes")]
+async fn main() {}

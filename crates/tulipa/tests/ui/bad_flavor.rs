@@ -1,0 +1,2 @@
+#[tulipa::main(flavor = "x")]
+async fn main() {}

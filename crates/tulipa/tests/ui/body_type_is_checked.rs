@@ -1,0 +1,4 @@
+#[tulipa::main]
+async fn main() {
+    5u8
+}

@@ -1,0 +1,4 @@
+#[tulipa::test]
+async fn generic<T>() {}
+
+fn main() {}

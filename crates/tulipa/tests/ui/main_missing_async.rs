@@ -1,0 +1,2 @@
+#[tulipa::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[tulipa::main(flavor)]
+async fn main() {}

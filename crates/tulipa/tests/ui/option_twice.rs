@@ -1,0 +1,2 @@
+#[tulipa::main(debug = true, debug = false)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[tulipa::test]
+fn not_async() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[tulipa::main(threads = 2)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[tulipa::main(worker_threads = "4")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[tulipa::main(worker_threads = 0)]
+async fn main() {}
