@@ -1,3 +1,5 @@
+//! A generic test function.
+
 #[tulipa::test]
 async fn generic<T>() {}
 

@@ -1,3 +1,5 @@
+//! `#[tulipa::test]` on a function that is not `async`.
+
 #[tulipa::test]
 fn not_async() {}
 
