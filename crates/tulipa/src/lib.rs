@@ -13,7 +13,7 @@
 //!
 //! | asyncio | tulipa |
 //! | --- | --- |
-//! | `asyncio.run(main())` | [`run`]`(main())` |
+//! | `asyncio.run(main())` | [`run`]`(main())`, `#[tulipa::main] async fn main()` |
 //! | `loop.run_until_complete(f)` | [`Runtime::block_on`], [`block_on`] |
 //! | `loop.call_soon(cb)` / `call_soon_threadsafe` | [`Handle::call_soon`] |
 //! | `loop.call_later`, `call_at`, `time()` | [`Handle::call_later`], [`Handle::call_at`], [`Handle::time`] |
@@ -53,7 +53,8 @@
 //! readiness), `tulipa-timer` (timers), `tulipa-executor` (executors,
 //! combinators, diagnostics), `tulipa-blocking` (the blocking pool),
 //! `tulipa-sync`, `tulipa-channel`, `tulipa-net`, `tulipa-process`, `tulipa-fs` and `tulipa-http` (feature `http`, on by
-//! default). The `tls` feature turns on [`net`]'s TLS.
+//! default). The `tls` feature turns on [`net`]'s TLS. The `macros` feature (on by
+//! default) gives `#[tulipa::main]` and `#[tulipa::test]` (`tulipa-macros`).
 #![forbid(unsafe_code)]
 
 mod callbacks;
