@@ -2,6 +2,7 @@
 //! it names, tests returning `Result` and `#[should_panic]` tests behave as
 //! with `#[test]`, and mistakes are compile errors on the user's code
 //! (`tests/ui/`, checked with trybuild).
+#![cfg(feature = "macros")]
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -70,26 +70,29 @@ fn tcp_echo_on_loopback() {
     }
 }
 
-#[tulipa::test(flavor = "multi_thread", worker_threads = 2)]
-async fn io_progresses_while_a_worker_is_stuck() {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stuck = tulipa::spawn(async move {
-        tx.send(()).unwrap();
-        std::thread::sleep(Duration::from_millis(800));
-        std::time::Instant::now()
+#[test]
+fn io_progresses_while_a_worker_is_stuck() {
+    let rt = Runtime::builder().worker_threads(2).build().unwrap();
+    rt.block_on(async {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stuck = tulipa::spawn(async move {
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(800));
+            std::time::Instant::now()
+        });
+        rx.recv().unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        let b = Async::new(b).unwrap();
+        let reader = tulipa::spawn(async move {
+            b.readable().await.unwrap();
+            std::time::Instant::now()
+        });
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            (&a).write_all(b"x").unwrap();
+        });
+        let read_at = reader.await.unwrap();
+        let stuck_until = stuck.await.unwrap();
+        assert!(read_at < stuck_until, "I/O waited for the stuck worker");
     });
-    rx.recv().unwrap();
-    let (a, b) = UnixStream::pair().unwrap();
-    let b = Async::new(b).unwrap();
-    let reader = tulipa::spawn(async move {
-        b.readable().await.unwrap();
-        std::time::Instant::now()
-    });
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(20));
-        (&a).write_all(b"x").unwrap();
-    });
-    let read_at = reader.await.unwrap();
-    let stuck_until = stuck.await.unwrap();
-    assert!(read_at < stuck_until, "I/O waited for the stuck worker");
 }
