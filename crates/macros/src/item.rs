@@ -128,12 +128,13 @@ impl AsyncFn {
         })
     }
 
-    /// Whether one of the attributes is a plain `#[test]`.
-    pub(crate) fn find_test_attr(&self) -> Option<(Span, Span)> {
+    /// The span and path of an attribute that already makes the function a
+    /// test (`#[test]`, `#[core::prelude::v1::test]`, `#[tokio::test]`).
+    pub(crate) fn find_test_attr(&self) -> Option<(Span, Span, String)> {
         self.attrs.iter().find_map(|(pound, group)| {
             let path = group.stream().to_string().replace(' ', "");
             let is_test = path == "test" || path.ends_with("::test");
-            is_test.then(|| (pound.span(), group.span()))
+            is_test.then(|| (pound.span(), group.span(), path))
         })
     }
 }

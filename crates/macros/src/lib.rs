@@ -201,11 +201,13 @@ fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let fallback_name = fallback_name(&item);
     let result = AsyncFn::parse(kind, item).and_then(|f| {
         if kind == Kind::Test {
-            if let Some((start, end)) = f.find_test_attr() {
+            if let Some((start, end, path)) = f.find_test_attr() {
                 return Err(Error::spanning(
                     start,
                     end,
-                    "`#[tulipa::test]` already makes this function a test: remove `#[test]`",
+                    format!(
+                        "`#[tulipa::test]` already makes this function a test: remove `#[{path}]`"
+                    ),
                 ));
             }
         }
