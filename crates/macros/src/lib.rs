@@ -139,7 +139,7 @@ impl Kind {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// #[tulipa::main]
 /// async fn main() {
 ///     let task = tulipa::spawn(async { 6 * 7 });
@@ -147,7 +147,7 @@ impl Kind {
 /// }
 /// ```
 ///
-/// ```ignore
+/// ```
 /// #[tulipa::main(flavor = "current_thread", debug = true)]
 /// async fn main() -> std::io::Result<()> {
 ///     let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -175,7 +175,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use std::time::Duration;
 ///
 /// #[tulipa::test(start_paused = true)]
