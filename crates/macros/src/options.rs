@@ -19,7 +19,7 @@ pub(crate) enum Flavor {
     MultiThread,
 }
 
-/// The parsed options, with the span of each one given.
+/// The parsed options; `None` leaves the builder's default.
 pub(crate) struct Options {
     pub(crate) flavor: Flavor,
     pub(crate) worker_threads: Option<usize>,
@@ -32,7 +32,7 @@ pub(crate) struct Options {
 impl Options {
     /// Parses the attribute's arguments.
     pub(crate) fn parse(kind: Kind, args: TokenStream) -> Result<Options, Error> {
-        let mut flavor: Option<(Flavor, Span)> = None;
+        let mut flavor: Option<Flavor> = None;
         let mut worker_threads: Option<(usize, Span, Span)> = None;
         let mut start_paused = None;
         let mut debug = None;
@@ -105,7 +105,7 @@ impl Options {
                             ))
                         }
                     };
-                    flavor = Some((f, name.span()));
+                    flavor = Some(f);
                 }
                 "worker_threads" => {
                     if worker_threads.is_some() {
@@ -177,13 +177,10 @@ impl Options {
             }
         }
 
-        let flavor = match flavor {
-            Some((f, _)) => f,
-            None => match kind {
-                Kind::Main => Flavor::MultiThread,
-                Kind::Test => Flavor::CurrentThread,
-            },
-        };
+        let flavor = flavor.unwrap_or(match kind {
+            Kind::Main => Flavor::MultiThread,
+            Kind::Test => Flavor::CurrentThread,
+        });
         if let (Some((_, name, value)), Flavor::CurrentThread) = (worker_threads, flavor) {
             let hint = match kind {
                 Kind::Main => "remove `flavor = \"current_thread\"` or `worker_threads`",
