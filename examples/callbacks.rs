@@ -38,51 +38,50 @@ use std::time::Duration;
 
 use tulipa::Handle;
 
-fn main() {
-    tulipa::run(async {
-        // `Handle::current()` is `asyncio.get_running_loop()`, and
-        // `Handle::time()` is `loop.time()`.
-        let handle = Handle::current();
-        let start = handle.time();
-        let done = Arc::new(Done::default());
+#[tulipa::main]
+async fn main() {
+    // `Handle::current()` is `asyncio.get_running_loop()`, and
+    // `Handle::time()` is `loop.time()`.
+    let handle = Handle::current();
+    let start = handle.time();
+    let done = Arc::new(Done::default());
 
-        // Callbacks are plain closures (`FnOnce() + Send`), not coroutines:
-        // what `loop.call_soon(say, "x")` passes as arguments, a closure
-        // captures.
-        let say = {
-            let handle = handle.clone();
-            move |what: &str| {
-                let offset = handle.time() - start;
-                println!("{:.3}s  {what}", offset.as_secs_f64());
-            }
-        };
+    // Callbacks are plain closures (`FnOnce() + Send`), not coroutines:
+    // what `loop.call_soon(say, "x")` passes as arguments, a closure
+    // captures.
+    let say = {
+        let handle = handle.clone();
+        move |what: &str| {
+            let offset = handle.time() - start;
+            println!("{:.3}s  {what}", offset.as_secs_f64());
+        }
+    };
 
-        // Scheduled in the "wrong" order on purpose: they run in deadline
-        // order.
-        handle.call_later(Duration::from_millis(300), {
-            let (say, done) = (say.clone(), done.clone());
-            move || {
-                say("call_later(0.3): the last one");
-                done.set();
-            }
-        });
-        let dropped = handle.call_later(Duration::from_millis(200), {
-            let say = say.clone();
-            move || say("call_later(0.2): never printed")
-        });
-        handle.call_at(start + Duration::from_millis(100), {
-            let say = say.clone();
-            move || say("call_at(start + 0.1)")
-        });
-        handle.call_soon(move || say("call_soon"));
-
-        // Like asyncio's `TimerHandle.cancel()`. Dropping the handle would
-        // *not* cancel it, as in asyncio.
-        dropped.cancel();
-
-        done.wait().await;
-        println!("cancelled callback ran: {}", dropped.is_done());
+    // Scheduled in the "wrong" order on purpose: they run in deadline
+    // order.
+    handle.call_later(Duration::from_millis(300), {
+        let (say, done) = (say.clone(), done.clone());
+        move || {
+            say("call_later(0.3): the last one");
+            done.set();
+        }
     });
+    let dropped = handle.call_later(Duration::from_millis(200), {
+        let say = say.clone();
+        move || say("call_later(0.2): never printed")
+    });
+    handle.call_at(start + Duration::from_millis(100), {
+        let say = say.clone();
+        move || say("call_at(start + 0.1)")
+    });
+    handle.call_soon(move || say("call_soon"));
+
+    // Like asyncio's `TimerHandle.cancel()`. Dropping the handle would
+    // *not* cancel it, as in asyncio.
+    dropped.cancel();
+
+    done.wait().await;
+    println!("cancelled callback ran: {}", dropped.is_done());
 }
 
 /// A one-shot "done" signal: the part of `loop.create_future()` this

@@ -34,8 +34,6 @@
 
 use std::time::{Duration, Instant};
 
-use tulipa::Runtime;
-
 const BOARDS: u32 = 24;
 const MOVE_PAIRS: u32 = 30;
 /// Exhibition seconds per move.
@@ -60,36 +58,30 @@ fn exhibition_hours(scaled: Duration) -> f64 {
     scaled.as_secs_f64() / SCALE.as_secs_f64() / 3600.0
 }
 
-fn main() {
-    // asyncio's loop runs on one thread; so does a current-thread runtime.
-    let rt = Runtime::builder()
-        .current_thread()
-        .build()
-        .expect("a current-thread runtime needs only a poller");
-
+// asyncio's loop runs on one thread; so does a current-thread runtime.
+#[tulipa::main(flavor = "current_thread")]
+async fn main() {
     println!(
         "one master, {BOARDS} boards, {MOVE_PAIRS} move pairs a game; \
          master {MASTER_MOVE_S} s a move, opponents {OPPONENT_MOVE_S} s"
     );
     println!("(1 s of the exhibition = {SCALE:?} here)\n");
 
-    let (sequential, concurrent) = rt.block_on(async {
-        // One board after another: `for board in boards: await game(board)`.
-        let start = Instant::now();
-        for _ in 0..BOARDS {
-            game().await;
-        }
-        let sequential = start.elapsed();
+    // One board after another: `for board in boards: await game(board)`.
+    let start = Instant::now();
+    for _ in 0..BOARDS {
+        game().await;
+    }
+    let sequential = start.elapsed();
 
-        // All boards at once: spawn a task per board, then await them all
-        // (`asyncio.gather`).
-        let start = Instant::now();
-        let games: Vec<_> = (0..BOARDS).map(|_| tulipa::spawn(game())).collect();
-        for g in games {
-            g.await.expect("a game neither panics nor is cancelled");
-        }
-        (sequential, start.elapsed())
-    });
+    // All boards at once: spawn a task per board, then await them all
+    // (`asyncio.gather`).
+    let start = Instant::now();
+    let games: Vec<_> = (0..BOARDS).map(|_| tulipa::spawn(game())).collect();
+    for g in games {
+        g.await.expect("a game neither panics nor is cancelled");
+    }
+    let concurrent = start.elapsed();
 
     // The exhibition's own times, and what they become at this scale.
     let ideal_sequential = SCALE * (BOARDS * MOVE_PAIRS * (MASTER_MOVE_S + OPPONENT_MOVE_S));

@@ -103,24 +103,22 @@ impl Protocol for EchoClientProtocol {
     }
 }
 
-fn main() -> io::Result<()> {
-    tulipa::run(async {
-        let server =
-            create_server(|| EchoServerProtocol { transport: None }, "127.0.0.1:0").await?;
-        let addr = server
-            .local_addr()
-            .expect("the server listens on an IP address");
-        let transport = create_connection(
-            || EchoClientProtocol {
-                message: "Hello World!",
-            },
-            addr,
-        )
-        .await?;
-        // asyncio's `await on_con_lost`.
-        transport.wait_closed().await;
-        server.close();
-        server.wait_closed().await;
-        Ok(())
-    })
+#[tulipa::main]
+async fn main() -> io::Result<()> {
+    let server = create_server(|| EchoServerProtocol { transport: None }, "127.0.0.1:0").await?;
+    let addr = server
+        .local_addr()
+        .expect("the server listens on an IP address");
+    let transport = create_connection(
+        || EchoClientProtocol {
+            message: "Hello World!",
+        },
+        addr,
+    )
+    .await?;
+    // asyncio's `await on_con_lost`.
+    transport.wait_closed().await;
+    server.close();
+    server.wait_closed().await;
+    Ok(())
 }

@@ -71,24 +71,23 @@ async fn echo_client(message: String, port: u16) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&data).into_owned())
 }
 
-fn main() -> io::Result<()> {
-    tulipa::run(async {
-        let server = start_server("127.0.0.1:0", handle_echo).await?;
-        let addr = server.local_addr().expect("a TCP server has an IP address");
-        let port = addr.port();
-        println!("serving on {addr}");
+#[tulipa::main]
+async fn main() -> io::Result<()> {
+    let server = start_server("127.0.0.1:0", handle_echo).await?;
+    let addr = server.local_addr().expect("a TCP server has an IP address");
+    let port = addr.port();
+    println!("serving on {addr}");
 
-        let clients: Vec<_> = (0..3)
-            .map(|i| tulipa::spawn(echo_client(format!("hello {i}\n"), port)))
-            .collect();
-        for client in clients {
-            let reply = client.await.expect("the client task panicked")?;
-            println!("client: got {reply:?}");
-        }
+    let clients: Vec<_> = (0..3)
+        .map(|i| tulipa::spawn(echo_client(format!("hello {i}\n"), port)))
+        .collect();
+    for client in clients {
+        let reply = client.await.expect("the client task panicked")?;
+        println!("client: got {reply:?}");
+    }
 
-        // `async with server:` closes the server on exit; so do we.
-        server.close();
-        server.wait_closed().await;
-        Ok(())
-    })
+    // `async with server:` closes the server on exit; so do we.
+    server.close();
+    server.wait_closed().await;
+    Ok(())
 }

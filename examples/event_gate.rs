@@ -30,28 +30,27 @@ use std::time::Duration;
 
 use tulipa::sync::Event;
 
-fn main() {
-    tulipa::run(async {
-        let gate = Arc::new(Event::new());
-        let runners: Vec<_> = (0..5)
-            .map(|i| {
-                let gate = gate.clone();
-                tulipa::spawn(async move {
-                    println!("runner {i} waits at the gate");
-                    gate.wait().await;
-                    println!("runner {i} is off");
-                    i
-                })
+#[tulipa::main]
+async fn main() {
+    let gate = Arc::new(Event::new());
+    let runners: Vec<_> = (0..5)
+        .map(|i| {
+            let gate = gate.clone();
+            tulipa::spawn(async move {
+                println!("runner {i} waits at the gate");
+                gate.wait().await;
+                println!("runner {i} is off");
+                i
             })
-            .collect();
-        tulipa::time::sleep(Duration::from_millis(50)).await;
-        assert!(!gate.is_set());
-        println!("main sets the gate");
-        gate.set();
-        let mut finished = Vec::new();
-        for r in runners {
-            finished.push(r.await.expect("a runner panicked"));
-        }
-        println!("{finished:?}");
-    });
+        })
+        .collect();
+    tulipa::time::sleep(Duration::from_millis(50)).await;
+    assert!(!gate.is_set());
+    println!("main sets the gate");
+    gate.set();
+    let mut finished = Vec::new();
+    for r in runners {
+        finished.push(r.await.expect("a runner panicked"));
+    }
+    println!("{finished:?}");
 }

@@ -25,18 +25,17 @@ async fn greet(name: &str) -> String {
     format!("hello, {name}")
 }
 
-fn main() {
-    // `tulipa::run` is `asyncio.run`: it builds a runtime, runs `main` to
-    // completion, and shuts the runtime down.
-    tulipa::run(async {
-        // `tulipa::spawn` is `asyncio.create_task`. The task starts at once;
-        // awaiting its handle gives `Ok(output)`, or an error if the task
-        // panicked or was cancelled.
-        let task = tulipa::spawn(greet("world"));
-        println!(
-            "{}",
-            task.await
-                .expect("the task neither panics nor is cancelled")
-        );
-    });
+// `#[tulipa::main]` is `asyncio.run(main())`: it builds a runtime, runs
+// `main`'s body to completion on it, and shuts the runtime down.
+#[tulipa::main]
+async fn main() {
+    // `tulipa::spawn` is `asyncio.create_task`. The task starts at once;
+    // awaiting its handle gives `Ok(output)`, or an error if the task
+    // panicked or was cancelled.
+    let task = tulipa::spawn(greet("world"));
+    println!(
+        "{}",
+        task.await
+            .expect("the task neither panics nor is cancelled")
+    );
 }

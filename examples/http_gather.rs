@@ -169,107 +169,106 @@ fn report<E: std::fmt::Display>(
     }
 }
 
-fn main() {
+#[tulipa::main]
+async fn main() {
     let urls: Vec<String> = std::env::args().skip(1).collect();
-    tulipa::run(async move {
-        // With no URLs given, serve REQUESTS pages ourselves on a loopback port.
-        let (urls, server) = if urls.is_empty() {
-            let app = Router::new().route("/page/{n}", get(page));
-            let listener = tulipa::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind a loopback port");
-            let addr = listener.local_addr().expect("the listener is bound");
-            let server = tulipa::http::serve(listener, app);
-            let handle = server.handle();
-            tulipa::spawn(server).detach();
-            println!(
-                "serving on http://{addr}: each answer takes {} ms",
-                DELAY.as_millis()
-            );
-            let urls = (0..REQUESTS)
-                .map(|n| format!("http://{addr}/page/{n}"))
-                .collect();
-            (urls, Some(handle))
-        } else {
-            (urls, None)
-        };
-        let n = urls.len();
-        let client = Client::new();
-        // The connections the local server accepted since the last call.
-        let mut seen = 0;
-        let mut new_connections = || {
-            let handle = server.as_ref()?;
-            let now = handle.accepted_connections();
-            Some(now - std::mem::replace(&mut seen, now))
-        };
-        println!("{n} GETs, three ways:");
-
-        // 1. One after another: each GET waits for the one before.
-        let start = Instant::now();
-        let mut sizes = Vec::with_capacity(n);
-        for url in &urls {
-            sizes.push(fetch(&client, url).await);
-        }
-        let sequential = start.elapsed();
-        report(
-            "one after another",
-            sequential,
-            sequential,
-            sizes,
-            new_connections(),
-        );
-
-        // 2. gather: all at once, concurrently in this one task. (try_gather
-        //    would stop at the first error, as gather(...) raises it.)
-        let start = Instant::now();
-        let sizes = gather(urls.iter().map(|url| fetch(&client, url))).await;
-        report(
-            "gather",
-            start.elapsed(),
-            sequential,
-            sizes,
-            new_connections(),
-        );
-
-        // 3. A pool of 4 threads doing blocking I/O: run_in_executor(pool,
-        //    blocking_get, url) for each URL, gathered. At most 4 GETs run
-        //    at once, each holding a thread while it waits.
-        let pool = tulipa::blocking::Pool::new(THREADS);
-        let start = Instant::now();
-        let jobs = urls.iter().map(|url| {
-            let url = url.clone();
-            pool.spawn(move || blocking_get(&url))
-        });
-        // try_gather fails only if a job panicked; each item is still
-        // blocking_get's io::Result.
-        let sizes = try_gather(jobs)
+    // With no URLs given, serve REQUESTS pages ourselves on a loopback port.
+    let (urls, server) = if urls.is_empty() {
+        let app = Router::new().route("/page/{n}", get(page));
+        let listener = tulipa::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("blocking_get neither panics nor is cancelled");
-        report(
-            &format!("{THREADS} threads"),
-            start.elapsed(),
-            sequential,
-            sizes,
-            new_connections(),
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("the listener is bound");
+        let server = tulipa::http::serve(listener, app);
+        let handle = server.handle();
+        tulipa::spawn(server).detach();
+        println!(
+            "serving on http://{addr}: each answer takes {} ms",
+            DELAY.as_millis()
         );
-        // From async code, shut a pool down without waiting: its threads
-        // are idle by now.
-        pool.shutdown_timeout(Duration::ZERO);
+        let urls = (0..REQUESTS)
+            .map(|n| format!("http://{addr}/page/{n}"))
+            .collect();
+        (urls, Some(handle))
+    } else {
+        (urls, None)
+    };
+    let n = urls.len();
+    let client = Client::new();
+    // The connections the local server accepted since the last call.
+    let mut seen = 0;
+    let mut new_connections = || {
+        let handle = server.as_ref()?;
+        let now = handle.accepted_connections();
+        Some(now - std::mem::replace(&mut seen, now))
+    };
+    println!("{n} GETs, three ways:");
 
-        if server.is_some() {
-            println!(
-                "(each answer takes {} ms: {n} in a row take {} ms, {n} at once about {} ms, \
-                 {n} on {THREADS} threads about {} ms)",
-                DELAY.as_millis(),
-                DELAY.as_millis() * n as u128,
-                DELAY.as_millis(),
-                DELAY.as_millis() * n.div_ceil(THREADS) as u128,
-            );
-        }
+    // 1. One after another: each GET waits for the one before.
+    let start = Instant::now();
+    let mut sizes = Vec::with_capacity(n);
+    for url in &urls {
+        sizes.push(fetch(&client, url).await);
+    }
+    let sequential = start.elapsed();
+    report(
+        "one after another",
+        sequential,
+        sequential,
+        sizes,
+        new_connections(),
+    );
 
-        if let Some(handle) = server {
-            let report = handle.shutdown(Duration::from_secs(5)).await;
-            println!("server shut down: {report}");
-        }
+    // 2. gather: all at once, concurrently in this one task. (try_gather
+    //    would stop at the first error, as gather(...) raises it.)
+    let start = Instant::now();
+    let sizes = gather(urls.iter().map(|url| fetch(&client, url))).await;
+    report(
+        "gather",
+        start.elapsed(),
+        sequential,
+        sizes,
+        new_connections(),
+    );
+
+    // 3. A pool of 4 threads doing blocking I/O: run_in_executor(pool,
+    //    blocking_get, url) for each URL, gathered. At most 4 GETs run
+    //    at once, each holding a thread while it waits.
+    let pool = tulipa::blocking::Pool::new(THREADS);
+    let start = Instant::now();
+    let jobs = urls.iter().map(|url| {
+        let url = url.clone();
+        pool.spawn(move || blocking_get(&url))
     });
+    // try_gather fails only if a job panicked; each item is still
+    // blocking_get's io::Result.
+    let sizes = try_gather(jobs)
+        .await
+        .expect("blocking_get neither panics nor is cancelled");
+    report(
+        &format!("{THREADS} threads"),
+        start.elapsed(),
+        sequential,
+        sizes,
+        new_connections(),
+    );
+    // From async code, shut a pool down without waiting: its threads
+    // are idle by now.
+    pool.shutdown_timeout(Duration::ZERO);
+
+    if server.is_some() {
+        println!(
+            "(each answer takes {} ms: {n} in a row take {} ms, {n} at once about {} ms, \
+             {n} on {THREADS} threads about {} ms)",
+            DELAY.as_millis(),
+            DELAY.as_millis() * n as u128,
+            DELAY.as_millis(),
+            DELAY.as_millis() * n.div_ceil(THREADS) as u128,
+        );
+    }
+
+    if let Some(handle) = server {
+        let report = handle.shutdown(Duration::from_secs(5)).await;
+        println!("server shut down: {report}");
+    }
 }

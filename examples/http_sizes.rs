@@ -101,75 +101,74 @@ async fn get_size<'a>(
     (url, size)
 }
 
-fn main() {
+#[tulipa::main]
+async fn main() {
     let urls: Vec<String> = std::env::args().skip(1).collect();
-    tulipa::run(async move {
-        // With no URLs given, serve the pages ourselves on a loopback port.
-        let (urls, server) = if urls.is_empty() {
-            let app = Router::new().route("/bytes/{n}", get(bytes));
-            let listener = tulipa::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind a loopback port");
-            let addr = listener.local_addr().expect("the listener is bound");
-            let server = tulipa::http::serve(listener, app);
-            let handle = server.handle();
-            // The accept loop runs in a task of its own; the handle shuts
-            // it down at the end.
-            tulipa::spawn(server).detach();
-            println!("serving {} pages on http://{addr}", PAGES.len());
-            let urls = PAGES
-                .iter()
-                .map(|(size, ms)| format!("http://{addr}/bytes/{size}?delay_ms={ms}"))
-                .collect();
-            (urls, Some(handle))
-        } else {
-            (urls, None)
-        };
+    // With no URLs given, serve the pages ourselves on a loopback port.
+    let (urls, server) = if urls.is_empty() {
+        let app = Router::new().route("/bytes/{n}", get(bytes));
+        let listener = tulipa::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("the listener is bound");
+        let server = tulipa::http::serve(listener, app);
+        let handle = server.handle();
+        // The accept loop runs in a task of its own; the handle shuts
+        // it down at the end.
+        tulipa::spawn(server).detach();
+        println!("serving {} pages on http://{addr}", PAGES.len());
+        let urls = PAGES
+            .iter()
+            .map(|(size, ms)| format!("http://{addr}/bytes/{size}?delay_ms={ms}"))
+            .collect();
+        (urls, Some(handle))
+    } else {
+        (urls, None)
+    };
 
-        let client = Client::new();
-        let semaphore = Semaphore::new(AT_ONCE);
-        let running = Running::default();
-        println!(
-            "fetching {} URLs, at most {AT_ONCE} at once, in the order they finish:",
-            urls.len()
-        );
-        let start = Instant::now();
-        // as_completed runs the downloads concurrently inside this task
-        // (so they may borrow the client, the semaphore and the counters:
-        // no Arc) and yields each result as soon as it is ready.
-        let mut done = as_completed(
-            urls.iter()
-                .map(|url| get_size(&client, &semaphore, &running, url)),
-        );
-        let (mut total, mut failed) = (0, 0);
-        while let Some((url, size)) = done.next().await {
-            let at = start.elapsed().as_secs_f64() * 1e3;
-            match size {
-                Ok(size) => {
-                    total += size;
-                    println!("  at {at:>6.1} ms  {size:>8} bytes  {url}");
-                }
-                Err(e) => {
-                    failed += 1;
-                    println!("  at {at:>6.1} ms  failed: {e}");
-                }
+    let client = Client::new();
+    let semaphore = Semaphore::new(AT_ONCE);
+    let running = Running::default();
+    println!(
+        "fetching {} URLs, at most {AT_ONCE} at once, in the order they finish:",
+        urls.len()
+    );
+    let start = Instant::now();
+    // as_completed runs the downloads concurrently inside this task
+    // (so they may borrow the client, the semaphore and the counters:
+    // no Arc) and yields each result as soon as it is ready.
+    let mut done = as_completed(
+        urls.iter()
+            .map(|url| get_size(&client, &semaphore, &running, url)),
+    );
+    let (mut total, mut failed) = (0, 0);
+    while let Some((url, size)) = done.next().await {
+        let at = start.elapsed().as_secs_f64() * 1e3;
+        match size {
+            Ok(size) => {
+                total += size;
+                println!("  at {at:>6.1} ms  {size:>8} bytes  {url}");
+            }
+            Err(e) => {
+                failed += 1;
+                println!("  at {at:>6.1} ms  failed: {e}");
             }
         }
-        let took = start.elapsed();
-        println!(
-            "{} URLs, {total} bytes, {failed} failed; at most {} downloads ran at once",
-            urls.len(),
-            running.peak.load(Ordering::SeqCst)
-        );
-        if server.is_some() {
-            let delays: u64 = PAGES.iter().map(|(_, ms)| ms).sum();
-            println!("(one after another the delays alone would take {delays} ms)");
-        }
-        println!("took {:.1} ms", took.as_secs_f64() * 1e3);
+    }
+    let took = start.elapsed();
+    println!(
+        "{} URLs, {total} bytes, {failed} failed; at most {} downloads ran at once",
+        urls.len(),
+        running.peak.load(Ordering::SeqCst)
+    );
+    if server.is_some() {
+        let delays: u64 = PAGES.iter().map(|(_, ms)| ms).sum();
+        println!("(one after another the delays alone would take {delays} ms)");
+    }
+    println!("took {:.1} ms", took.as_secs_f64() * 1e3);
 
-        if let Some(handle) = server {
-            let report = handle.shutdown(Duration::from_secs(5)).await;
-            println!("server shut down: {report}");
-        }
-    });
+    if let Some(handle) = server {
+        let report = handle.shutdown(Duration::from_secs(5)).await;
+        println!("server shut down: {report}");
+    }
 }

@@ -70,49 +70,48 @@ async fn worker(name: String, queue: Queue<Duration>) {
     }
 }
 
-fn main() {
+#[tulipa::main]
+async fn main() {
     let delays = delays();
     let total: Duration = delays.iter().sum();
 
-    tulipa::run(async move {
-        let queue = Queue::new(10);
+    let queue = Queue::new(10);
 
-        let producer = {
-            let queue = queue.clone();
-            tulipa::spawn(async move {
-                for delay in delays {
-                    // Waits while the queue holds 10 jobs.
-                    queue.put(delay).await.expect("the queue is not shut down");
-                }
-            })
-        };
-        let workers: Vec<_> = (0..3)
-            .map(|i| tulipa::spawn(worker(format!("worker-{i}"), queue.clone())))
-            .collect();
-
-        let started = Instant::now();
-        producer.await.expect("the producer does not panic");
-        queue.join().await;
-        let took = started.elapsed();
-
-        // The workers wait in `get` for work that will not come: cancel
-        // them (asyncio's `task.cancel()`) and wait until they are gone.
-        for w in &workers {
-            w.cancel();
-        }
-        let mut cancelled = 0;
-        for w in workers {
-            if w.await.is_err_and(|e| e.is_cancelled()) {
-                cancelled += 1;
+    let producer = {
+        let queue = queue.clone();
+        tulipa::spawn(async move {
+            for delay in delays {
+                // Waits while the queue holds 10 jobs.
+                queue.put(delay).await.expect("the queue is not shut down");
             }
-        }
+        })
+    };
+    let workers: Vec<_> = (0..3)
+        .map(|i| tulipa::spawn(worker(format!("worker-{i}"), queue.clone())))
+        .collect();
 
-        println!("====");
-        println!("{JOBS} jobs done, {cancelled} workers cancelled");
-        println!(
-            "3 workers slept {:.3}s in parallel for {:.3}s of work",
-            took.as_secs_f64(),
-            total.as_secs_f64()
-        );
-    });
+    let started = Instant::now();
+    producer.await.expect("the producer does not panic");
+    queue.join().await;
+    let took = started.elapsed();
+
+    // The workers wait in `get` for work that will not come: cancel
+    // them (asyncio's `task.cancel()`) and wait until they are gone.
+    for w in &workers {
+        w.cancel();
+    }
+    let mut cancelled = 0;
+    for w in workers {
+        if w.await.is_err_and(|e| e.is_cancelled()) {
+            cancelled += 1;
+        }
+    }
+
+    println!("====");
+    println!("{JOBS} jobs done, {cancelled} workers cancelled");
+    println!(
+        "3 workers slept {:.3}s in parallel for {:.3}s of work",
+        took.as_secs_f64(),
+        total.as_secs_f64()
+    );
 }

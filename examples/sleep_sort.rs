@@ -26,34 +26,33 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn main() {
+#[tulipa::main]
+async fn main() {
     let numbers = [5, 3, 9, 1, 7, 2, 8, 4, 6, 0];
     println!("unsorted: {numbers:?}");
 
-    let sorted = tulipa::run(async move {
-        // Tasks may run on several threads, so the shared list is an
-        // `Arc<Mutex<_>>` where Python would use a plain list.
-        let out = Arc::new(Mutex::new(Vec::new()));
+    // Tasks may run on several threads, so the shared list is an
+    // `Arc<Mutex<_>>` where Python would use a plain list.
+    let out = Arc::new(Mutex::new(Vec::new()));
 
-        let tasks: Vec<_> = numbers
-            .into_iter()
-            .map(|n| {
-                let out = out.clone();
-                tulipa::spawn(async move {
-                    tulipa::time::sleep(Duration::from_millis(10 * n)).await;
-                    out.lock().unwrap().push(n);
-                })
+    let tasks: Vec<_> = numbers
+        .into_iter()
+        .map(|n| {
+            let out = out.clone();
+            tulipa::spawn(async move {
+                tulipa::time::sleep(Duration::from_millis(10 * n)).await;
+                out.lock().unwrap().push(n);
             })
-            .collect();
+        })
+        .collect();
 
-        // Awaiting every handle is `asyncio.gather` for tasks that return
-        // nothing interesting.
-        for task in tasks {
-            task.await
-                .expect("a sleeper neither panics nor is cancelled");
-        }
-        Arc::try_unwrap(out).unwrap().into_inner().unwrap()
-    });
+    // Awaiting every handle is `asyncio.gather` for tasks that return
+    // nothing interesting.
+    for task in tasks {
+        task.await
+            .expect("a sleeper neither panics nor is cancelled");
+    }
+    let sorted = Arc::try_unwrap(out).unwrap().into_inner().unwrap();
 
     println!("sorted:   {sorted:?}");
 }

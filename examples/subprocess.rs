@@ -40,12 +40,11 @@ use futures_lite::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use futures_lite::StreamExt;
 use tulipa::process::Command;
 
-fn main() -> io::Result<()> {
-    tulipa::run(async {
-        pipeline().await?;
-        conversation().await?;
-        timeout_kills_a_slow_child().await
-    })
+#[tulipa::main]
+async fn main() -> io::Result<()> {
+    pipeline().await?;
+    conversation().await?;
+    timeout_kills_a_slow_child().await
 }
 
 /// `ls -l | wc -l`: the first child's stdout becomes the second's stdin.

@@ -29,41 +29,36 @@ async fn check(item: u32) -> Result<u32, String> {
     Ok(item * 2)
 }
 
-fn main() {
-    let rt = tulipa::Runtime::builder()
-        .start_paused(true)
-        .build()
-        .expect("a runtime");
-    rt.block_on(async {
-        // All succeed: results in spawn order.
-        let mut group = TaskGroup::new();
-        for item in [2, 1] {
-            group.spawn(REQUEST.scope(7, check(item)));
-        }
-        println!("ok group   -> {:?}", group.try_join().await);
+#[tulipa::main(start_paused = true)]
+async fn main() {
+    // All succeed: results in spawn order.
+    let mut group = TaskGroup::new();
+    for item in [2, 1] {
+        group.spawn(REQUEST.scope(7, check(item)));
+    }
+    println!("ok group   -> {:?}", group.try_join().await);
 
-        // One fails: the others are cancelled; the error lists every failure.
-        let mut group = TaskGroup::new();
-        for item in [1, 3, 50, 60] {
-            // Task-locals are not inherited by spawned tasks: pass them in.
-            group.spawn(REQUEST.scope(8, check(item)));
-        }
-        match group.try_join().await {
-            Err(e) => match e.first() {
-                TaskFailure::Failed { error, .. } => {
-                    println!("bad group  -> failed: {error} (50 and 60 cancelled)")
-                }
-                other => println!("bad group  -> {other:?}"),
-            },
-            Ok(v) => println!("bad group  -> {v:?}"),
-        }
+    // One fails: the others are cancelled; the error lists every failure.
+    let mut group = TaskGroup::new();
+    for item in [1, 3, 50, 60] {
+        // Task-locals are not inherited by spawned tasks: pass them in.
+        group.spawn(REQUEST.scope(8, check(item)));
+    }
+    match group.try_join().await {
+        Err(e) => match e.first() {
+            TaskFailure::Failed { error, .. } => {
+                println!("bad group  -> failed: {error} (50 and 60 cancelled)")
+            }
+            other => println!("bad group  -> {other:?}"),
+        },
+        Ok(v) => println!("bad group  -> {v:?}"),
+    }
 
-        // A scope: futures that borrow local data, run inside this task.
-        let words = vec!["tulipa".to_string(), "asyncio".to_string()];
-        let mut scope = TaskScope::new();
-        for w in &words {
-            scope.spawn(async move { w.len() });
-        }
-        println!("scope      -> {:?}", scope.join().await);
-    });
+    // A scope: futures that borrow local data, run inside this task.
+    let words = vec!["tulipa".to_string(), "asyncio".to_string()];
+    let mut scope = TaskScope::new();
+    for w in &words {
+        scope.spawn(async move { w.len() });
+    }
+    println!("scope      -> {:?}", scope.join().await);
 }

@@ -75,24 +75,23 @@ impl DatagramProtocol for EchoClientProtocol {
     }
 }
 
-fn main() -> io::Result<()> {
-    tulipa::run(async {
-        println!("Starting UDP server");
-        let local: SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
-        let server =
-            create_datagram_endpoint(|| EchoServerProtocol { transport: None }, Some(local), None)?;
-        let client = create_datagram_endpoint(
-            || EchoClientProtocol {
-                message: "Hello World!",
-                transport: None,
-            },
-            None,
-            server.local_addr(),
-        )?;
-        // asyncio's `await on_con_lost`.
-        client.wait_closed().await;
-        server.close();
-        server.wait_closed().await;
-        Ok(())
-    })
+#[tulipa::main]
+async fn main() -> io::Result<()> {
+    println!("Starting UDP server");
+    let local: SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
+    let server =
+        create_datagram_endpoint(|| EchoServerProtocol { transport: None }, Some(local), None)?;
+    let client = create_datagram_endpoint(
+        || EchoClientProtocol {
+            message: "Hello World!",
+            transport: None,
+        },
+        None,
+        server.local_addr(),
+    )?;
+    // asyncio's `await on_con_lost`.
+    client.wait_closed().await;
+    server.close();
+    server.wait_closed().await;
+    Ok(())
 }

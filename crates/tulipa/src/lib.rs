@@ -13,7 +13,7 @@
 //!
 //! | asyncio | tulipa |
 //! | --- | --- |
-//! | `asyncio.run(main())` | [`run`]`(main())` |
+//! | `asyncio.run(main())` | [`run`]`(main())`, `#[tulipa::main] async fn main()` |
 //! | `loop.run_until_complete(f)` | [`Runtime::block_on`], [`block_on`] |
 //! | `loop.call_soon(cb)` / `call_soon_threadsafe` | [`Handle::call_soon`] |
 //! | `loop.call_later`, `call_at`, `time()` | [`Handle::call_later`], [`Handle::call_at`], [`Handle::time`] |
@@ -57,7 +57,8 @@
 //! default). The `tls` feature turns on [`net`]'s TLS. `tulipa-compat`
 //! (feature `compat`, on by default) runs tokio-io libraries on tulipa's
 //! sockets as `compat`; its `tokio-compat` feature (off by default) runs
-//! futures that need a tokio runtime.
+//! futures that need a tokio runtime. The `macros` feature (on by default)
+//! gives `#[tulipa::main]` and `#[tulipa::test]` (`tulipa-macros`).
 #![forbid(unsafe_code)]
 
 mod callbacks;
@@ -92,6 +93,8 @@ pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownReport};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
 pub use tulipa_blocking::{spawn_blocking, try_spawn_blocking, unblock};
 pub use tulipa_executor::{Diagnostic, PanicPolicy};
+#[cfg(feature = "macros")]
+pub use tulipa_macros::{main, test};
 
 use std::future::Future;
 

@@ -627,6 +627,12 @@ impl Handle {
         self.shared.timers.is_paused()
     }
 
+    /// Whether debug mode is on (asyncio's `loop.get_debug()`): set by
+    /// [`Builder::debug`], or else by `TULIPA_DEBUG`.
+    pub fn is_debug(&self) -> bool {
+        self.shared.diagnostics.is_debug()
+    }
+
     pub(crate) fn timers(&self) -> &TimerHandle {
         &self.shared.timers
     }

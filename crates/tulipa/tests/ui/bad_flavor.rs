@@ -1,0 +1,4 @@
+//! A flavour that does not exist.
+
+#[tulipa::main(flavor = "x")]
+async fn main() {}

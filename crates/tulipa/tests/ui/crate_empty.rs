@@ -1,0 +1,4 @@
+//! `crate = ""`: not a path.
+
+#[tulipa::main(crate = "")]
+async fn main() {}

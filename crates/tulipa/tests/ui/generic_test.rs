@@ -1,0 +1,6 @@
+//! A generic test function.
+
+#[tulipa::test]
+async fn generic<T>() {}
+
+fn main() {}

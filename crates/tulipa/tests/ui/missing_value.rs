@@ -1,0 +1,4 @@
+//! An option without `= value`.
+
+#[tulipa::main(flavor)]
+async fn main() {}

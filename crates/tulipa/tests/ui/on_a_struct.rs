@@ -1,0 +1,6 @@
+//! The attribute on something that is not a function.
+
+#[tulipa::test]
+struct NotATest;
+
+fn main() {}

@@ -1,0 +1,6 @@
+//! `#[tulipa::test]` on a function that is not `async`.
+
+#[tulipa::test]
+fn not_async() {}
+
+fn main() {}

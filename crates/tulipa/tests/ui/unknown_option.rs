@@ -1,0 +1,4 @@
+//! An option that does not exist.
+
+#[tulipa::main(threads = 2)]
+async fn main() {}
