@@ -147,16 +147,16 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// [`try_gather!`](crate::try_gather!) macros, and [`FutureSet`](future::FutureSet).
 pub mod future {
     pub use futures_lite::future::*;
-    pub use tulipa_executor::combinators::{
+    pub use tulipa_future::combinators::{
         as_completed, gather, select, try_gather, AsCompleted, AsCompletedIndexed, FutureSet,
         Gather, Select, TryGather, Wait, WaitMode, WaitOutcome,
     };
-    pub use tulipa_executor::{gather, try_gather};
+    pub use tulipa_future::{gather, try_gather};
 
     pub use crate::wait::{shield, wait, Shield};
 }
 
-pub use tulipa_executor::{gather, task_local, try_gather};
+pub use tulipa_future::{gather, task_local, try_gather};
 
 /// The `futures-lite` stream combinators.
 pub mod stream {

@@ -55,8 +55,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use tulipa_executor::combinators::FutureSet;
 use tulipa_executor::SpawnOptions;
+use tulipa_future::combinators::FutureSet;
 
 use crate::runtime::Handle;
 use crate::task::{JoinError, JoinHandle, TaskId};

@@ -4,7 +4,7 @@
 //!
 //! Built on [`FutureSet`]. The futures must be `Unpin` (`JoinHandle`s are)
 //! so the pending ones can be handed back. There is no timeout here: the
-//! executor knows no timer. [`Wait::into_outcome`] ends a wait early and
+//! this crate knows no timer. [`Wait::into_outcome`] ends a wait early and
 //! returns what it has, which is how a timeout is layered on top
 //! (`tulipa::future::wait` races a `Wait` against `tulipa::time`).
 
@@ -72,7 +72,7 @@ impl<F: Future> fmt::Debug for WaitOutcome<F> {
 /// # Examples
 ///
 /// ```
-/// use tulipa_executor::combinators::{wait, WaitMode};
+/// use tulipa_future::combinators::{wait, WaitMode};
 ///
 /// # futures_lite::future::block_on(async {
 /// let futures = vec![
