@@ -22,7 +22,7 @@ pub enum WaitMode {
     FirstCompleted,
     /// When any future finishes with `Err` (`FIRST_EXCEPTION`); if none
     /// does, when all have finished. Over `JoinHandle`s an "exception" is a
-    /// [`JoinError`](crate::JoinError): a panic or a cancellation.
+    /// `JoinError` (`tulipa::task::JoinError`): a panic or a cancellation.
     FirstException,
     /// When every future has finished (`ALL_COMPLETED`).
     AllCompleted,
@@ -52,7 +52,7 @@ impl<F: Future> fmt::Debug for WaitOutcome<F> {
 /// still pending (asyncio's `wait(aws, return_when=mode)`).
 ///
 /// "Failure" means an output that is `Err`. Over `JoinHandle<T>` that is
-/// the task's [`JoinError`](crate::JoinError) (panic or cancellation); a
+/// the task's `JoinError` (`tulipa::task::JoinError`: panic or cancellation); a
 /// task returning `Ok(Err(e))` completed normally. To count `Err(e)` from
 /// tasks of `Result<T, E>` as a failure, flatten each handle first
 /// (`futures_lite::FutureExt::map(handle, |r| ...)` keeps it `Unpin`).
