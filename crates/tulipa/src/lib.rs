@@ -56,6 +56,7 @@
 //! default). The `tls` feature turns on [`net`]'s TLS.
 #![forbid(unsafe_code)]
 
+mod builder;
 mod callbacks;
 mod context;
 mod current_task;
@@ -81,8 +82,9 @@ pub use tulipa_process as process;
 pub use tulipa_process::signal;
 pub use tulipa_sync as sync;
 
+pub use builder::Builder;
 pub use callbacks::CallbackHandle;
-pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownReport};
+pub use runtime::{EnterGuard, Handle, Runtime, ShutdownReport};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
 pub use tulipa_blocking::{spawn_blocking, try_spawn_blocking, unblock};
 pub use tulipa_executor::{Diagnostic, PanicPolicy};
