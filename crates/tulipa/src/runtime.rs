@@ -280,7 +280,7 @@ impl Runtime {
     /// Panics if called from inside a runtime (a worker thread or another
     /// `block_on`): use `.await` there.
     ///
-    /// With [`PanicPolicy::ShutdownRuntime`], panics once a task's panic
+    /// With [`PanicPolicy::ShutdownRuntime`](crate::PanicPolicy::ShutdownRuntime), panics once a task's panic
     /// went unhandled.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
