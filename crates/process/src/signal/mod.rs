@@ -53,6 +53,7 @@
 //! the default `SIGPIPE` back: `std`'s spawn restores it.)
 
 mod handler;
+mod kill;
 mod registry;
 
 use std::fmt;
@@ -64,6 +65,7 @@ use std::task::{Context, Poll};
 use futures_lite::Stream;
 
 pub use handler::{add_signal_handler, remove_signal_handler, SignalHandler};
+pub(crate) use kill::send_signal;
 pub(crate) use registry::Listener;
 
 /// A signal number.
@@ -216,7 +218,7 @@ signals! {
 /// # std::io::Result::Ok(())
 /// ```
 pub fn raise(signal: Signal) -> io::Result<()> {
-    crate::child::send_signal(std::process::id(), signal)
+    send_signal(std::process::id(), signal)
 }
 
 /// A stream of the deliveries of a set of signals.
