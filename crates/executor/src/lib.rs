@@ -44,8 +44,8 @@ use std::sync::Arc;
 pub use block_on::{in_runtime_context, Quiescence};
 pub use current::CurrentThread;
 pub use diag::{
-    debug_from_env, panic_message, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy,
-    Reporter, DEFAULT_SLOW_POLL_THRESHOLD,
+    debug_from_env, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy, Reporter,
+    DEFAULT_SLOW_POLL_THRESHOLD,
 };
 pub use done::{CallSoon, CancelHandle, TaskOutcome};
 pub use join::{JoinError, JoinHandle};
@@ -58,6 +58,20 @@ use tulipa_core::Driver;
 
 #[doc(hidden)]
 pub use tulipa_future as __tulipa_future;
+
+/// The message of a panic payload (a `&str` or `String`), or the
+/// placeholder `<a non-string panic payload>`.
+///
+/// One function does this for every crate: [`tulipa_core::panic_message`],
+/// which returns `None` instead of a placeholder and borrows instead of
+/// allocating.
+#[deprecated(
+    since = "0.1.0",
+    note = "use tulipa_core::panic_message(payload) (Option<&str>; add your own placeholder)"
+)]
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    diag::panic_message(payload)
+}
 
 /// Moved to the `tulipa-future` crate: use `tulipa_future::combinators`
 /// (or `tulipa::future`). This module re-exports it for old imports.

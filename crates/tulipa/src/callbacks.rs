@@ -234,7 +234,9 @@ fn run_entry(entry: Entry, diag: &tulipa_executor::Diagnostics) {
     if let Err(p) = result {
         diag.report(&tulipa_executor::Diagnostic::CallbackPanic {
             location,
-            message: tulipa_executor::panic_message(&*p),
+            message: tulipa_core::panic_message(&*p)
+                .unwrap_or("<a non-string panic payload>")
+                .to_owned(),
         });
     }
 }
