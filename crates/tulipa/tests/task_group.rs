@@ -11,22 +11,9 @@ use std::time::Duration;
 
 use tulipa::task::{ChildTask, GroupError, GroupSpawner, TaskFailure, TaskGroup, TaskScope};
 use tulipa::time::{self, sleep};
-use tulipa::Runtime;
 
-fn paused() -> Vec<Runtime> {
-    vec![
-        Runtime::builder()
-            .current_thread()
-            .start_paused(true)
-            .build()
-            .unwrap(),
-        Runtime::builder()
-            .worker_threads(2)
-            .start_paused(true)
-            .build()
-            .unwrap(),
-    ]
-}
+mod common;
+use common::paused;
 
 /// Counts tasks that ran to the end and futures that were dropped.
 #[derive(Clone, Default)]
