@@ -101,6 +101,7 @@ impl Signal {
     pub fn name(self) -> Option<&'static str> {
         NAMES
             .iter()
+            .chain(LINUX_NAMES)
             .find(|(s, _)| *s == self)
             .map(|&(_, name)| name)
     }
@@ -191,11 +192,19 @@ signals! {
     SIGWINCH,
     /// I/O is possible on a descriptor.
     SIGIO,
-    /// Power failure.
-    SIGPWR,
     /// Bad system call (a fault: cannot be listened for).
     SIGSYS,
 }
+
+/// Power failure (Linux only: other systems have no such signal).
+#[cfg(target_os = "linux")]
+pub const SIGPWR: Signal = Signal(libc::SIGPWR);
+
+/// The names of the signals only Linux has.
+#[cfg(target_os = "linux")]
+const LINUX_NAMES: &[(Signal, &str)] = &[(SIGPWR, "SIGPWR")];
+#[cfg(not(target_os = "linux"))]
+const LINUX_NAMES: &[(Signal, &str)] = &[];
 
 /// Sends `signal` to this process (Python's `os.kill(os.getpid(), sig)`).
 ///
