@@ -47,6 +47,12 @@
 //!
 //! [`TaskScope`] runs borrowed futures inside the awaiting task instead of
 //! spawning them; see its docs for why that, and only that, is sound.
+//!
+//! Why this lives in the facade and not beside the combinators in
+//! `tulipa-future`: a group spawns named tasks on the current runtime and
+//! keeps their `JoinHandle`s to cancel them, and the runtime-agnostic spawn
+//! hook of `tulipa-core` spawns detached futures only. Moving it would make
+//! `tulipa-future` depend on the executor, which depends on `tulipa-future`.
 
 use std::fmt;
 use std::future::Future;
