@@ -58,7 +58,7 @@ async fn main() {
     let words = vec!["tulipa".to_string(), "asyncio".to_string()];
     let mut scope = TaskScope::new();
     for w in &words {
-        scope.spawn(async move { w.len() });
+        scope.push(async move { w.len() });
     }
     println!("scope      -> {:?}", scope.join().await);
 }

@@ -253,6 +253,11 @@ impl<T> JoinHandle<T> {
     /// finished, or was already cancelled (by this handle, or by the pool:
     /// shutdown, or no thread could be started).
     ///
+    /// Same name and signature as the task `JoinHandle::cancel` (one
+    /// handle story for `tulipa::spawn` and `tulipa::spawn_blocking`); only
+    /// a started job differs, since a thread cannot be stopped mid-closure
+    /// the way a task's future is dropped at its next suspension point.
+    ///
     /// The closure itself is dropped, unrun, on a pool thread when the job
     /// reaches the front of the queue.
     ///

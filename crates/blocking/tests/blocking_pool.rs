@@ -8,25 +8,11 @@ use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
 use tulipa_blocking::{
-    spawn_blocking, try_spawn_blocking, unblock, JoinError, JoinHandle, Pool, PoolStats,
-    TrySpawnError,
+    spawn_blocking, try_spawn_blocking, unblock, JoinError, JoinHandle, Pool, TrySpawnError,
 };
 
-/// Polls `cond` on the pool's stats until it holds, for at most 10 s.
-fn wait_for(pool: &Pool, what: &str, cond: impl Fn(&PoolStats) -> bool) -> PoolStats {
-    let start = Instant::now();
-    loop {
-        let s = pool.stats();
-        if cond(&s) {
-            return s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}: {s:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+mod common;
+use common::wait_for;
 
 #[test]
 fn spawn_returns_value() {

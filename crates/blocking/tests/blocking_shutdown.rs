@@ -8,22 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
-use tulipa_blocking::{Pool, PoolStats, TrySpawnError};
+use tulipa_blocking::{Pool, TrySpawnError};
 
-fn wait_for(pool: &Pool, what: &str, cond: impl Fn(&PoolStats) -> bool) -> PoolStats {
-    let start = Instant::now();
-    loop {
-        let s = pool.stats();
-        if cond(&s) {
-            return s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}: {s:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+mod common;
+use common::wait_for;
 
 #[test]
 fn clean_shutdown_runs_queued_jobs_and_returns_zero() {

@@ -420,8 +420,9 @@ fn report_unhandled(meta: &TaskMeta) {
         .unhandled_panic_of(meta.info(), message);
 }
 
-/// The message of a panic payload (a `&str` or `String`), or a placeholder.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// The message of a panic payload (a `&str` or `String`), or a placeholder:
+/// [`tulipa_core::panic_message`] with the placeholder the diagnostics print.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     tulipa_core::panic_message(payload)
         .unwrap_or("<a non-string panic payload>")
         .to_owned()

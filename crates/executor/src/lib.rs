@@ -25,7 +25,6 @@
 
 mod barrier;
 mod block_on;
-pub mod combinators;
 mod current;
 mod diag;
 mod done;
@@ -38,7 +37,6 @@ mod registry;
 mod signal;
 mod sync;
 mod task;
-mod task_local;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,8 +44,8 @@ use std::sync::Arc;
 pub use block_on::{in_runtime_context, Quiescence};
 pub use current::CurrentThread;
 pub use diag::{
-    debug_from_env, panic_message, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy,
-    Reporter, DEFAULT_SLOW_POLL_THRESHOLD,
+    debug_from_env, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy, Reporter,
+    DEFAULT_SLOW_POLL_THRESHOLD,
 };
 pub use done::{CallSoon, CancelHandle, TaskOutcome};
 pub use join::{JoinError, JoinHandle};
@@ -55,9 +53,93 @@ pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};
 pub use multi::{MultiThread, MultiThreadBuilder, MultiThreadHandle, ThreadWrapper};
 pub use task::{current_id, current_info, outside_task, yield_now, SpawnOptions, YieldNow};
-pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 use tulipa_core::Driver;
+
+#[doc(hidden)]
+pub use tulipa_future as __tulipa_future;
+
+/// The message of a panic payload (a `&str` or `String`), or the
+/// placeholder `<a non-string panic payload>`.
+///
+/// One function does this for every crate: [`tulipa_core::panic_message`],
+/// which returns `None` instead of a placeholder and borrows instead of
+/// allocating.
+#[deprecated(
+    since = "0.1.0",
+    note = "use tulipa_core::panic_message(payload) (Option<&str>; add your own placeholder)"
+)]
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    diag::panic_message(payload)
+}
+
+/// Moved to the `tulipa-future` crate: use `tulipa_future::combinators`
+/// (or `tulipa::future`). This module re-exports it for old imports.
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to the tulipa-future crate: use tulipa_future::combinators or tulipa::future"
+)]
+pub mod combinators {
+    pub use tulipa_future::combinators::*;
+}
+
+/// Moved to `tulipa_future::LocalKey` (also `tulipa::task::LocalKey`).
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to the tulipa-future crate: use tulipa_future::LocalKey or tulipa::task::LocalKey"
+)]
+pub type LocalKey<T> = tulipa_future::LocalKey<T>;
+
+/// Moved to `tulipa_future::AccessError` (also `tulipa::task::AccessError`).
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to the tulipa-future crate: use tulipa_future::AccessError or tulipa::task::AccessError"
+)]
+pub type AccessError = tulipa_future::AccessError;
+
+/// Moved to `tulipa_future::TaskLocalFuture` (also
+/// `tulipa::task::TaskLocalFuture`).
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to the tulipa-future crate: use tulipa_future::TaskLocalFuture or tulipa::task::TaskLocalFuture"
+)]
+pub type TaskLocalFuture<T, F> = tulipa_future::TaskLocalFuture<T, F>;
+
+/// Moved to `tulipa_future::task_local!` (also `tulipa::task_local!`).
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to the tulipa-future crate: use tulipa_future::task_local! or tulipa::task_local!"
+)]
+#[macro_export]
+macro_rules! task_local {
+    ($($tokens:tt)*) => {
+        $crate::__tulipa_future::task_local! { $($tokens)* }
+    };
+}
+
+/// Moved to `tulipa_future::gather!` (also `tulipa::gather!`).
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to the tulipa-future crate: use tulipa_future::gather! or tulipa::gather!"
+)]
+#[macro_export]
+macro_rules! gather {
+    ($($tokens:tt)*) => {
+        $crate::__tulipa_future::gather!($($tokens)*)
+    };
+}
+
+/// Moved to `tulipa_future::try_gather!` (also `tulipa::try_gather!`).
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to the tulipa-future crate: use tulipa_future::try_gather! or tulipa::try_gather!"
+)]
+#[macro_export]
+macro_rules! try_gather {
+    ($($tokens:tt)*) => {
+        $crate::__tulipa_future::try_gather!($($tokens)*)
+    };
+}
 
 /// Runs `future` to completion on this thread, sleeping on `driver`, and
 /// runs this thread's local tasks meanwhile.

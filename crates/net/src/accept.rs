@@ -64,6 +64,8 @@ pub(crate) fn classify(e: &io::Error) -> AcceptError {
         Errno::NETDOWN,
         Errno::NOPROTOOPT,
         Errno::HOSTDOWN,
+        // Linux's "machine is not on the network"; other systems lack it.
+        #[cfg(target_os = "linux")]
         Errno::NONET,
         Errno::HOSTUNREACH,
         Errno::OPNOTSUPP,

@@ -19,8 +19,6 @@
 //! Signals are only sent while the process is unreaped, so its number
 //! cannot have been reused by another process.
 
-#![allow(unsafe_code)]
-
 use std::fmt;
 use std::io;
 use std::process::{ExitStatus, Output};
@@ -30,24 +28,8 @@ use futures_lite::future;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::reap::{self, Watch};
-use crate::signal::{Signal, SIGKILL, SIGTERM};
+use crate::signal::{send_signal, Signal, SIGKILL, SIGTERM};
 use crate::stdio::{ChildStderr, ChildStdin, ChildStdout};
-
-/// Sends `signal` to process `pid`.
-pub(crate) fn send_signal(pid: u32, signal: Signal) -> io::Result<()> {
-    let pid = libc::pid_t::try_from(pid)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "process id out of range"))?;
-    // SAFETY: `kill(2)` takes two integers and touches no memory of ours;
-    // it has no precondition for memory safety. (Which process it reaches
-    // is the caller's concern: `Child` only calls it for an unreaped child,
-    // whose number cannot have been reused.)
-    let rc = unsafe { libc::kill(pid, signal.as_raw()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
 
 /// The error of signalling a process that was already reaped: asyncio's
 /// `ProcessLookupError`.

@@ -61,7 +61,7 @@
 //!
 //! **Unsafe code** is limited to three modules: installing the signal
 //! handler and borrowing the eventfd inside it (`signal/registry.rs`),
-//! calling `kill(2)` (`child.rs`), and the `setsid` / `dup2` run in the
+//! calling `kill(2)` (`signal/kill.rs`), and the `setsid` / `dup2` run in the
 //! child before `exec` (`pre_exec.rs`); each block has a `SAFETY` proof. The
 //! rest of the crate denies `unsafe`.
 //!

@@ -17,10 +17,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use tulipa_core::{Driver, MockClock, Unparker};
+use tulipa_core::{Driver, MockClock, ThreadParker, Unparker};
 
 use crate::handle::{Shared, TimeSource, TimerHandle, NOT_PARKED};
 
@@ -265,4 +265,26 @@ impl<D: Driver + fmt::Debug> fmt::Debug for TimerDriver<D> {
             .field("pending", &self.shared.pending())
             .finish_non_exhaustive()
     }
+}
+
+/// The global timer: a [`TimerDriver`] on a plain thread parker, driven by
+/// one background thread named `tulipa-timer`, started on first use; what
+/// [`TimerHandle::current`] falls back to outside every runtime.
+///
+/// # Panics
+///
+/// Panics if that thread cannot be spawned.
+pub(crate) fn global() -> &'static TimerHandle {
+    static GLOBAL: OnceLock<TimerHandle> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        let driver = TimerDriver::new(ThreadParker::new());
+        let handle = driver.handle();
+        std::thread::Builder::new()
+            .name("tulipa-timer".into())
+            .spawn(move || loop {
+                driver.park(None);
+            })
+            .expect("failed to spawn the global `tulipa-timer` thread");
+        handle
+    })
 }

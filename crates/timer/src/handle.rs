@@ -1,6 +1,6 @@
 //! The state a timer driver shares with its handles, and the handles.
 //!
-//! [`Shared`] is the one `Arc` behind a [`TimerDriver`] and all its
+//! [`Shared`] is the one `Arc` behind a [`TimerDriver`](crate::TimerDriver) and all its
 //! [`TimerHandle`]s: the clock, the wheel of wakers under a mutex, the tick
 //! the driver is parked until, and the inner driver's unparker. The lock
 //! order is described in the [crate docs](crate): the wheel mutex is a leaf
@@ -10,13 +10,12 @@ use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Duration;
 
-use tulipa_core::{Clock, Driver, MockClock, ThreadParker, Unparker};
+use tulipa_core::{Clock, MockClock, Unparker};
 
-use crate::driver::TimerDriver;
 use crate::instant::Instant;
 use crate::wheel::{Key, Wheel, MAX_TICK};
 
@@ -216,7 +215,7 @@ impl Shared {
     }
 }
 
-/// A cloneable, thread-safe handle to a [`TimerDriver`]'s timers and clock.
+/// A cloneable, thread-safe handle to a [`TimerDriver`](crate::TimerDriver)'s timers and clock.
 ///
 /// Futures find it with [`TimerHandle::current`]: the handle entered on this
 /// thread with [`TimerHandle::enter`], or else the global timer.
@@ -326,7 +325,7 @@ impl TimerHandle {
     ///
     /// Panics if the global timer's thread cannot be spawned.
     pub fn current() -> TimerHandle {
-        TimerHandle::try_current().unwrap_or_else(|| global().clone())
+        TimerHandle::try_current().unwrap_or_else(|| crate::driver::global().clone())
     }
 
     /// The current time of the handle entered on this thread, without
@@ -343,21 +342,6 @@ impl TimerHandle {
     pub fn try_current() -> Option<TimerHandle> {
         CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
     }
-}
-
-fn global() -> &'static TimerHandle {
-    static GLOBAL: OnceLock<TimerHandle> = OnceLock::new();
-    GLOBAL.get_or_init(|| {
-        let driver = TimerDriver::new(ThreadParker::new());
-        let handle = driver.handle();
-        std::thread::Builder::new()
-            .name("tulipa-timer".into())
-            .spawn(move || loop {
-                driver.park(None);
-            })
-            .expect("failed to spawn the global `tulipa-timer` thread");
-        handle
-    })
 }
 
 impl fmt::Debug for TimerHandle {

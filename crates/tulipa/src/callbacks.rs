@@ -108,10 +108,13 @@ impl CallbackHandle {
     }
 }
 
+/// The pending timers of timed callbacks, each with the generation it was
+/// stored under: a handle that outlived its timer (fired, or removed at
+/// close) finds another generation in a reused slot and leaves it alone.
 #[derive(Default)]
 struct Slab {
-    slots: Vec<(u64, Option<Sleep>)>,
-    free: Vec<usize>,
+    timers: slab::Slab<(u64, Sleep)>,
+    last_generation: u64,
 }
 
 pub(crate) struct Callbacks {
@@ -175,12 +178,8 @@ impl Callbacks {
     fn remove_timer(&self, (slot, generation): (usize, u64)) {
         let sleep = {
             let mut slab = self.timers.lock().unwrap_or_else(|e| e.into_inner());
-            match slab.slots.get_mut(slot) {
-                Some((g, s)) if *g == generation && s.is_some() => {
-                    let s = s.take();
-                    slab.free.push(slot);
-                    s
-                }
+            match slab.timers.get(slot) {
+                Some((g, _)) if *g == generation => Some(slab.timers.remove(slot).1),
                 _ => None,
             }
         };
@@ -193,8 +192,7 @@ impl Callbacks {
         self.queue.close();
         let sleeps: Vec<Sleep> = {
             let mut slab = self.timers.lock().unwrap_or_else(|e| e.into_inner());
-            slab.free.clear();
-            slab.slots.drain(..).filter_map(|(_, s)| s).collect()
+            slab.timers.drain().map(|(_, s)| s).collect()
         };
         drop(sleeps);
         while self.queue.pop().is_ok() {}
@@ -234,7 +232,9 @@ fn run_entry(entry: Entry, diag: &tulipa_executor::Diagnostics) {
     if let Err(p) = result {
         diag.report(&tulipa_executor::Diagnostic::CallbackPanic {
             location,
-            message: tulipa_executor::panic_message(&*p),
+            message: tulipa_core::panic_message(&*p)
+                .unwrap_or("<a non-string panic payload>")
+                .to_owned(),
         });
     }
 }
@@ -393,27 +393,20 @@ impl Handle {
         });
         let waker = Waker::from(fire.clone());
         let mut slab = cbs.timers.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = match slab.free.pop() {
-            Some(i) => i,
-            None => {
-                slab.slots.push((0, None));
-                slab.slots.len() - 1
-            }
-        };
-        let (generation, place) = &mut slab.slots[slot];
-        *generation += 1;
-        let generation = *generation;
-        let sleep = place.insert(sleep);
+        slab.last_generation += 1;
+        let generation = slab.last_generation;
+        let slot = slab.timers.insert((generation, sleep));
         // Recorded before the timer can fire (on another thread, right after
         // the poll registers it), so the firing waker finds and frees it.
         *state.timer.lock().unwrap_or_else(|e| e.into_inner()) = Some((slot, generation));
-        let ready = Pin::new(sleep)
+        let ready = Pin::new(&mut slab.timers[slot].1)
             .poll(&mut Context::from_waker(&waker))
             .is_ready();
         if ready {
-            *place = None;
-            slab.free.push(slot);
+            let fired = slab.timers.remove(slot);
             drop(slab);
+            // Dropped outside the slab lock (lock order).
+            drop(fired);
             state.timer.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(entry) = fire.entry.lock().unwrap_or_else(|e| e.into_inner()).take() {
                 let _ = cbs.push(entry);

@@ -61,6 +61,7 @@
 //! gives `#[tulipa::main]` and `#[tulipa::test]` (`tulipa-macros`).
 #![forbid(unsafe_code)]
 
+mod builder;
 mod callbacks;
 mod context;
 mod current_task;
@@ -88,8 +89,9 @@ pub use tulipa_process as process;
 pub use tulipa_process::signal;
 pub use tulipa_sync as sync;
 
+pub use builder::Builder;
 pub use callbacks::CallbackHandle;
-pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownReport};
+pub use runtime::{EnterGuard, Handle, Runtime, ShutdownReport};
 pub use task::{spawn, spawn_local, try_spawn, JoinError, JoinHandle, SpawnError};
 pub use tulipa_blocking::{spawn_blocking, try_spawn_blocking, unblock};
 pub use tulipa_executor::{Diagnostic, PanicPolicy};
@@ -156,16 +158,16 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// [`try_gather!`](crate::try_gather!) macros, and [`FutureSet`](future::FutureSet).
 pub mod future {
     pub use futures_lite::future::*;
-    pub use tulipa_executor::combinators::{
+    pub use tulipa_future::combinators::{
         as_completed, gather, select, try_gather, AsCompleted, AsCompletedIndexed, FutureSet,
         Gather, Select, TryGather, Wait, WaitMode, WaitOutcome,
     };
-    pub use tulipa_executor::{gather, try_gather};
+    pub use tulipa_future::{gather, try_gather};
 
     pub use crate::wait::{shield, wait, Shield};
 }
 
-pub use tulipa_executor::{gather, task_local, try_gather};
+pub use tulipa_future::{gather, task_local, try_gather};
 
 /// The `futures-lite` stream combinators.
 pub mod stream {

@@ -1,4 +1,5 @@
-//! `Runtime`, its `Builder`, and the cloneable `Handle`.
+//! `Runtime` and the cloneable `Handle` (the `builder` module builds
+//! them).
 //!
 //! A runtime owns one driver stack (the reactor, wrapped by the timer layer)
 //! and one executor (current-thread or multi-thread). Its [`Handle`] is
@@ -10,455 +11,38 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tulipa_core::{Driver, MockClock, ThreadParker};
-use tulipa_executor::{
-    CurrentThread, Diagnostic, Diagnostics, MultiThread, MultiThreadBuilder, MultiThreadHandle,
-    PanicPolicy, TaskInfo,
-};
+use tulipa_core::ThreadParker;
+use tulipa_executor::{CurrentThread, Diagnostics, MultiThread, MultiThreadHandle, TaskInfo};
 use tulipa_reactor::Reactor;
-use tulipa_timer::{TimerDriver, TimerHandle};
+use tulipa_timer::TimerHandle;
 
 use crate::callbacks::Callbacks;
+use crate::Builder;
 
-type Hook = Arc<dyn Fn() + Send + Sync>;
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync>;
 
-/// Configures and builds a [`Runtime`].
-///
-/// # Examples
-///
-/// ```
-/// let rt = tulipa::Runtime::builder()
-///     .worker_threads(2)
-///     .thread_name("my-worker")
-///     .build()
-///     .unwrap();
-/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
-/// ```
-pub struct Builder {
-    current_thread: bool,
-    workers: Option<usize>,
-    thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
-    on_start: Option<Hook>,
-    on_stop: Option<Hook>,
-    start_paused: bool,
-    stack_size: Option<usize>,
-    debug: Option<bool>,
-    slow_poll_threshold: Duration,
-    unhandled_panic: PanicPolicy,
-    reporter: Option<tulipa_executor::Reporter>,
-    blocking: tulipa_blocking::Builder,
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("current_thread", &self.current_thread)
-            .field("workers", &self.workers)
-            .field("start_paused", &self.start_paused)
-            .field("debug", &self.debug)
-            .field("slow_poll_threshold", &self.slow_poll_threshold)
-            .field("unhandled_panic", &self.unhandled_panic)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Builder::new()
-    }
-}
-
-impl Builder {
-    /// A builder for a multi-thread runtime with one worker per CPU.
-    pub fn new() -> Builder {
-        Builder {
-            current_thread: false,
-            workers: None,
-            thread_name: Arc::new(|i| format!("tulipa-worker-{i}")),
-            on_start: None,
-            on_stop: None,
-            start_paused: false,
-            stack_size: None,
-            debug: None,
-            slow_poll_threshold: tulipa_executor::DEFAULT_SLOW_POLL_THRESHOLD,
-            unhandled_panic: PanicPolicy::Log,
-            reporter: None,
-            blocking: tulipa_blocking::Pool::builder(),
-        }
-    }
-
-    /// Runs every task on the thread that calls [`Runtime::block_on`]
-    /// (asyncio's single-threaded loop). Tasks spawned from elsewhere run
-    /// the next time a thread is inside `block_on`.
-    pub fn current_thread(mut self) -> Builder {
-        self.current_thread = true;
-        self
-    }
-
-    /// Uses a pool of worker threads (the default).
-    pub fn multi_thread(mut self) -> Builder {
-        self.current_thread = false;
-        self
-    }
-
-    /// Sets the number of worker threads of a multi-thread runtime.
-    /// Zero is rejected by [`build`](Builder::build).
-    pub fn worker_threads(mut self, n: usize) -> Builder {
-        self.workers = Some(n);
-        self
-    }
-
-    /// Names worker threads `"{name}-{index}"`.
-    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
-        let name: String = name.into();
-        self.thread_name = Arc::new(move |i| format!("{name}-{i}"));
-        self
-    }
-
-    /// Names worker threads with a function of their index.
-    pub fn thread_name_fn(mut self, f: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
-        self.thread_name = Arc::new(f);
-        self
-    }
-
-    /// Sets worker threads' stack size.
-    pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
-        self.stack_size = Some(bytes);
-        self
-    }
-
-    /// Runs `f` on each worker thread when it starts, inside the runtime's
-    /// context.
-    pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
-        self.on_start = Some(Arc::new(f));
-        self
-    }
-
-    /// Runs `f` on each worker thread just before it stops.
-    pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
-        self.on_stop = Some(Arc::new(f));
-        self
-    }
-
-    /// Starts the runtime on virtual time, for tests.
-    ///
-    /// Time stands still until [`time::advance`](crate::time::advance) moves
-    /// it, or until every task is idle, at which point it jumps to the next
-    /// timer's deadline (auto-advance): timers fire in deadline order with
-    /// no real waiting. I/O stays live. Works on both runtime flavours.
-    ///
-    /// Caveat: while tasks wait only on I/O, auto-advance may fire their
-    /// timeouts at once; keep I/O tests on real time.
-    pub fn start_paused(mut self, paused: bool) -> Builder {
-        self.start_paused = paused;
-        self
-    }
-
-    /// Caps the runtime's blocking pool (asyncio's default executor, used by
-    /// [`spawn_blocking`](crate::spawn_blocking) and
-    /// [`unblock`](crate::unblock)) at `n` threads; default 512. Work beyond
-    /// the cap queues. Zero is rejected by [`build`](Builder::build).
-    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
-        self.blocking = self.blocking.max_threads(n);
-        self
-    }
-
-    /// How long an idle blocking-pool thread waits for work before it exits
-    /// (default 10 s).
-    pub fn blocking_idle_timeout(mut self, timeout: Duration) -> Builder {
-        self.blocking = self.blocking.idle_timeout(timeout);
-        self
-    }
-
-    /// Bounds the blocking pool's queue of jobs waiting for a thread; when
-    /// every thread is busy at the cap and the queue is full,
-    /// [`try_spawn_blocking`](crate::try_spawn_blocking) fails fast (while
-    /// `spawn_blocking` still queues). `None`, the default, is unbounded.
-    pub fn blocking_queue_bound(mut self, bound: Option<usize>) -> Builder {
-        self.blocking = self.blocking.queue_bound(bound);
-        self
-    }
-
-    /// Turns asyncio's debug mode on or off (`PYTHONASYNCIODEBUG=1`).
-    ///
-    /// Unset, it follows the `TULIPA_DEBUG` environment variable (on for any
-    /// value but empty and `0`). In debug mode the runtime reports, through
-    /// the [reporter](Builder::on_diagnostic) (stderr by default):
-    ///
-    /// - every task poll and every callback that runs longer than the
-    ///   [threshold](Builder::slow_poll_threshold), with the task's id, name
-    ///   and spawn location (or the callback's location) and the duration;
-    /// - a poll that is *still running* past the threshold, while it runs,
-    ///   naming the task and the thread (a watchdog thread looks every
-    ///   10 ms), so a task blocked forever is found;
-    ///
-    /// Unhandled panics are reported whether or not debug mode is on; see
-    /// [`unhandled_panic`](Builder::unhandled_panic). With debug mode off,
-    /// each poll pays one test of a flag.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use std::time::Duration;
-    ///
-    /// let reports = Arc::new(Mutex::new(Vec::new()));
-    /// let sink = reports.clone();
-    /// let rt = tulipa::Runtime::builder()
-    ///     .debug(true)
-    ///     .slow_poll_threshold(Duration::from_millis(20))
-    ///     .on_diagnostic(move |d| sink.lock().unwrap().push(d.to_string()))
-    ///     .build()
-    ///     .unwrap();
-    /// rt.block_on(async {
-    ///     tulipa::task::Builder::new()
-    ///         .name("hog")
-    ///         .spawn(async { std::thread::sleep(Duration::from_millis(50)) })
-    ///         .unwrap()
-    ///         .await
-    ///         .unwrap();
-    /// });
-    /// let reports = reports.lock().unwrap();
-    /// assert!(reports.iter().any(|r| r.starts_with("slow poll") && r.contains("'hog'")));
-    /// ```
-    pub fn debug(mut self, on: bool) -> Builder {
-        self.debug = Some(on);
-        self
-    }
-
-    /// Sets debug mode's threshold for slow polls and callbacks (default
-    /// 100 ms, asyncio's `slow_callback_duration`).
-    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
-        self.slow_poll_threshold = threshold;
-        self
-    }
-
-    /// Decides what happens when a task panics and nobody can retrieve the
-    /// panic: its `JoinHandle` was detached or dropped without being
-    /// awaited (asyncio's "Task exception was never retrieved"). Applies on
-    /// both runtime flavours, debug mode or not. The default is
-    /// [`PanicPolicy::Log`].
-    ///
-    /// With [`PanicPolicy::ShutdownRuntime`], every `block_on` running on
-    /// the runtime (and any later one) panics, saying which task panicked;
-    /// the runtime's tasks are cancelled when it is dropped, as it is when
-    /// that panic unwinds out of [`tulipa::run`](crate::run).
-    pub fn unhandled_panic(mut self, policy: PanicPolicy) -> Builder {
-        self.unhandled_panic = policy;
-        self
-    }
-
-    /// Sends every [`Diagnostic`] (debug-mode findings and unhandled panics)
-    /// to `f` instead of printing it on stderr: to a logging framework, a
-    /// metrics counter, or a test. `f` runs on the thread that found the
-    /// problem (a worker, the watchdog thread, or whichever thread drops a
-    /// `JoinHandle` of a task that panicked); keep it short. A panic in `f`
-    /// is caught and printed on stderr.
-    ///
-    /// A callback stuck past the threshold is reported as a stuck poll of
-    /// the runtime's callback runner task, named `tulipa-callbacks`.
-    pub fn on_diagnostic(mut self, f: impl Fn(&Diagnostic) + Send + Sync + 'static) -> Builder {
-        self.reporter = Some(Arc::new(f));
-        self
-    }
-
-    /// Builds the runtime.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidInput` if `worker_threads(0)` was asked for; otherwise the
-    /// OS error if the poller or a worker thread could not be created.
-    pub fn build(self) -> io::Result<Runtime> {
-        if self.workers == Some(0) && !self.current_thread {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "worker_threads(0) is invalid: a multi-thread runtime needs at least 1 worker; \
-                 use Builder::current_thread() to run tasks on the calling thread only",
-            ));
-        }
-        let blocking = self.blocking.build()?;
-        let reactor = Reactor::new()?;
-        let timer = if self.start_paused {
-            TimerDriver::with_clock(reactor.clone(), MockClock::new())
-        } else {
-            TimerDriver::new(reactor.clone())
-        };
-        let timers = timer.handle();
-        let timer = Arc::new(timer);
-        let driver: Arc<dyn Driver> = timer.clone();
-        let quiescence = tulipa_executor::Quiescence::new();
-
-        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
-            let mut diag = Diagnostics::builder()
-                .slow_poll_threshold(self.slow_poll_threshold)
-                .unhandled_panic(self.unhandled_panic);
-            if let Some(on) = self.debug {
-                diag = diag.debug(on);
-            }
-            let user = self.reporter.clone();
-            let on_slow = weak.clone();
-            diag = diag.reporter(move |d| {
-                // A slow callback is reported as such; the callback runner
-                // task's poll that ran it is not reported on top.
-                if let Diagnostic::SlowPoll { task, .. } = d {
-                    let runner = on_slow.upgrade();
-                    if runner.is_some_and(|s| s.callbacks.is_runner(task.id())) {
-                        return;
-                    }
-                }
-                match &user {
-                    Some(r) => r(d),
-                    None => eprintln!("tulipa: {d}"),
-                }
-            });
-            let on_panic = weak.clone();
-            let diagnostics = diag
-                .on_shutdown(move || {
-                    if let Some(shared) = on_panic.upgrade() {
-                        shared.panic_shutdown.request();
-                    }
-                })
-                .build();
-            let exec = OnceLock::new();
-            if self.current_thread {
-                let ct = CurrentThread::with_diagnostics(driver.clone(), diagnostics.clone());
-                ct.set_call_soon(call_soon_hook(weak.clone()));
-                let _ = exec.set(Exec::Current(ct));
-            }
-            Shared {
-                blocking: blocking.clone(),
-                diagnostics,
-                panic_shutdown: PanicShutdown::default(),
-                exec,
-                reactor: reactor.clone(),
-                timers: timers.clone(),
-                callbacks: Callbacks::new(weak.clone()),
-                quiescence: quiescence.clone(),
-            }
-        });
-        let handle = Handle { shared };
-
-        let mut owner = None;
-        if !self.current_thread {
-            let h = handle.clone();
-            let on_start = self.on_start.clone();
-            let on_stop = self.on_stop.clone();
-            // Workers start inside `build` below, before the handle knows its
-            // executor: they wait for that (or for the build to fail) so an
-            // `on_thread_start` hook may already spawn.
-            let installed = Arc::new((
-                std::sync::Mutex::new(None::<bool>),
-                std::sync::Condvar::new(),
-            ));
-            let gate = installed.clone();
-            let wrapper: tulipa_executor::ThreadWrapper =
-                Arc::new(move |run: &mut dyn FnMut()| {
-                    {
-                        let (lock, cv) = &*gate;
-                        let mut ok = lock.lock().unwrap_or_else(|e| e.into_inner());
-                        while ok.is_none() {
-                            ok = cv.wait(ok).unwrap_or_else(|e| e.into_inner());
-                        }
-                    }
-                    let _enter = h.enter();
-                    if let Some(f) = &on_start {
-                        f();
-                    }
-                    run();
-                    if let Some(f) = &on_stop {
-                        f();
-                    }
-                });
-            let mut b = MultiThreadBuilder::new()
-                .thread_name({
-                    let f = self.thread_name.clone();
-                    move |i| f(i)
-                })
-                .wrap_threads(wrapper)
-                .wake_driver_when_idle(self.start_paused)
-                .diagnostics(handle.shared.diagnostics.clone());
-            if let Some(n) = self.workers {
-                b = b.workers(n);
-            }
-            if let Some(s) = self.stack_size {
-                b = b.stack_size(s);
-            }
-            let release = |ok: bool| {
-                let (lock, cv) = &*installed;
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) = Some(ok);
-                cv.notify_all();
-            };
-            let mt = match b.build(driver.clone()) {
-                Ok(mt) => mt,
-                Err(e) => {
-                    // Let the started workers see the shutdown and exit.
-                    release(false);
-                    return Err(e);
-                }
-            };
-            let mth = mt.handle();
-            mth.set_call_soon(call_soon_hook(Arc::downgrade(&handle.shared)));
-            if self.start_paused {
-                // Virtual time jumps only when every worker is idle and so
-                // is every thread inside `Runtime::block_on` (its future and
-                // its local tasks); such a thread going idle pokes the
-                // driver to re-check.
-                let probe = mth.idle_probe();
-                let q = quiescence.clone();
-                timer.set_idle_probe(Arc::new(move || probe() && q.is_quiet()));
-                quiescence.on_quiet(driver.unparker());
-            }
-            let _ = handle.shared.exec.set(Exec::Multi(mth));
-            release(true);
-            owner = Some(mt);
-        }
-        // A current-thread runtime has no threads of its own: its start and
-        // stop hooks run around each `block_on` instead.
-        Ok(Runtime {
-            handle,
-            multi: owner,
-            on_start: self.current_thread.then(|| self.on_start.clone()).flatten(),
-            on_stop: self.current_thread.then(|| self.on_stop.clone()).flatten(),
-            shut_down: AtomicBool::new(false),
-        })
-    }
-}
-
-/// Done callbacks of the runtime's tasks run as its `call_soon` callbacks
-/// (asyncio schedules them with `call_soon`). Holds the runtime weakly: the
-/// executor must not keep it alive.
-fn call_soon_hook(shared: Weak<Shared>) -> tulipa_executor::CallSoon {
-    Arc::new(move |location, f| match shared.upgrade() {
-        Some(shared) => Handle { shared }.call_soon_from(location, f),
-        // The runtime is gone: nothing will run a queue any more.
-        None => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-            || tulipa_executor::outside_task(f),
-        ))),
-    })
-}
-
-enum Exec {
+pub(crate) enum Exec {
     Current(CurrentThread),
     Multi(MultiThreadHandle),
 }
 
 pub(crate) struct Shared {
     /// Set once while building, before the handle is shared.
-    exec: OnceLock<Exec>,
+    pub(crate) exec: OnceLock<Exec>,
     /// The runtime's blocking pool, current on its threads.
-    blocking: tulipa_blocking::Pool,
+    pub(crate) blocking: tulipa_blocking::Pool,
     /// Debug mode and the unhandled-panic policy, shared with the executor.
     pub(crate) diagnostics: Diagnostics,
     /// Set by `PanicPolicy::ShutdownRuntime`; every `block_on` watches it.
-    panic_shutdown: PanicShutdown,
-    reactor: Reactor,
+    pub(crate) panic_shutdown: PanicShutdown,
+    pub(crate) reactor: Reactor,
     pub(crate) timers: TimerHandle,
     pub(crate) callbacks: Callbacks,
     /// Watches the threads inside `Runtime::block_on` (multi-thread).
-    quiescence: tulipa_executor::Quiescence,
+    pub(crate) quiescence: tulipa_executor::Quiescence,
 }
 
 /// A handle to a runtime: spawn onto it, schedule callbacks, read its
@@ -645,11 +229,11 @@ impl Handle {
 /// [`shutdown_timeout`](Runtime::shutdown_timeout) to bound the wait for a
 /// task stuck in a long poll.
 pub struct Runtime {
-    handle: Handle,
-    multi: Option<MultiThread>,
-    on_start: Option<Hook>,
-    on_stop: Option<Hook>,
-    shut_down: AtomicBool,
+    pub(crate) handle: Handle,
+    pub(crate) multi: Option<MultiThread>,
+    pub(crate) on_start: Option<Hook>,
+    pub(crate) on_stop: Option<Hook>,
+    pub(crate) shut_down: AtomicBool,
 }
 
 impl fmt::Debug for Runtime {
@@ -702,7 +286,7 @@ impl Runtime {
     /// Panics if called from inside a runtime (a worker thread or another
     /// `block_on`): use `.await` there.
     ///
-    /// With [`PanicPolicy::ShutdownRuntime`], panics once a task's panic
+    /// With [`PanicPolicy::ShutdownRuntime`](crate::PanicPolicy::ShutdownRuntime), panics once a task's panic
     /// went unhandled.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -829,13 +413,13 @@ impl fmt::Display for ShutdownReport {
 /// The `PanicPolicy::ShutdownRuntime` request: a flag and the wakers of
 /// the `block_on` calls to wake when it is set.
 #[derive(Default)]
-struct PanicShutdown {
+pub(crate) struct PanicShutdown {
     requested: AtomicBool,
     wakers: std::sync::Mutex<Vec<std::task::Waker>>,
 }
 
 impl PanicShutdown {
-    fn request(&self) {
+    pub(crate) fn request(&self) {
         self.requested.store(true, Ordering::Release);
         let wakers = std::mem::take(&mut *self.wakers.lock().unwrap_or_else(|e| e.into_inner()));
         for w in wakers {

@@ -10,7 +10,7 @@ pub use tulipa_executor::{
     current_id, yield_now, CancelHandle, JoinError, JoinHandle, TaskId, TaskInfo, TaskOutcome,
     YieldNow,
 };
-pub use tulipa_executor::{task_local, AccessError, LocalKey, TaskLocalFuture};
+pub use tulipa_future::{task_local, AccessError, LocalKey, TaskLocalFuture};
 
 pub use crate::current_task::current;
 pub use crate::task_group::{

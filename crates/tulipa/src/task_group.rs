@@ -47,6 +47,12 @@
 //!
 //! [`TaskScope`] runs borrowed futures inside the awaiting task instead of
 //! spawning them; see its docs for why that, and only that, is sound.
+//!
+//! Why this lives in the facade and not beside the combinators in
+//! `tulipa-future`: a group spawns named tasks on the current runtime and
+//! keeps their `JoinHandle`s to cancel them, and the runtime-agnostic spawn
+//! hook of `tulipa-core` spawns detached futures only. Moving it would make
+//! `tulipa-future` depend on the executor, which depends on `tulipa-future`.
 
 use std::fmt;
 use std::future::Future;
@@ -55,8 +61,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use tulipa_executor::combinators::FutureSet;
 use tulipa_executor::SpawnOptions;
+use tulipa_future::combinators::FutureSet;
 
 use crate::runtime::Handle;
 use crate::task::{JoinError, JoinHandle, TaskId};
@@ -642,7 +648,7 @@ impl<T> fmt::Debug for GroupSpawner<T> {
 ///     let words = vec!["a".to_string(), "bb".to_string()];
 ///     let mut scope = TaskScope::new();
 ///     for w in &words {
-///         scope.spawn(async move { w.len() });
+///         scope.push(async move { w.len() });
 ///     }
 ///     assert_eq!(scope.join().await, [1, 2]);
 /// });
@@ -666,12 +672,28 @@ impl<'a, T> TaskScope<'a, T> {
     }
 
     /// Adds a future; it first runs when the scope is joined. Returns its
-    /// index (spawn order).
-    pub fn spawn<F>(&mut self, future: F) -> usize
+    /// index (the order of `push` calls, which is the order of the outputs).
+    ///
+    /// Nothing is spawned, so nothing here needs `Send` for itself; the
+    /// bound is what keeps the scope `Send`, so a task on a multi-thread
+    /// runtime can hold it across `join().await`.
+    pub fn push<F>(&mut self, future: F) -> usize
     where
         F: Future<Output = T> + Send + 'a,
     {
         self.set.push(Box::pin(future))
+    }
+
+    /// The old name of [`push`](TaskScope::push): a scope spawns nothing.
+    #[deprecated(
+        since = "0.1.0",
+        note = "a TaskScope spawns nothing: use TaskScope::push (same arguments, same index)"
+    )]
+    pub fn spawn<F>(&mut self, future: F) -> usize
+    where
+        F: Future<Output = T> + Send + 'a,
+    {
+        self.push(future)
     }
 
     /// How many futures the scope holds.
@@ -684,7 +706,7 @@ impl<'a, T> TaskScope<'a, T> {
         self.set.is_empty()
     }
 
-    /// Runs every future to completion; returns their outputs in spawn
+    /// Runs every future to completion; returns their outputs in push
     /// order.
     ///
     /// # Cancel safety
@@ -702,7 +724,7 @@ impl<'a, T> TaskScope<'a, T> {
 
 impl<'a, U, E> TaskScope<'a, Result<U, E>> {
     /// Runs every future; the first `Err` drops all the others and is
-    /// returned; otherwise the values in spawn order.
+    /// returned; otherwise the values in push order.
     ///
     /// # Errors
     ///

@@ -1,6 +1,6 @@
 //! asyncio's `wait` with a timeout, and `shield`: the parts of the task
 //! toolkit that need the runtime (a timer, spawning), layered on the
-//! executor's combinators (`tulipa_executor::combinators`), which know
+//! combinators (`tulipa_future::combinators`), which know
 //! neither.
 
 use std::fmt;
@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tulipa_executor::combinators::{WaitMode, WaitOutcome};
+use tulipa_future::combinators::{WaitMode, WaitOutcome};
 
 use crate::task::{JoinError, JoinHandle};
 
@@ -21,7 +21,7 @@ use crate::task::{JoinError, JoinHandle};
 /// `done`, the rest in `pending` (their tasks keep running). A failure for
 /// [`WaitMode::FirstException`] is an `Err` output: for `JoinHandle`s, a
 /// panic or cancellation (see
-/// [`combinators::wait`](tulipa_executor::combinators::wait)).
+/// [`combinators::wait`](tulipa_future::combinators::wait)).
 ///
 /// # Cancel safety
 ///
@@ -62,7 +62,7 @@ where
     I::Item: IntoFuture<Output = Result<T, E>>,
     <I::Item as IntoFuture>::IntoFuture: Unpin,
 {
-    let mut waiting = tulipa_executor::combinators::wait(futures, mode);
+    let mut waiting = tulipa_future::combinators::wait(futures, mode);
     match timeout {
         None => waiting.await,
         Some(d) => match crate::time::timeout(d, &mut waiting).await {

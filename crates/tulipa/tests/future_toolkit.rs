@@ -10,22 +10,9 @@ use futures_lite::StreamExt;
 use tulipa::future::{as_completed, gather, select, shield, try_gather, wait, WaitMode};
 use tulipa::task::TaskGroup;
 use tulipa::time::{self, sleep, Instant};
-use tulipa::Runtime;
 
-fn paused() -> Vec<Runtime> {
-    vec![
-        Runtime::builder()
-            .current_thread()
-            .start_paused(true)
-            .build()
-            .unwrap(),
-        Runtime::builder()
-            .worker_threads(2)
-            .start_paused(true)
-            .build()
-            .unwrap(),
-    ]
-}
+mod common;
+use common::paused;
 
 fn sleeper(secs: u64) -> tulipa::JoinHandle<u64> {
     tulipa::spawn(async move {

@@ -7,12 +7,8 @@ use std::time::Duration;
 
 use tulipa::{Handle, Runtime};
 
-fn flavors() -> Vec<Runtime> {
-    vec![
-        Runtime::builder().current_thread().build().unwrap(),
-        Runtime::builder().worker_threads(2).build().unwrap(),
-    ]
-}
+mod common;
+use common::flavors;
 
 #[test]
 fn run_returns_the_output() {

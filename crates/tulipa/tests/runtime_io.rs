@@ -10,12 +10,8 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use tulipa::reactor::Async;
 use tulipa::Runtime;
 
-fn flavors() -> Vec<Runtime> {
-    vec![
-        Runtime::builder().current_thread().build().unwrap(),
-        Runtime::builder().worker_threads(2).build().unwrap(),
-    ]
-}
+mod common;
+use common::flavors;
 
 #[test]
 fn unix_pair_round_trip_between_tasks() {

@@ -6,20 +6,8 @@ use std::time::Duration;
 use tulipa::time::{self, Instant};
 use tulipa::Runtime;
 
-fn paused() -> Vec<Runtime> {
-    vec![
-        Runtime::builder()
-            .current_thread()
-            .start_paused(true)
-            .build()
-            .unwrap(),
-        Runtime::builder()
-            .worker_threads(2)
-            .start_paused(true)
-            .build()
-            .unwrap(),
-    ]
-}
+mod common;
+use common::paused;
 
 #[test]
 fn virtual_time_fires_timers_in_deadline_order() {

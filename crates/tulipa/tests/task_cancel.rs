@@ -7,12 +7,8 @@ use std::time::Duration;
 use tulipa::task::TaskOutcome;
 use tulipa::{Diagnostic, Runtime};
 
-fn flavors() -> Vec<Runtime> {
-    vec![
-        Runtime::builder().current_thread().build().unwrap(),
-        Runtime::builder().worker_threads(2).build().unwrap(),
-    ]
-}
+mod common;
+use common::flavors;
 
 /// Waits (bounded, yielding to the loop) until `f` holds.
 async fn until(f: impl Fn() -> bool) {

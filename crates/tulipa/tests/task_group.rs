@@ -11,22 +11,9 @@ use std::time::Duration;
 
 use tulipa::task::{ChildTask, GroupError, GroupSpawner, TaskFailure, TaskGroup, TaskScope};
 use tulipa::time::{self, sleep};
-use tulipa::Runtime;
 
-fn paused() -> Vec<Runtime> {
-    vec![
-        Runtime::builder()
-            .current_thread()
-            .start_paused(true)
-            .build()
-            .unwrap(),
-        Runtime::builder()
-            .worker_threads(2)
-            .start_paused(true)
-            .build()
-            .unwrap(),
-    ]
-}
+mod common;
+use common::paused;
 
 /// Counts tasks that ran to the end and futures that were dropped.
 #[derive(Clone, Default)]
@@ -279,7 +266,7 @@ fn a_scope_runs_borrowing_futures_in_the_calling_task() {
             let mut scope = TaskScope::new();
             for (i, w) in words.iter().enumerate() {
                 let hits = &hits;
-                scope.spawn(async move {
+                scope.push(async move {
                     sleep(Duration::from_secs(3 - i as u64)).await;
                     hits.fetch_add(1, Ordering::SeqCst);
                     w.len()
@@ -300,15 +287,28 @@ fn a_scope_drops_the_rest_on_the_first_err() {
             let mut scope = TaskScope::new();
             for i in 0..4 {
                 let body = t.sleeper(10, i);
-                scope.spawn(async move { Ok(body.await) });
+                scope.push(async move { Ok(body.await) });
             }
-            scope.spawn(async {
+            scope.push(async {
                 sleep(Duration::from_secs(1)).await;
                 Err("stop")
             });
             assert_eq!(scope.try_join().await, Err("stop"));
         });
         assert_eq!((t.completed(), t.dropped()), (0, 4));
+    }
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_old_scope_spawn_name_still_pushes() {
+    for rt in paused() {
+        rt.block_on(async {
+            let mut scope = TaskScope::new();
+            assert_eq!(scope.spawn(async { 1 }), 0);
+            assert_eq!(scope.push(async { 2 }), 1);
+            assert_eq!(scope.join().await, [1, 2]);
+        });
     }
 }
 

@@ -9,12 +9,8 @@ use std::time::Duration;
 use tulipa::task::{TaskId, TaskInfo};
 use tulipa::{Diagnostic, Runtime};
 
-fn flavors() -> Vec<Runtime> {
-    vec![
-        Runtime::builder().current_thread().build().unwrap(),
-        Runtime::builder().worker_threads(2).build().unwrap(),
-    ]
-}
+mod common;
+use common::flavors;
 
 /// A library spawning through the runtime-agnostic hook (as a server does
 /// per connection) names the task and records its user's call site.

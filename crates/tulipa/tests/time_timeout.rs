@@ -7,22 +7,9 @@ use std::future::pending;
 use std::time::Duration;
 
 use tulipa::time::{self, sleep, timeout, timeout_with, Instant};
-use tulipa::Runtime;
 
-fn paused() -> Vec<Runtime> {
-    vec![
-        Runtime::builder()
-            .current_thread()
-            .start_paused(true)
-            .build()
-            .unwrap(),
-        Runtime::builder()
-            .worker_threads(2)
-            .start_paused(true)
-            .build()
-            .unwrap(),
-    ]
-}
+mod common;
+use common::paused;
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)

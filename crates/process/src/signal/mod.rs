@@ -53,6 +53,7 @@
 //! the default `SIGPIPE` back: `std`'s spawn restores it.)
 
 mod handler;
+mod kill;
 mod registry;
 
 use std::fmt;
@@ -64,6 +65,7 @@ use std::task::{Context, Poll};
 use futures_lite::Stream;
 
 pub use handler::{add_signal_handler, remove_signal_handler, SignalHandler};
+pub(crate) use kill::send_signal;
 pub(crate) use registry::Listener;
 
 /// A signal number.
@@ -99,6 +101,7 @@ impl Signal {
     pub fn name(self) -> Option<&'static str> {
         NAMES
             .iter()
+            .chain(LINUX_NAMES)
             .find(|(s, _)| *s == self)
             .map(|&(_, name)| name)
     }
@@ -189,11 +192,19 @@ signals! {
     SIGWINCH,
     /// I/O is possible on a descriptor.
     SIGIO,
-    /// Power failure.
-    SIGPWR,
     /// Bad system call (a fault: cannot be listened for).
     SIGSYS,
 }
+
+/// Power failure (Linux only: other systems have no such signal).
+#[cfg(target_os = "linux")]
+pub const SIGPWR: Signal = Signal(libc::SIGPWR);
+
+/// The names of the signals only Linux has.
+#[cfg(target_os = "linux")]
+const LINUX_NAMES: &[(Signal, &str)] = &[(SIGPWR, "SIGPWR")];
+#[cfg(not(target_os = "linux"))]
+const LINUX_NAMES: &[(Signal, &str)] = &[];
 
 /// Sends `signal` to this process (Python's `os.kill(os.getpid(), sig)`).
 ///
@@ -216,7 +227,7 @@ signals! {
 /// # std::io::Result::Ok(())
 /// ```
 pub fn raise(signal: Signal) -> io::Result<()> {
-    crate::child::send_signal(std::process::id(), signal)
+    send_signal(std::process::id(), signal)
 }
 
 /// A stream of the deliveries of a set of signals.

@@ -164,10 +164,39 @@ fn waiters(signal: usize) -> MutexGuard<'static, BTreeMap<u64, Waker>> {
     WAITERS[signal].lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The signal numbers this system has (platform choice by module).
+#[cfg(target_os = "linux")]
+mod limits {
+    /// The highest signal number.
+    pub(super) fn max() -> i32 {
+        libc::SIGRTMAX()
+    }
+
+    /// Whether the C library keeps `raw` for its own threads (glibc and
+    /// musl use the first real-time signals, below `SIGRTMIN()`).
+    pub(super) fn reserved_by_libc(raw: i32) -> bool {
+        raw < libc::SIGRTMIN() && raw > libc::SIGSYS
+    }
+}
+
+/// The signal numbers this system has (platform choice by module).
+#[cfg(not(target_os = "linux"))]
+mod limits {
+    /// The highest signal number the tables here hold.
+    pub(super) fn max() -> i32 {
+        (super::NSIG - 1) as i32
+    }
+
+    /// No C library reservation known here.
+    pub(super) fn reserved_by_libc(_raw: i32) -> bool {
+        false
+    }
+}
+
 /// Why `signal` cannot be listened for, if it cannot.
 pub(crate) fn check(signal: Signal) -> io::Result<()> {
     let raw = signal.as_raw();
-    let max = libc::SIGRTMAX();
+    let max = limits::max();
     if raw < 1 || raw > max || raw as usize >= NSIG {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -185,7 +214,7 @@ pub(crate) fn check(signal: Signal) -> io::Result<()> {
             "it reports a fault in the thread that caused it, and a handler that \
              returns makes the thread fault again, forever"
         }
-        _ if raw < libc::SIGRTMIN() && raw > libc::SIGSYS => {
+        _ if limits::reserved_by_libc(raw) => {
             "it is reserved by the C library for its own threads (use SIGRTMIN or above)"
         }
         _ => return Ok(()),

@@ -4,7 +4,7 @@
 //!
 //! Built on [`FutureSet`]. The futures must be `Unpin` (`JoinHandle`s are)
 //! so the pending ones can be handed back. There is no timeout here: the
-//! executor knows no timer. [`Wait::into_outcome`] ends a wait early and
+//! this crate knows no timer. [`Wait::into_outcome`] ends a wait early and
 //! returns what it has, which is how a timeout is layered on top
 //! (`tulipa::future::wait` races a `Wait` against `tulipa::time`).
 
@@ -22,7 +22,7 @@ pub enum WaitMode {
     FirstCompleted,
     /// When any future finishes with `Err` (`FIRST_EXCEPTION`); if none
     /// does, when all have finished. Over `JoinHandle`s an "exception" is a
-    /// [`JoinError`](crate::JoinError): a panic or a cancellation.
+    /// `JoinError` (`tulipa::task::JoinError`): a panic or a cancellation.
     FirstException,
     /// When every future has finished (`ALL_COMPLETED`).
     AllCompleted,
@@ -52,7 +52,7 @@ impl<F: Future> fmt::Debug for WaitOutcome<F> {
 /// still pending (asyncio's `wait(aws, return_when=mode)`).
 ///
 /// "Failure" means an output that is `Err`. Over `JoinHandle<T>` that is
-/// the task's [`JoinError`](crate::JoinError) (panic or cancellation); a
+/// the task's `JoinError` (`tulipa::task::JoinError`: panic or cancellation); a
 /// task returning `Ok(Err(e))` completed normally. To count `Err(e)` from
 /// tasks of `Result<T, E>` as a failure, flatten each handle first
 /// (`futures_lite::FutureExt::map(handle, |r| ...)` keeps it `Unpin`).
@@ -72,7 +72,7 @@ impl<F: Future> fmt::Debug for WaitOutcome<F> {
 /// # Examples
 ///
 /// ```
-/// use tulipa_executor::combinators::{wait, WaitMode};
+/// use tulipa_future::combinators::{wait, WaitMode};
 ///
 /// # futures_lite::future::block_on(async {
 /// let futures = vec![

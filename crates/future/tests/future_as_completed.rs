@@ -11,8 +11,8 @@ use futures_lite::future::block_on;
 use futures_lite::StreamExt;
 use proptest::prelude::*;
 use tulipa_core::ThreadParker;
-use tulipa_executor::combinators::{as_completed, wait, FutureSet, WaitMode};
 use tulipa_executor::{CurrentThread, SpawnOptions};
+use tulipa_future::combinators::{as_completed, wait, FutureSet, WaitMode};
 
 /// Yields `yields` times, then returns `value`; counts drops.
 struct After<T> {

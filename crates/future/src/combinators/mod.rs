@@ -24,7 +24,7 @@
 //! task rather than stopping it; the module docs of each function say what
 //! that means there.
 //!
-//! The executor knows no timer, so nothing here takes a timeout; the
+//! This crate knows no timer, so nothing here takes a timeout; the
 //! `tulipa` facade adds `wait` with a timeout and `timeout` for any future.
 
 mod as_completed;

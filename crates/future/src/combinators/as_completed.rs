@@ -35,10 +35,10 @@ use super::slots::{drive, Slots};
 ///
 /// ```
 /// use futures_lite::StreamExt;
-/// use tulipa_executor::combinators::as_completed;
+/// use tulipa_future::combinators::as_completed;
 ///
 /// # futures_lite::future::block_on(async {
-/// let slow = async move { tulipa_executor::yield_now().await; "slow" };
+/// let slow = async move { futures_lite::future::yield_now().await; "slow" };
 /// let fast = async { "fast" };
 /// let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = &str>>>> =
 ///     vec![Box::pin(slow), Box::pin(fast)];

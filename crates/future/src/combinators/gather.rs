@@ -44,7 +44,7 @@ use super::slots::{drive, Slots};
 /// # Examples
 ///
 /// ```
-/// use tulipa_executor::combinators::gather;
+/// use tulipa_future::combinators::gather;
 ///
 /// # futures_lite::future::block_on(async {
 /// let squares = gather((1..=4).map(|i| async move { i * i })).await;
@@ -151,7 +151,7 @@ impl<F: Future> fmt::Debug for Gather<F> {
 /// # Examples
 ///
 /// ```
-/// use tulipa_executor::combinators::try_gather;
+/// use tulipa_future::combinators::try_gather;
 ///
 /// # futures_lite::future::block_on(async {
 /// let ok = try_gather((1..=3).map(|i| async move { Ok::<_, String>(i) })).await;
@@ -265,7 +265,7 @@ impl<F, T, E> fmt::Debug for TryGather<F, T, E> {
 /// # Examples
 ///
 /// ```
-/// use tulipa_executor::combinators::select;
+/// use tulipa_future::combinators::select;
 ///
 /// # futures_lite::future::block_on(async {
 /// let fast = async { "fast" };

@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use futures_lite::future::block_on;
 use tulipa_core::ThreadParker;
-use tulipa_executor::{
-    task_local, yield_now, CurrentThread, JoinHandle, MultiThreadBuilder, SpawnOptions,
-};
+use tulipa_executor::{yield_now, CurrentThread, JoinHandle, MultiThreadBuilder, SpawnOptions};
+use tulipa_future::task_local;
 
 task_local! {
     static NAME: &'static str;

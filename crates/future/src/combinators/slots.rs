@@ -9,6 +9,8 @@
 //! [`drive`] polls one batch of woken children and reports each finished
 //! one to a callback, which may stop the batch early.
 
+#![allow(unsafe_code)] // the one projection from the pinned slice to a slot, proved below
+
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

@@ -30,13 +30,15 @@ use std::mem;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use pin_project_lite::pin_project;
+
 /// Declares task-local keys: `static NAME: Type;` items whose values are
 /// set per future with [`LocalKey::scope`].
 ///
 /// # Examples
 ///
 /// ```
-/// tulipa_executor::task_local! {
+/// tulipa_future::task_local! {
 ///     /// The request being served.
 ///     static REQUEST_ID: u64;
 /// }
@@ -119,7 +121,7 @@ impl<T: 'static> LocalKey<T> {
     /// # Examples
     ///
     /// ```
-    /// tulipa_executor::task_local!(static DEPTH: u32);
+    /// tulipa_future::task_local!(static DEPTH: u32);
     ///
     /// let seen = DEPTH.sync_scope(1, || DEPTH.sync_scope(2, || DEPTH.get()));
     /// assert_eq!(seen, 2);
@@ -223,58 +225,63 @@ fn swap<T: 'static>(key: &'static LocalKey<T>, slot: &mut Option<T>) {
     });
 }
 
-/// The future of [`LocalKey::scope`]: runs the inner future with the key
-/// set.
-#[must_use = "futures do nothing unless awaited"]
-pub struct TaskLocalFuture<T: 'static, F> {
-    key: &'static LocalKey<T>,
-    /// The value while not polled; the previous value while polled.
-    slot: Option<T>,
-    future: Option<F>,
+pin_project! {
+    /// The future of [`LocalKey::scope`]: runs the inner future with the key
+    /// set.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct TaskLocalFuture<T: 'static, F> {
+        key: &'static LocalKey<T>,
+        // The value while not polled; the previous value while polled.
+        slot: Option<T>,
+        // Dropped in place (set to `None`) when it finishes or on drop.
+        #[pin]
+        future: Option<F>,
+    }
+
+    impl<T: 'static, F> PinnedDrop for TaskLocalFuture<T, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if this.future.is_none() {
+                return;
+            }
+            // Drop the future in place with the value set, so its
+            // destructors can read the key; skip that if the key cannot be
+            // entered (the thread is exiting, or we are inside `with` on
+            // this key).
+            let key: &'static LocalKey<T> = this.key;
+            let can_enter = key
+                .inner
+                .try_with(|c| c.try_borrow_mut().is_ok())
+                .unwrap_or(false);
+            let mut future = this.future;
+            if can_enter {
+                let _entered = Entered::enter(key, this.slot);
+                future.set(None);
+            } else {
+                future.set(None);
+            }
+        }
+    }
 }
 
 impl<T: 'static, F: Future> Future for TaskLocalFuture<T, F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `future` is structurally pinned: it is never moved out of
-        // its `Option` (only dropped in place, in `Drop` below, by
-        // assigning `None`). `slot` and `key` are not pinned and may move.
-        let this = unsafe { self.get_unchecked_mut() };
-        let _entered = Entered::enter(this.key, &mut this.slot);
-        let future = this
-            .future
+        let this = self.project();
+        let key: &'static LocalKey<T> = this.key;
+        let _entered = Entered::enter(key, this.slot);
+        let mut slot = this.future;
+        let future = slot
             .as_mut()
+            .as_pin_mut()
             .expect("TaskLocalFuture polled after it returned its output");
-        // SAFETY: see above.
-        let polled = unsafe { Pin::new_unchecked(future) }.poll(cx);
+        let polled = future.poll(cx);
         if polled.is_ready() {
             // Dropped in place, with the value still set.
-            this.future = None;
+            slot.set(None);
         }
         polled
-    }
-}
-
-impl<T: 'static, F> Drop for TaskLocalFuture<T, F> {
-    fn drop(&mut self) {
-        if self.future.is_none() {
-            return;
-        }
-        // Drop the future in place with the value set, so its destructors
-        // can read the key; skip that if the key cannot be entered (the
-        // thread is exiting, or we are inside `with` on this key).
-        let can_enter = self
-            .key
-            .inner
-            .try_with(|c| c.try_borrow_mut().is_ok())
-            .unwrap_or(false);
-        if can_enter {
-            let _entered = Entered::enter(self.key, &mut self.slot);
-            self.future = None;
-        } else {
-            self.future = None;
-        }
     }
 }
 

@@ -33,7 +33,7 @@ use super::ready::ReadySet;
 ///
 /// ```
 /// use futures_lite::StreamExt;
-/// use tulipa_executor::combinators::FutureSet;
+/// use tulipa_future::combinators::FutureSet;
 ///
 /// # futures_lite::future::block_on(async {
 /// let mut set: FutureSet<_> = (1..=2).map(|i| Box::pin(async move { i })).collect();

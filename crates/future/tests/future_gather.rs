@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 use futures_lite::future::block_on;
 use proptest::prelude::*;
 use tulipa_core::ThreadParker;
-use tulipa_executor::combinators::{gather, select, try_gather};
 use tulipa_executor::{CurrentThread, MultiThreadBuilder, SpawnOptions};
+use tulipa_future::combinators::{gather, select, try_gather};
 
 /// Yields `yields` times (waking itself), then returns `value`; counts its
 /// polls and its drops, and records whether it finished.
@@ -187,7 +187,7 @@ fn a_panicking_future_propagates_and_the_rest_are_dropped() {
 #[test]
 fn gather_macro_mixes_types() {
     let c = Counters::default();
-    let (a, b, d) = block_on(tulipa_executor::gather!(
+    let (a, b, d) = block_on(tulipa_future::gather!(
         c.probe(3, 1u8),
         c.probe(0, "two"),
         async { 3.0f64 },
@@ -200,7 +200,7 @@ fn gather_macro_mixes_types() {
 fn try_gather_macro_stops_at_first_error() {
     let c = Counters::default();
     let slow = c.probe(100, 1u8);
-    let out = block_on(tulipa_executor::try_gather!(
+    let out = block_on(tulipa_future::try_gather!(
         async { Ok::<_, &str>(slow.await) },
         async { Err::<u16, _>("bad") },
         async { Ok("fine") },
@@ -212,7 +212,7 @@ fn try_gather_macro_stops_at_first_error() {
 
 #[test]
 fn try_gather_macro_all_ok() {
-    let out = block_on(tulipa_executor::try_gather!(
+    let out = block_on(tulipa_future::try_gather!(
         async { Ok::<_, ()>(1) },
         async { Ok('x') }
     ));
