@@ -542,7 +542,9 @@ impl PollTimer {
     }
 
     pub(crate) fn finish(self, meta: &TaskMeta) {
-        let duration = self.start.elapsed();
+        let end = Instant::now();
+        let duration = end.saturating_duration_since(self.start);
+        meta.trace.poll_end(end);
         let _ = SLOT.try_with(|slot| lock(&slot.running).take());
         let diag = meta.owner.diagnostics();
         let threshold = diag.slow_poll_threshold();

@@ -29,6 +29,7 @@ pub mod combinators;
 mod current;
 mod diag;
 mod done;
+mod dump;
 mod idle;
 mod join;
 mod local;
@@ -50,6 +51,7 @@ pub use diag::{
     Reporter, DEFAULT_SLOW_POLL_THRESHOLD,
 };
 pub use done::{CallSoon, CancelHandle, TaskOutcome};
+pub use dump::{AwaitPoint, Dump, TaskDump, TaskState};
 pub use join::{JoinError, JoinHandle};
 pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};

@@ -186,12 +186,16 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let future = unsafe { Pin::new_unchecked(future) };
         let _current = CurrentGuard::enter(meta);
         let timer = meta.debug.then(|| PollTimer::start(meta));
+        meta.trace.poll_start();
         let polled = catch_unwind_poll(|| tulipa_core::coop::with_budget(|| future.poll(cx)));
         if let Some(timer) = timer {
             timer.finish(meta);
         }
         let out = match polled {
-            Poll::Pending => return Poll::Pending,
+            Poll::Pending => {
+                meta.trace.poll_pending();
+                return Poll::Pending;
+            }
             Poll::Ready(Ok(v)) => {
                 // The future's destructor runs here; a panic in it is the
                 // task's failure, never the worker's.
@@ -298,6 +302,7 @@ fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
     // queued twice; only a task that yielded is already marked queued (see
     // `Step`), possibly `AWAITED`, which must stay.
     let meta = runnable.metadata();
+    meta.trace.scheduled();
     if meta.track_steps {
         meta.step.scheduled(info.woken_while_running);
     }
@@ -348,6 +353,7 @@ where
                 done: Default::default(),
                 step: Default::default(),
                 track_steps: owner.has_yield_barriers(),
+                trace: crate::dump::Trace::new(owner.debug()),
                 key,
                 owner,
             };

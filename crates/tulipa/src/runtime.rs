@@ -622,6 +622,41 @@ impl Handle {
         tasks
     }
 
+    /// Every task alive on this runtime, with its state, poll count and
+    /// the await point it is suspended at: the line of the tulipa future
+    /// (`lock()`, `recv()`, `sleep(..)`, ...) it waits on (asyncio's
+    /// `Task.print_stack()` for all tasks). Its `Display` is a table,
+    /// longest idle first. Ages and idle times are known in debug mode
+    /// only. See [`Dump`](crate::task::Dump).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = tulipa::Runtime::builder().current_thread().build().unwrap();
+    /// let lock = std::sync::Arc::new(tulipa::sync::Mutex::new(()));
+    /// let held = lock.clone();
+    /// let line = line!() + 1;
+    /// let waiter = rt.spawn(async move { drop(held.lock().await) });
+    /// let guard = lock.try_lock().unwrap();
+    /// rt.block_on(tulipa::task::yield_now());
+    /// let dump = rt.handle().dump();
+    /// let task = &dump.tasks()[0];
+    /// assert_eq!(task.await_point().unwrap().location().line(), line);
+    /// println!("{dump}");
+    /// drop(guard);
+    /// rt.block_on(waiter).unwrap();
+    /// ```
+    pub fn dump(&self) -> crate::task::Dump {
+        let mut dump = match self.shared.exec.get() {
+            Some(Exec::Current(c)) => c.dump(),
+            Some(Exec::Multi(m)) => m.dump(),
+            None => crate::task::Dump::default(),
+        };
+        // The runtime's own callback runner is not a user task.
+        dump.retain(|t| !self.shared.callbacks.is_runner(t.info().id()));
+        dump
+    }
+
     /// Whether the runtime runs on virtual time.
     pub fn is_paused(&self) -> bool {
         self.shared.timers.is_paused()
