@@ -121,6 +121,15 @@ pub enum Diagnostic {
         /// The panic message, or a placeholder for a non-string payload.
         message: String,
     },
+    /// A task dump asked for from outside the program: every live task and
+    /// where it waits (the facade sends one on `SIGQUIT` when
+    /// `Builder::dump_on_signal` or debug mode is on).
+    TaskDump {
+        /// The dump; its `Display` is the table.
+        dump: crate::dump::Dump,
+        /// What asked for it (for example `SIGQUIT`).
+        trigger: &'static str,
+    },
 }
 
 impl fmt::Display for Diagnostic {
@@ -163,6 +172,7 @@ impl fmt::Display for Diagnostic {
                 "{task} panicked and nobody retrieved the panic (its JoinHandle was dropped \
                  or detached): {message}"
             ),
+            Diagnostic::TaskDump { dump, trigger } => write!(f, "{trigger}: {dump}"),
         }
     }
 }

@@ -59,6 +59,7 @@
 mod callbacks;
 mod context;
 mod current_task;
+mod dump_signal;
 mod runtime;
 
 /// The guide (`docs/guide.md`): its snippets run as doc tests.

@@ -50,6 +50,7 @@ pub struct Builder {
     unhandled_panic: PanicPolicy,
     reporter: Option<tulipa_executor::Reporter>,
     blocking: tulipa_blocking::Builder,
+    dump_on_signal: Option<bool>,
 }
 
 impl fmt::Debug for Builder {
@@ -87,6 +88,7 @@ impl Builder {
             unhandled_panic: PanicPolicy::Log,
             reporter: None,
             blocking: tulipa_blocking::Pool::builder(),
+            dump_on_signal: None,
         }
     }
 
@@ -265,12 +267,31 @@ impl Builder {
         self
     }
 
+    /// Prints a task dump ([`Handle::dump`]) each time the process gets
+    /// `SIGQUIT` (Ctrl-\\ in a terminal, `kill -QUIT <pid>`), as Go does:
+    /// every live task, how long it has been idle and the line it waits
+    /// at. The dump goes where diagnostics go: to
+    /// [`on_diagnostic`](Builder::on_diagnostic) as a
+    /// [`Diagnostic::TaskDump`], else to stderr.
+    ///
+    /// Off by default; on by default in debug mode ([`debug`](Builder::debug)
+    /// or `TULIPA_DEBUG=1`). Listening for `SIGQUIT` replaces its default
+    /// action (quit with a core dump) for the rest of the process. The dump
+    /// is taken by a small task of the runtime: a current-thread runtime
+    /// answers while a thread is inside [`Runtime::block_on`].
+    pub fn dump_on_signal(mut self, on: bool) -> Builder {
+        self.dump_on_signal = Some(on);
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
     ///
     /// `InvalidInput` if `worker_threads(0)` was asked for; otherwise the
-    /// OS error if the poller or a worker thread could not be created.
+    /// OS error if the poller or a worker thread could not be created, or
+    /// if [`dump_on_signal`](Builder::dump_on_signal) could not listen for
+    /// `SIGQUIT`.
     pub fn build(self) -> io::Result<Runtime> {
         if self.workers == Some(0) && !self.current_thread {
             return Err(io::Error::new(
@@ -417,13 +438,20 @@ impl Builder {
         }
         // A current-thread runtime has no threads of its own: its start and
         // stop hooks run around each `block_on` instead.
-        Ok(Runtime {
+        let dump_on_signal = self
+            .dump_on_signal
+            .unwrap_or_else(|| handle.shared.diagnostics.is_debug());
+        let rt = Runtime {
             handle,
             multi: owner,
             on_start: self.current_thread.then(|| self.on_start.clone()).flatten(),
             on_stop: self.current_thread.then(|| self.on_stop.clone()).flatten(),
             shut_down: AtomicBool::new(false),
-        })
+        };
+        if dump_on_signal {
+            crate::dump_signal::install(rt.handle())?;
+        }
+        Ok(rt)
     }
 }
 
@@ -652,9 +680,17 @@ impl Handle {
             Some(Exec::Multi(m)) => m.dump(),
             None => crate::task::Dump::default(),
         };
-        // The runtime's own callback runner is not a user task.
-        dump.retain(|t| !self.shared.callbacks.is_runner(t.info().id()));
+        // The runtime's own helper tasks are not user tasks.
+        dump.retain(|t| {
+            let id = t.info().id();
+            !self.shared.callbacks.is_runner(id) && !crate::dump_signal::is_helper(id)
+        });
         dump
+    }
+
+    /// Hands `d` to the runtime's diagnostics (`on_diagnostic`, or stderr).
+    pub(crate) fn report(&self, d: &Diagnostic) {
+        self.shared.diagnostics.report(d);
     }
 
     /// Whether the runtime runs on virtual time.
