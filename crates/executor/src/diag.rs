@@ -266,6 +266,8 @@ impl Diagnostics {
     /// panics is caught and said so on stderr: reporting never unwinds into
     /// the executor, the watchdog or a `JoinHandle`'s drop.
     pub fn report(&self, d: &Diagnostic) {
+        #[cfg(feature = "tracing")]
+        crate::trace::diagnostic(d);
         match &self.inner.reporter {
             Some(r) => {
                 let r = std::panic::AssertUnwindSafe(r);

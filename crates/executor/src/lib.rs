@@ -40,6 +40,8 @@ mod signal;
 mod sync;
 mod task;
 mod task_local;
+#[cfg(feature = "tracing")]
+mod trace;
 
 use std::future::Future;
 use std::sync::Arc;

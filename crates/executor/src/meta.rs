@@ -46,6 +46,9 @@ pub(crate) struct TaskMeta {
     /// State, await point and (debug mode) times, for task dumps (see the
     /// `dump` module).
     pub(crate) trace: crate::dump::Trace,
+    /// Feature `tracing`: the task's traced waker (see the `trace` module).
+    #[cfg(feature = "tracing")]
+    pub(crate) tracing: crate::trace::TaskTrace,
 }
 
 impl TaskMeta {
