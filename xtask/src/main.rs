@@ -125,8 +125,10 @@ fn clippy(root: &Path) -> Result {
 const NO_BENCHES: &str = "--exclude tulipa-benches";
 
 /// Optional features that CI builds, lints, documents and tests too, so no
-/// code hides behind a feature: TLS in the network crate.
-const FEATURES: &str = "--features tulipa-net/tls";
+/// code hides behind a feature: TLS in the network crate, the executor's
+/// `tracing` spans. (The facade's `console` feature, which only adds the
+/// console example and brings tokio with it, is left out.)
+const FEATURES: &str = "--features tulipa-net/tls,tulipa-executor/tracing";
 
 /// Tests: nextest when installed (plus doc tests, which nextest skips),
 /// otherwise `cargo test`, which runs doc tests too. The benches crate is
