@@ -10,12 +10,16 @@
 //! Run it, then the console in another terminal:
 //!
 //! ```text
-//! cargo run -p tulipa --example console --features console
+//! RUSTFLAGS="--cfg console_without_tokio_unstable" \
+//!     cargo run -p tulipa --example console --features console
 //! tokio-console            # cargo install --locked tokio-console
 //! ```
 //!
-//! (`RUSTFLAGS="--cfg tokio_unstable"` is only needed to see *tokio's*
-//! own tasks; tulipa's spans need no cfg.)
+//! console-subscriber refuses to start (it panics) unless it was built with
+//! tokio's `--cfg tokio_unstable`, which tokio's own task spans need, or
+//! with `--cfg console_without_tokio_unstable`, its switch for runtimes
+//! other than tokio: tulipa's spans need no tokio cfg, so the second is the
+//! one to use. (Changing `RUSTFLAGS` rebuilds every crate once.)
 //!
 //! console-subscriber serves its gRPC endpoint (127.0.0.1:6669, or
 //! `TOKIO_CONSOLE_BIND`) from its own tokio runtime on a thread of its
