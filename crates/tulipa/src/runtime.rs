@@ -645,8 +645,11 @@ impl Handle {
             Some(Exec::Multi(m)) => m.tasks(),
             None => Vec::new(),
         };
-        // The runtime's own callback runner is not a user task.
-        tasks.retain(|t| !self.shared.callbacks.is_runner(t.id()));
+        // The runtime's own helper tasks (the callback runner, the
+        // dump-on-signal listener) are not user tasks.
+        tasks.retain(|t| {
+            !self.shared.callbacks.is_runner(t.id()) && !crate::dump_signal::is_helper(t.id())
+        });
         tasks
     }
 
