@@ -133,10 +133,13 @@ fn clippy(root: &Path) -> Result {
 const NO_BENCHES: &str = "--exclude tulipa-benches";
 
 /// Optional features that CI builds, lints, documents and tests too, so no
-/// code hides behind a feature: TLS in the network crate, and the shared
+/// code hides behind a feature: TLS in the network crate, the shared
 /// tokio runtime of `tulipa-compat` (its reqwest test; tokio is in the
-/// build already, this adds its multi-thread scheduler).
-const FEATURES: &str = "--features tulipa-net/tls,tulipa-compat/tokio-compat";
+/// build already, this adds its multi-thread scheduler), and the
+/// executor's `tracing` spans. (The facade's `console` feature, which only
+/// adds the console example and brings tokio with it, is left out.)
+const FEATURES: &str =
+    "--features tulipa-net/tls,tulipa-compat/tokio-compat,tulipa-executor/tracing";
 
 /// [`FEATURES`] for [`PORTABLE_SUITES`], which leave `tulipa-compat` out
 /// (cargo refuses a feature of a package it is not building).

@@ -383,8 +383,12 @@ impl<T: Clone> Receiver<T> {
     ///
     /// Cancel safe: the cursor moves only in the poll that returns a
     /// message, so dropping the future loses nothing.
+    #[track_caller]
     pub fn recv(&mut self) -> Recv<'_, T> {
-        Recv { receiver: self }
+        Recv {
+            receiver: self,
+            location: std::panic::Location::caller(),
+        }
     }
 
     /// Receives the next message, blocking the thread (for synchronous
@@ -493,13 +497,22 @@ impl<T> fmt::Debug for Receiver<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Recv<'a, T> {
     receiver: &'a mut Receiver<T>,
+    /// Where the future was created: the task's await point while it
+    /// waits (see `tulipa_core::await_point`).
+    location: &'static std::panic::Location<'static>,
 }
 
 impl<T: Clone> Future for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.receiver.poll_recv(cx)
+        let location = self.location;
+        #[allow(clippy::redundant_closure_call)]
+        let polled = (move || -> Poll<Self::Output> { self.receiver.poll_recv(cx) })();
+        if polled.is_pending() {
+            tulipa_core::await_point::set(location);
+        }
+        polled
     }
 }
 

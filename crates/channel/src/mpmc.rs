@@ -255,11 +255,13 @@ impl<T> Sender<T> {
     ///     assert_eq!(rx.recv().await, Ok("hi"));
     /// });
     /// ```
+    #[track_caller]
     pub fn send(&self, msg: T) -> Send<'_, T> {
         Send {
             sender: self,
             msg: Some(msg),
             listener: None,
+            location: std::panic::Location::caller(),
         }
     }
 
@@ -435,10 +437,12 @@ impl<T> Receiver<T> {
     /// std::thread::spawn(move || tx.send_blocking(7).unwrap());
     /// assert_eq!(block_on(rx.recv()), Ok(7));
     /// ```
+    #[track_caller]
     pub fn recv(&self) -> Recv<'_, T> {
         Recv {
             receiver: self,
             listener: None,
+            location: std::panic::Location::caller(),
         }
     }
 
@@ -570,6 +574,9 @@ pub struct Send<'a, T> {
     sender: &'a Sender<T>,
     msg: Option<T>,
     listener: Option<EventListener>,
+    /// Where the future was created: the task's await point while it
+    /// waits (see `tulipa_core::await_point`).
+    location: &'static std::panic::Location<'static>,
 }
 
 // The message is moved in and out by value and never pinned.
@@ -579,31 +586,39 @@ impl<T> Future for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            let msg = this
-                .msg
-                .take()
-                .expect("tulipa_channel::Send polled after it completed");
-            match this.sender.channel.try_send(msg) {
-                Ok(()) => {
-                    this.listener = None;
-                    return Poll::Ready(Ok(()));
+        let location = self.location;
+        #[allow(clippy::redundant_closure_call)]
+        let polled = (move || -> Poll<Self::Output> {
+            let this = &mut *self;
+            loop {
+                let msg = this
+                    .msg
+                    .take()
+                    .expect("tulipa_channel::Send polled after it completed");
+                match this.sender.channel.try_send(msg) {
+                    Ok(()) => {
+                        this.listener = None;
+                        return Poll::Ready(Ok(()));
+                    }
+                    Err(TrySendError::Closed(m)) => {
+                        this.listener = None;
+                        return Poll::Ready(Err(SendError(m)));
+                    }
+                    Err(TrySendError::Full(m)) => this.msg = Some(m),
                 }
-                Err(TrySendError::Closed(m)) => {
-                    this.listener = None;
-                    return Poll::Ready(Err(SendError(m)));
+                match &mut this.listener {
+                    None => this.listener = Some(this.sender.channel.send_ops.listen()),
+                    Some(l) => match Pin::new(l).poll(cx) {
+                        Poll::Ready(()) => this.listener = None,
+                        Poll::Pending => return Poll::Pending,
+                    },
                 }
-                Err(TrySendError::Full(m)) => this.msg = Some(m),
             }
-            match &mut this.listener {
-                None => this.listener = Some(this.sender.channel.send_ops.listen()),
-                Some(l) => match Pin::new(l).poll(cx) {
-                    Poll::Ready(()) => this.listener = None,
-                    Poll::Pending => return Poll::Pending,
-                },
-            }
+        })();
+        if polled.is_pending() {
+            tulipa_core::await_point::set(location);
         }
+        polled
     }
 }
 
@@ -618,14 +633,25 @@ impl<T> fmt::Debug for Send<'_, T> {
 pub struct Recv<'a, T> {
     receiver: &'a Receiver<T>,
     listener: Option<EventListener>,
+    /// Where the future was created: the task's await point while it
+    /// waits (see `tulipa_core::await_point`).
+    location: &'static std::panic::Location<'static>,
 }
 
 impl<T> Future for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        this.receiver.channel.poll_recv(&mut this.listener, cx)
+        let location = self.location;
+        #[allow(clippy::redundant_closure_call)]
+        let polled = (move || -> Poll<Self::Output> {
+            let this = &mut *self;
+            this.receiver.channel.poll_recv(&mut this.listener, cx)
+        })();
+        if polled.is_pending() {
+            tulipa_core::await_point::set(location);
+        }
+        polled
     }
 }
 

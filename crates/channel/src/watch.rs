@@ -320,11 +320,13 @@ impl<T> Receiver<T> {
     ///
     /// Cancel safe: the change is marked seen only in the poll that
     /// returns `Ok`, so dropping the future leaves it to the next call.
+    #[track_caller]
     pub fn changed(&mut self) -> Changed<'_, T> {
         Changed {
             shared: &self.shared,
             seen: &mut self.seen,
             listener: None,
+            location: std::panic::Location::caller(),
         }
     }
 
@@ -339,27 +341,31 @@ impl<T> Receiver<T> {
     /// # Cancel safety
     ///
     /// Cancel safe, like [`changed`](Self::changed).
-    pub async fn wait_for(
+    #[track_caller]
+    pub fn wait_for<P: FnMut(&T) -> bool>(
         &mut self,
-        mut pred: impl FnMut(&T) -> bool,
-    ) -> Result<Ref<'_, T>, RecvError> {
-        let shared: &Shared<T> = &self.shared;
-        let seen = &mut self.seen;
-        loop {
-            {
-                let guard = shared.read();
-                *seen = shared.version.load(Ordering::SeqCst);
-                if pred(&guard) {
-                    return Ok(Ref { guard });
+        mut pred: P,
+    ) -> impl std::future::Future<Output = Result<Ref<'_, T>, RecvError>> + use<'_, T, P> {
+        tulipa_core::await_point::track(async move {
+            let shared: &Shared<T> = &self.shared;
+            let seen = &mut self.seen;
+            loop {
+                {
+                    let guard = shared.read();
+                    *seen = shared.version.load(Ordering::SeqCst);
+                    if pred(&guard) {
+                        return Ok(Ref { guard });
+                    }
                 }
+                Changed {
+                    shared,
+                    seen: &mut *seen,
+                    listener: None,
+                    location: std::panic::Location::caller(),
+                }
+                .await?;
             }
-            Changed {
-                shared,
-                seen: &mut *seen,
-                listener: None,
-            }
-            .await?;
-        }
+        })
     }
 
     /// Whether every sender is gone.
@@ -405,33 +411,44 @@ pub struct Changed<'a, T> {
     shared: &'a Shared<T>,
     seen: &'a mut u64,
     listener: Option<EventListener>,
+    /// Where the future was created: the task's await point while it
+    /// waits (see `tulipa_core::await_point`).
+    location: &'static std::panic::Location<'static>,
 }
 
 impl<T> Future for Changed<'_, T> {
     type Output = Result<(), RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            let shared = this.shared;
-            let version = shared.version.load(Ordering::SeqCst);
-            if version != *this.seen {
-                *this.seen = version;
-                this.listener = None;
-                return Poll::Ready(Ok(()));
+        let location = self.location;
+        #[allow(clippy::redundant_closure_call)]
+        let polled = (move || -> Poll<Self::Output> {
+            let this = &mut *self;
+            loop {
+                let shared = this.shared;
+                let version = shared.version.load(Ordering::SeqCst);
+                if version != *this.seen {
+                    *this.seen = version;
+                    this.listener = None;
+                    return Poll::Ready(Ok(()));
+                }
+                if shared.senders.load(Ordering::SeqCst) == 0 {
+                    this.listener = None;
+                    return Poll::Ready(Err(RecvError));
+                }
+                match &mut this.listener {
+                    None => this.listener = Some(shared.changed.listen()),
+                    Some(l) => match Pin::new(l).poll(cx) {
+                        Poll::Ready(()) => this.listener = None,
+                        Poll::Pending => return Poll::Pending,
+                    },
+                }
             }
-            if shared.senders.load(Ordering::SeqCst) == 0 {
-                this.listener = None;
-                return Poll::Ready(Err(RecvError));
-            }
-            match &mut this.listener {
-                None => this.listener = Some(shared.changed.listen()),
-                Some(l) => match Pin::new(l).poll(cx) {
-                    Poll::Ready(()) => this.listener = None,
-                    Poll::Pending => return Poll::Pending,
-                },
-            }
+        })();
+        if polled.is_pending() {
+            tulipa_core::await_point::set(location);
         }
+        polled
     }
 }
 

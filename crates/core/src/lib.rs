@@ -20,12 +20,15 @@
 //!   output, shared by the executors and the blocking pool.
 //! - [`coop`]: the per-poll budget that keeps an always-ready task from
 //!   monopolising its worker.
+//! - [`await_point`]: how a waiting future tells the executor where in the
+//!   user's code its task waits (for task dumps).
 //! - [`spawn`]: the hook through which a crate that must start background
 //!   work (a server's accept loop) reaches the current runtime.
 //!
 //! Nothing here allocates per operation or spawns threads.
 #![forbid(unsafe_code)]
 
+pub mod await_point;
 mod clock;
 pub mod coop;
 mod driver;

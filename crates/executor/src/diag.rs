@@ -121,6 +121,15 @@ pub enum Diagnostic {
         /// The panic message, or a placeholder for a non-string payload.
         message: String,
     },
+    /// A task dump asked for from outside the program: every live task and
+    /// where it waits (the facade sends one on `SIGQUIT` when
+    /// `Builder::dump_on_signal` or debug mode is on).
+    TaskDump {
+        /// The dump; its `Display` is the table.
+        dump: crate::dump::Dump,
+        /// What asked for it (for example `SIGQUIT`).
+        trigger: &'static str,
+    },
 }
 
 impl fmt::Display for Diagnostic {
@@ -163,6 +172,7 @@ impl fmt::Display for Diagnostic {
                 "{task} panicked and nobody retrieved the panic (its JoinHandle was dropped \
                  or detached): {message}"
             ),
+            Diagnostic::TaskDump { dump, trigger } => write!(f, "{trigger}: {dump}"),
         }
     }
 }
@@ -256,6 +266,8 @@ impl Diagnostics {
     /// panics is caught and said so on stderr: reporting never unwinds into
     /// the executor, the watchdog or a `JoinHandle`'s drop.
     pub fn report(&self, d: &Diagnostic) {
+        #[cfg(feature = "tracing")]
+        crate::trace::diagnostic(d);
         match &self.inner.reporter {
             Some(r) => {
                 let r = std::panic::AssertUnwindSafe(r);
@@ -543,7 +555,9 @@ impl PollTimer {
     }
 
     pub(crate) fn finish(self, meta: &TaskMeta) {
-        let duration = self.start.elapsed();
+        let end = Instant::now();
+        let duration = end.saturating_duration_since(self.start);
+        meta.trace.poll_end(end);
         let _ = SLOT.try_with(|slot| lock(&slot.running).take());
         let diag = meta.owner.diagnostics();
         let threshold = diag.slow_poll_threshold();

@@ -201,8 +201,15 @@ impl<T> Future for JoinHandle<T> {
         let Some(task) = self.task.as_mut() else {
             unreachable!("JoinHandle used after detach")
         };
+        // `.await` on a handle goes through `Future::poll`, which cannot
+        // carry `#[track_caller]`: the await point recorded is where the
+        // awaited task was spawned (see `tulipa_core::await_point`).
+        let spawned_at = task.metadata().location;
         match Pin::new(task).poll(cx) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                tulipa_core::await_point::set(spawned_at);
+                Poll::Pending
+            }
             Poll::Ready(out) => {
                 // Executors never drop a task unrun: shutdown cancels and
                 // runs it, so it always completes with an output.

@@ -28,6 +28,7 @@ mod block_on;
 mod current;
 mod diag;
 mod done;
+mod dump;
 mod idle;
 mod join;
 mod local;
@@ -37,6 +38,8 @@ mod registry;
 mod signal;
 mod sync;
 mod task;
+#[cfg(feature = "tracing")]
+mod trace;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -48,6 +51,7 @@ pub use diag::{
     DEFAULT_SLOW_POLL_THRESHOLD,
 };
 pub use done::{CallSoon, CancelHandle, TaskOutcome};
+pub use dump::{AwaitPoint, Dump, TaskDump, TaskState};
 pub use join::{JoinError, JoinHandle};
 pub use local::{local_task_count, spawn_local, try_spawn_local};
 pub use meta::{TaskId, TaskInfo};

@@ -43,6 +43,12 @@ pub(crate) struct TaskMeta {
     pub(crate) track_steps: bool,
     /// How the task ended, and its done callbacks (see the `done` module).
     pub(crate) done: DoneState<DoneCallback>,
+    /// State, await point and (debug mode) times, for task dumps (see the
+    /// `dump` module).
+    pub(crate) trace: crate::dump::Trace,
+    /// Feature `tracing`: the task's traced waker (see the `trace` module).
+    #[cfg(feature = "tracing")]
+    pub(crate) tracing: crate::trace::TaskTrace,
 }
 
 impl TaskMeta {

@@ -866,6 +866,12 @@ impl MultiThreadHandle {
         self.shared.registry.tasks()
     }
 
+    /// Every task alive on this executor, with its state and the await
+    /// point it is suspended at (see [`Dump`](crate::Dump)).
+    pub fn dump(&self) -> crate::Dump {
+        crate::Dump::collect(&self.shared.registry)
+    }
+
     /// Routes the done callbacks of this executor's tasks
     /// ([`JoinHandle::add_done_callback`]) through `hook`: a runtime's
     /// `call_soon`. Without one they run right after the task's last step,

@@ -70,6 +70,10 @@ pub use tulipa_core::spawn::SpawnOptions;
 struct TaskFuture<'a, F> {
     meta: &'a TaskMeta,
     future: Option<F>,
+    /// Feature `tracing`: the task's `runtime.spawn` span, entered for each
+    /// poll and closed when this wrapper (the task's future) is dropped.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
 }
 
 impl<F> Drop for TaskFuture<'_, F> {
@@ -81,6 +85,8 @@ impl<F> Drop for TaskFuture<'_, F> {
             let _current = CurrentGuard::enter(self.meta);
             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
         }
+        #[cfg(feature = "tracing")]
+        self.meta.tracing.future_dropped();
         // Dropped without an outcome (never polled to the end): cancelled.
         crate::done::finish(self.meta, &Ok(()), true);
         self.meta.owner.registry().remove(self.meta.key);
@@ -157,6 +163,16 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // impl that would let it move. `meta` is a plain shared reference.
         let this = unsafe { self.get_unchecked_mut() };
         let meta = this.meta;
+        // Feature `tracing`: the poll runs inside the task's span, and the
+        // future sees the traced waker (see the `trace` module).
+        #[cfg(feature = "tracing")]
+        let _entered = this.span.enter();
+        #[cfg(feature = "tracing")]
+        let traced = meta.tracing.waker(cx.waker());
+        #[cfg(feature = "tracing")]
+        let mut traced_cx = Context::from_waker(traced.as_ref().unwrap_or(cx.waker()));
+        #[cfg(feature = "tracing")]
+        let cx = &mut traced_cx;
         // A main future's `yield_now` may wait for this step: it is told
         // when the step ends (also on unwind), see `YieldBarrier`.
         let _step = Step::start(meta, cx.waker());
@@ -186,12 +202,16 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let future = unsafe { Pin::new_unchecked(future) };
         let _current = CurrentGuard::enter(meta);
         let timer = meta.debug.then(|| PollTimer::start(meta));
+        meta.trace.poll_start();
         let polled = catch_unwind_poll(|| tulipa_core::coop::with_budget(|| future.poll(cx)));
         if let Some(timer) = timer {
             timer.finish(meta);
         }
         let out = match polled {
-            Poll::Pending => return Poll::Pending,
+            Poll::Pending => {
+                meta.trace.poll_pending();
+                return Poll::Pending;
+            }
             Poll::Ready(Ok(v)) => {
                 // The future's destructor runs here; a panic in it is the
                 // task's failure, never the worker's.
@@ -285,10 +305,12 @@ fn catch_unwind_poll<T>(f: impl FnOnce() -> Poll<T>) -> Poll<Result<T, Box<dyn A
 }
 
 impl<'a, F> TaskFuture<'a, F> {
-    fn new(meta: &'a TaskMeta, future: F) -> Self {
+    fn new(meta: &'a TaskMeta, future: F, #[cfg(feature = "tracing")] span: tracing::Span) -> Self {
         TaskFuture {
             meta,
             future: Some(future),
+            #[cfg(feature = "tracing")]
+            span,
         }
     }
 }
@@ -298,6 +320,7 @@ fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
     // queued twice; only a task that yielded is already marked queued (see
     // `Step`), possibly `AWAITED`, which must stay.
     let meta = runnable.metadata();
+    meta.trace.scheduled();
     if meta.track_steps {
         meta.step.scheduled(info.woken_while_running);
     }
@@ -333,6 +356,8 @@ where
     };
     let id = TaskId::next();
     let name = options.name;
+    #[cfg(feature = "tracing")]
+    let (span, task_trace) = crate::trace::TaskTrace::new(id, name.as_deref(), location);
     let registry_owner = owner.clone();
     registry_owner
         .registry()
@@ -348,11 +373,17 @@ where
                 done: Default::default(),
                 step: Default::default(),
                 track_steps: owner.has_yield_barriers(),
+                trace: crate::dump::Trace::new(owner.debug()),
+                #[cfg(feature = "tracing")]
+                tracing: task_trace,
                 key,
                 owner,
             };
             let builder = async_task::Builder::new().metadata(meta);
+            #[cfg(not(feature = "tracing"))]
             let make = move |meta| TaskFuture::new(meta, future);
+            #[cfg(feature = "tracing")]
+            let make = move |meta| TaskFuture::new(meta, future, span);
             // SAFETY: `spawn_unchecked` asks for three things. (1) A future
             // that is not `Send` must be polled and dropped on the spawning
             // thread only: such tasks come from the thread-local task set,

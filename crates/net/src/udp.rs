@@ -121,15 +121,21 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        let mut last = None;
-        for addr in resolve_nonempty(&addr).await? {
-            match self.io.get_ref().connect(addr) {
-                Ok(()) => return Ok(()),
-                Err(e) => last = Some(e),
+    #[track_caller]
+    pub fn connect<'t0, A: ToSocketAddrs>(
+        &'t0 self,
+        addr: A,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0, A> {
+        tulipa_core::await_point::track(async move {
+            let mut last = None;
+            for addr in resolve_nonempty(&addr).await? {
+                match self.io.get_ref().connect(addr) {
+                    Ok(()) => return Ok(()),
+                    Err(e) => last = Some(e),
+                }
             }
-        }
-        Err(last.unwrap_or_else(|| io::Error::other("no address to connect to")))
+            Err(last.unwrap_or_else(|| io::Error::other("no address to connect to")))
+        })
     }
 
     /// Sends a datagram to `target` (its first resolved address); returns
@@ -143,17 +149,24 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe: the datagram is sent whole or not at all.
-    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let addr = match target.to_socket_addrs().await?.next() {
-            Some(a) => a,
-            None => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "the target resolved to no socket address: check the host name",
-                ))
-            }
-        };
-        self.io.write_with(|s| s.send_to(buf, addr)).await
+    #[track_caller]
+    pub fn send_to<'t0, 't1, A: ToSocketAddrs>(
+        &'t0 self,
+        buf: &'t1 [u8],
+        target: A,
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1, A> {
+        tulipa_core::await_point::track(async move {
+            let addr = match target.to_socket_addrs().await?.next() {
+                Some(a) => a,
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "the target resolved to no socket address: check the host name",
+                    ))
+                }
+            };
+            self.io.write_with(|s| s.send_to(buf, addr)).await
+        })
     }
 
     /// Receives a datagram; returns its length and sender. A datagram
@@ -166,8 +179,14 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe: no datagram is received unless the future completes.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.read_with(|s| s.recv_from(buf)).await
+    #[track_caller]
+    pub fn recv_from<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<(usize, SocketAddr)>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(
+            async move { self.io.read_with(|s| s.recv_from(buf)).await },
+        )
     }
 
     /// Like [`recv_from`](UdpSocket::recv_from), leaving the datagram in
@@ -180,8 +199,14 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.read_with(|s| s.peek_from(buf)).await
+    #[track_caller]
+    pub fn peek_from<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<(usize, SocketAddr)>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(
+            async move { self.io.read_with(|s| s.peek_from(buf)).await },
+        )
     }
 
     /// Sends a datagram to the connected peer.
@@ -196,8 +221,12 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
+    #[track_caller]
+    pub fn send<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(async move { self.io.write_with(|s| s.send(buf)).await })
     }
 
     /// Receives a datagram from the connected peer.
@@ -209,8 +238,12 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
+    #[track_caller]
+    pub fn recv<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(async move { self.io.read_with(|s| s.recv(buf)).await })
     }
 
     /// Like [`recv`](UdpSocket::recv), leaving the datagram in the queue.
@@ -222,8 +255,12 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.peek(buf)).await
+    #[track_caller]
+    pub fn peek<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(async move { self.io.read_with(|s| s.peek(buf)).await })
     }
 
     /// Polls to send a datagram to `target`.

@@ -210,9 +210,14 @@ impl Child {
     /// # std::io::Result::Ok(()) })?;
     /// # std::io::Result::Ok(())
     /// ```
-    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
-        drop(self.stdin.take());
-        future::poll_fn(|cx| self.poll_exit(cx)).await
+    #[track_caller]
+    pub fn wait<'t0>(
+        &'t0 mut self,
+    ) -> impl std::future::Future<Output = io::Result<ExitStatus>> + use<'t0> {
+        tulipa_core::await_point::track(async move {
+            drop(self.stdin.take());
+            future::poll_fn(|cx| self.poll_exit(cx)).await
+        })
     }
 
     /// Sends `SIGKILL` to the process, without waiting for it to die
@@ -242,9 +247,14 @@ impl Child {
     /// Cancel safe: the signal is sent on the first poll; if the future is
     /// dropped after that, the process dies anyway and is reaped by a later
     /// wait or, once the `Child` is dropped, by the background reaper.
-    pub async fn kill(&mut self) -> io::Result<()> {
-        self.start_kill()?;
-        self.wait().await.map(drop)
+    #[track_caller]
+    pub fn kill<'t0>(
+        &'t0 mut self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0> {
+        tulipa_core::await_point::track(async move {
+            self.start_kill()?;
+            self.wait().await.map(drop)
+        })
     }
 
     /// Sends `signal` to the process (asyncio's `Process.send_signal`).
@@ -313,17 +323,22 @@ impl Child {
     ///
     /// Not cancel safe: the output read so far is lost if the future is
     /// dropped.
-    pub async fn wait_with_output(mut self) -> io::Result<Output> {
-        drop(self.stdin.take());
-        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
-        let read_out = read_all(stdout);
-        let read_err = read_all(stderr);
-        let ((stdout, stderr), status) =
-            future::try_zip(future::try_zip(read_out, read_err), self.wait()).await?;
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
+    #[track_caller]
+    pub fn wait_with_output(
+        mut self,
+    ) -> impl std::future::Future<Output = io::Result<Output>> + use<> {
+        tulipa_core::await_point::track(async move {
+            drop(self.stdin.take());
+            let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
+            let read_out = read_all(stdout);
+            let read_err = read_all(stderr);
+            let ((stdout, stderr), status) =
+                future::try_zip(future::try_zip(read_out, read_err), self.wait()).await?;
+            Ok(Output {
+                status,
+                stdout,
+                stderr,
+            })
         })
     }
 
@@ -381,47 +396,53 @@ impl Child {
     /// # std::io::Result::Ok(()) })?;
     /// # std::io::Result::Ok(())
     /// ```
-    pub async fn communicate(&mut self, input: &[u8]) -> io::Result<Output> {
-        if !input.is_empty() && self.stdin.is_none() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "communicate was given {} bytes of input but the child has no stdin \
-                     pipe: spawn it with `.stdin(Stdio::piped())`, and do not take \
-                     `child.stdin` before",
-                    input.len()
-                ),
-            ));
-        }
-        let stdin = self.stdin.take();
-        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
-        let feed = async move {
-            let Some(mut pipe) = stdin else {
-                return Ok(());
-            };
-            match pipe.write_all(input).await {
-                Ok(()) => Ok(()),
-                // The child exited or closed its stdin: what it did not
-                // read is dropped, as asyncio does.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-                    ) =>
-                {
-                    Ok(())
-                }
-                Err(e) => Err(e),
+    #[track_caller]
+    pub fn communicate<'t0, 't1>(
+        &'t0 mut self,
+        input: &'t1 [u8],
+    ) -> impl std::future::Future<Output = io::Result<Output>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(async move {
+            if !input.is_empty() && self.stdin.is_none() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "communicate was given {} bytes of input but the child has no stdin \
+                         pipe: spawn it with `.stdin(Stdio::piped())`, and do not take \
+                         `child.stdin` before",
+                        input.len()
+                    ),
+                ));
             }
-            // `pipe` is dropped here: end-of-file for the child.
-        };
-        let (((), stdout), stderr) =
-            future::try_zip(future::try_zip(feed, read_all(stdout)), read_all(stderr)).await?;
-        let status = self.wait().await?;
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
+            let stdin = self.stdin.take();
+            let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
+            let feed = async move {
+                let Some(mut pipe) = stdin else {
+                    return Ok(());
+                };
+                match pipe.write_all(input).await {
+                    Ok(()) => Ok(()),
+                    // The child exited or closed its stdin: what it did not
+                    // read is dropped, as asyncio does.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                        ) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+                // `pipe` is dropped here: end-of-file for the child.
+            };
+            let (((), stdout), stderr) =
+                future::try_zip(future::try_zip(feed, read_all(stdout)), read_all(stderr)).await?;
+            let status = self.wait().await?;
+            Ok(Output {
+                status,
+                stdout,
+                stderr,
+            })
         })
     }
 }

@@ -150,12 +150,14 @@ impl Barrier {
     /// Cancel safe: a waiter dropped before its round ends withdraws its
     /// arrival. Once the round ended (even if not yet polled again), the
     /// waiter's result is simply dropped.
+    #[track_caller]
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
             joined: None,
             listener: None,
             done: false,
+            location: std::panic::Location::caller(),
         }
     }
 
@@ -231,6 +233,8 @@ pub struct BarrierWait<'a> {
     listener: Option<EventListener>,
     /// Returned `Ready`: polling again must not arrive a second time.
     done: bool,
+    /// The caller of `wait`: the task's await point while it waits.
+    location: &'static std::panic::Location<'static>,
 }
 
 impl Future for BarrierWait<'_> {
@@ -281,7 +285,10 @@ impl Future for BarrierWait<'_> {
             }
             match &mut this.listener {
                 Some(listener) => {
-                    std::task::ready!(Pin::new(listener).poll(cx));
+                    if Pin::new(listener).poll(cx).is_pending() {
+                        tulipa_core::await_point::set(this.location);
+                        return Poll::Pending;
+                    }
                     this.listener = None;
                 }
                 None => this.listener = Some(barrier.event.listen()),

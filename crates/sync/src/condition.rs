@@ -112,11 +112,14 @@ impl<T: ?Sized> Condition<T> {
     ///
     /// Cancel safe, as [`Mutex::lock`]: if it is dropped after the lock
     /// was handed to it, the lock passes on to the next waiter.
-    pub async fn acquire(&self) -> ConditionGuard<'_, T> {
-        ConditionGuard {
-            condition: self,
-            guard: self.lock.lock_arc().await,
-        }
+    #[track_caller]
+    pub fn acquire(&self) -> impl std::future::Future<Output = ConditionGuard<'_, T>> + use<'_, T> {
+        tulipa_core::await_point::track(async move {
+            ConditionGuard {
+                condition: self,
+                guard: self.lock.lock_arc().await,
+            }
+        })
     }
 
     /// Acquires the lock if it is free now.
@@ -171,10 +174,13 @@ impl<'a, T: ?Sized> ConditionGuard<'a, T> {
     /// `CancelledError`; a dropped Rust future cannot wait). A
     /// notification given to this waiter passes on to the next one, so
     /// none is lost.
-    pub async fn wait(self) -> ConditionGuard<'a, T> {
-        let ConditionGuard { condition, guard } = self;
-        let guard = condition.condvar.wait_arc(guard).await;
-        ConditionGuard { condition, guard }
+    #[track_caller]
+    pub fn wait(self) -> impl std::future::Future<Output = ConditionGuard<'a, T>> + use<'a, T> {
+        tulipa_core::await_point::track(async move {
+            let ConditionGuard { condition, guard } = self;
+            let guard = condition.condvar.wait_arc(guard).await;
+            ConditionGuard { condition, guard }
+        })
     }
 
     /// Waits until `predicate` returns `Some`, and returns the guard with
@@ -185,17 +191,23 @@ impl<'a, T: ?Sized> ConditionGuard<'a, T> {
     /// # Cancel safety
     ///
     /// As [`wait`](ConditionGuard::wait).
-    pub async fn wait_for<R, F>(self, mut predicate: F) -> (ConditionGuard<'a, T>, R)
+    #[track_caller]
+    pub fn wait_for<R, F>(
+        self,
+        mut predicate: F,
+    ) -> impl std::future::Future<Output = (ConditionGuard<'a, T>, R)> + use<'a, T, R, F>
     where
         F: FnMut(&mut T) -> Option<R>,
     {
-        let mut this = self;
-        loop {
-            if let Some(value) = predicate(&mut *this) {
-                return (this, value);
+        tulipa_core::await_point::track(async move {
+            let mut this = self;
+            loop {
+                if let Some(value) = predicate(&mut *this) {
+                    return (this, value);
+                }
+                this = this.wait().await;
             }
-            this = this.wait().await;
-        }
+        })
     }
 
     /// Wakes up to `n` tasks waiting on this condition (asyncio's

@@ -75,18 +75,24 @@ impl Condvar {
     /// leaves the mutex unlocked. A notification given to this waiter is
     /// passed on to the next one, whether the future is dropped while it
     /// sleeps or while it waits to re-lock; see the module docs.
-    pub async fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-        let mutex = MutexGuard::source(&guard);
-        let listener = self.event.listen();
-        drop(guard);
-        let pass_on = listener.await;
-        let relay = Relay {
-            event: &self.event,
-            armed: pass_on,
-        };
-        let guard = mutex.lock().await;
-        relay.disarm();
-        guard
+    #[track_caller]
+    pub fn wait<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+    ) -> impl std::future::Future<Output = MutexGuard<'a, T>> + use<'a, '_, T> {
+        tulipa_core::await_point::track(async move {
+            let mutex = MutexGuard::source(&guard);
+            let listener = self.event.listen();
+            drop(guard);
+            let pass_on = listener.await;
+            let relay = Relay {
+                event: &self.event,
+                armed: pass_on,
+            };
+            let guard = mutex.lock().await;
+            relay.disarm();
+            guard
+        })
     }
 
     /// Waits while `condition` holds, re-checking it (under the lock)
@@ -95,18 +101,21 @@ impl Condvar {
     /// # Cancel safety
     ///
     /// As [`wait`](Condvar::wait).
-    pub async fn wait_while<'a, T: ?Sized, F>(
+    #[track_caller]
+    pub fn wait_while<'a, T: ?Sized, F>(
         &self,
         mut guard: MutexGuard<'a, T>,
         mut condition: F,
-    ) -> MutexGuard<'a, T>
+    ) -> impl std::future::Future<Output = MutexGuard<'a, T>> + use<'a, '_, T, F>
     where
         F: FnMut(&mut T) -> bool,
     {
-        while condition(&mut *guard) {
-            guard = self.wait(guard).await;
-        }
-        guard
+        tulipa_core::await_point::track(async move {
+            while condition(&mut *guard) {
+                guard = self.wait(guard).await;
+            }
+            guard
+        })
     }
 
     /// [`wait`](Condvar::wait) with an owned guard ([`Mutex::lock_arc`](crate::Mutex::lock_arc)).
@@ -114,18 +123,24 @@ impl Condvar {
     /// # Cancel safety
     ///
     /// As [`wait`](Condvar::wait).
-    pub async fn wait_arc<T: ?Sized>(&self, guard: MutexGuardArc<T>) -> MutexGuardArc<T> {
-        let mutex = MutexGuardArc::source(&guard).clone();
-        let listener = self.event.listen();
-        drop(guard);
-        let pass_on = listener.await;
-        let relay = Relay {
-            event: &self.event,
-            armed: pass_on,
-        };
-        let guard = mutex.lock_arc().await;
-        relay.disarm();
-        guard
+    #[track_caller]
+    pub fn wait_arc<T: ?Sized>(
+        &self,
+        guard: MutexGuardArc<T>,
+    ) -> impl std::future::Future<Output = MutexGuardArc<T>> + use<'_, T> {
+        tulipa_core::await_point::track(async move {
+            let mutex = MutexGuardArc::source(&guard).clone();
+            let listener = self.event.listen();
+            drop(guard);
+            let pass_on = listener.await;
+            let relay = Relay {
+                event: &self.event,
+                armed: pass_on,
+            };
+            let guard = mutex.lock_arc().await;
+            relay.disarm();
+            guard
+        })
     }
 
     /// [`wait_while`](Condvar::wait_while) with an owned guard.
@@ -133,18 +148,21 @@ impl Condvar {
     /// # Cancel safety
     ///
     /// As [`wait`](Condvar::wait).
-    pub async fn wait_while_arc<T: ?Sized, F>(
+    #[track_caller]
+    pub fn wait_while_arc<T: ?Sized, F>(
         &self,
         mut guard: MutexGuardArc<T>,
         mut condition: F,
-    ) -> MutexGuardArc<T>
+    ) -> impl std::future::Future<Output = MutexGuardArc<T>> + use<'_, T, F>
     where
         F: FnMut(&mut T) -> bool,
     {
-        while condition(&mut *guard) {
-            guard = self.wait_arc(guard).await;
-        }
-        guard
+        tulipa_core::await_point::track(async move {
+            while condition(&mut *guard) {
+                guard = self.wait_arc(guard).await;
+            }
+            guard
+        })
     }
 
     /// Wakes one waiter (one not woken yet); returns how many it woke

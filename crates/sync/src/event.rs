@@ -64,15 +64,18 @@ impl Event {
     ///
     /// Cancel safe: `set` wakes every waiter, so a dropped waiter takes
     /// nothing from the others.
-    pub async fn wait(&self) {
-        if self.is_set() {
-            return;
-        }
-        let listener = self.event.listen();
-        if self.is_set() {
-            return;
-        }
-        listener.await;
+    #[track_caller]
+    pub fn wait(&self) -> impl std::future::Future<Output = ()> + '_ {
+        tulipa_core::await_point::track(async move {
+            if self.is_set() {
+                return;
+            }
+            let listener = self.event.listen();
+            if self.is_set() {
+                return;
+            }
+            listener.await;
+        })
     }
 }
 

@@ -130,6 +130,7 @@ impl<T: ?Sized> Mutex<T> {
     /// woken or handed the lock, the wakeup or the lock passes on to the
     /// next waiter (or the lock is released), so nothing is lost.
     #[inline]
+    #[track_caller]
     pub fn lock(&self) -> Lock<'_, T> {
         Lock {
             mutex: self,
@@ -156,6 +157,7 @@ impl<T: ?Sized> Mutex<T> {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`lock`](Mutex::lock).
+    #[track_caller]
     pub fn lock_arc(self: &Arc<Self>) -> LockArc<T> {
         LockArc {
             mutex: Some(self.clone()),
@@ -193,6 +195,7 @@ impl<T: ?Sized> Mutex<T> {
             // The task's budget (`tulipa_core::coop`): a task that relocks
             // a free mutex in a loop still yields now and then.
             let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
+                tulipa_core::await_point::set(waiter.location());
                 return Poll::Pending;
             };
             if self.raw.try_acquire_one_exact() {

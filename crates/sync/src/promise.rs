@@ -32,10 +32,10 @@
 use std::any::Any;
 use std::fmt;
 use std::future::{Future, IntoFuture};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use event_listener::EventListener;
 
@@ -307,10 +307,12 @@ impl<T> Promise<T> {
     ///
     /// Cancel safe: completion wakes every awaiter, so a dropped one takes
     /// nothing from the others.
+    #[track_caller]
     pub fn wait(&self) -> Wait<'_, T> {
         Wait {
             inner: &self.inner,
             listener: None,
+            location: Location::caller(),
         }
     }
 
@@ -394,6 +396,7 @@ fn run_callbacks<T>(job: &Job<T>) -> Option<Box<dyn Any + Send>> {
 fn poll_outcome<'a, T>(
     inner: &'a Inner<T>,
     listener: &mut Option<EventListener>,
+    location: &'static Location<'static>,
     cx: &mut Context<'_>,
 ) -> Poll<&'a Outcome<T>> {
     loop {
@@ -403,7 +406,10 @@ fn poll_outcome<'a, T>(
         }
         match listener {
             Some(l) => {
-                ready!(Pin::new(l).poll(cx));
+                if Pin::new(l).poll(cx).is_pending() {
+                    tulipa_core::await_point::set(location);
+                    return Poll::Pending;
+                }
                 *listener = None;
             }
             None => *listener = Some(inner.event.listen()),
@@ -445,10 +451,12 @@ impl<T: Clone> IntoFuture for Promise<T> {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`Promise::wait`].
+    #[track_caller]
     fn into_future(self) -> Value<T> {
         Value {
             inner: self.inner,
             listener: None,
+            location: Location::caller(),
         }
     }
 }
@@ -458,6 +466,7 @@ impl<'a, T> IntoFuture for &'a Promise<T> {
     type IntoFuture = Wait<'a, T>;
 
     /// Awaiting a reference borrows the value: [`Promise::wait`].
+    #[track_caller]
     fn into_future(self) -> Wait<'a, T> {
         self.wait()
     }
@@ -468,6 +477,8 @@ impl<'a, T> IntoFuture for &'a Promise<T> {
 pub struct Wait<'a, T> {
     inner: &'a Inner<T>,
     listener: Option<EventListener>,
+    /// Where it was created (the `.await`): the task's await point.
+    location: &'static Location<'static>,
 }
 
 impl<'a, T> Future for Wait<'a, T> {
@@ -475,7 +486,7 @@ impl<'a, T> Future for Wait<'a, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        poll_outcome(this.inner, &mut this.listener, cx).map(Outcome::as_result)
+        poll_outcome(this.inner, &mut this.listener, this.location, cx).map(Outcome::as_result)
     }
 }
 
@@ -490,6 +501,8 @@ impl<T> fmt::Debug for Wait<'_, T> {
 pub struct Value<T> {
     inner: Arc<Inner<T>>,
     listener: Option<EventListener>,
+    /// Where it was created (the `.await`): the task's await point.
+    location: &'static Location<'static>,
 }
 
 impl<T: Clone> Future for Value<T> {
@@ -497,7 +510,8 @@ impl<T: Clone> Future for Value<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        poll_outcome(&this.inner, &mut this.listener, cx).map(|o| o.as_result().cloned())
+        poll_outcome(&this.inner, &mut this.listener, this.location, cx)
+            .map(|o| o.as_result().cloned())
     }
 }
 

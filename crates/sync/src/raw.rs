@@ -66,6 +66,7 @@
 //! slot, is dropped after the guard (a waker's drop may run any code, such
 //! as dropping another future queued here).
 
+use std::panic::Location;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::PoisonError;
 use std::task::{Context, Poll, Waker};
@@ -245,12 +246,27 @@ impl Wakers {
 pub(crate) struct Waiter {
     need: usize,
     key: usize,
+    /// Where the waiting future was created in the user's code: the task's
+    /// await point while it waits (see `tulipa_core::await_point`).
+    location: &'static Location<'static>,
 }
 
 impl Waiter {
-    /// A waiter for `need` permits, not queued yet.
+    /// A waiter for `need` permits, not queued yet, created at its
+    /// caller's location (the public constructors carry `#[track_caller]`
+    /// so this is the user's `lock()` or `acquire()` line).
+    #[track_caller]
     pub(crate) const fn new(need: usize) -> Waiter {
-        Waiter { need, key: NIL }
+        Waiter {
+            need,
+            key: NIL,
+            location: Location::caller(),
+        }
+    }
+
+    /// Where the waiting future was created.
+    pub(crate) const fn location(&self) -> &'static Location<'static> {
+        self.location
     }
 
     /// The permits this waiter asks for.
@@ -505,6 +521,19 @@ impl RawSemaphore {
     /// then a place in the queue.
     #[inline]
     pub(crate) fn poll_acquire(
+        &self,
+        waiter: &mut Waiter,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Closed>> {
+        let polled = self.poll_acquire_inner(waiter, cx);
+        if polled.is_pending() {
+            tulipa_core::await_point::set(waiter.location);
+        }
+        polled
+    }
+
+    #[inline]
+    fn poll_acquire_inner(
         &self,
         waiter: &mut Waiter,
         cx: &mut Context<'_>,

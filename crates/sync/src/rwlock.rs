@@ -111,6 +111,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Cancel safe: a dropped future leaves the queue and passes on
     /// anything handed to it.
     #[inline]
+    #[track_caller]
     pub fn read(&self) -> Read<'_, T> {
         Read {
             lock: self,
@@ -132,6 +133,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// Cancel safe: a dropped future returns the gate and every reader
     /// permit it had collected, to the next waiters.
+    #[track_caller]
     pub fn write(&self) -> Write<'_, T> {
         Write {
             inner: GateAcquire::new(self, MAX_READERS),
@@ -152,6 +154,7 @@ impl<T: ?Sized> RwLock<T> {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`write`](RwLock::write).
+    #[track_caller]
     pub fn upgradable_read(&self) -> UpgradableRead<'_, T> {
         UpgradableRead {
             inner: GateAcquire::new(self, 1),
@@ -213,6 +216,7 @@ struct GateState {
 }
 
 impl GateState {
+    #[track_caller]
     fn new(need: usize) -> Self {
         GateState {
             gate: Waiter::new(1),
@@ -254,6 +258,7 @@ struct GateAcquire<'a, T: ?Sized> {
 }
 
 impl<'a, T: ?Sized> GateAcquire<'a, T> {
+    #[track_caller]
     fn new(lock: &'a RwLock<T>, need: usize) -> Self {
         GateAcquire {
             lock,
@@ -445,6 +450,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
     ///
     /// Dropping the future drops the upgradable guard too (the read lock
     /// is released) and returns the reader permits it had collected.
+    #[track_caller]
     pub fn upgrade(guard: Self) -> Upgrade<'a, T> {
         Upgrade {
             guard: Some(guard),

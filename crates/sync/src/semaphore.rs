@@ -174,6 +174,7 @@ impl Semaphore {
     /// and returns any permit handed to it to the next waiter; no permit is
     /// lost and no waiter behind it is stranded.
     #[inline]
+    #[track_caller]
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
@@ -194,6 +195,7 @@ impl Semaphore {
     ///
     /// Cancel safe: the permits it collected go to the next waiters.
     #[inline]
+    #[track_caller]
     pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
         self.check_request(n);
         Acquire {
@@ -238,6 +240,7 @@ impl Semaphore {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`acquire`](Semaphore::acquire).
+    #[track_caller]
     pub fn acquire_arc(self: &Arc<Self>) -> AcquireArc {
         self.acquire_many_arc(1)
     }
@@ -255,6 +258,7 @@ impl Semaphore {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`acquire_many`](Semaphore::acquire_many).
+    #[track_caller]
     pub fn acquire_many_arc(self: &Arc<Self>, n: usize) -> AcquireArc {
         self.check_request(n);
         AcquireArc {

@@ -267,12 +267,14 @@ impl TimerHandle {
     /// handle.advance(Duration::from_secs(5)).unwrap();
     /// assert!(sleep.is_elapsed());
     /// ```
+    #[track_caller]
     pub fn sleep(&self, duration: Duration) -> crate::Sleep {
         crate::Sleep::new(self.clone(), self.now().saturating_add(duration))
     }
 
     /// A [`Sleep`](crate::Sleep) on this timer that completes at
     /// `deadline` of its clock.
+    #[track_caller]
     pub fn sleep_until(&self, deadline: Instant) -> crate::Sleep {
         crate::Sleep::new(self.clone(), deadline)
     }

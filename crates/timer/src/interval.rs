@@ -35,6 +35,7 @@ use crate::sleep::Sleep;
 ///     assert_eq!(second - first, Duration::from_millis(2));
 /// });
 /// ```
+#[track_caller]
 pub fn interval(period: Duration) -> Interval {
     match try_interval(period) {
         Ok(interval) => interval,
@@ -60,6 +61,7 @@ pub fn interval(period: Duration) -> Interval {
 /// assert!(try_interval(Duration::ZERO).is_err());
 /// assert!(try_interval(Duration::from_secs(1)).is_ok());
 /// ```
+#[track_caller]
 pub fn try_interval(period: Duration) -> Result<Interval, ZeroPeriod> {
     if period.is_zero() {
         return Err(ZeroPeriod(()));
@@ -74,6 +76,7 @@ pub fn try_interval(period: Duration) -> Result<Interval, ZeroPeriod> {
 /// # Panics
 ///
 /// Panics if `period` is zero.
+#[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
         !period.is_zero(),
@@ -126,6 +129,7 @@ pub struct Interval {
 }
 
 impl Interval {
+    #[track_caller]
     fn new(handle: TimerHandle, start: Instant, period: Duration) -> Interval {
         Interval {
             sleep: Sleep::new(handle, start),
@@ -140,8 +144,9 @@ impl Interval {
     ///
     /// Cancel-safe: the schedule only moves when a tick is returned, so
     /// dropping the future before it completes loses no tick.
-    pub async fn tick(&mut self) -> Instant {
-        poll_fn(|cx| self.poll_tick(cx)).await
+    #[track_caller]
+    pub fn tick(&mut self) -> impl std::future::Future<Output = Instant> + '_ {
+        tulipa_core::await_point::track(async move { poll_fn(|cx| self.poll_tick(cx)).await })
     }
 
     /// Polls for the next tick, returning its scheduled instant when due.

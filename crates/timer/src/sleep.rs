@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -24,6 +25,7 @@ use crate::wheel::Key;
 ///     tulipa_timer::sleep(Duration::from_millis(1)).await;
 /// });
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     let handle = TimerHandle::current();
     let deadline = handle.now().saturating_add(duration);
@@ -44,6 +46,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert!(Instant::now() >= deadline);
 /// });
 /// ```
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(TimerHandle::current(), deadline)
 }
@@ -71,15 +74,19 @@ pub struct Sleep {
     /// A clone of the waker stored in the wheel, to skip the lock when a
     /// repoll brings the same waker.
     waker: Option<Waker>,
+    /// Where it was created: the task's await point while it sleeps.
+    location: &'static Location<'static>,
 }
 
 impl Sleep {
+    #[track_caller]
     pub(crate) fn new(handle: TimerHandle, deadline: Instant) -> Sleep {
         Sleep {
             handle,
             deadline,
             key: None,
             waker: None,
+            location: Location::caller(),
         }
     }
 
@@ -165,6 +172,7 @@ impl Future for Sleep {
                 this.waker = Some(waker);
             }
         }
+        tulipa_core::await_point::set(this.location);
         Poll::Pending
     }
 }

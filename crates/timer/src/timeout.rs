@@ -355,11 +355,18 @@ impl<F: Future> Future for Timeout<F> {
                 (Some(w), None) => *this.sleep = Some(Sleep::new(this.timer.clone(), w)),
             }
         }
+        // The task waits where the body waits: the body's await point
+        // (none if it is not tulipa's), not the inner sleep's.
+        let body_point = tulipa_core::await_point::take();
         let due = forced
             || this
                 .sleep
                 .as_mut()
                 .is_some_and(|s| Pin::new(s).poll(cx).is_ready());
+        tulipa_core::await_point::clear();
+        if let Some(point) = body_point {
+            tulipa_core::await_point::set(point);
+        }
         if !due {
             return Poll::Pending;
         }

@@ -43,6 +43,7 @@ pub struct Builder {
     unhandled_panic: PanicPolicy,
     reporter: Option<tulipa_executor::Reporter>,
     blocking: tulipa_blocking::Builder,
+    dump_on_signal: Option<bool>,
 }
 
 impl fmt::Debug for Builder {
@@ -80,6 +81,7 @@ impl Builder {
             unhandled_panic: PanicPolicy::Log,
             reporter: None,
             blocking: tulipa_blocking::Pool::builder(),
+            dump_on_signal: None,
         }
     }
 
@@ -258,12 +260,31 @@ impl Builder {
         self
     }
 
+    /// Prints a task dump ([`Handle::dump`]) each time the process gets
+    /// `SIGQUIT` (Ctrl-\\ in a terminal, `kill -QUIT <pid>`), as Go does:
+    /// every live task, how long it has been idle and the line it waits
+    /// at. The dump goes where diagnostics go: to
+    /// [`on_diagnostic`](Builder::on_diagnostic) as a
+    /// [`Diagnostic::TaskDump`], else to stderr.
+    ///
+    /// Off by default; on by default in debug mode ([`debug`](Builder::debug)
+    /// or `TULIPA_DEBUG=1`). Listening for `SIGQUIT` replaces its default
+    /// action (quit with a core dump) for the rest of the process. The dump
+    /// is taken by a small task of the runtime: a current-thread runtime
+    /// answers while a thread is inside [`Runtime::block_on`].
+    pub fn dump_on_signal(mut self, on: bool) -> Builder {
+        self.dump_on_signal = Some(on);
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
     ///
     /// `InvalidInput` if `worker_threads(0)` was asked for; otherwise the
-    /// OS error if the poller or a worker thread could not be created.
+    /// OS error if the poller or a worker thread could not be created, or
+    /// if [`dump_on_signal`](Builder::dump_on_signal) could not listen for
+    /// `SIGQUIT`.
     pub fn build(mut self) -> io::Result<Runtime> {
         self.check()?;
         let blocking = std::mem::take(&mut self.blocking).build()?;
@@ -274,15 +295,22 @@ impl Builder {
         } else {
             Some(self.start_workers(&handle, &drivers)?)
         };
+        let dump_on_signal = self
+            .dump_on_signal
+            .unwrap_or_else(|| handle.shared.diagnostics.is_debug());
         // A current-thread runtime has no threads of its own: its start and
         // stop hooks run around each `block_on` instead.
-        Ok(Runtime {
+        let rt = Runtime {
             handle,
             multi,
             on_start: self.current_thread.then(|| self.on_start.clone()).flatten(),
             on_stop: self.current_thread.then(|| self.on_stop.clone()).flatten(),
             shut_down: AtomicBool::new(false),
-        })
+        };
+        if dump_on_signal {
+            crate::dump_signal::install(rt.handle())?;
+        }
+        Ok(rt)
     }
 
     /// Step 1: rejects settings that cannot make a runtime.

@@ -65,6 +65,7 @@ mod builder;
 mod callbacks;
 mod context;
 mod current_task;
+mod dump_signal;
 mod runtime;
 
 /// The guide (`docs/guide.md`): its snippets run as doc tests.

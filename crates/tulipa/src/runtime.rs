@@ -201,9 +201,55 @@ impl Handle {
             Some(Exec::Multi(m)) => m.tasks(),
             None => Vec::new(),
         };
-        // The runtime's own callback runner is not a user task.
-        tasks.retain(|t| !self.shared.callbacks.is_runner(t.id()));
+        // The runtime's own helper tasks (the callback runner, the
+        // dump-on-signal listener) are not user tasks.
+        tasks.retain(|t| {
+            !self.shared.callbacks.is_runner(t.id()) && !crate::dump_signal::is_helper(t.id())
+        });
         tasks
+    }
+
+    /// Every task alive on this runtime, with its state, poll count and
+    /// the await point it is suspended at: the line of the tulipa future
+    /// (`lock()`, `recv()`, `sleep(..)`, ...) it waits on (asyncio's
+    /// `Task.print_stack()` for all tasks). Its `Display` is a table,
+    /// longest idle first. Ages and idle times are known in debug mode
+    /// only. See [`Dump`](crate::task::Dump).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = tulipa::Runtime::builder().current_thread().build().unwrap();
+    /// let lock = std::sync::Arc::new(tulipa::sync::Mutex::new(()));
+    /// let held = lock.clone();
+    /// let line = line!() + 1;
+    /// let waiter = rt.spawn(async move { drop(held.lock().await) });
+    /// let guard = lock.try_lock().unwrap();
+    /// rt.block_on(tulipa::task::yield_now());
+    /// let dump = rt.handle().dump();
+    /// let task = &dump.tasks()[0];
+    /// assert_eq!(task.await_point().unwrap().location().line(), line);
+    /// println!("{dump}");
+    /// drop(guard);
+    /// rt.block_on(waiter).unwrap();
+    /// ```
+    pub fn dump(&self) -> crate::task::Dump {
+        let mut dump = match self.shared.exec.get() {
+            Some(Exec::Current(c)) => c.dump(),
+            Some(Exec::Multi(m)) => m.dump(),
+            None => crate::task::Dump::default(),
+        };
+        // The runtime's own helper tasks are not user tasks.
+        dump.retain(|t| {
+            let id = t.info().id();
+            !self.shared.callbacks.is_runner(id) && !crate::dump_signal::is_helper(id)
+        });
+        dump
+    }
+
+    /// Hands `d` to the runtime's diagnostics (`on_diagnostic`, or stderr).
+    pub(crate) fn report(&self, d: &tulipa_executor::Diagnostic) {
+        self.shared.diagnostics.report(d);
     }
 
     /// Whether the runtime runs on virtual time.

@@ -7,8 +7,8 @@ use std::panic::Location;
 use std::sync::Arc;
 
 pub use tulipa_executor::{
-    current_id, yield_now, CancelHandle, JoinError, JoinHandle, TaskId, TaskInfo, TaskOutcome,
-    YieldNow,
+    current_id, yield_now, AwaitPoint, CancelHandle, Dump, JoinError, JoinHandle, TaskDump, TaskId,
+    TaskInfo, TaskOutcome, TaskState, YieldNow,
 };
 pub use tulipa_future::{task_local, AccessError, LocalKey, TaskLocalFuture};
 

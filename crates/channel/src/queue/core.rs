@@ -210,18 +210,22 @@ impl<S: Store> Core<S> {
         }
     }
 
+    #[track_caller]
     pub(crate) fn put(&self, item: S::Item) -> Put<'_, S> {
         Put {
             core: self,
             item: Some(item),
             listener: None,
+            location: std::panic::Location::caller(),
         }
     }
 
+    #[track_caller]
     pub(crate) fn get(&self) -> Get<'_, S> {
         Get {
             core: self,
             listener: None,
+            location: std::panic::Location::caller(),
         }
     }
 
@@ -239,10 +243,12 @@ impl<S: Store> Core<S> {
         Ok(())
     }
 
+    #[track_caller]
     pub(crate) fn join(&self) -> Join<'_, S> {
         Join {
             core: self,
             listener: None,
+            location: std::panic::Location::caller(),
         }
     }
 
@@ -312,6 +318,9 @@ pub(crate) struct Put<'a, S: Store> {
     core: &'a Core<S>,
     item: Option<S::Item>,
     listener: Option<EventListener>,
+    /// Where the future was created: the task's await point while it
+    /// waits (see `tulipa_core::await_point`).
+    location: &'static std::panic::Location<'static>,
 }
 
 // The item is moved in and out by value and never pinned.
@@ -321,21 +330,29 @@ impl<S: Store> Future for Put<'_, S> {
     type Output = Result<(), PutError<S::Item>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            let item = this
-                .item
-                .take()
-                .expect("a queue put polled after it completed");
-            match this.core.put_nowait(item) {
-                Ok(()) => return Poll::Ready(Ok(())),
-                Err(PutNowaitError::Shutdown(item)) => return Poll::Ready(Err(PutError(item))),
-                Err(PutNowaitError::Full(item)) => this.item = Some(item),
+        let location = self.location;
+        #[allow(clippy::redundant_closure_call)]
+        let polled = (move || -> Poll<Self::Output> {
+            let this = &mut *self;
+            loop {
+                let item = this
+                    .item
+                    .take()
+                    .expect("a queue put polled after it completed");
+                match this.core.put_nowait(item) {
+                    Ok(()) => return Poll::Ready(Ok(())),
+                    Err(PutNowaitError::Shutdown(item)) => return Poll::Ready(Err(PutError(item))),
+                    Err(PutNowaitError::Full(item)) => this.item = Some(item),
+                }
+                if !wait_on(&this.core.putters, &mut this.listener, cx) {
+                    return Poll::Pending;
+                }
             }
-            if !wait_on(&this.core.putters, &mut this.listener, cx) {
-                return Poll::Pending;
-            }
+        })();
+        if polled.is_pending() {
+            tulipa_core::await_point::set(location);
         }
+        polled
     }
 }
 
@@ -343,23 +360,34 @@ impl<S: Store> Future for Put<'_, S> {
 pub(crate) struct Get<'a, S: Store> {
     core: &'a Core<S>,
     listener: Option<EventListener>,
+    /// Where the future was created: the task's await point while it
+    /// waits (see `tulipa_core::await_point`).
+    location: &'static std::panic::Location<'static>,
 }
 
 impl<S: Store> Future for Get<'_, S> {
     type Output = Result<S::Item, GetError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            match this.core.get_nowait() {
-                Ok(item) => return Poll::Ready(Ok(item)),
-                Err(GetNowaitError::Shutdown) => return Poll::Ready(Err(GetError)),
-                Err(GetNowaitError::Empty) => {}
+        let location = self.location;
+        #[allow(clippy::redundant_closure_call)]
+        let polled = (move || -> Poll<Self::Output> {
+            let this = &mut *self;
+            loop {
+                match this.core.get_nowait() {
+                    Ok(item) => return Poll::Ready(Ok(item)),
+                    Err(GetNowaitError::Shutdown) => return Poll::Ready(Err(GetError)),
+                    Err(GetNowaitError::Empty) => {}
+                }
+                if !wait_on(&this.core.getters, &mut this.listener, cx) {
+                    return Poll::Pending;
+                }
             }
-            if !wait_on(&this.core.getters, &mut this.listener, cx) {
-                return Poll::Pending;
-            }
+        })();
+        if polled.is_pending() {
+            tulipa_core::await_point::set(location);
         }
+        polled
     }
 }
 
@@ -367,20 +395,31 @@ impl<S: Store> Future for Get<'_, S> {
 pub(crate) struct Join<'a, S: Store> {
     core: &'a Core<S>,
     listener: Option<EventListener>,
+    /// Where the future was created: the task's await point while it
+    /// waits (see `tulipa_core::await_point`).
+    location: &'static std::panic::Location<'static>,
 }
 
 impl<S: Store> Future for Join<'_, S> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        loop {
-            if this.core.unfinished_tasks() == 0 {
-                return Poll::Ready(());
+        let location = self.location;
+        #[allow(clippy::redundant_closure_call)]
+        let polled = (move || -> Poll<()> {
+            let this = &mut *self;
+            loop {
+                if this.core.unfinished_tasks() == 0 {
+                    return Poll::Ready(());
+                }
+                if !wait_on(&this.core.joiners, &mut this.listener, cx) {
+                    return Poll::Pending;
+                }
             }
-            if !wait_on(&this.core.joiners, &mut this.listener, cx) {
-                return Poll::Pending;
-            }
+        })();
+        if polled.is_pending() {
+            tulipa_core::await_point::set(location);
         }
+        polled
     }
 }

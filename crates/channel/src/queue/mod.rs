@@ -104,8 +104,12 @@ macro_rules! queue_api {
             /// completes the future; if the future is dropped first, the
             /// item is dropped with it and was never put, and a wakeup it
             /// had received passes to the next waiting putter.
-            pub async fn put(&self, item: T) -> Result<(), PutError<T>> {
-                self.core.put(item).await
+            #[track_caller]
+            pub fn put(
+                &self,
+                item: T,
+            ) -> impl std::future::Future<Output = Result<(), PutError<T>>> + '_ {
+                self.core.put(item)
             }
 
             /// Puts `item` now if there is room.
@@ -131,8 +135,9 @@ macro_rules! queue_api {
             /// Cancel safe: an item is removed only in the poll that
             /// returns it, so dropping the future never loses one; a wakeup
             /// it had received passes to the next waiting getter.
-            pub async fn get(&self) -> Result<T, GetError> {
-                self.core.get().await
+            #[track_caller]
+            pub fn get(&self) -> impl std::future::Future<Output = Result<T, GetError>> + '_ {
+                self.core.get()
             }
 
             /// Removes and returns an item now if there is one.
@@ -164,8 +169,9 @@ macro_rules! queue_api {
             /// # Cancel safety
             ///
             /// Cancel safe: it only observes.
-            pub async fn join(&self) {
-                self.core.join().await
+            #[track_caller]
+            pub fn join(&self) -> impl std::future::Future<Output = ()> + '_ {
+                self.core.join()
             }
 
             /// Shuts the queue down (Python 3.13): puts fail from now on;

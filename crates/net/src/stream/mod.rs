@@ -79,9 +79,14 @@ pub type UnixWriter = StreamWriter<unix::OwnedWriteHalf>;
 /// # Cancel safety
 ///
 /// Cancel safe.
-pub async fn open_connection<A: ToSocketAddrs>(addr: A) -> io::Result<(TcpReader, TcpWriter)> {
-    let options = crate::ConnectOptions::new().nodelay(true);
-    Ok(from_tcp(TcpStream::connect_with(addr, &options).await?))
+#[track_caller]
+pub fn open_connection<A: ToSocketAddrs>(
+    addr: A,
+) -> impl std::future::Future<Output = io::Result<(TcpReader, TcpWriter)>> + use<A> {
+    tulipa_core::await_point::track(async move {
+        let options = crate::ConnectOptions::new().nodelay(true);
+        Ok(from_tcp(TcpStream::connect_with(addr, &options).await?))
+    })
 }
 
 /// Splits a connected [`TcpStream`] into a stream reader and writer.
@@ -100,8 +105,11 @@ pub fn from_tcp(stream: TcpStream) -> (TcpReader, TcpWriter) {
 /// # Cancel safety
 ///
 /// Cancel safe.
-pub async fn open_unix_connection<P: AsRef<Path>>(path: P) -> io::Result<(UnixReader, UnixWriter)> {
-    Ok(from_unix(UnixStream::connect(path).await?))
+#[track_caller]
+pub fn open_unix_connection<P: AsRef<Path>>(
+    path: P,
+) -> impl std::future::Future<Output = io::Result<(UnixReader, UnixWriter)>> + use<P> {
+    tulipa_core::await_point::track(async move { Ok(from_unix(UnixStream::connect(path).await?)) })
 }
 
 /// Splits a connected [`UnixStream`] into a stream reader and writer.

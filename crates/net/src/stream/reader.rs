@@ -367,18 +367,24 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     ///
     /// Cancel safe: data read from the stream stays buffered until a call
     /// returns it.
-    pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        if self.buffered() == 0 {
-            if self.eof {
+    #[track_caller]
+    pub fn read<'t0>(
+        &'t0 mut self,
+        n: usize,
+    ) -> impl std::future::Future<Output = io::Result<Vec<u8>>> + use<'t0, R> {
+        tulipa_core::await_point::track(async move {
+            if n == 0 {
                 return Ok(Vec::new());
             }
-            self.fill().await?;
-        }
-        let k = n.min(self.buffered());
-        Ok(self.take(k))
+            if self.buffered() == 0 {
+                if self.eof {
+                    return Ok(Vec::new());
+                }
+                self.fill().await?;
+            }
+            let k = n.min(self.buffered());
+            Ok(self.take(k))
+        })
     }
 
     /// Reads until end of file and returns everything.
@@ -390,10 +396,15 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     /// # Cancel safety
     ///
     /// Cancel safe: nothing is consumed unless it returns.
-    pub async fn read_to_end(&mut self) -> io::Result<Vec<u8>> {
-        while self.fill().await? > 0 {}
-        let n = self.buffered();
-        Ok(self.take(n))
+    #[track_caller]
+    pub fn read_to_end<'t0>(
+        &'t0 mut self,
+    ) -> impl std::future::Future<Output = io::Result<Vec<u8>>> + use<'t0, R> {
+        tulipa_core::await_point::track(async move {
+            while self.fill().await? > 0 {}
+            let n = self.buffered();
+            Ok(self.take(n))
+        })
     }
 
     /// Reads exactly `n` bytes.
@@ -408,20 +419,26 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     /// # Cancel safety
     ///
     /// Cancel safe: the bytes stay buffered until it returns.
-    pub async fn read_exact(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        while self.buffered() < n {
-            if self.fill().await? == 0 {
-                let partial = self.take(self.buffered());
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    IncompleteRead {
-                        partial,
-                        expected: Some(n),
-                    },
-                ));
+    #[track_caller]
+    pub fn read_exact<'t0>(
+        &'t0 mut self,
+        n: usize,
+    ) -> impl std::future::Future<Output = io::Result<Vec<u8>>> + use<'t0, R> {
+        tulipa_core::await_point::track(async move {
+            while self.buffered() < n {
+                if self.fill().await? == 0 {
+                    let partial = self.take(self.buffered());
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        IncompleteRead {
+                            partial,
+                            expected: Some(n),
+                        },
+                    ));
+                }
             }
-        }
-        Ok(self.take(n))
+            Ok(self.take(n))
+        })
     }
 
     /// Reads one line, ending with `\n` (included). At end of file returns
@@ -452,30 +469,35 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     /// # Cancel safety
     ///
     /// Cancel safe: the line stays buffered until it returns.
-    pub async fn read_line(&mut self) -> io::Result<Vec<u8>> {
-        match self.read_until(b"\n").await {
-            Ok(line) => Ok(line),
-            Err(e) => {
-                if let Some(lo) = LimitOverrun::from_io(&e) {
-                    // `consumed` is where the separator starts when it was
-                    // found, else how much was searched (all of the buffer).
-                    if self.buffer().get(lo.consumed) == Some(&b'\n') {
-                        self.consume_n(lo.consumed + 1);
-                    } else {
-                        self.consume_n(self.buffered());
+    #[track_caller]
+    pub fn read_line<'t0>(
+        &'t0 mut self,
+    ) -> impl std::future::Future<Output = io::Result<Vec<u8>>> + use<'t0, R> {
+        tulipa_core::await_point::track(async move {
+            match self.read_until(b"\n").await {
+                Ok(line) => Ok(line),
+                Err(e) => {
+                    if let Some(lo) = LimitOverrun::from_io(&e) {
+                        // `consumed` is where the separator starts when it was
+                        // found, else how much was searched (all of the buffer).
+                        if self.buffer().get(lo.consumed) == Some(&b'\n') {
+                            self.consume_n(lo.consumed + 1);
+                        } else {
+                            self.consume_n(self.buffered());
+                        }
+                        let dropped = LimitOverrun {
+                            dropped: true,
+                            ..lo.clone()
+                        };
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, dropped));
                     }
-                    let dropped = LimitOverrun {
-                        dropped: true,
-                        ..lo.clone()
-                    };
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, dropped));
-                }
-                match IncompleteRead::try_from_io(e) {
-                    Ok(inc) => Ok(inc.partial),
-                    Err(e) => Err(e),
+                    match IncompleteRead::try_from_io(e) {
+                        Ok(inc) => Ok(inc.partial),
+                        Err(e) => Err(e),
+                    }
                 }
             }
-        }
+        })
     }
 
     /// Reads until `separator` (included), asyncio's `readuntil`.
@@ -511,44 +533,50 @@ impl<R: AsyncRead + Unpin> StreamReader<R> {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
-    pub async fn read_until(&mut self, separator: &[u8]) -> io::Result<Vec<u8>> {
-        let sep_len = separator.len();
-        if sep_len == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the separator is empty: pass at least one byte, e.g. b\"\\n\"",
-            ));
-        }
-        // asyncio's `readuntil`: `offset` is where the next search starts
-        // (everything before it was searched without a match).
-        let mut offset = 0;
-        let at = loop {
-            let data = self.buffer();
-            if data.len() - offset >= sep_len {
-                if let Some(i) = find(&data[offset..], separator) {
-                    break offset + i;
-                }
-                offset = data.len() + 1 - sep_len;
-                if offset > self.limit {
-                    return Err(overrun(offset, self.limit));
-                }
-            }
-            if self.fill().await? == 0 {
-                let partial = self.take(self.buffered());
+    #[track_caller]
+    pub fn read_until<'t0, 't1>(
+        &'t0 mut self,
+        separator: &'t1 [u8],
+    ) -> impl std::future::Future<Output = io::Result<Vec<u8>>> + use<'t0, 't1, R> {
+        tulipa_core::await_point::track(async move {
+            let sep_len = separator.len();
+            if sep_len == 0 {
                 return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    IncompleteRead {
-                        partial,
-                        expected: None,
-                    },
+                    io::ErrorKind::InvalidInput,
+                    "the separator is empty: pass at least one byte, e.g. b\"\\n\"",
                 ));
             }
-        };
-        // The limit counts the data before the separator.
-        if at > self.limit {
-            return Err(overrun(at, self.limit));
-        }
-        Ok(self.take(at + sep_len))
+            // asyncio's `readuntil`: `offset` is where the next search starts
+            // (everything before it was searched without a match).
+            let mut offset = 0;
+            let at = loop {
+                let data = self.buffer();
+                if data.len() - offset >= sep_len {
+                    if let Some(i) = find(&data[offset..], separator) {
+                        break offset + i;
+                    }
+                    offset = data.len() + 1 - sep_len;
+                    if offset > self.limit {
+                        return Err(overrun(offset, self.limit));
+                    }
+                }
+                if self.fill().await? == 0 {
+                    let partial = self.take(self.buffered());
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        IncompleteRead {
+                            partial,
+                            expected: None,
+                        },
+                    ));
+                }
+            };
+            // The limit counts the data before the separator.
+            if at > self.limit {
+                return Err(overrun(at, self.limit));
+            }
+            Ok(self.take(at + sep_len))
+        })
     }
 }
 

@@ -396,17 +396,20 @@ impl Server {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn wait_closed(&self) {
-        let shared = &self.handle.shared;
-        poll_fn(|cx| {
-            let mut st = shared.lock();
-            if st.closed && st.loops == 0 && st.connections == 0 {
-                return Poll::Ready(());
-            }
-            register(&mut st.waiters, cx.waker());
-            Poll::Pending
+    #[track_caller]
+    pub fn wait_closed<'t0>(&'t0 self) -> impl std::future::Future<Output = ()> + use<'t0> {
+        tulipa_core::await_point::track(async move {
+            let shared = &self.handle.shared;
+            poll_fn(|cx| {
+                let mut st = shared.lock();
+                if st.closed && st.loops == 0 && st.connections == 0 {
+                    return Poll::Ready(());
+                }
+                register(&mut st.waiters, cx.waker());
+                Poll::Pending
+            })
+            .await;
         })
-        .await;
     }
 
     /// Serves until the server is closed (by [`close`](Server::close) from
@@ -417,17 +420,20 @@ impl Server {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping it leaves the server running.
-    pub async fn serve_forever(&self) {
-        let shared = &self.handle.shared;
-        poll_fn(|cx| {
-            let mut st = shared.lock();
-            if st.closed && st.loops == 0 {
-                return Poll::Ready(());
-            }
-            register(&mut st.waiters, cx.waker());
-            Poll::Pending
+    #[track_caller]
+    pub fn serve_forever<'t0>(&'t0 self) -> impl std::future::Future<Output = ()> + use<'t0> {
+        tulipa_core::await_point::track(async move {
+            let shared = &self.handle.shared;
+            poll_fn(|cx| {
+                let mut st = shared.lock();
+                if st.closed && st.loops == 0 {
+                    return Poll::Ready(());
+                }
+                register(&mut st.waiters, cx.waker());
+                Poll::Pending
+            })
+            .await;
         })
-        .await;
     }
 }
 

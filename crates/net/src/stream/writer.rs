@@ -366,20 +366,25 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
     ///
     /// Cancel safe: buffered bytes stay buffered, and bytes already sent
     /// are gone from the buffer.
-    pub async fn drain(&mut self) -> io::Result<()> {
-        self.take_error()?;
-        if self.buffer_size() > self.high {
-            self.flush_to(self.low).await?;
-        }
-        self.try_flush_now();
-        if self.buffer_size() > 0 && self.error.is_none() {
-            // No event loop sends the rest in the background as asyncio's
-            // transport does: wait until the socket took it, or it would
-            // sit here until the next write (a request never sent while its
-            // writer waits for the response).
-            self.flush_to(0).await?;
-        }
-        self.take_error()
+    #[track_caller]
+    pub fn drain<'t0>(
+        &'t0 mut self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0, W> {
+        tulipa_core::await_point::track(async move {
+            self.take_error()?;
+            if self.buffer_size() > self.high {
+                self.flush_to(self.low).await?;
+            }
+            self.try_flush_now();
+            if self.buffer_size() > 0 && self.error.is_none() {
+                // No event loop sends the rest in the background as asyncio's
+                // transport does: wait until the socket took it, or it would
+                // sit here until the next write (a request never sent while its
+                // writer waits for the response).
+                self.flush_to(0).await?;
+            }
+            self.take_error()
+        })
     }
 
     /// Sends every buffered byte and flushes the inner writer.
@@ -391,10 +396,15 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`drain`](StreamWriter::drain).
-    pub async fn flush(&mut self) -> io::Result<()> {
-        self.take_error()?;
-        self.flush_to(0).await?;
-        poll_fn(|cx| Pin::new(&mut self.inner).poll_flush(cx)).await
+    #[track_caller]
+    pub fn flush<'t0>(
+        &'t0 mut self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0, W> {
+        tulipa_core::await_point::track(async move {
+            self.take_error()?;
+            self.flush_to(0).await?;
+            poll_fn(|cx| Pin::new(&mut self.inner).poll_flush(cx)).await
+        })
     }
 
     /// Sends what is buffered, then shuts down the write direction (the
@@ -410,21 +420,26 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
     ///
     /// Cancel safe, as [`drain`](StreamWriter::drain); the shutdown itself
     /// does not wait.
-    pub async fn write_eof(&mut self) -> io::Result<()> {
-        if !self.can_write_eof {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "this stream writer cannot write end of file (half-close): \
-                 it was not made with StreamWriter::with_write_eof",
-            ));
-        }
-        if self.eof_written {
-            return Ok(());
-        }
-        self.flush().await?;
-        poll_fn(|cx| Pin::new(&mut self.inner).poll_close(cx)).await?;
-        self.eof_written = true;
-        Ok(())
+    #[track_caller]
+    pub fn write_eof<'t0>(
+        &'t0 mut self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0, W> {
+        tulipa_core::await_point::track(async move {
+            if !self.can_write_eof {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "this stream writer cannot write end of file (half-close): \
+                     it was not made with StreamWriter::with_write_eof",
+                ));
+            }
+            if self.eof_written {
+                return Ok(());
+            }
+            self.flush().await?;
+            poll_fn(|cx| Pin::new(&mut self.inner).poll_close(cx)).await?;
+            self.eof_written = true;
+            Ok(())
+        })
     }
 
     /// Closes the writer (if [`close`](StreamWriter::close) was not
@@ -443,27 +458,32 @@ impl<W: AsyncWrite + Unpin> StreamWriter<W> {
     /// # Cancel safety
     ///
     /// Cancel safe: calling it again finishes the job.
-    pub async fn wait_closed(&mut self) -> io::Result<()> {
-        self.closing = true;
-        if self.closed {
-            return Ok(());
-        }
-        self.take_error()?;
-        self.flush_to(0).await?;
-        let res = if self.eof_written {
-            Ok(())
-        } else {
-            poll_fn(|cx| Pin::new(&mut self.inner).poll_close(cx)).await
-        };
-        if let Some(close_connection) = self.close_connection {
-            // The reader must see the end even if the goodbye failed.
-            let closed = close_connection(&self.inner);
+    #[track_caller]
+    pub fn wait_closed<'t0>(
+        &'t0 mut self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0, W> {
+        tulipa_core::await_point::track(async move {
+            self.closing = true;
+            if self.closed {
+                return Ok(());
+            }
+            self.take_error()?;
+            self.flush_to(0).await?;
+            let res = if self.eof_written {
+                Ok(())
+            } else {
+                poll_fn(|cx| Pin::new(&mut self.inner).poll_close(cx)).await
+            };
+            if let Some(close_connection) = self.close_connection {
+                // The reader must see the end even if the goodbye failed.
+                let closed = close_connection(&self.inner);
+                self.closed = true;
+                return res.and(closed);
+            }
+            res?;
             self.closed = true;
-            return res.and(closed);
-        }
-        res?;
-        self.closed = true;
-        Ok(())
+            Ok(())
+        })
     }
 }
 

@@ -134,8 +134,13 @@ impl TcpListener {
     /// # Cancel safety
     ///
     /// Cancel safe: no connection is accepted unless the future completes.
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    #[track_caller]
+    pub fn accept<'t0>(
+        &'t0 self,
+    ) -> impl std::future::Future<Output = io::Result<(TcpStream, SocketAddr)>> + use<'t0> {
+        tulipa_core::await_point::track(async move {
+            std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        })
     }
 
     /// Polls for a connection; see [`accept`](TcpListener::accept).

@@ -240,24 +240,31 @@ impl TcpSocket {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future closes the socket.
-    pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
-        match self.inner.connect(&addr.into()) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
-            Err(e) => return Err(e),
-        }
-        let stream = TcpStream::from_nonblocking(self.inner.into())?;
-        loop {
-            if let Some(e) = stream.io.get_ref().take_error()? {
-                return Err(e);
-            }
-            match stream.peer_addr() {
-                Ok(_) => return Ok(stream),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+    #[track_caller]
+    pub fn connect(
+        self,
+        addr: SocketAddr,
+    ) -> impl std::future::Future<Output = io::Result<TcpStream>> + use<> {
+        tulipa_core::await_point::track(async move {
+            match self.inner.connect(&addr.into()) {
+                Ok(()) => {}
+                Err(e)
+                    if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
                 Err(e) => return Err(e),
             }
-            stream.io.writable().await?;
-        }
+            let stream = TcpStream::from_nonblocking(self.inner.into())?;
+            loop {
+                if let Some(e) = stream.io.get_ref().take_error()? {
+                    return Err(e);
+                }
+                match stream.peer_addr() {
+                    Ok(_) => return Ok(stream),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                    Err(e) => return Err(e),
+                }
+                stream.io.writable().await?;
+            }
+        })
     }
 }
 

@@ -82,8 +82,13 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future closes every socket it opened.
-    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        connect::connect(&addr, &ConnectOptions::default()).await
+    #[track_caller]
+    pub fn connect<A: ToSocketAddrs>(
+        addr: A,
+    ) -> impl std::future::Future<Output = io::Result<TcpStream>> + use<A> {
+        tulipa_core::await_point::track(async move {
+            connect::connect(&addr, &ConnectOptions::default()).await
+        })
     }
 
     /// Connects to `addr` with the given [`ConnectOptions`].
@@ -114,11 +119,12 @@ impl TcpStream {
     /// })?;
     /// # std::io::Result::Ok(())
     /// ```
-    pub async fn connect_with<A: ToSocketAddrs>(
+    #[track_caller]
+    pub fn connect_with<'t0, A: ToSocketAddrs>(
         addr: A,
-        options: &ConnectOptions,
-    ) -> io::Result<TcpStream> {
-        connect::connect(&addr, options).await
+        options: &'t0 ConnectOptions,
+    ) -> impl std::future::Future<Output = io::Result<TcpStream>> + use<'t0, A> {
+        tulipa_core::await_point::track(async move { connect::connect(&addr, options).await })
     }
 
     /// Connects to `addr`, failing with
@@ -132,11 +138,14 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`connect`](TcpStream::connect).
-    pub async fn connect_timeout<A: ToSocketAddrs>(
+    #[track_caller]
+    pub fn connect_timeout<A: ToSocketAddrs>(
         addr: A,
         timeout: Duration,
-    ) -> io::Result<TcpStream> {
-        connect::connect(&addr, &ConnectOptions::new().timeout(timeout)).await
+    ) -> impl std::future::Future<Output = io::Result<TcpStream>> + use<A> {
+        tulipa_core::await_point::track(async move {
+            connect::connect(&addr, &ConnectOptions::new().timeout(timeout)).await
+        })
     }
 
     /// Wraps a connected std stream, putting it in non-blocking mode and
@@ -305,8 +314,12 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel safe: nothing is consumed.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.peek(buf)).await
+    #[track_caller]
+    pub fn peek<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(async move { self.io.read_with(|s| s.peek(buf)).await })
     }
 
     /// Waits until the stream may be readable (see
@@ -319,8 +332,11 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
+    #[track_caller]
+    pub fn readable<'t0>(
+        &'t0 self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0> {
+        tulipa_core::await_point::track(async move { self.io.readable().await })
     }
 
     /// Waits until the stream may be writable (see
@@ -333,8 +349,11 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
+    #[track_caller]
+    pub fn writable<'t0>(
+        &'t0 self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0> {
+        tulipa_core::await_point::track(async move { self.io.writable().await })
     }
 
     /// Reads without waiting: [`WouldBlock`](io::ErrorKind::WouldBlock)
@@ -501,8 +520,12 @@ impl crate::split::OwnedReadHalf<TcpStream> {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.as_stream().peek(buf).await
+    #[track_caller]
+    pub fn peek<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(async move { self.as_stream().peek(buf).await })
     }
 }
 

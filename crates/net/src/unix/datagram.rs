@@ -147,9 +147,16 @@ impl UnixDatagram {
     /// # Cancel safety
     ///
     /// Cancel safe: the datagram is sent whole or not at all.
-    pub async fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
-        let path = path.as_ref();
-        self.io.write_with(|s| s.send_to(buf, path)).await
+    #[track_caller]
+    pub fn send_to<'t0, 't1, P: AsRef<Path>>(
+        &'t0 self,
+        buf: &'t1 [u8],
+        path: P,
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1, P> {
+        tulipa_core::await_point::track(async move {
+            let path = path.as_ref();
+            self.io.write_with(|s| s.send_to(buf, path)).await
+        })
     }
 
     /// Receives a datagram; returns its length and sender.
@@ -161,8 +168,14 @@ impl UnixDatagram {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.read_with(|s| s.recv_from(buf)).await
+    #[track_caller]
+    pub fn recv_from<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<(usize, SocketAddr)>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(
+            async move { self.io.read_with(|s| s.recv_from(buf)).await },
+        )
     }
 
     /// Sends a datagram to the connected peer.
@@ -175,8 +188,12 @@ impl UnixDatagram {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
+    #[track_caller]
+    pub fn send<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(async move { self.io.write_with(|s| s.send(buf)).await })
     }
 
     /// Receives a datagram from the connected peer.
@@ -188,8 +205,12 @@ impl UnixDatagram {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
+    #[track_caller]
+    pub fn recv<'t0, 't1>(
+        &'t0 self,
+        buf: &'t1 mut [u8],
+    ) -> impl std::future::Future<Output = io::Result<usize>> + use<'t0, 't1> {
+        tulipa_core::await_point::track(async move { self.io.read_with(|s| s.recv(buf)).await })
     }
 
     /// Shuts down reading, writing, or both.

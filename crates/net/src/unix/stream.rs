@@ -52,26 +52,32 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future closes the socket.
-    pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
-        let addr = SockAddr::unix(path)?;
-        let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking(), None)?;
-        match socket.connect(&addr) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
-            Err(e) => return Err(e),
-        }
-        let stream = UnixStream::from_nonblocking(socket.into())?;
-        loop {
-            if let Some(e) = stream.io.get_ref().take_error()? {
-                return Err(e);
-            }
-            match stream.io.get_ref().peer_addr() {
-                Ok(_) => return Ok(stream),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+    #[track_caller]
+    pub fn connect<P: AsRef<Path>>(
+        path: P,
+    ) -> impl std::future::Future<Output = io::Result<UnixStream>> + use<P> {
+        tulipa_core::await_point::track(async move {
+            let addr = SockAddr::unix(path)?;
+            let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking(), None)?;
+            match socket.connect(&addr) {
+                Ok(()) => {}
+                Err(e)
+                    if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
                 Err(e) => return Err(e),
             }
-            stream.io.writable().await?;
-        }
+            let stream = UnixStream::from_nonblocking(socket.into())?;
+            loop {
+                if let Some(e) = stream.io.get_ref().take_error()? {
+                    return Err(e);
+                }
+                match stream.io.get_ref().peer_addr() {
+                    Ok(_) => return Ok(stream),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                    Err(e) => return Err(e),
+                }
+                stream.io.writable().await?;
+            }
+        })
     }
 
     /// A pair of connected sockets (`socketpair(2)`).
@@ -164,8 +170,11 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
+    #[track_caller]
+    pub fn readable<'t0>(
+        &'t0 self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0> {
+        tulipa_core::await_point::track(async move { self.io.readable().await })
     }
 
     /// Waits until the socket may be writable.
@@ -177,8 +186,11 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
+    #[track_caller]
+    pub fn writable<'t0>(
+        &'t0 self,
+    ) -> impl std::future::Future<Output = io::Result<()>> + use<'t0> {
+        tulipa_core::await_point::track(async move { self.io.writable().await })
     }
 
     /// Splits the stream into borrowed read and write halves.

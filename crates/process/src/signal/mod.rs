@@ -292,8 +292,11 @@ impl Signals {
     /// # Cancel safety
     ///
     /// Cancel safe: a delivery is consumed only when this returns it.
-    pub async fn recv(&mut self) -> Signal {
-        futures_lite::future::poll_fn(|cx| self.poll_recv(cx)).await
+    #[track_caller]
+    pub fn recv<'t0>(&'t0 mut self) -> impl std::future::Future<Output = Signal> + use<'t0> {
+        tulipa_core::await_point::track(async move {
+            futures_lite::future::poll_fn(|cx| self.poll_recv(cx)).await
+        })
     }
 
     /// Polls for the next delivery of one of the signals.

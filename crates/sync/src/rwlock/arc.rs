@@ -23,6 +23,7 @@ impl<T: ?Sized> RwLock<T> {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`read`](RwLock::read).
+    #[track_caller]
     pub fn read_arc(self: &Arc<Self>) -> ReadArc<T> {
         ReadArc {
             lock: Some(self.clone()),
@@ -46,6 +47,7 @@ impl<T: ?Sized> RwLock<T> {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`write`](RwLock::write).
+    #[track_caller]
     pub fn write_arc(self: &Arc<Self>) -> WriteArc<T> {
         WriteArc {
             lock: Some(self.clone()),
@@ -65,6 +67,7 @@ impl<T: ?Sized> RwLock<T> {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`upgradable_read`](RwLock::upgradable_read).
+    #[track_caller]
     pub fn upgradable_read_arc(self: &Arc<Self>) -> UpgradableReadArc<T> {
         UpgradableReadArc {
             lock: Some(self.clone()),
@@ -299,6 +302,7 @@ impl<T: ?Sized> RwLockUpgradableReadGuardArc<T> {
     ///
     /// Dropping the future drops the upgradable guard too (the read lock
     /// is released) and returns the reader permits it had collected.
+    #[track_caller]
     pub fn upgrade(guard: Self) -> UpgradeArc<T> {
         UpgradeArc {
             guard: Some(guard),

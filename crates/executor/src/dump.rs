@@ -1,0 +1,367 @@
+//! Task dumps: every live task and the await point it is suspended at
+//! (asyncio's `Task.print_stack()`, Go's SIGQUIT dump).
+//!
+//! # What each task records
+//!
+//! Every task's metadata holds a [`Trace`]:
+//!
+//! - its state: *scheduled* (set by the schedule function, before the task
+//!   is queued), *running* (set when a poll starts), *idle* (set when a poll
+//!   returns `Pending`). async-task calls the schedule function only when
+//!   the task is not running, or after the poll that was woken has
+//!   returned, so the three stores never race each other: each one is made
+//!   by the one thread that owns the task at that moment, and plain relaxed
+//!   stores suffice. A dump reads them without synchronising: it is a
+//!   snapshot for people, not a synchronisation point.
+//! - its await point: before each poll the executor clears
+//!   [`tulipa_core::await_point`]'s thread-local, and after a `Pending`
+//!   poll it stores the location a tulipa future recorded there. When no
+//!   tulipa future recorded one (the task waits on a future tulipa does not
+//!   know), the previous point is kept and flagged as only the last known.
+//! - in debug mode only, the spawn time and the end of the last poll: debug
+//!   mode reads the clock around every poll already, so ages and idle times
+//!   cost nothing more there; without debug mode they are unknown (the dump
+//!   says `-`), because a clock read on every poll would cost more than the
+//!   whole await-point recording.
+//!
+//! # Cost with debug mode off
+//!
+//! Per poll: two thread-local accesses (clear, take), two relaxed stores of
+//! the state, and a relaxed store of the await point when it changed. Per
+//! wake: one relaxed store. Nothing allocates.
+
+use std::fmt;
+use std::panic::Location;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::meta::{TaskInfo, TaskMeta};
+
+const SCHEDULED: u8 = 0;
+const RUNNING: u8 = 1;
+const IDLE: u8 = 2;
+
+/// The per-task record a dump reads (see the module docs).
+pub(crate) struct Trace {
+    state: AtomicU8,
+    /// The last await point recorded by a tulipa future; null if none yet.
+    point: AtomicPtr<Location<'static>>,
+    /// Whether the last `Pending` poll recorded `point` (else it is only the
+    /// last known point).
+    exact: AtomicBool,
+    /// Debug mode: when the task was spawned.
+    spawned: Option<Instant>,
+    /// Debug mode: nanoseconds from `spawned` to the end of the last poll,
+    /// plus one; zero before the first poll ends.
+    last_poll: AtomicU64,
+}
+
+impl Trace {
+    /// A fresh record; with `timed` (debug mode), the spawn time is taken.
+    pub(crate) fn new(timed: bool) -> Trace {
+        Trace {
+            state: AtomicU8::new(SCHEDULED),
+            point: AtomicPtr::new(ptr::null_mut()),
+            exact: AtomicBool::new(false),
+            spawned: timed.then(Instant::now),
+            last_poll: AtomicU64::new(0),
+        }
+    }
+
+    /// The task is about to be queued.
+    #[inline]
+    pub(crate) fn scheduled(&self) {
+        self.state.store(SCHEDULED, Ordering::Relaxed);
+    }
+
+    /// A poll starts: clears the thread's await point.
+    #[inline]
+    pub(crate) fn poll_start(&self) {
+        self.state.store(RUNNING, Ordering::Relaxed);
+        tulipa_core::await_point::clear();
+    }
+
+    /// A poll returned `Pending`: stores where it waits.
+    #[inline]
+    pub(crate) fn poll_pending(&self) {
+        match tulipa_core::await_point::take() {
+            Some(location) => {
+                let location = ptr::from_ref(location).cast_mut();
+                if self.point.load(Ordering::Relaxed) != location {
+                    self.point.store(location, Ordering::Relaxed);
+                }
+                if !self.exact.load(Ordering::Relaxed) {
+                    self.exact.store(true, Ordering::Relaxed);
+                }
+            }
+            None => {
+                if self.exact.load(Ordering::Relaxed) {
+                    self.exact.store(false, Ordering::Relaxed);
+                }
+            }
+        }
+        self.state.store(IDLE, Ordering::Relaxed);
+    }
+
+    /// Debug mode: a poll ended at `end`.
+    pub(crate) fn poll_end(&self, end: Instant) {
+        if let Some(spawned) = self.spawned {
+            let nanos = end.saturating_duration_since(spawned).as_nanos();
+            let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
+            self.last_poll.store(nanos + 1, Ordering::Relaxed);
+        }
+    }
+
+    fn snapshot(&self, meta: &TaskMeta, now: Instant) -> TaskDump {
+        let state = match self.state.load(Ordering::Relaxed) {
+            RUNNING => TaskState::Running,
+            IDLE => TaskState::Idle,
+            _ => TaskState::Scheduled,
+        };
+        let point = self.point.load(Ordering::Relaxed);
+        // SAFETY: `point` is null or was made from a `&'static Location`
+        // in `poll_pending`: it is valid for reads forever.
+        let point = unsafe { point.as_ref() }.map(|location| AwaitPoint {
+            location,
+            last_known: !self.exact.load(Ordering::Relaxed),
+        });
+        let age = self.spawned.map(|s| now.saturating_duration_since(s));
+        let idle = match (self.spawned, self.last_poll.load(Ordering::Relaxed)) {
+            (Some(spawned), n) if n > 0 => {
+                Some(now.saturating_duration_since(spawned + Duration::from_nanos(n - 1)))
+            }
+            _ => None,
+        };
+        TaskDump {
+            info: meta.info(),
+            state,
+            polls: meta.polls.load(Ordering::Relaxed),
+            age,
+            idle,
+            await_point: point,
+        }
+    }
+}
+
+/// What a task was doing when the dump was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TaskState {
+    /// Being polled on some thread.
+    Running,
+    /// Woken and queued: it runs when a worker gets to it.
+    Scheduled,
+    /// Suspended, waiting for a wake-up.
+    Idle,
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            TaskState::Running => "running",
+            TaskState::Scheduled => "scheduled",
+            TaskState::Idle => "idle",
+        })
+    }
+}
+
+/// Where a task is suspended: the source location of the tulipa future it
+/// waits on (the `mutex.lock()`, `rx.recv()` or `sleep(..)` in the user's
+/// code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AwaitPoint {
+    location: &'static Location<'static>,
+    last_known: bool,
+}
+
+impl AwaitPoint {
+    /// The source location where the waiting future was created.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+
+    /// Whether this is only the last point known: the task's latest poll
+    /// returned `Pending` from a future that is not tulipa's (it recorded
+    /// no point), so the task may wait elsewhere now.
+    pub fn is_last_known(&self) -> bool {
+        self.last_known
+    }
+}
+
+impl fmt::Display for AwaitPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.last_known {
+            write!(
+                f,
+                "{} (last known; now on a non-tulipa future)",
+                self.location
+            )
+        } else {
+            write!(f, "{}", self.location)
+        }
+    }
+}
+
+/// One task in a [`Dump`].
+#[derive(Clone, Debug)]
+pub struct TaskDump {
+    info: TaskInfo,
+    state: TaskState,
+    polls: u64,
+    age: Option<Duration>,
+    idle: Option<Duration>,
+    await_point: Option<AwaitPoint>,
+}
+
+impl TaskDump {
+    /// The task's id, name and spawn location.
+    pub fn info(&self) -> &TaskInfo {
+        &self.info
+    }
+
+    /// Running, scheduled or idle.
+    pub fn state(&self) -> TaskState {
+        self.state
+    }
+
+    /// How many times the task has been polled.
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+
+    /// How long ago the task was spawned; `None` unless the executor runs
+    /// in debug mode (see [`Dump`]).
+    pub fn age(&self) -> Option<Duration> {
+        self.age
+    }
+
+    /// How long ago the task's last poll ended; `None` unless the executor
+    /// runs in debug mode, or if it was never polled.
+    pub fn idle_for(&self) -> Option<Duration> {
+        self.idle
+    }
+
+    /// Where the task is suspended, if any tulipa future recorded it.
+    pub fn await_point(&self) -> Option<AwaitPoint> {
+        self.await_point
+    }
+}
+
+/// Every live task of an executor (or a runtime) at one moment: from
+/// `CurrentThread::dump`, `MultiThreadHandle::dump` or the facade's
+/// `Handle::dump`.
+///
+/// `Display` prints a table, longest idle first (tasks whose idle time is
+/// unknown last, by id): a deadlock shows as tasks idle for a long time at
+/// `lock()` calls in the user's code.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use tulipa_core::ThreadParker;
+/// use tulipa_executor::{CurrentThread, SpawnOptions, TaskState};
+///
+/// let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+/// let _stuck = ex.spawn(SpawnOptions::new().name("stuck"), std::future::pending::<()>());
+/// ex.block_on(tulipa_executor::yield_now());
+/// let dump = ex.dump();
+/// assert_eq!(dump.tasks()[0].info().name(), Some("stuck"));
+/// assert_eq!(dump.tasks()[0].state(), TaskState::Idle);
+/// println!("{dump}");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Dump {
+    tasks: Vec<TaskDump>,
+}
+
+impl Dump {
+    /// Reads every task of `registry`.
+    pub(crate) fn collect(registry: &crate::registry::Registry) -> Dump {
+        let now = Instant::now();
+        let mut tasks = Vec::new();
+        registry.for_each_meta(|m| tasks.push(m.trace.snapshot(m, now)));
+        let mut dump = Dump { tasks };
+        dump.sort();
+        dump
+    }
+
+    fn sort(&mut self) {
+        self.tasks.sort_by(|a, b| {
+            // Longest idle first; unknown idle times after, by id.
+            b.idle
+                .cmp(&a.idle)
+                .then_with(|| a.info.id().cmp(&b.info.id()))
+        });
+    }
+
+    /// The tasks, longest idle first.
+    pub fn tasks(&self) -> &[TaskDump] {
+        &self.tasks
+    }
+
+    /// The number of tasks.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether there are no tasks.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// Keeps only the tasks for which `f` returns true (a runtime leaves
+    /// out its own helper tasks).
+    pub fn retain(&mut self, f: impl FnMut(&TaskDump) -> bool) {
+        self.tasks.retain(f);
+    }
+}
+
+/// A duration for the table, or `-` when unknown.
+struct Cell(Option<Duration>);
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => f.pad(&format!("{d:.1?}")),
+            None => f.pad("-"),
+        }
+    }
+}
+
+impl fmt::Display for Dump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "tulipa task dump: {} live task(s)", self.tasks.len())?;
+        let name_width = self
+            .tasks
+            .iter()
+            .map(|t| t.info.name().unwrap_or("").len())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        writeln!(
+            f,
+            "{:>6}  {:<name_width$}  {:<9}  {:>6}  {:>9}  {:>9}  waiting at / spawned at",
+            "id", "name", "state", "polls", "age", "idle",
+        )?;
+        for t in &self.tasks {
+            write!(
+                f,
+                "{:>6}  {:<name_width$}  {:<9}  {:>6}  {:>9}  {:>9}  ",
+                t.info.id(),
+                t.info.name().unwrap_or(""),
+                t.state,
+                t.polls,
+                Cell(t.age),
+                Cell(t.idle),
+            )?;
+            match t.await_point {
+                Some(p) => write!(f, "{p}")?,
+                None => write!(f, "-")?,
+            }
+            writeln!(f, " / {}", t.info.location())?;
+        }
+        Ok(())
+    }
+}
