@@ -123,6 +123,9 @@ pub(crate) struct Source {
     /// A short read drains the read side (a byte stream, on a backend that
     /// reports read-hangup).
     short_read_drains: AtomicBool,
+    /// Reads go through `recvmsg` with `TCP_INQ`, which says whether they
+    /// left the socket empty (a TCP stream on Linux; see `sys::tcp_inq`).
+    tcp_inq: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -192,6 +195,7 @@ impl Source {
             key,
             readiness: AtomicUsize::new(READY[READ] | READY[WRITE]),
             short_read_drains: AtomicBool::new(false),
+            tcp_inq: AtomicBool::new(false),
             state: Mutex::new(State {
                 registered: true,
                 dirs: Default::default(),
@@ -231,6 +235,16 @@ impl Source {
     /// Whether a short read drained the read side.
     pub(crate) fn short_read_drains(&self) -> bool {
         self.short_read_drains.load(Ordering::Relaxed)
+    }
+
+    /// Marks the source a TCP stream whose reads report the bytes left.
+    pub(crate) fn set_tcp_inq(&self) {
+        self.tcp_inq.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether reads go through `recvmsg` with `TCP_INQ`.
+    pub(crate) fn tcp_inq(&self) -> bool {
+        self.tcp_inq.load(Ordering::Relaxed)
     }
 
     /// Handles one delivered event: records it in the readiness word, then

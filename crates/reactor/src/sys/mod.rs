@@ -40,6 +40,8 @@ use std::time::Duration;
 #[cfg(target_os = "linux")]
 mod epoll;
 mod portable;
+#[cfg(target_os = "linux")]
+pub(crate) mod tcp_inq;
 
 /// The environment variable that picks a backend: `epoll` (Linux only) or
 /// `portable`. Unset means the best one for the platform.
