@@ -1,4 +1,6 @@
 //! [`Async<T>`]: an I/O object registered with a reactor.
+// Unsafe here: registers the descriptor it owns (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};

@@ -82,11 +82,13 @@
 //! must have an edge-triggered mode (epoll, kqueue); Linux is the tested
 //! target.
 #![cfg(unix)]
+// Unsafe only in the files that allow it: the OS edge (`sys`), and the
+// registration of raw descriptors (`reactor`, `source`, `async_fd`).
+#![deny(unsafe_code)]
 
 mod async_fd;
 mod park;
 mod reactor;
-mod slab;
 mod source;
 mod sync;
 mod sys;

@@ -54,6 +54,8 @@
 //! `deregister` clears `registered` and deletes the descriptor under the
 //! same lock, which is what makes it sound for a waiter to borrow the raw
 //! descriptor while it sees `registered`.
+// Unsafe here: borrows the registered descriptor, valid while `registered` is true (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
@@ -62,8 +64,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use crate::reactor::{shutdown_error, Inner};
-use crate::slab::Slab;
 use crate::sys::{Ev, Poller};
+use slab::Slab;
 
 /// Index of the read direction in [`State::dirs`].
 pub(crate) const READ: usize = 0;
@@ -153,7 +155,7 @@ impl Direction {
     /// Takes every waker of this direction into `out`.
     fn drain_wakers(&mut self, out: &mut Vec<Waker>) {
         if self.waiting > 0 {
-            out.extend(self.waiters.iter_mut().filter_map(Option::take));
+            out.extend(self.waiters.iter_mut().filter_map(|(_, w)| w.take()));
             self.waiting = 0;
         }
         out.append(&mut self.poll_wakers);
@@ -475,7 +477,7 @@ impl<'a> Waiter<'a> {
     fn unregister(&mut self, st: &mut State) -> Option<Waker> {
         let idx = self.slot.take()?;
         let d = &mut st.dirs[self.dir];
-        let waker = d.waiters.remove(idx).flatten();
+        let waker = d.waiters.try_remove(idx).flatten();
         if waker.is_some() {
             d.waiting -= 1;
         }

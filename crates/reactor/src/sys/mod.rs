@@ -32,6 +32,8 @@
 //!
 //! The backend is chosen per reactor when it is created (an enum, not a
 //! cfg), so one build runs both.
+// Unsafe here: `Poller::add` takes a raw descriptor the caller keeps open (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};

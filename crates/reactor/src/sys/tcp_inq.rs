@@ -11,6 +11,8 @@
 //! data is left, the kernel reports one byte left (`tcp_inq_hint`), so the
 //! reader reads again and sees the end of file instead of waiting for an
 //! edge that will not come.
+// Unsafe here: `setsockopt` and `recvmsg` through libc (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::io::{self, IoSliceMut};
 use std::mem;
