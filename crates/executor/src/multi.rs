@@ -36,7 +36,10 @@
 //!   driver is then free: the next worker to go idle takes it, and a
 //!   worker that went idle on its parker meanwhile is woken by the next
 //!   task queued. (Before, every return from the driver woke another
-//!   worker to take it over: one wakeup per I/O event.)
+//!   worker to take it over: one wakeup per I/O event.) A worker that has
+//!   run `BUDGET` tasks since it last slept polls the driver without
+//!   blocking, under the same rule; the count restarts at every sleep, so
+//!   a worker that sleeps between messages never makes that poll.
 //!
 //! Lock order: the idle-list lock and registry shard locks are leaves;
 //! nothing is woken, run or dropped while holding them.
@@ -287,8 +290,8 @@ struct WorkerTls {
     index: Cell<usize>,
     polling: Cell<bool>,
     /// Set while this worker is blocked in (or dispatching from) the
-    /// driver with nothing else to do: what the driver wakes is this
-    /// worker's next work.
+    /// driver with nothing else to do, or polls it between tasks: what the
+    /// driver wakes is this worker's next work.
     driving: Cell<bool>,
     lifo: RefCell<Option<Task>>,
 }
@@ -562,6 +565,10 @@ struct Worker<'a> {
     index: usize,
     parker: parking::Parker,
     tick: u32,
+    /// Tasks run since this worker last slept (in the driver or on its
+    /// parker); after `BUDGET` of them it polls the driver without
+    /// blocking.
+    ran_since_sleep: u32,
     lifo_in_a_row: u32,
     rng: u32,
 }
@@ -591,6 +598,7 @@ fn worker_main(shared: &Arc<MtShared>, index: usize, parker: parking::Parker) {
         index,
         parker,
         tick: 0,
+        ran_since_sleep: 0,
         lifo_in_a_row: 0,
         rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
     };
@@ -625,8 +633,22 @@ impl Worker<'_> {
                     WORKER.with(|w| w.polling.set(true));
                     task.run();
                     WORKER.with(|w| w.polling.set(false));
-                    if self.tick.is_multiple_of(BUDGET as u32) {
+                    // Busy for `BUDGET` tasks in a row: let I/O and timers
+                    // make progress. Counted from the last sleep, not by
+                    // `tick` (which also counts sleeps): a worker that sleeps
+                    // between tasks has just polled the driver, and a
+                    // non-blocking poll right after a task would take the
+                    // event a ping-pong's next message brings and hand the
+                    // task to another worker (a futex and a thread wakeup
+                    // every few dozen messages). What this poll wakes is
+                    // treated like what an idle driver wakes: the first task
+                    // stays here (LIFO slot), only more is shared.
+                    self.ran_since_sleep += 1;
+                    if self.ran_since_sleep >= BUDGET as u32 {
+                        self.ran_since_sleep = 0;
+                        WORKER.with(|w| w.driving.set(true));
                         self.shared.driver.park(Some(Duration::ZERO));
+                        WORKER.with(|w| w.driving.set(false));
                     }
                 }
                 None => {
@@ -637,6 +659,7 @@ impl Worker<'_> {
                         }
                     }
                     let (notified, drove) = self.park();
+                    self.ran_since_sleep = 0;
                     searching = notified;
                     just_drove = drove;
                 }
