@@ -300,6 +300,43 @@ impl<T: AsFd> Async<T> {
         self.source.poll_ready(self.inner(), WRITE, cx)
     }
 
+    /// Polls a non-blocking read-side operation: runs `op` only while the
+    /// source reads ready, and when `op` says `WouldBlock` clears that
+    /// readiness, registers `cx`'s waker and returns `Pending` until the
+    /// next event. The poll form of [`read_with`](Async::read_with), for
+    /// `poll_*` methods (an accept loop): unlike trying `op` first and then
+    /// asking [`poll_readable`](Async::poll_readable), it never runs an
+    /// operation that can only fail.
+    ///
+    /// # Errors
+    ///
+    /// As for [`read_with`](Async::read_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::{TcpListener, TcpStream};
+    /// use tulipa_reactor::Async;
+    ///
+    /// let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
+    /// let _client = TcpStream::connect(listener.get_ref().local_addr()?)?;
+    /// let (_stream, _addr) = futures_lite::future::block_on(futures_lite::future::poll_fn(
+    ///     |cx| listener.poll_read_with(cx, |l| l.accept()),
+    /// ))?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        poll_io(&self.source, self.inner(), cx, READ, None, || {
+            op(io).map(Opaque)
+        })
+        .map_ok(|r| r.0)
+    }
+
     /// Runs a non-blocking read-side operation until it stops saying
     /// `WouldBlock`, waiting for read readiness between tries.
     ///
@@ -464,7 +501,7 @@ impl<T: AsFd> Async<T> {
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>>
     where
-        R: Into<ReadCount> + Copy,
+        R: Counted,
     {
         let mut op = op;
         let io = self.get_ref();
@@ -480,7 +517,7 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> Poll<io::Result<R>>
     where
-        R: Into<ReadCount> + Copy,
+        R: Counted,
     {
         let (source, inner, io) = self.parts_mut();
         poll_io(source, inner, cx, dir, want, || op(io))
@@ -572,8 +609,15 @@ pub(crate) struct ReadCount {
     drained: bool,
 }
 
-impl From<usize> for ReadCount {
-    fn from(n: usize) -> ReadCount {
+/// What an operation's result says about how much it read.
+pub(crate) trait Counted {
+    /// The count, if the result is a read's.
+    fn read_count(&self) -> ReadCount;
+}
+
+impl Counted for usize {
+    fn read_count(&self) -> ReadCount {
+        let n = *self;
         ReadCount {
             n: Some(n),
             drained: false,
@@ -581,8 +625,21 @@ impl From<usize> for ReadCount {
     }
 }
 
-impl From<()> for ReadCount {
-    fn from((): ()) -> ReadCount {
+impl Counted for () {
+    fn read_count(&self) -> ReadCount {
+        ReadCount {
+            n: None,
+            drained: false,
+        }
+    }
+}
+
+/// The value of a [`Async::poll_read_with`] operation: says nothing about
+/// a read count.
+struct Opaque<R>(R);
+
+impl<R> Counted for Opaque<R> {
+    fn read_count(&self) -> ReadCount {
         ReadCount {
             n: None,
             drained: false,
@@ -599,8 +656,9 @@ struct HintedRead {
 }
 
 #[cfg(target_os = "linux")]
-impl From<HintedRead> for ReadCount {
-    fn from(r: HintedRead) -> ReadCount {
+impl Counted for HintedRead {
+    fn read_count(&self) -> ReadCount {
+        let r = self;
         ReadCount {
             n: Some(r.n),
             drained: r.drained,
@@ -627,7 +685,7 @@ fn poll_io<R>(
     mut op: impl FnMut() -> io::Result<R>,
 ) -> Poll<io::Result<R>>
 where
-    R: Into<ReadCount> + Copy,
+    R: Counted,
 {
     loop {
         let seen = source.readiness();
@@ -649,7 +707,7 @@ where
                             n: Some(n),
                             drained,
                         },
-                    ) = (want, r.into())
+                    ) = (want, r.read_count())
                     {
                         // The kernel's own "nothing left" (`TCP_INQ`, which
                         // reports a byte left after a FIN) is always safe.

@@ -349,3 +349,44 @@ fn on_a_tcp_stream_an_exact_read_before_the_fin_does_not_hide_the_end_of_file() 
         ));
     });
 }
+
+#[test]
+fn poll_read_with_runs_the_operation_only_while_ready() {
+    common::within(|| {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b, reads) = counting_pair(&reactor);
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 16];
+        let read = |cx: &mut Context<'_>, buf: &mut [u8]| {
+            a.poll_read_with(cx, |c| {
+                c.reads.fetch_add(1, Ordering::SeqCst);
+                (&c.stream).read(buf)
+            })
+        };
+
+        // Assumed ready at first: one try, whose `WouldBlock` clears it.
+        assert!(read(&mut cx, &mut buf).is_pending());
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        // No event since: polling again runs nothing.
+        assert!(read(&mut cx, &mut buf).is_pending());
+        assert!(read(&mut cx, &mut buf).is_pending());
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+
+        for round in 0..3u8 {
+            let woken = flag.0.load(Ordering::SeqCst);
+            b.write_all(&[round]).unwrap();
+            drive_until_woken(&reactor, &flag, woken);
+            let before = reads.load(Ordering::SeqCst);
+            match read(&mut cx, &mut buf) {
+                Poll::Ready(Ok(1)) => assert_eq!(buf[0], round),
+                other => panic!("round {round}: expected one byte, got {other:?}"),
+            }
+            // Then one failing try, and none after it.
+            assert!(read(&mut cx, &mut buf).is_pending());
+            assert!(read(&mut cx, &mut buf).is_pending());
+            assert_eq!(reads.load(Ordering::SeqCst) - before, 2, "round {round}");
+        }
+    });
+}
