@@ -38,8 +38,9 @@
 //!   task queued. (Before, every return from the driver woke another
 //!   worker to take it over: one wakeup per I/O event.) A worker that has
 //!   run `BUDGET` tasks since it last slept polls the driver without
-//!   blocking, under the same rule; the count restarts at every sleep, so
-//!   a worker that sleeps between messages never makes that poll.
+//!   blocking (what that poll wakes is queued as shareable work); the
+//!   count restarts at every sleep, so a worker that sleeps between
+//!   messages never makes that poll.
 //!
 //! Lock order: the idle-list lock and registry shard locks are leaves;
 //! nothing is woken, run or dropped while holding them.
@@ -290,8 +291,8 @@ struct WorkerTls {
     index: Cell<usize>,
     polling: Cell<bool>,
     /// Set while this worker is blocked in (or dispatching from) the
-    /// driver with nothing else to do, or polls it between tasks: what the
-    /// driver wakes is this worker's next work.
+    /// driver with nothing else to do: what the driver wakes is this
+    /// worker's next work.
     driving: Cell<bool>,
     lifo: RefCell<Option<Task>>,
 }
@@ -640,15 +641,11 @@ impl Worker<'_> {
                     // non-blocking poll right after a task would take the
                     // event a ping-pong's next message brings and hand the
                     // task to another worker (a futex and a thread wakeup
-                    // every few dozen messages). What this poll wakes is
-                    // treated like what an idle driver wakes: the first task
-                    // stays here (LIFO slot), only more is shared.
+                    // every few dozen messages).
                     self.ran_since_sleep += 1;
                     if self.ran_since_sleep >= BUDGET as u32 {
                         self.ran_since_sleep = 0;
-                        WORKER.with(|w| w.driving.set(true));
                         self.shared.driver.park(Some(Duration::ZERO));
-                        WORKER.with(|w| w.driving.set(false));
                     }
                 }
                 None => {
