@@ -36,7 +36,11 @@
 //!   driver is then free: the next worker to go idle takes it, and a
 //!   worker that went idle on its parker meanwhile is woken by the next
 //!   task queued. (Before, every return from the driver woke another
-//!   worker to take it over: one wakeup per I/O event.)
+//!   worker to take it over: one wakeup per I/O event.) A worker that has
+//!   run `BUDGET` tasks since it last slept polls the driver without
+//!   blocking (what that poll wakes is queued as shareable work); the
+//!   count restarts at every sleep, so a worker that sleeps between
+//!   messages never makes that poll.
 //!
 //! Lock order: the idle-list lock and registry shard locks are leaves;
 //! nothing is woken, run or dropped while holding them.
@@ -562,6 +566,10 @@ struct Worker<'a> {
     index: usize,
     parker: parking::Parker,
     tick: u32,
+    /// Tasks run since this worker last slept (in the driver or on its
+    /// parker); after `BUDGET` of them it polls the driver without
+    /// blocking.
+    ran_since_sleep: u32,
     lifo_in_a_row: u32,
     rng: u32,
 }
@@ -591,6 +599,7 @@ fn worker_main(shared: &Arc<MtShared>, index: usize, parker: parking::Parker) {
         index,
         parker,
         tick: 0,
+        ran_since_sleep: 0,
         lifo_in_a_row: 0,
         rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
     };
@@ -625,7 +634,17 @@ impl Worker<'_> {
                     WORKER.with(|w| w.polling.set(true));
                     task.run();
                     WORKER.with(|w| w.polling.set(false));
-                    if self.tick.is_multiple_of(BUDGET as u32) {
+                    // Busy for `BUDGET` tasks in a row: let I/O and timers
+                    // make progress. Counted from the last sleep, not by
+                    // `tick` (which also counts sleeps): a worker that sleeps
+                    // between tasks has just polled the driver, and a
+                    // non-blocking poll right after a task would take the
+                    // event a ping-pong's next message brings and hand the
+                    // task to another worker (a futex and a thread wakeup
+                    // every few dozen messages).
+                    self.ran_since_sleep += 1;
+                    if self.ran_since_sleep >= BUDGET as u32 {
+                        self.ran_since_sleep = 0;
                         self.shared.driver.park(Some(Duration::ZERO));
                     }
                 }
@@ -637,6 +656,7 @@ impl Worker<'_> {
                         }
                     }
                     let (notified, drove) = self.park();
+                    self.ran_since_sleep = 0;
                     searching = notified;
                     just_drove = drove;
                 }

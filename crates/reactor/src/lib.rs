@@ -33,8 +33,11 @@
 //! task waiting in its direction, so any number of tasks may wait on one
 //! source and a cancelled waiter takes no wakeup from another. A byte
 //! stream ([`Async::set_byte_stream`]) also treats a short read as
-//! drained, which skips the read that could only fail. The `source` module
-//! docs have the details and the argument.
+//! drained, which skips the read that could only fail; a TCP stream
+//! ([`Async::set_tcp_stream`]) on Linux also learns from each read
+//! (`TCP_INQ`) whether it left the socket empty, so a read that filled its
+//! buffer exactly skips it too. The `source` module docs have the details
+//! and the argument.
 //!
 //! **Backends.** On Linux the reactor waits with its own small epoll
 //! backend on `rustix` (one `epoll_pwait` per wait, an edge-triggered
@@ -79,11 +82,13 @@
 //! must have an edge-triggered mode (epoll, kqueue); Linux is the tested
 //! target.
 #![cfg(unix)]
+// Unsafe only in the files that allow it: the OS edge (`sys`), and the
+// registration of raw descriptors (`reactor`, `source`, `async_fd`).
+#![deny(unsafe_code)]
 
 mod async_fd;
 mod park;
 mod reactor;
-mod slab;
 mod source;
 mod sync;
 mod sys;

@@ -2,6 +2,8 @@
 //! [`Driver`] implementation that waits on the poller and wakes tasks.
 //!
 //! See the [crate docs](crate) for the design and the lock order.
+// Unsafe here: registration takes a raw descriptor the caller keeps open (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::cell::RefCell;
 use std::fmt;
@@ -18,9 +20,9 @@ use std::time::Duration;
 use tulipa_core::{Driver, Unpark, Unparker};
 
 use crate::park::Handshake;
-use crate::slab::Slab;
 use crate::source::{lock, Source};
 use crate::sys::{Ev, Events, Poller};
+use slab::Slab;
 
 /// Bits of a poller key that hold the slot index; the rest hold the
 /// generation.
@@ -282,7 +284,11 @@ impl Reactor {
     pub fn shutdown(&self) {
         // Set before locking any source: see `Waiter::poll`.
         self.inner.shutdown.store(true, Ordering::SeqCst);
-        let sources: Vec<Arc<Source>> = lock(&self.inner.sources).slab.iter().cloned().collect();
+        let sources: Vec<Arc<Source>> = lock(&self.inner.sources)
+            .slab
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect();
         let mut wakers = Vec::new();
         for source in &sources {
             source.wake_all(&mut wakers);
@@ -383,7 +389,7 @@ impl Inner {
     pub(crate) fn remove(&self, source: &Source) {
         let mut sources = lock(&self.sources);
         if sources.get(source.key).is_some() {
-            sources.slab.remove(source.key & INDEX_MASK);
+            sources.slab.try_remove(source.key & INDEX_MASK);
         }
     }
 

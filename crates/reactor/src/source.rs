@@ -54,6 +54,8 @@
 //! `deregister` clears `registered` and deletes the descriptor under the
 //! same lock, which is what makes it sound for a waiter to borrow the raw
 //! descriptor while it sees `registered`.
+// Unsafe here: borrows the registered descriptor, valid while `registered` is true (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
@@ -62,8 +64,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use crate::reactor::{shutdown_error, Inner};
-use crate::slab::Slab;
 use crate::sys::{Ev, Poller};
+use slab::Slab;
 
 /// Index of the read direction in [`State::dirs`].
 pub(crate) const READ: usize = 0;
@@ -123,6 +125,9 @@ pub(crate) struct Source {
     /// A short read drains the read side (a byte stream, on a backend that
     /// reports read-hangup).
     short_read_drains: AtomicBool,
+    /// Reads go through `recvmsg` with `TCP_INQ`, which says whether they
+    /// left the socket empty (a TCP stream on Linux; see `sys::tcp_inq`).
+    tcp_inq: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -150,7 +155,7 @@ impl Direction {
     /// Takes every waker of this direction into `out`.
     fn drain_wakers(&mut self, out: &mut Vec<Waker>) {
         if self.waiting > 0 {
-            out.extend(self.waiters.iter_mut().filter_map(Option::take));
+            out.extend(self.waiters.iter_mut().filter_map(|(_, w)| w.take()));
             self.waiting = 0;
         }
         out.append(&mut self.poll_wakers);
@@ -192,6 +197,7 @@ impl Source {
             key,
             readiness: AtomicUsize::new(READY[READ] | READY[WRITE]),
             short_read_drains: AtomicBool::new(false),
+            tcp_inq: AtomicBool::new(false),
             state: Mutex::new(State {
                 registered: true,
                 dirs: Default::default(),
@@ -231,6 +237,16 @@ impl Source {
     /// Whether a short read drained the read side.
     pub(crate) fn short_read_drains(&self) -> bool {
         self.short_read_drains.load(Ordering::Relaxed)
+    }
+
+    /// Marks the source a TCP stream whose reads report the bytes left.
+    pub(crate) fn set_tcp_inq(&self) {
+        self.tcp_inq.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether reads go through `recvmsg` with `TCP_INQ`.
+    pub(crate) fn tcp_inq(&self) -> bool {
+        self.tcp_inq.load(Ordering::Relaxed)
     }
 
     /// Handles one delivered event: records it in the readiness word, then
@@ -461,7 +477,7 @@ impl<'a> Waiter<'a> {
     fn unregister(&mut self, st: &mut State) -> Option<Waker> {
         let idx = self.slot.take()?;
         let d = &mut st.dirs[self.dir];
-        let waker = d.waiters.remove(idx).flatten();
+        let waker = d.waiters.try_remove(idx).flatten();
         if waker.is_some() {
             d.waiting -= 1;
         }

@@ -265,3 +265,128 @@ fn readable_asks_the_kernel_before_trusting_used_up_readiness() {
         assert!(matches!(third.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
     });
 }
+
+/// A connected loopback TCP pair: the reactor's end marked a TCP stream,
+/// and the peer.
+#[cfg(target_os = "linux")]
+fn tcp_pair(reactor: &Reactor) -> (Async<std::net::TcpStream>, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (a, _) = listener.accept().unwrap();
+    let a = Async::new_in(a, reactor).unwrap();
+    a.set_tcp_stream();
+    (a, peer)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_tcp_stream_a_read_that_fills_the_buffer_and_empties_the_socket_waits_for_the_next_event() {
+    common::within(|| {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut peer) = tcp_pair(&reactor);
+        peer.set_nodelay(true).unwrap();
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 4];
+        assert!(Pin::new(&mut &a).poll_read(&mut cx, &mut buf).is_pending());
+
+        for round in 0..3u8 {
+            let woken = flag.0.load(Ordering::SeqCst);
+            peer.write_all(&[round; 4]).unwrap();
+            drive_until_woken(&reactor, &flag, woken);
+            // Exactly the buffer's size: the count alone cannot say the
+            // socket is empty; the kernel's hint does.
+            match Pin::new(&mut &a).poll_read(&mut cx, &mut buf) {
+                Poll::Ready(Ok(4)) => assert_eq!(buf, [round; 4]),
+                other => panic!("round {round}: expected four bytes, got {other:?}"),
+            }
+            // The next message is already queued on loopback, but no event
+            // has been dispatched for it: a reader that kept the readiness
+            // (and would have paid a failing read had it not been there)
+            // reads it now; the drained one waits for the event.
+            peer.write_all(&[round + 100; 4]).unwrap();
+            let woken = flag.0.load(Ordering::SeqCst);
+            assert!(
+                Pin::new(&mut &a).poll_read(&mut cx, &mut buf).is_pending(),
+                "round {round}: the read that emptied the socket left it marked ready"
+            );
+            drive_until_woken(&reactor, &flag, woken);
+            match Pin::new(&mut &a).poll_read(&mut cx, &mut buf) {
+                Poll::Ready(Ok(4)) => assert_eq!(buf, [round + 100; 4]),
+                other => panic!("round {round}: expected the second message, got {other:?}"),
+            }
+            assert!(Pin::new(&mut &a).poll_read(&mut cx, &mut buf).is_pending());
+        }
+    });
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_tcp_stream_an_exact_read_before_the_fin_does_not_hide_the_end_of_file() {
+    common::within(|| {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut peer) = tcp_pair(&reactor);
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 3];
+        assert!(Pin::new(&mut &a).poll_read(&mut cx, &mut buf).is_pending());
+
+        // Data and the FIN arrive before the reactor turns: one edge.
+        peer.write_all(b"abc").unwrap();
+        peer.shutdown(Shutdown::Write).unwrap();
+        drive_until_woken(&reactor, &flag, 0);
+        assert!(matches!(
+            Pin::new(&mut &a).poll_read(&mut cx, &mut buf),
+            Poll::Ready(Ok(3))
+        ));
+        // The read emptied the socket of data, but the FIN is still there:
+        // the kernel reports a byte left, so the end of file is read now.
+        assert!(matches!(
+            Pin::new(&mut &a).poll_read(&mut cx, &mut buf),
+            Poll::Ready(Ok(0))
+        ));
+    });
+}
+
+#[test]
+fn poll_read_with_runs_the_operation_only_while_ready() {
+    common::within(|| {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b, reads) = counting_pair(&reactor);
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 16];
+        let read = |cx: &mut Context<'_>, buf: &mut [u8]| {
+            a.poll_read_with(cx, |c| {
+                c.reads.fetch_add(1, Ordering::SeqCst);
+                (&c.stream).read(buf)
+            })
+        };
+
+        // Assumed ready at first: one try, whose `WouldBlock` clears it.
+        assert!(read(&mut cx, &mut buf).is_pending());
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        // No event since: polling again runs nothing.
+        assert!(read(&mut cx, &mut buf).is_pending());
+        assert!(read(&mut cx, &mut buf).is_pending());
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+
+        for round in 0..3u8 {
+            let woken = flag.0.load(Ordering::SeqCst);
+            b.write_all(&[round]).unwrap();
+            drive_until_woken(&reactor, &flag, woken);
+            let before = reads.load(Ordering::SeqCst);
+            match read(&mut cx, &mut buf) {
+                Poll::Ready(Ok(1)) => assert_eq!(buf[0], round),
+                other => panic!("round {round}: expected one byte, got {other:?}"),
+            }
+            // Then one failing try, and none after it.
+            assert!(read(&mut cx, &mut buf).is_pending());
+            assert!(read(&mut cx, &mut buf).is_pending());
+            assert_eq!(reads.load(Ordering::SeqCst) - before, 2, "round {round}");
+        }
+    });
+}

@@ -100,25 +100,17 @@ impl Listener for UnixListen {
         &self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(Self::Stream, Option<SocketAddress>, Option<SocketAddress>)>> {
-        loop {
-            match self.io.get_ref().accept() {
-                Ok((stream, peer)) => {
-                    let local = stream.local_addr().ok().map(SocketAddress::Unix);
-                    return Poll::Ready(Async::new(stream).map(|s| {
-                        // A stream socket: a short read means its buffer is empty.
-                        s.set_byte_stream();
-                        (s, Some(SocketAddress::Unix(peer)), local)
-                    }));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-            match self.io.poll_readable(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        // Accepts only while the listener reads ready (see
+        // `TcpListener::poll_accept`).
+        self.io.poll_read_with(cx, UnixListener::accept).map(|r| {
+            r.and_then(|(stream, peer)| {
+                let local = stream.local_addr().ok().map(SocketAddress::Unix);
+                let s = Async::new(stream)?;
+                // A stream socket: a short read means its buffer is empty.
+                s.set_byte_stream();
+                Ok((s, Some(SocketAddress::Unix(peer)), local))
+            })
+        })
     }
 
     fn cleanup(&self) {

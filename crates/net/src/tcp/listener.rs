@@ -152,20 +152,11 @@ impl TcpListener {
     ///
     /// As for [`accept`](TcpListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        loop {
-            match accept_raw(self.io.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-                Ok((stream, addr)) => {
-                    return Poll::Ready(TcpStream::from_nonblocking(stream).map(|s| (s, addr)))
-                }
-            }
-            match self.io.poll_readable(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        // Accepts only while the listener reads ready: one `accept4` that
+        // says `EAGAIN` per wait, not one before and one after the check.
+        self.io
+            .poll_read_with(cx, accept_raw)
+            .map(|r| r.and_then(|(stream, addr)| Ok((TcpStream::from_nonblocking(stream)?, addr))))
     }
 
     /// A stream of accepted connections that never ends: the accept loop

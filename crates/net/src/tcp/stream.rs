@@ -156,16 +156,18 @@ impl TcpStream {
     /// Fails if the socket cannot be made non-blocking or registered.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         let io = Async::new(stream)?;
-        // A stream socket: a short read means its buffer is empty.
-        io.set_byte_stream();
+        // A TCP stream: a short read means its buffer is empty, and on
+        // Linux every read says whether it emptied it.
+        io.set_tcp_stream();
         Ok(TcpStream { io })
     }
 
     /// Wraps a socket that is already in non-blocking mode.
     pub(crate) fn from_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         let io = Async::new_nonblocking(stream)?;
-        // A stream socket: a short read means its buffer is empty.
-        io.set_byte_stream();
+        // A TCP stream: a short read means its buffer is empty, and on
+        // Linux every read says whether it emptied it.
+        io.set_tcp_stream();
         Ok(TcpStream { io })
     }
 

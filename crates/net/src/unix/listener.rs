@@ -123,23 +123,14 @@ impl UnixListener {
     ///
     /// As for [`accept`](UnixListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        loop {
-            match accept_raw(self.io.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-                Ok(s) => {
-                    let res = s
-                        .peer_addr()
-                        .and_then(|addr| Ok((UnixStream::from_nonblocking(s)?, addr)));
-                    return Poll::Ready(res);
-                }
-            }
-            match self.io.poll_readable(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        // Accepts only while the listener reads ready (see
+        // `TcpListener::poll_accept`).
+        self.io.poll_read_with(cx, accept_raw).map(|r| {
+            r.and_then(|s| {
+                s.peer_addr()
+                    .and_then(|addr| Ok((UnixStream::from_nonblocking(s)?, addr)))
+            })
+        })
     }
 
     /// A stream of accepted connections that never ends, skipping

@@ -1,5 +1,7 @@
 //! The Linux backend: epoll and an eventfd on `rustix`, one system call
 //! per wait (see the [parent module](super) for why it exists).
+// Unsafe here: the epoll FFI edge: raw descriptors and the event buffer (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};

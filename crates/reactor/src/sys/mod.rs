@@ -32,6 +32,8 @@
 //!
 //! The backend is chosen per reactor when it is created (an enum, not a
 //! cfg), so one build runs both.
+// Unsafe here: `Poller::add` takes a raw descriptor the caller keeps open (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
@@ -40,6 +42,8 @@ use std::time::Duration;
 #[cfg(target_os = "linux")]
 mod epoll;
 mod portable;
+#[cfg(target_os = "linux")]
+pub(crate) mod tcp_inq;
 
 /// The environment variable that picks a backend: `epoll` (Linux only) or
 /// `portable`. Unset means the best one for the platform.

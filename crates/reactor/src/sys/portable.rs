@@ -1,4 +1,6 @@
 //! The portable backend: the [`polling`] crate in edge-triggered mode.
+// Unsafe here: hands a raw descriptor to polling's `add` (each block has its SAFETY proof).
+#![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
