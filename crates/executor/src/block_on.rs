@@ -284,6 +284,17 @@ impl Quiescence {
         *self.inner.poke.lock().unwrap_or_else(|e| e.into_inner()) = Some(unparker);
     }
 
+    /// Whether any thread is inside a watched `block_on` now: on virtual
+    /// time, the "loop is running" that lets the clock jump.
+    pub fn is_running(&self) -> bool {
+        !self
+            .inner
+            .loops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// Whether every watched loop is asleep with nothing to do.
     pub fn is_quiet(&self) -> bool {
         self.inner

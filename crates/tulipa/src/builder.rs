@@ -141,9 +141,13 @@ impl Builder {
     /// Starts the runtime on virtual time, for tests.
     ///
     /// Time stands still until [`time::advance`](crate::time::advance) moves
-    /// it, or until every task is idle, at which point it jumps to the next
-    /// timer's deadline (auto-advance): timers fire in deadline order with
-    /// no real waiting. I/O stays live. Works on both runtime flavours.
+    /// it, or until every task is idle while a thread is inside
+    /// [`Runtime::block_on`] (asyncio's loop is running), at which point it
+    /// jumps to the next timer's deadline (auto-advance): timers fire in
+    /// deadline order with no real waiting. Between two `block_on` calls
+    /// the clock stands still even on the multi-thread runtime, whose
+    /// workers keep running tasks, so callbacks and sleeps scheduled there
+    /// keep their order. I/O stays live. Works on both runtime flavours.
     ///
     /// Caveat: while tasks wait only on I/O, auto-advance may fire their
     /// timeouts at once; keep I/O tests on real time.
@@ -469,15 +473,18 @@ impl Builder {
         let mth = mt.handle();
         mth.set_call_soon(call_soon_hook(Arc::downgrade(&handle.shared)));
         if self.start_paused {
-            // Virtual time jumps only when every worker is idle and so
-            // is every thread inside `Runtime::block_on` (its future and
-            // its local tasks); such a thread going idle pokes the
-            // driver to re-check.
+            // Virtual time jumps only while a thread is inside
+            // `Runtime::block_on` (asyncio's clock moves only while its
+            // loop runs: without this, time could race ahead of a thread
+            // still scheduling `call_later`s or spawning sleepers between
+            // two `block_on`s), and only when every worker is idle and so
+            // is every such thread (its future and its local tasks); such
+            // a thread going idle pokes the driver to re-check.
             let probe = mth.idle_probe();
             let q = drivers.quiescence.clone();
             drivers
                 .timer
-                .set_idle_probe(Arc::new(move || probe() && q.is_quiet()));
+                .set_idle_probe(Arc::new(move || q.is_running() && probe() && q.is_quiet()));
             drivers.quiescence.on_quiet(drivers.driver.unparker());
         }
         let _ = handle.shared.exec.set(Exec::Multi(mth));

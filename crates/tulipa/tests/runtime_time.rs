@@ -168,3 +168,40 @@ fn a_busy_local_task_holds_virtual_time_still() {
         );
     }
 }
+
+/// asyncio's clock moves only while its loop runs. On the multi-thread
+/// runtime the workers run tasks between two `block_on` calls, but virtual
+/// time must not jump there: a thread scheduling sleeps or `call_later`s
+/// outside `block_on` would otherwise see them fire in the order it made
+/// them, not in deadline order.
+#[test]
+fn virtual_time_stands_still_between_block_on_calls() {
+    for rt in paused() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let start = rt.handle().time();
+        let mut handles = Vec::new();
+        for m in [30u64, 10, 20] {
+            let log = log.clone();
+            handles.push(rt.spawn(async move {
+                time::sleep(Duration::from_secs(60 * m)).await;
+                log.lock().unwrap().push(m);
+            }));
+            // Real time for the workers to go idle: before, they jumped the
+            // clock to this sleeper's deadline here.
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(
+                rt.handle().time(),
+                start,
+                "the clock moved outside block_on"
+            );
+        }
+        assert!(log.lock().unwrap().is_empty());
+        rt.block_on(async {
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        assert_eq!(*log.lock().unwrap(), [10, 20, 30]);
+        assert_eq!(rt.handle().time() - start, Duration::from_secs(60 * 30));
+    }
+}
