@@ -213,7 +213,7 @@ fn examples(root: &Path) -> Result {
 /// build in the default target dir. A leading `--` is dropped, so both
 /// `cargo xtask bench --quick` and `cargo xtask bench -- --quick` work.
 /// `--chart` is ours, not the binary's: the run also writes its medians to
-/// [`chart_tsv`] and [`chart`] draws `docs/benchmarks.svg` from them.
+/// [`chart_tsv`] and [`chart()`] draws `docs/benchmarks.svg` from them.
 fn bench(root: &Path, args: &[String]) -> Result {
     let args = match args.first() {
         Some(first) if first == "--" => &args[1..],
