@@ -14,7 +14,7 @@ use tulipa_core::{Driver, Unparker};
 
 use crate::diag::Diagnostics;
 use crate::local::LocalEnter;
-use crate::signal::Signal;
+use crate::wake_flag::WakeFlag;
 
 /// How many tasks run between two polls of the main future and two
 /// non-blocking driver polls, so neither I/O nor the main future starves.
@@ -63,7 +63,7 @@ impl Drop for RuntimeContextGuard {
 
 struct MainWaker {
     woken: AtomicBool,
-    signal: Arc<Signal>,
+    signal: Arc<WakeFlag>,
 }
 
 impl Wake for MainWaker {
@@ -123,7 +123,7 @@ impl Owed {
 /// `signal` must be built from `driver`'s unparker.
 pub(crate) fn run_loop<F: Future>(
     driver: &dyn Driver,
-    signal: Arc<Signal>,
+    signal: Arc<WakeFlag>,
     extra: Option<&dyn TaskSource>,
     beside: Option<&dyn YieldBarrier>,
     watch: Option<&Quiescence>,
@@ -230,6 +230,11 @@ pub(crate) fn run_loop<F: Future>(
             if let Some(w) = watch {
                 w.poke();
             }
+            // The blocking park below polls the driver: the count of work
+            // since its last poll starts again (else a ping-pong that
+            // sleeps between messages pays an extra non-blocking poll
+            // every `BUDGET` messages).
+            ticks = 0;
         }
         if idle && !driver.park(None) {
             // Another thread holds the driver; it will run the I/O and
