@@ -24,9 +24,10 @@ use crate::diag::Diagnostics;
 use crate::done::CallSoon;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
-use crate::registry::{Owner, Registry};
-use crate::signal::Signal;
+use crate::owner::Owner;
+use crate::registry::Registry;
 use crate::task::{spawn_send, SpawnOptions};
+use crate::wake_flag::WakeFlag;
 
 /// A single-threaded executor that runs tasks inside `block_on`.
 ///
@@ -73,7 +74,7 @@ struct CtShared {
     registry: Registry,
     diagnostics: Diagnostics,
     driver: Arc<dyn Driver>,
-    signal: Arc<Signal>,
+    signal: Arc<WakeFlag>,
     core: AtomicBool,
     /// `block_on` futures of other threads waiting for the core.
     waiting: Mutex<Vec<std::task::Waker>>,
@@ -169,7 +170,7 @@ impl CurrentThread {
     /// Creates an executor that sleeps on `driver` when idle, with its own
     /// diagnostics settings (debug mode, unhandled-panic policy).
     pub fn with_diagnostics(driver: Arc<dyn Driver>, diagnostics: Diagnostics) -> CurrentThread {
-        let signal = Arc::new(Signal::new(driver.unparker()));
+        let signal = Arc::new(WakeFlag::new(driver.unparker()));
         let shared = Arc::new(CtShared {
             queue: ConcurrentQueue::unbounded(),
             registry: Registry::new(),
@@ -240,7 +241,7 @@ impl CurrentThread {
             // Someone else runs the tasks: poll our own future (and this
             // thread's local tasks) until it is done or the core is free.
             let parker = ThreadParker::new();
-            let signal = Arc::new(Signal::new(parker.unparker()));
+            let signal = Arc::new(WakeFlag::new(parker.unparker()));
             let waiter = WaitCore {
                 future: future.as_mut(),
                 shared: &self.shared,

@@ -22,9 +22,10 @@ use concurrent_queue::ConcurrentQueue;
 use crate::diag::Diagnostics;
 use crate::join::JoinHandle;
 use crate::meta::TaskMeta;
-use crate::registry::{Owner, Registry};
-use crate::signal::Signal;
+use crate::owner::Owner;
+use crate::registry::Registry;
 use crate::task::{spawn_task, SpawnOptions};
+use crate::wake_flag::WakeFlag;
 
 pub(crate) struct LocalShared {
     pub(crate) queue: ConcurrentQueue<Runnable<TaskMeta>>,
@@ -34,7 +35,7 @@ pub(crate) struct LocalShared {
     diagnostics: Mutex<Diagnostics>,
     debug: std::sync::atomic::AtomicBool,
     /// The signal of the `block_on` running on the owning thread, if any.
-    signal: Mutex<Option<Arc<Signal>>>,
+    signal: Mutex<Option<Arc<WakeFlag>>>,
 }
 
 impl Owner for LocalShared {
@@ -168,7 +169,7 @@ where
 /// Marks a `block_on` as running on this thread and installs its signal.
 pub(crate) struct LocalEnter {
     shared: Arc<LocalShared>,
-    previous: Option<Arc<Signal>>,
+    previous: Option<Arc<WakeFlag>>,
     /// The diagnostics to restore, if this `block_on` brought its own.
     previous_diag: Option<Diagnostics>,
 }
@@ -177,7 +178,7 @@ impl LocalEnter {
     /// Enters the thread's local task set for a `block_on` waking through
     /// `signal`; local tasks spawned meanwhile follow `diag` (the
     /// runtime's diagnostics) when given.
-    pub(crate) fn new(signal: Arc<Signal>, diag: Option<&Diagnostics>) -> LocalEnter {
+    pub(crate) fn new(signal: Arc<WakeFlag>, diag: Option<&Diagnostics>) -> LocalEnter {
         with_local(|q| {
             q.depth.set(q.depth.get() + 1);
             let previous = q

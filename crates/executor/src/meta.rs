@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use crate::done::{DoneCallback, DoneState};
-use crate::registry::Owner;
+use crate::owner::Owner;
 pub use tulipa_core::TaskId;
 
 /// Per-task data stored inside the task allocation.

@@ -64,7 +64,8 @@ use crate::done::CallSoon;
 use crate::idle::Idle;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
-use crate::registry::{Owner, Registry};
+use crate::owner::Owner;
+use crate::registry::Registry;
 use crate::task::{spawn_send, SpawnOptions};
 
 const LOCAL_QUEUE_CAP: usize = 256;

@@ -1,4 +1,5 @@
-//! The registry of live tasks, and the `Owner` trait executors implement.
+//! The registry of live tasks (the `Owner` trait that gives one to each
+//! task is in `owner.rs`).
 //!
 //! Every live task has one entry in its executor's registry: its waker and
 //! its identity. The registry is what makes three things possible without a
@@ -17,41 +18,15 @@
 //!
 //! Lock order: a shard lock is a leaf. Nothing is woken and no task is
 //! dropped while it is held (wakers are cloned out first).
+// Unsafe here: the registry reads task metadata through pointers it keeps while the task lives; every block carries its SAFETY proof.
+#![allow(unsafe_code)]
 
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
-use async_task::{Runnable, ScheduleInfo};
-
 use crate::meta::{TaskId, TaskInfo, TaskMeta};
-
-/// What an executor provides to its tasks.
-pub(crate) trait Owner: Send + Sync + 'static {
-    /// Queue a woken task.
-    fn schedule(&self, runnable: Runnable<TaskMeta>, info: ScheduleInfo);
-    /// The registry of this executor's tasks.
-    fn registry(&self) -> &Registry;
-    /// The executor's diagnostics settings (for a report: a clone).
-    fn diagnostics(&self) -> crate::diag::Diagnostics;
-    /// Whether debug mode is on, read at every spawn: no clone.
-    fn debug(&self) -> bool;
-    /// Runs a done callback "soon, on the loop": through the runtime's
-    /// [`CallSoon`](crate::CallSoon) if one is installed, else at once.
-    fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
-        crate::done::run_now(&self.diagnostics(), location, f);
-    }
-    /// Whether `block_on` futures may wait on this owner's tasks with a
-    /// yield barrier (then every task keeps its step state up to date).
-    fn has_yield_barriers(&self) -> bool {
-        false
-    }
-    /// `n` steps counted by yield barriers ended.
-    fn yield_barrier_settle(&self, n: isize) {
-        let _ = n;
-    }
-}
 
 const SHARDS: usize = 16;
 

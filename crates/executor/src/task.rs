@@ -7,6 +7,8 @@
 //! panic `JoinError`, so the worker thread and every other task go on).
 //! When the wrapper is dropped, for whatever reason, it removes the task's
 //! registry entry.
+// Unsafe here: `spawn_unchecked` (a task's future borrows its own metadata) and the task wrapper's pin projection; every block carries its SAFETY proof.
+#![allow(unsafe_code)]
 
 use std::any::Any;
 use std::cell::Cell;
@@ -23,7 +25,7 @@ use async_task::{Runnable, ScheduleInfo, WithInfo};
 use crate::diag::{panic_message, Observe, PollTimer};
 use crate::join::{JoinError, JoinHandle};
 use crate::meta::{TaskId, TaskInfo, TaskMeta};
-use crate::registry::Owner;
+use crate::owner::Owner;
 
 thread_local! {
     /// The metadata of the task being polled on this thread: set by

@@ -1,4 +1,6 @@
-//! `Signal`: how a thread that runs tasks is told "there is work".
+//! `WakeFlag`: how a thread that runs tasks is told "there is work" (a
+//! flag and an unparker; nothing to do with Unix signals, which live in
+//! `tulipa-process`).
 //!
 //! A thread about to sleep sets `sleeping`, re-checks its queues, then parks
 //! its driver. Whoever queues work pushes first, then reads `sleeping` and
@@ -14,14 +16,14 @@ use crate::sync::{fence, AtomicBool};
 
 use tulipa_core::Unparker;
 
-pub(crate) struct Signal {
+pub(crate) struct WakeFlag {
     sleeping: AtomicBool,
     unparker: Unparker,
 }
 
-impl Signal {
-    pub(crate) fn new(unparker: Unparker) -> Signal {
-        Signal {
+impl WakeFlag {
+    pub(crate) fn new(unparker: Unparker) -> WakeFlag {
+        WakeFlag {
             sleeping: AtomicBool::new(false),
             unparker,
         }
@@ -76,7 +78,7 @@ mod loom_signal {
     fn loom_signal_no_lost_wakeup() {
         loom::model(|| {
             let work = Arc::new(AtomicBool::new(false));
-            let signal = Arc::new(Signal::new(tulipa_core::Unparker::new(ThreadUnpark(
+            let signal = Arc::new(WakeFlag::new(tulipa_core::Unparker::new(ThreadUnpark(
                 thread::current(),
             ))));
             let (w, s) = (work.clone(), signal.clone());

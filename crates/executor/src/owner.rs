@@ -1,0 +1,36 @@
+//! `Owner`: what an executor provides to the tasks it spawns (scheduling,
+//! the registry of live tasks, diagnostics, `call_soon`, yield barriers).
+//! The generic task code in `task.rs` sees its executor only through it.
+
+use std::panic::Location;
+
+use async_task::{Runnable, ScheduleInfo};
+
+use crate::meta::TaskMeta;
+use crate::registry::Registry;
+
+/// What an executor provides to its tasks.
+pub(crate) trait Owner: Send + Sync + 'static {
+    /// Queue a woken task.
+    fn schedule(&self, runnable: Runnable<TaskMeta>, info: ScheduleInfo);
+    /// The registry of this executor's tasks.
+    fn registry(&self) -> &Registry;
+    /// The executor's diagnostics settings (for a report: a clone).
+    fn diagnostics(&self) -> crate::diag::Diagnostics;
+    /// Whether debug mode is on, read at every spawn: no clone.
+    fn debug(&self) -> bool;
+    /// Runs a done callback "soon, on the loop": through the runtime's
+    /// [`CallSoon`](crate::CallSoon) if one is installed, else at once.
+    fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
+        crate::done::run_now(&self.diagnostics(), location, f);
+    }
+    /// Whether `block_on` futures may wait on this owner's tasks with a
+    /// yield barrier (then every task keeps its step state up to date).
+    fn has_yield_barriers(&self) -> bool {
+        false
+    }
+    /// `n` steps counted by yield barriers ended.
+    fn yield_barrier_settle(&self, n: isize) {
+        let _ = n;
+    }
+}
