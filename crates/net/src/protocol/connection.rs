@@ -1,6 +1,6 @@
-//! The stream driver: the loop that runs one connection's protocol.
+//! The connection future: the loop that runs one stream connection's protocol.
 //!
-//! One driver is spawned per connection (through `tulipa_core::spawn`),
+//! One such future is spawned per connection (through `tulipa_core::spawn`),
 //! as a [`Runner`](super::lifecycle::Runner) around a [`Stream`]: the
 //! runner owns the connection's lifecycle (see `super::lifecycle`: how it
 //! ends exactly once, and what happens when a callback panics), the

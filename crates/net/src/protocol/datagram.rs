@@ -3,7 +3,7 @@
 //!
 //! # Design
 //!
-//! As for streams (see the `driver` and `lifecycle` modules): one driver
+//! As for streams (see the `connection` and `lifecycle` modules): one driver
 //! future per endpoint owns the protocol and calls
 //! `datagram_received(&buf[..n], addr)` for each datagram, with no
 //! allocation: `buf` is the worker thread's read buffer (`read_buf`), lent

@@ -16,7 +16,7 @@
 //!   after unlocking ([`Shared::update`] does the three steps). The driver
 //!   clears both flags when its turn starts ([`State::begin_turn`]) and
 //!   parks only if nothing made the state dirty since ([`State::park`]),
-//!   under the lock, so no wakeup is lost (`driver::loom_tests`).
+//!   under the lock, so no wakeup is lost (`connection::loom_tests`).
 //! - **Flow control.** [`State::check_high`] records a pause when the
 //!   buffer goes above the high-water mark; the driver delivers it
 //!   (`pause_pending`). [`State::check_low`] says when `resume_writing` is

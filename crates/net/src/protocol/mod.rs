@@ -24,7 +24,7 @@
 //!
 //! # Design
 //!
-//! Each connection is run by one *driver* future, spawned on the current
+//! Each connection is run by one *connection* future, spawned on the current
 //! runtime through [`tulipa_core::spawn`] (so the crate knows no executor;
 //! calling these functions outside a runtime fails with
 //! [`NotFound`](io::ErrorKind::NotFound)). The driver owns the protocol;
@@ -42,7 +42,7 @@
 //! driver holds the protocol, the transport never calls the protocol:
 //! `pause_writing` is delivered by the driver right after the callback
 //! that overfilled the buffer returns (or promptly, for a write from
-//! another task). See the `transport` and `driver` module docs for the
+//! another task). See the `transport` and `connection` module docs for the
 //! state machine and the lock order.
 //!
 //! Callbacks run in this order, per connection: `connection_made` once,
@@ -102,8 +102,8 @@ use std::sync::Arc;
 use tulipa_reactor::Async;
 
 mod buffered;
+mod connection;
 mod datagram;
-mod driver;
 mod lifecycle;
 mod pipe;
 mod read_buf;
@@ -126,7 +126,7 @@ pub use server::{
 pub use tls_glue::{create_tls_connection, create_tls_server};
 pub use transport::{SocketAddress, Transport};
 
-use self::driver::Stream;
+use self::connection::Stream;
 use self::lifecycle::Runner;
 use self::stream::Io;
 use self::transport::{Info, Shared, StreamOut};
@@ -178,8 +178,9 @@ pub trait Protocol: Send + 'static {
     fn resume_writing(&mut self) {}
 }
 
-/// The driver of one stream connection.
-pub(crate) type Driver<P, I> = Runner<Stream<P, I>>;
+/// The future that runs one stream connection: its protocol, reads and
+/// writes.
+pub(crate) type Connection<P, I> = Runner<Stream<P, I>>;
 
 /// Builds the shared state and the driver of a connected stream; the
 /// driver calls `connection_made` on its first poll unless announced.
@@ -189,7 +190,7 @@ fn start<P: StreamProtocol, I: Io>(
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     #[cfg(feature = "tls")] tls: Option<crate::tls::TlsInfo>,
-) -> (Transport, Driver<P, I>) {
+) -> (Transport, Connection<P, I>) {
     let io = Arc::new(io);
     let info = Info {
         peer,

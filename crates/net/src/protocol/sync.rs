@@ -1,6 +1,6 @@
 //! The concurrency shim of the transport state: std's mutex normally,
 //! loom's under `--cfg tulipa_loom`, so the loom model of the driver's
-//! park/notify handshake (`driver::loom_tests`) checks the real code
+//! park/notify handshake (`connection::loom_tests`) checks the real code
 //! (`cargo xtask loom`).
 
 #[cfg(not(tulipa_loom))]
