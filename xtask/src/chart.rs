@@ -222,14 +222,18 @@ pub(crate) fn svg(rows: &[Row]) -> String {
             } else {
                 ""
             };
-            let (text_x, anchor, text) = if ratio < 1.0 {
-                (left - 3.0, "end", format!("{arrow}{ratio:.2}"))
+            // A bar clamped at the left edge carries its figure inside, in
+            // white: outside it would run into the row's label.
+            let (text_x, anchor, text, fill) = if clamped && ratio < 1.0 {
+                (left + 3.0, "start", format!("{arrow}{ratio:.2}"), "white")
+            } else if ratio < 1.0 {
+                (left - 3.0, "end", format!("{arrow}{ratio:.2}"), "black")
             } else {
-                (left + width + 3.0, "start", format!("{ratio:.2}{arrow}"))
+                (left + width + 3.0, "start", format!("{ratio:.2}{arrow}"), "black")
             };
             let _ = writeln!(
                 out,
-                r#"<text x="{text_x:.1}" y="{:.1}" font-size="9" text-anchor="{anchor}">{text}</text>"#,
+                r#"<text x="{text_x:.1}" y="{:.1}" font-size="9" text-anchor="{anchor}" fill="{fill}">{text}</text>"#,
                 bar_y + BAR_HEIGHT - 1.0
             );
         }
