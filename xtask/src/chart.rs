@@ -229,7 +229,12 @@ pub(crate) fn svg(rows: &[Row]) -> String {
             } else if ratio < 1.0 {
                 (left - 3.0, "end", format!("{arrow}{ratio:.2}"), "black")
             } else {
-                (left + width + 3.0, "start", format!("{ratio:.2}{arrow}"), "black")
+                (
+                    left + width + 3.0,
+                    "start",
+                    format!("{ratio:.2}{arrow}"),
+                    "black",
+                )
             };
             let _ = writeln!(
                 out,
