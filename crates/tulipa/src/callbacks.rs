@@ -21,6 +21,14 @@
 //! Lock order: slab lock, then the timer's lock (inside `Sleep::poll` and
 //! `Sleep::drop`). The timer wakes wakers after releasing its lock, so a
 //! waker that takes the slab lock never inverts it.
+//!
+//! Why this lives in the facade: the queue, its runner task and the slab of
+//! pending timers belong to one runtime (they are created by
+//! `Builder::build`, cleared by its shutdown, and reached through
+//! [`Handle`]), and the callbacks combine the executor (the runner task) with
+//! the timer (the sleeps). A crate of its own would have to take both and a
+//! runtime handle trait for this one module; the facade is the one place that
+//! already holds all three.
 
 use std::fmt;
 use std::future::Future;
