@@ -22,6 +22,7 @@ use crate::rt::{Job, Rt};
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Bench {
     SpawnMany,
+    SpawnManyCold,
     YieldMany,
     PingPong,
     ChainedSpawn,
@@ -57,8 +58,9 @@ pub(crate) enum Bench {
 }
 
 impl Bench {
-    pub(crate) const ALL: [Bench; 33] = [
+    pub(crate) const ALL: [Bench; 34] = [
         Bench::SpawnMany,
+        Bench::SpawnManyCold,
         Bench::YieldMany,
         Bench::PingPong,
         Bench::ChainedSpawn,
@@ -97,6 +99,7 @@ impl Bench {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Bench::SpawnMany => "spawn_many",
+            Bench::SpawnManyCold => "spawn_many_cold",
             Bench::YieldMany => "yield_many",
             Bench::PingPong => "ping_pong",
             Bench::ChainedSpawn => "chained_spawn",
@@ -163,6 +166,12 @@ impl Bench {
         match self {
             Bench::SpawnMany => format!(
                 "spawn_many: spawn {} tasks that return at once, then await every handle",
+                grouped(size.spawn_many())
+            ),
+            Bench::SpawnManyCold => format!(
+                "spawn_many_cold: spawn_many's {} tasks, each run in a fresh process (the binary \
+                 re-executes itself), so the allocator starts from an empty heap and its growth \
+                 and first-touch page faults are counted; no warm-up",
                 grouped(size.spawn_many())
             ),
             Bench::YieldMany => {
@@ -252,6 +261,12 @@ impl Bench {
     /// Whether the benchmark has a version for `lib`: the apps
     /// (`crawl_site`, `rest_get_put`) have none for smol, and the report
     /// says `n/a` there.
+    /// Whether each run of this benchmark happens in a fresh process
+    /// (module `cold`).
+    pub(crate) fn cold(self) -> bool {
+        self == Bench::SpawnManyCold
+    }
+
     pub(crate) fn runs_on(self, lib: crate::rt::Lib) -> bool {
         !matches!(
             (self, lib),
@@ -341,7 +356,7 @@ impl Job for Run {
         let size = self.size;
         async move {
             match self.bench {
-                Bench::SpawnMany => spawn_many(rt, size.spawn_many()).await,
+                Bench::SpawnMany | Bench::SpawnManyCold => spawn_many(rt, size.spawn_many()).await,
                 Bench::YieldMany => {
                     let (tasks, yields) = size.yield_many();
                     yield_many(rt, tasks, yields).await

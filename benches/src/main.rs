@@ -21,12 +21,15 @@
 //! (module `net_external`, servers in `echo_server`, including a raw
 //! `polling` loop with no runtime). Both re-execute this binary: the
 //! hidden first arguments `--serve` and `--child-bench` select a child.
+//! `spawn_many_cold` re-executes it too, once per run (`--cold`, module
+//! `cold`), so each of its runs starts from an empty heap.
 
 mod app_crawler;
 mod app_rest;
 mod benches;
 mod blocking;
 mod channel;
+mod cold;
 mod cpu;
 mod echo_server;
 mod fs;
@@ -52,7 +55,8 @@ usage: cargo xtask bench -- [OPTIONS] [BENCHMARK...]
 Runs the benchmarks (all, or those named) on tulipa, tokio and smol,
 multi-thread (2 workers) and current-thread, and prints a table of medians.
 
-benchmarks: spawn_many yield_many ping_pong chained_spawn timers_1m idle_cpu
+benchmarks: spawn_many spawn_many_cold yield_many ping_pong chained_spawn
+            timers_1m idle_cpu
             chan_mpsc chan_mpmc chan_unbounded chan_oneshot chan_ping_pong
             spawn_blocking unblock_latency net_protocol
             process_spawn_wait process_output
@@ -197,8 +201,9 @@ fn run_bench(bench: Bench, options: &Options) -> Results {
         .filter(|f| bench.runs_on(f.lib))
         .collect();
     let flavours = &flavours;
-    // idle_cpu sleeps for over a second per run and has nothing to warm up.
-    if options.warmup && bench != Bench::IdleCpu {
+    // idle_cpu sleeps for over a second per run and has nothing to warm up;
+    // a cold benchmark runs each time in a new process, which nothing warms.
+    if options.warmup && bench != Bench::IdleCpu && !bench.cold() {
         eprint!("{:<14} warm-up:", bench.name());
         for &f in flavours {
             eprint!(" {}", f.name());
@@ -217,7 +222,11 @@ fn run_bench(bench: Bench, options: &Options) -> Results {
         );
         for k in 0..flavours.len() {
             let i = (round + k) % flavours.len();
-            let sample = flavours[i].run(run);
+            let sample = if bench.cold() {
+                cold::run(bench, flavours[i], options.size)
+            } else {
+                flavours[i].run(run)
+            };
             eprint!(" {}={}", flavours[i].name(), report::short(&sample));
             if let Some(w) = &sample.warning {
                 eprint!(" [warning: {w}]");
@@ -234,6 +243,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("--serve") => return echo_server::child_main(&args[1..]),
         Some("--child-bench") => return syscalls::child_main(&args[1..]),
+        Some("--cold") => return cold::child_main(&args[1..]),
         _ => {}
     }
     let options = match parse(&args) {
