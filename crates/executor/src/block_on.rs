@@ -2,7 +2,6 @@
 //! `block_on`: poll the main future when woken, run ready tasks, sleep on
 //! the driver when there is nothing to do.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,54 +11,10 @@ use std::time::Duration;
 
 use tulipa_core::{Driver, Unparker};
 
+use crate::context::{YieldBarrier, BUDGET};
 use crate::diag::Diagnostics;
 use crate::local::LocalEnter;
 use crate::wake_flag::WakeFlag;
-
-/// How many tasks run between two polls of the main future and two
-/// non-blocking driver polls, so neither I/O nor the main future starves.
-pub(crate) const BUDGET: usize = 61;
-
-thread_local! {
-    /// Set while this thread runs a tulipa `block_on` or is an executor worker.
-    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether this thread is inside a tulipa `block_on` or is a worker thread
-/// of a tulipa executor. Blocking such a thread in another `block_on` would
-/// stall every task it is responsible for.
-pub fn in_runtime_context() -> bool {
-    IN_RUNTIME.with(Cell::get)
-}
-
-pub(crate) struct RuntimeContextGuard(bool);
-
-impl RuntimeContextGuard {
-    #[track_caller]
-    pub(crate) fn enter() -> RuntimeContextGuard {
-        let was = IN_RUNTIME.with(|c| c.replace(true));
-        if was {
-            // The flag stays set: the outer `block_on` still owns it.
-            panic!(
-                "block_on called from inside a tulipa runtime (a worker thread or another \
-                 block_on): this would block the thread that runs your tasks. Use `.await` \
-                 instead, or move blocking work to `spawn_blocking`"
-            );
-        }
-        RuntimeContextGuard(was)
-    }
-
-    /// Marks a worker thread for its whole life.
-    pub(crate) fn worker() -> RuntimeContextGuard {
-        RuntimeContextGuard(IN_RUNTIME.with(|c| c.replace(true)))
-    }
-}
-
-impl Drop for RuntimeContextGuard {
-    fn drop(&mut self) {
-        IN_RUNTIME.with(|c| c.set(self.0));
-    }
-}
 
 struct MainWaker {
     woken: AtomicBool,
@@ -85,15 +40,6 @@ pub(crate) trait TaskSource {
     fn has_work(&self) -> bool;
     /// How many tasks are queued (FIFO: they run in this order).
     fn queued(&self) -> usize;
-}
-
-/// Tasks that run beside the main future on other threads (a multi-thread
-/// executor's workers): see `MtShared`'s implementation.
-pub(crate) trait YieldBarrier {
-    /// The main future yielded: returns `true` if it must wait until every
-    /// task queued now has run a step, in which case `waker` is woken when
-    /// they have (possibly at once).
-    fn wait(&self, waker: &Waker) -> bool;
 }
 
 /// How many tasks of each queue must run before the main future is polled

@@ -19,7 +19,8 @@ use async_task::{Runnable, ScheduleInfo};
 use concurrent_queue::ConcurrentQueue;
 use tulipa_core::{Driver, ThreadParker};
 
-use crate::block_on::{run_loop, RuntimeContextGuard, TaskSource};
+use crate::block_on::{run_loop, TaskSource};
+use crate::context::RuntimeContextGuard;
 use crate::diag::Diagnostics;
 use crate::done::CallSoon;
 use crate::join::JoinHandle;

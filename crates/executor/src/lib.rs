@@ -19,6 +19,14 @@
 //! has its panics caught: a panicking task yields a [`JoinError`] and the
 //! worker and every other task go on.
 //!
+//! Files and who uses whom: `task.rs` is the generic task (metadata, the
+//! poll wrapper, scheduling) and sees its executor only through the `Owner`
+//! trait (`owner.rs`) and the thread's context (`context.rs`: the budget,
+//! the runtime-context flag, the yield barrier, and the fast scheduling path
+//! a worker installs); `block_on.rs` (the loop), `current.rs` and `multi.rs`
+//! (the two executors) build on those and on nothing of each other except
+//! that the current-thread executor runs the `block_on` loop.
+//!
 //! Unsafe code is denied crate-wide and allowed file by file where it pays:
 //! `task.rs` (one `spawn_unchecked` call, so a task's future can borrow its
 //! own metadata, and the pin projection of the task wrapper), `registry.rs`
@@ -30,6 +38,7 @@
 
 mod barrier;
 mod block_on;
+mod context;
 mod current;
 mod diag;
 mod done;
@@ -50,7 +59,8 @@ mod wake_flag;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use block_on::{in_runtime_context, Quiescence};
+pub use block_on::Quiescence;
+pub use context::in_runtime_context;
 pub use current::CurrentThread;
 pub use diag::{
     debug_from_env, Diagnostic, Diagnostics, DiagnosticsBuilder, PanicPolicy, Reporter,
@@ -160,7 +170,7 @@ macro_rules! try_gather {
 /// blocking there would stall the tasks that thread runs. Use `.await`.
 #[track_caller]
 pub fn block_on<F: Future>(driver: &dyn Driver, future: F) -> F::Output {
-    let _rt = block_on::RuntimeContextGuard::enter();
+    let _rt = context::RuntimeContextGuard::enter();
     let signal = Arc::new(wake_flag::WakeFlag::new(driver.unparker()));
     block_on::run_loop(driver, signal, None, None, None, None, future)
 }
@@ -185,7 +195,7 @@ pub fn block_on_watched<F: Future>(
     tasks: &MultiThreadHandle,
     future: F,
 ) -> F::Output {
-    let _rt = block_on::RuntimeContextGuard::enter();
+    let _rt = context::RuntimeContextGuard::enter();
     let signal = Arc::new(wake_flag::WakeFlag::new(driver.unparker()));
     let beside = Some(tasks.barrier());
     block_on::run_loop(

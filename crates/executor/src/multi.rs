@@ -58,7 +58,7 @@ use async_task::{Runnable, ScheduleInfo};
 use concurrent_queue::ConcurrentQueue;
 use tulipa_core::{Driver, Unparker};
 
-use crate::block_on::{RuntimeContextGuard, BUDGET};
+use crate::context::{RuntimeContextGuard, YieldBarrier, BUDGET};
 use crate::diag::Diagnostics;
 use crate::done::CallSoon;
 use crate::idle::Idle;
@@ -364,7 +364,7 @@ impl Owner for MtShared {
 /// down when it ends, and the last one wakes the waiting `block_on`s.
 /// Concurrent barriers share the count: each waits until it is clear,
 /// which includes its own steps.
-impl crate::block_on::YieldBarrier for MtShared {
+impl YieldBarrier for MtShared {
     fn wait(&self, waker: &std::task::Waker) -> bool {
         let mut counted: isize = 0;
         self.registry
@@ -406,7 +406,7 @@ impl MtShared {
 
 /// Schedules `runnable` through this thread's worker context if this thread
 /// is a worker of the task's executor; gives it back otherwise.
-pub(crate) fn schedule_on_worker(runnable: Task, info: ScheduleInfo) -> Result<(), Task> {
+fn schedule_on_worker(runnable: Task, info: ScheduleInfo) -> Result<(), Task> {
     WORKER.with(|w| {
         let shared = w.shared.borrow();
         let Some(s) = &*shared else {
@@ -576,7 +576,7 @@ struct Worker<'a> {
 }
 
 fn worker_main(shared: &Arc<MtShared>, index: usize, parker: parking::Parker) {
-    let _rt = RuntimeContextGuard::worker();
+    let _rt = RuntimeContextGuard::worker(schedule_on_worker);
     WORKER.with(|w| {
         *w.shared.borrow_mut() = Some(shared.clone());
         w.index.set(index);
@@ -902,7 +902,7 @@ impl MultiThreadHandle {
         self.shared.call_soon.set(hook).is_ok()
     }
 
-    pub(crate) fn barrier(&self) -> &dyn crate::block_on::YieldBarrier {
+    pub(crate) fn barrier(&self) -> &dyn YieldBarrier {
         &*self.shared
     }
 

@@ -329,7 +329,7 @@ fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
     // Fast path: a wake on a worker thread of the task's own executor goes
     // through the worker's thread-local handle, without touching the
     // shared reference count in the metadata.
-    let runnable = match crate::multi::schedule_on_worker(runnable, info) {
+    let runnable = match crate::context::schedule_here(runnable, info) {
         Ok(()) => return,
         Err(r) => r,
     };
