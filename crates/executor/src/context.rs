@@ -1,20 +1,13 @@
 //! The thread's runtime context, shared by every executor flavour: whether
 //! this thread runs a `block_on` or is a worker ([`RuntimeContextGuard`]),
-//! the scheduling budget, the yield barrier the `block_on` loop asks of a
-//! multi-thread executor, and a worker's fast path for scheduling.
+//! the scheduling budget, and the yield barrier the `block_on` loop asks of
+//! a multi-thread executor.
 //!
-//! It exists so the generic task code (`task.rs`), the `block_on` loop and
-//! the multi-thread executor depend on it and not on each other: a worker
-//! installs its scheduling function here when it starts
-//! ([`RuntimeContextGuard::worker`]), and `task.rs` calls whatever is
-//! installed without naming the executor that installed it.
+//! It exists so the `block_on` loop and the multi-thread executor depend on
+//! it and not on each other.
 
 use std::cell::Cell;
 use std::task::Waker;
-
-use async_task::{Runnable, ScheduleInfo};
-
-use crate::meta::TaskMeta;
 
 /// How many tasks run between two polls of the main future and two
 /// non-blocking driver polls, so neither I/O nor the main future starves.
@@ -49,11 +42,8 @@ impl RuntimeContextGuard {
         RuntimeContextGuard(was)
     }
 
-    /// Marks a worker thread for its whole life, with its executor's fast
-    /// path for scheduling a task woken on this thread (see
-    /// [`schedule_here`]).
-    pub(crate) fn worker(schedule: LocalSchedule) -> RuntimeContextGuard {
-        LOCAL_SCHEDULE.with(|c| c.set(Some(schedule)));
+    /// Marks a worker thread for its whole life.
+    pub(crate) fn worker() -> RuntimeContextGuard {
         RuntimeContextGuard(IN_RUNTIME.with(|c| c.replace(true)))
     }
 }
@@ -61,34 +51,6 @@ impl RuntimeContextGuard {
 impl Drop for RuntimeContextGuard {
     fn drop(&mut self) {
         IN_RUNTIME.with(|c| c.set(self.0));
-        if !self.0 {
-            // Leaving the outermost context: a worker's fast path goes too.
-            LOCAL_SCHEDULE.with(|c| c.set(None));
-        }
-    }
-}
-
-/// A worker's fast path: schedules a task woken on this thread if it
-/// belongs to the worker's executor, or gives it back.
-pub(crate) type LocalSchedule =
-    fn(Runnable<TaskMeta>, ScheduleInfo) -> Result<(), Runnable<TaskMeta>>;
-
-thread_local! {
-    /// The fast path of the worker running on this thread, if any.
-    static LOCAL_SCHEDULE: Cell<Option<LocalSchedule>> = const { Cell::new(None) };
-}
-
-/// Schedules `runnable` through this thread's worker, if this thread is a
-/// worker whose executor owns the task; gives it back otherwise (then the
-/// task's owner queues it). One thread-local read on a thread that is no
-/// worker.
-pub(crate) fn schedule_here(
-    runnable: Runnable<TaskMeta>,
-    info: ScheduleInfo,
-) -> Result<(), Runnable<TaskMeta>> {
-    match LOCAL_SCHEDULE.with(Cell::get) {
-        Some(schedule) => schedule(runnable, info),
-        None => Err(runnable),
     }
 }
 

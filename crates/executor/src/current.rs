@@ -197,7 +197,8 @@ impl CurrentThread {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (runnable, handle) = spawn_send(self.shared.clone(), options, future);
+        let (runnable, handle) =
+            spawn_send::<crate::owner::NoFastPath, F>(self.shared.clone(), options, future);
         if self.shared.closed.load(Ordering::Acquire) {
             // Shut down: the task is cancelled at once.
             crate::task::discard(runnable);

@@ -21,11 +21,12 @@
 //!
 //! Files and who uses whom: `task.rs` is the generic task (metadata, the
 //! poll wrapper, scheduling) and sees its executor only through the `Owner`
-//! trait (`owner.rs`) and the thread's context (`context.rs`: the budget,
-//! the runtime-context flag, the yield barrier, and the fast scheduling path
-//! a worker installs); `block_on.rs` (the loop), `current.rs` and `multi.rs`
-//! (the two executors) build on those and on nothing of each other except
-//! that the current-thread executor runs the `block_on` loop.
+//! trait and the `FastPath` type parameter of the spawn (`owner.rs`: the
+//! multi-thread executor's worker-local scheduling, called directly);
+//! `context.rs` holds the budget, the runtime-context flag and the yield
+//! barrier; `block_on.rs` (the loop), `current.rs` and `multi.rs` (the two
+//! executors) build on those and on nothing of each other except that the
+//! current-thread executor runs the `block_on` loop.
 //!
 //! Unsafe code is denied crate-wide and allowed file by file where it pays:
 //! `task.rs` (one `spawn_unchecked` call, so a task's future can borrow its

@@ -161,7 +161,7 @@ where
     let Some(shared) = shared else {
         return Err(future);
     };
-    let (runnable, handle) = spawn_task(shared, options, future);
+    let (runnable, handle) = spawn_task::<crate::owner::NoFastPath, F>(shared, options, future);
     runnable.schedule();
     Ok(handle)
 }

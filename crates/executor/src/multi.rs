@@ -64,7 +64,7 @@ use crate::done::CallSoon;
 use crate::idle::Idle;
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
-use crate::owner::Owner;
+use crate::owner::{FastPath, Owner};
 use crate::registry::Registry;
 use crate::task::{spawn_send, SpawnOptions};
 
@@ -404,8 +404,21 @@ impl MtShared {
     }
 }
 
-/// Schedules `runnable` through this thread's worker context if this thread
-/// is a worker of the task's executor; gives it back otherwise.
+/// The multi-thread executor's fast path for its tasks' wakes: through the
+/// worker's thread-local context, without touching the shared reference
+/// count in the metadata.
+pub(crate) struct OnWorker;
+
+impl FastPath for OnWorker {
+    /// Schedules `runnable` through this thread's worker context if this
+    /// thread is a worker of the task's executor; gives it back otherwise.
+    #[inline]
+    fn schedule(runnable: Task, info: ScheduleInfo) -> Result<(), Task> {
+        schedule_on_worker(runnable, info)
+    }
+}
+
+#[inline]
 fn schedule_on_worker(runnable: Task, info: ScheduleInfo) -> Result<(), Task> {
     WORKER.with(|w| {
         let shared = w.shared.borrow();
@@ -576,7 +589,7 @@ struct Worker<'a> {
 }
 
 fn worker_main(shared: &Arc<MtShared>, index: usize, parker: parking::Parker) {
-    let _rt = RuntimeContextGuard::worker(schedule_on_worker);
+    let _rt = RuntimeContextGuard::worker();
     WORKER.with(|w| {
         *w.shared.borrow_mut() = Some(shared.clone());
         w.index.set(index);
@@ -862,7 +875,7 @@ impl MultiThreadHandle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (runnable, handle) = spawn_send(self.shared.clone(), options, future);
+        let (runnable, handle) = spawn_send::<OnWorker, F>(self.shared.clone(), options, future);
         if self.shared.closed.load(Ordering::Acquire) {
             // Shut down: the task is cancelled at once.
             crate::task::discard(runnable);

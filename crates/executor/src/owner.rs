@@ -34,3 +34,25 @@ pub(crate) trait Owner: Send + Sync + 'static {
         let _ = n;
     }
 }
+
+/// An executor's fast path for scheduling its own tasks, tried before
+/// [`Owner::schedule`]: a type parameter of the spawn, so the generic task
+/// code calls it directly (inlined) without naming the executor.
+pub(crate) trait FastPath: 'static {
+    /// Schedules `runnable` if this thread can take it cheaply; gives it
+    /// back otherwise, and the owner's `schedule` queues it.
+    fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo)
+        -> Result<(), Runnable<TaskMeta>>;
+}
+
+/// No fast path: every wake goes through [`Owner::schedule`].
+pub(crate) struct NoFastPath;
+
+impl FastPath for NoFastPath {
+    fn schedule(
+        runnable: Runnable<TaskMeta>,
+        _info: ScheduleInfo,
+    ) -> Result<(), Runnable<TaskMeta>> {
+        Err(runnable)
+    }
+}

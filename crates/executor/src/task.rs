@@ -25,7 +25,7 @@ use async_task::{Runnable, ScheduleInfo, WithInfo};
 use crate::diag::{panic_message, Observe, PollTimer};
 use crate::join::{JoinError, JoinHandle};
 use crate::meta::{TaskId, TaskInfo, TaskMeta};
-use crate::owner::Owner;
+use crate::owner::{FastPath, Owner};
 
 thread_local! {
     /// The metadata of the task being polled on this thread: set by
@@ -317,7 +317,7 @@ impl<'a, F> TaskFuture<'a, F> {
     }
 }
 
-fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
+fn schedule<P: FastPath>(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
     // Ready: a yield barrier may now wait for its next poll. A task is never
     // queued twice; only a task that yielded is already marked queued (see
     // `Step`), possibly `AWAITED`, which must stay.
@@ -326,10 +326,10 @@ fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
     if meta.track_steps {
         meta.step.scheduled(info.woken_while_running);
     }
-    // Fast path: a wake on a worker thread of the task's own executor goes
-    // through the worker's thread-local handle, without touching the
-    // shared reference count in the metadata.
-    let runnable = match crate::context::schedule_here(runnable, info) {
+    // The executor's fast path first (a multi-thread worker takes a wake of
+    // its own task through its thread-local context, without touching the
+    // shared reference count in the metadata).
+    let runnable = match P::schedule(runnable, info) {
         Ok(()) => return,
         Err(r) => r,
     };
@@ -343,7 +343,7 @@ fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
 /// A future that is not `Send` may only be given here by the thread-local
 /// task set (`local.rs`), whose owner runs and drops it on its own thread.
 #[track_caller]
-pub(crate) fn spawn_task<F>(
+pub(crate) fn spawn_task<P: FastPath, F>(
     owner: Arc<dyn Owner>,
     options: SpawnOptions,
     future: F,
@@ -398,7 +398,8 @@ where
             // which async-task keeps alive as long as the future. (3) The
             // schedule function is a plain `fn`, so it is `Send + Sync +
             // 'static`.
-            let (runnable, task) = unsafe { builder.spawn_unchecked(make, WithInfo(schedule)) };
+            let (runnable, task) =
+                unsafe { builder.spawn_unchecked(make, WithInfo(schedule::<P>)) };
             let waker = runnable.waker();
             let meta = NonNull::from(runnable.metadata());
             ((runnable, JoinHandle::new(task, id)), waker, Some(meta))
@@ -407,7 +408,7 @@ where
 
 /// Spawns a `Send` task; the only entry point for the non-local path.
 #[track_caller]
-pub(crate) fn spawn_send<F>(
+pub(crate) fn spawn_send<P: FastPath, F>(
     owner: Arc<dyn Owner>,
     options: SpawnOptions,
     future: F,
@@ -416,7 +417,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_task(owner, options, future)
+    spawn_task::<P, F>(owner, options, future)
 }
 
 /// Yields once to the executor: the task goes to the back of the run queue
