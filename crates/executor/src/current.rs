@@ -120,10 +120,16 @@ impl Owner for CtShared {
 impl CtShared {
     fn shutdown(&self) {
         self.closed.store(true, Ordering::Release);
-        // Wake every idle task so it is queued, then drop what is queued;
-        // repeat while tasks keep appearing (a dropped future may wake
-        // others).
-        for _ in 0..1000 {
+        // Close the registry, then wake every idle task so it is queued and
+        // drop what is queued; repeat while a dropped future wakes others.
+        // With the registry closed no task is added (a spawn from a drop is
+        // refused and dropped at once), and every round that drops something
+        // ends a registered task for good, so the loop ends (the proof is in
+        // `MultiThread::shutdown`). A task registered just before the close
+        // and pushed after the sweep is caught by the drain after the queue
+        // closes, below.
+        self.registry.close();
+        loop {
             self.registry.wake_all();
             let mut dropped = 0;
             while let Ok(r) = self.queue.pop() {
@@ -197,13 +203,15 @@ impl CurrentThread {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (runnable, handle) =
+        let (runnable, handle, registered) =
             spawn_send::<crate::owner::NoFastPath, F>(self.shared.clone(), options, future);
-        if self.shared.closed.load(Ordering::Acquire) {
-            // Shut down: the task is cancelled at once.
+        if !registered {
+            // Shut down (the registry is closed): the task is cancelled at
+            // once.
             crate::task::discard(runnable);
         } else if let Err(e) = self.shared.queue.push(runnable) {
-            // The queue closed in between (end of shutdown).
+            // Registered just before the registry closed, pushed after the
+            // queue closed (end of shutdown).
             crate::task::discard(e.into_inner());
         } else {
             self.shared.signal.notify();

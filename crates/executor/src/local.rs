@@ -161,8 +161,15 @@ where
     let Some(shared) = shared else {
         return Err(future);
     };
-    let (runnable, handle) = spawn_task::<crate::owner::NoFastPath, F>(shared, options, future);
-    runnable.schedule();
+    let (runnable, handle, registered) =
+        spawn_task::<crate::owner::NoFastPath, F>(shared, options, future);
+    if registered {
+        runnable.schedule();
+    } else {
+        // A thread's local set never closes its registry; should that
+        // change, a refused task is cancelled, not lost.
+        crate::task::discard(runnable);
+    }
     Ok(handle)
 }
 

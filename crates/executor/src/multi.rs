@@ -42,6 +42,29 @@
 //!   count restarts at every sleep, so a worker that sleeps between
 //!   messages never makes that poll.
 //!
+//! - **Shutdown** ([`MultiThread::shutdown`], also on drop), in order:
+//!   1. `shutdown` is set and every worker and the driver are unparked. A
+//!      worker finishes the poll it is in, moves its LIFO task to the
+//!      injector and exits; from now on a wake on a worker thread goes to
+//!      the injector, where the sweep finds it.
+//!   2. The workers are joined, each up to the deadline (a worker stuck in
+//!      a poll longer is detached and counted in the return value; when its
+//!      poll ends it sees `closed` and drops what is queued itself).
+//!   3. `closed` is set: a task woken from now on is queued without waking
+//!      anyone.
+//!   4. If shutdown runs inside one of this executor's tasks, that worker's
+//!      LIFO slot is emptied.
+//!   5. The registry is closed: every later spawn gets a cancelled task
+//!      (its `JoinHandle` reports cancellation) and is never queued. A spawn
+//!      registered just before the close checks `closed` after queueing and
+//!      drops what is queued itself.
+//!   6. The sweep: wake every registered task, drop every queued one; repeat
+//!      until a round drops nothing. It ends because the registered set only
+//!      shrinks and each productive round ends one of its tasks for good.
+//!
+//!   Every task is dropped on the thread calling `shutdown`, so a future's
+//!   `Drop` runs there, and may spawn (refused) or wake (swept).
+//!
 //! Lock order: the idle-list lock and registry shard locks are leaves;
 //! nothing is woken, run or dropped while holding them.
 
@@ -837,7 +860,16 @@ impl MultiThread {
                 }
             }
         });
-        for _ in 0..1000 {
+        // The sweep. The registry is closed, so the set of registered tasks
+        // only shrinks: a task spawned from now on (say, by a future's
+        // `drop` below) is refused and dropped by its spawner, never queued.
+        // Every queued runnable belongs to a registered task, and dropping
+        // it drops that task's future, which removes the task for good. A
+        // round that drops nothing ends the sweep; every other round ends at
+        // least one registered task, so there are at most as many rounds as
+        // tasks registered at the close, plus one.
+        s.registry.close();
+        loop {
             s.registry.wake_all();
             if s.discard_queued() == 0 {
                 break;
@@ -875,15 +907,18 @@ impl MultiThreadHandle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (runnable, handle) = spawn_send::<OnWorker, F>(self.shared.clone(), options, future);
-        if self.shared.closed.load(Ordering::Acquire) {
-            // Shut down: the task is cancelled at once.
+        let (runnable, handle, registered) =
+            spawn_send::<OnWorker, F>(self.shared.clone(), options, future);
+        if !registered {
+            // Shut down (the registry is closed): the task is cancelled at
+            // once.
             crate::task::discard(runnable);
         } else {
             runnable.schedule();
             if self.shared.closed.load(Ordering::SeqCst) {
-                // Raced with the end of shutdown: its drain may have missed
-                // the task; drop it (and anything else queued) here.
+                // Registered just before the registry closed: the sweep may
+                // have missed this push; drop it (and anything else queued)
+                // here.
                 self.shared.discard_queued();
             }
         }

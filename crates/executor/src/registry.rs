@@ -16,6 +16,12 @@
 //! one lock. An entry is inserted at spawn and removed when the task's future
 //! is dropped (completion, cancellation or shutdown).
 //!
+//! Shutdown [`close`](Registry::close)s it: each shard refuses inserts from
+//! the moment its lock is taken by `close`, so once `close` returns, the set
+//! of registered tasks can only shrink. A task spawned after that is built
+//! unregistered (with [`UNREGISTERED`] as its key) and its spawner drops it
+//! at once. That is what bounds the shutdown sweep (see `multi.rs`).
+//!
 //! Lock order: a shard lock is a leaf. Nothing is woken and no task is
 //! dropped while it is held (wakers are cloned out first).
 // Unsafe here: the registry reads task metadata through pointers it keeps while the task lives; every block carries its SAFETY proof.
@@ -48,17 +54,21 @@ unsafe impl Send for MetaPtr {}
 unsafe impl Sync for MetaPtr {}
 
 #[derive(Default)]
-struct Slab {
-    entries: Vec<Option<Entry>>,
-    free: Vec<usize>,
-    len: usize,
+struct Shard {
+    entries: slab::Slab<Entry>,
+    /// Set by [`Registry::close`]: no more inserts.
+    closed: bool,
 }
+
+/// The key of a task spawned into a closed registry: matches no entry, so
+/// its removal, waking and lookups are no-ops.
+pub(crate) const UNREGISTERED: usize = usize::MAX;
 
 pub(crate) struct Registry {
-    shards: Box<[Mutex<Slab>]>,
+    shards: Box<[Mutex<Shard>]>,
 }
 
-fn lock(m: &Mutex<Slab>) -> MutexGuard<'_, Slab> {
+fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     // No code panics while holding a shard lock, but if a waker's clone or
     // drop panicked the slab is still consistent: recover.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -67,7 +77,7 @@ fn lock(m: &Mutex<Slab>) -> MutexGuard<'_, Slab> {
 impl Registry {
     pub(crate) fn new() -> Registry {
         Registry {
-            shards: (0..SHARDS).map(|_| Mutex::new(Slab::default())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 
@@ -75,43 +85,50 @@ impl Registry {
     /// one lock per spawn) and returns the value to hand back and the
     /// task's waker. The shard is chosen from the task id, which spreads
     /// spawns from different threads over different locks.
+    ///
+    /// Returns `false` beside the value when the registry is closed: the
+    /// task was built with the key [`UNREGISTERED`] and is not listed; the
+    /// caller must drop it without running it.
     pub(crate) fn insert<R>(
         &self,
         id: TaskId,
         name: Option<Arc<str>>,
         location: &'static Location<'static>,
         make: impl FnOnce(usize) -> (R, Waker, Option<NonNull<TaskMeta>>),
-    ) -> R {
+    ) -> (R, bool) {
         let shard = (id.as_u64() as usize) % SHARDS;
         let mut slab = lock(&self.shards[shard]);
-        let index = match slab.free.pop() {
-            Some(i) => i,
-            None => {
-                slab.entries.push(None);
-                slab.entries.len() - 1
-            }
-        };
+        if slab.closed {
+            drop(slab);
+            let (out, _waker, _meta) = make(UNREGISTERED);
+            return (out, false);
+        }
+        let index = slab.entries.vacant_key();
         let (out, waker, meta) = make(index * SHARDS + shard);
-        slab.entries[index] = Some(Entry {
+        slab.entries.insert(Entry {
             waker: Some(waker),
             id,
             name,
             location,
             meta: meta.map(MetaPtr),
         });
-        slab.len += 1;
-        out
+        (out, true)
+    }
+
+    /// Refuses every later insert (shutdown). Tasks already registered stay
+    /// until their futures are dropped.
+    pub(crate) fn close(&self) {
+        for shard in self.shards.iter() {
+            lock(shard).closed = true;
+        }
     }
 
     pub(crate) fn remove(&self, key: usize) {
         let waker = {
             let mut slab = lock(&self.shards[key % SHARDS]);
-            let index = key / SHARDS;
-            let Some(entry) = slab.entries.get_mut(index).and_then(Option::take) else {
+            let Some(entry) = slab.entries.try_remove(key / SHARDS) else {
                 return;
             };
-            slab.free.push(index);
-            slab.len -= 1;
             entry.waker
         };
         // Dropped outside the lock: dropping the last waker may free a task.
@@ -122,7 +139,7 @@ impl Registry {
     pub(crate) fn for_each_meta(&self, mut f: impl FnMut(&TaskMeta)) {
         for shard in self.shards.iter() {
             let slab = lock(shard);
-            for e in slab.entries.iter().flatten() {
+            for (_, e) in slab.entries.iter() {
                 if let (Some(m), Some(_)) = (&e.meta, &e.waker) {
                     // SAFETY: the entry holds a waker of the task (checked
                     // just above), which keeps the task allocation, and the
@@ -140,10 +157,7 @@ impl Registry {
     pub(crate) fn wake(&self, key: usize) {
         let waker = {
             let slab = lock(&self.shards[key % SHARDS]);
-            slab.entries
-                .get(key / SHARDS)
-                .and_then(|e| e.as_ref())
-                .and_then(|e| e.waker.clone())
+            slab.entries.get(key / SHARDS).and_then(|e| e.waker.clone())
         };
         if let Some(w) = waker {
             w.wake();
@@ -156,7 +170,6 @@ impl Registry {
         let slab = lock(&self.shards[key % SHARDS]);
         slab.entries
             .get(key / SHARDS)
-            .and_then(|e| e.as_ref())
             .filter(|e| e.id == id)
             .and_then(|e| e.waker.clone())
     }
@@ -166,12 +179,7 @@ impl Registry {
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
             let slab = lock(shard);
-            wakers.extend(
-                slab.entries
-                    .iter()
-                    .flatten()
-                    .filter_map(|e| e.waker.clone()),
-            );
+            wakers.extend(slab.entries.iter().filter_map(|(_, e)| e.waker.clone()));
         }
         for w in wakers {
             w.wake();
@@ -179,7 +187,7 @@ impl Registry {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len).sum()
+        self.shards.iter().map(|s| lock(s).entries.len()).sum()
     }
 
     pub(crate) fn tasks(&self) -> Vec<TaskInfo> {
@@ -189,8 +197,7 @@ impl Registry {
             out.extend(
                 slab.entries
                     .iter()
-                    .flatten()
-                    .map(|e| TaskInfo::new(e.id, e.name.clone(), e.location)),
+                    .map(|(_, e)| TaskInfo::new(e.id, e.name.clone(), e.location)),
             );
         }
         out.sort_by_key(TaskInfo::id);
@@ -209,6 +216,7 @@ mod tests {
         Insert,
         Remove(usize),
         Wake(usize),
+        Close,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -216,26 +224,36 @@ mod tests {
             3 => Just(Op::Insert),
             2 => any::<usize>().prop_map(Op::Remove),
             1 => any::<usize>().prop_map(Op::Wake),
+            1 => Just(Op::Close),
         ]
     }
 
     proptest! {
         /// The registry against a map model: every live task is listed once,
-        /// in id order, `len` matches, and removing one task never disturbs
-        /// another even though slots are reused.
+        /// in id order, `len` matches, removing one task never disturbs
+        /// another even though slots are reused, and after `close` no
+        /// insert registers while removals go on.
         #[test]
         fn registry_matches_a_map_model(ops in proptest::collection::vec(op(), 1..300)) {
             let reg = Registry::new();
             let mut model: BTreeMap<u64, usize> = BTreeMap::new();
+            let mut closed = false;
             for op in ops {
                 match op {
                     Op::Insert => {
                         let id = TaskId::next();
-                        let key = reg.insert(id, None, Location::caller(), |key| {
+                        let (key, registered) = reg.insert(id, None, Location::caller(), |key| {
                             (key, Waker::noop().clone(), None)
                         });
-                        prop_assert!(!model.values().any(|k| *k == key), "key reused while live");
-                        model.insert(id.as_u64(), key);
+                        prop_assert_eq!(registered, !closed);
+                        if registered {
+                            prop_assert!(!model.values().any(|k| *k == key), "key reused while live");
+                            model.insert(id.as_u64(), key);
+                        } else {
+                            prop_assert_eq!(key, UNREGISTERED);
+                            // Its removal (the task's drop) touches nothing.
+                            reg.remove(key);
+                        }
                     }
                     Op::Remove(i) if !model.is_empty() => {
                         let id = *model.keys().nth(i % model.len()).unwrap();
@@ -245,6 +263,10 @@ mod tests {
                     Op::Wake(i) if !model.is_empty() => {
                         let key = *model.values().nth(i % model.len()).unwrap();
                         reg.wake(key);
+                    }
+                    Op::Close => {
+                        reg.close();
+                        closed = true;
                     }
                     _ => {}
                 }

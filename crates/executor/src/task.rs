@@ -338,7 +338,9 @@ fn schedule<P: FastPath>(runnable: Runnable<TaskMeta>, info: ScheduleInfo) {
 }
 
 /// Creates a task owned by `owner` and returns its first runnable (not yet
-/// scheduled) and its join handle.
+/// scheduled), its join handle, and whether the owner's registry took it:
+/// `false` once the registry is closed (shutdown), and then the caller must
+/// drop the runnable (which cancels the task) instead of scheduling it.
 ///
 /// A future that is not `Send` may only be given here by the thread-local
 /// task set (`local.rs`), whose owner runs and drops it on its own thread.
@@ -347,7 +349,7 @@ pub(crate) fn spawn_task<P: FastPath, F>(
     owner: Arc<dyn Owner>,
     options: SpawnOptions,
     future: F,
-) -> (Runnable<TaskMeta>, JoinHandle<F::Output>)
+) -> (Runnable<TaskMeta>, JoinHandle<F::Output>, bool)
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -361,49 +363,51 @@ where
     #[cfg(feature = "tracing")]
     let (span, task_trace) = crate::trace::TaskTrace::new(id, name.as_deref(), location);
     let registry_owner = owner.clone();
-    registry_owner
-        .registry()
-        .insert(id, name.clone(), location, move |key| {
-            let meta = TaskMeta {
-                id,
-                name,
-                location,
-                polls: Default::default(),
-                cancelled: Default::default(),
-                debug: owner.debug(),
-                observe: Default::default(),
-                done: Default::default(),
-                step: Default::default(),
-                track_steps: owner.has_yield_barriers(),
-                trace: crate::dump::Trace::new(owner.debug()),
+    let ((runnable, handle), registered) =
+        registry_owner
+            .registry()
+            .insert(id, name.clone(), location, move |key| {
+                let meta = TaskMeta {
+                    id,
+                    name,
+                    location,
+                    polls: Default::default(),
+                    cancelled: Default::default(),
+                    debug: owner.debug(),
+                    observe: Default::default(),
+                    done: Default::default(),
+                    step: Default::default(),
+                    track_steps: owner.has_yield_barriers(),
+                    trace: crate::dump::Trace::new(owner.debug()),
+                    #[cfg(feature = "tracing")]
+                    tracing: task_trace,
+                    key,
+                    owner,
+                };
+                let builder = async_task::Builder::new().metadata(meta);
+                #[cfg(not(feature = "tracing"))]
+                let make = move |meta| TaskFuture::new(meta, future);
                 #[cfg(feature = "tracing")]
-                tracing: task_trace,
-                key,
-                owner,
-            };
-            let builder = async_task::Builder::new().metadata(meta);
-            #[cfg(not(feature = "tracing"))]
-            let make = move |meta| TaskFuture::new(meta, future);
-            #[cfg(feature = "tracing")]
-            let make = move |meta| TaskFuture::new(meta, future, span);
-            // SAFETY: `spawn_unchecked` asks for three things. (1) A future
-            // that is not `Send` must be polled and dropped on the spawning
-            // thread only: such tasks come from the thread-local task set,
-            // which runs and drops its runnables only on its own thread;
-            // wakers on other threads only push the runnable into a queue
-            // that the owning thread drains, and that thread drains and
-            // drops the queue when it exits. Other tasks are `Send` (see
-            // `spawn_send`). (2) Borrowed data other than the metadata must
-            // outlive the runnable: the future borrows only the metadata,
-            // which async-task keeps alive as long as the future. (3) The
-            // schedule function is a plain `fn`, so it is `Send + Sync +
-            // 'static`.
-            let (runnable, task) =
-                unsafe { builder.spawn_unchecked(make, WithInfo(schedule::<P>)) };
-            let waker = runnable.waker();
-            let meta = NonNull::from(runnable.metadata());
-            ((runnable, JoinHandle::new(task, id)), waker, Some(meta))
-        })
+                let make = move |meta| TaskFuture::new(meta, future, span);
+                // SAFETY: `spawn_unchecked` asks for three things. (1) A future
+                // that is not `Send` must be polled and dropped on the spawning
+                // thread only: such tasks come from the thread-local task set,
+                // which runs and drops its runnables only on its own thread;
+                // wakers on other threads only push the runnable into a queue
+                // that the owning thread drains, and that thread drains and
+                // drops the queue when it exits. Other tasks are `Send` (see
+                // `spawn_send`). (2) Borrowed data other than the metadata must
+                // outlive the runnable: the future borrows only the metadata,
+                // which async-task keeps alive as long as the future. (3) The
+                // schedule function is a plain `fn`, so it is `Send + Sync +
+                // 'static`.
+                let (runnable, task) =
+                    unsafe { builder.spawn_unchecked(make, WithInfo(schedule::<P>)) };
+                let waker = runnable.waker();
+                let meta = NonNull::from(runnable.metadata());
+                ((runnable, JoinHandle::new(task, id)), waker, Some(meta))
+            });
+    (runnable, handle, registered)
 }
 
 /// Spawns a `Send` task; the only entry point for the non-local path.
@@ -412,7 +416,7 @@ pub(crate) fn spawn_send<P: FastPath, F>(
     owner: Arc<dyn Owner>,
     options: SpawnOptions,
     future: F,
-) -> (Runnable<TaskMeta>, JoinHandle<F::Output>)
+) -> (Runnable<TaskMeta>, JoinHandle<F::Output>, bool)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,

@@ -363,6 +363,123 @@ fn shutdown_cancels_what_is_left() {
     }
 }
 
+/// Spawns a task onto the executor under test from anywhere (a `Drop`).
+type Spawner =
+    Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) -> JoinHandle<()> + Send + Sync>;
+
+/// Pending until dropped; its drop opens `gate` (waking the waiters: a wake
+/// during the shutdown sweep) and spawns its successor while `left > 0` (a
+/// spawn into a closed registry), keeping the successor's handle.
+struct Respawn {
+    spawn: Spawner,
+    left: usize,
+    drops: Arc<AtomicUsize>,
+    gate: Gate,
+    late: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Future for Respawn {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+impl Drop for Respawn {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+        self.gate.open();
+        if self.left > 0 {
+            let next = Respawn {
+                spawn: self.spawn.clone(),
+                left: self.left - 1,
+                drops: self.drops.clone(),
+                gate: self.gate.clone(),
+                late: self.late.clone(),
+            };
+            let h = (self.spawn)(Box::pin(next));
+            self.late.lock().unwrap().push(h);
+        }
+    }
+}
+
+/// Counts its drop.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn shutdown_drops_every_task_even_when_drops_spawn_and_wake() {
+    for ex in flavors() {
+        let spawn: Spawner = match &ex {
+            Flavor::Current(c) => {
+                let c = c.clone();
+                Arc::new(move |f| c.spawn(SpawnOptions::new(), f))
+            }
+            Flavor::Multi(m) => {
+                let h = m.handle();
+                Arc::new(move |f| h.spawn(SpawnOptions::new(), f))
+            }
+        };
+        let drops = Arc::new(AtomicUsize::new(0));
+        let gate = Gate::default();
+        let late = Arc::new(Mutex::new(Vec::new()));
+        let waiters: Vec<_> = (0..10)
+            .map(|_| {
+                let (g, counted) = (gate.clone(), Counted(drops.clone()));
+                ex.spawn(None, async move {
+                    let _counted = counted;
+                    g.wait().await;
+                    // Woken by a drop during shutdown: never gets here, as
+                    // the sweep drops it instead of running it.
+                    std::future::pending::<()>().await
+                })
+            })
+            .collect();
+        let respawns: Vec<_> = (0..5)
+            .map(|_| {
+                ex.spawn(
+                    None,
+                    Respawn {
+                        spawn: spawn.clone(),
+                        left: 3,
+                        drops: drops.clone(),
+                        gate: gate.clone(),
+                        late: late.clone(),
+                    },
+                )
+            })
+            .collect();
+        ex.block_on(async {
+            for _ in 0..20 {
+                yield_now().await;
+            }
+        });
+        assert_eq!(ex.task_count(), 15);
+        ex.shutdown();
+        assert_eq!(ex.task_count(), 0, "no task left registered");
+        // 10 waiters, and 5 chains of 4 (the original and 3 successors).
+        assert_eq!(drops.load(Ordering::SeqCst), 10 + 5 * 4);
+        for h in waiters.into_iter().chain(respawns) {
+            assert!(block_on(&ThreadParker::new(), h)
+                .unwrap_err()
+                .is_cancelled());
+        }
+        let late = std::mem::take(&mut *late.lock().unwrap());
+        assert_eq!(late.len(), 5 * 3);
+        for h in late {
+            assert!(block_on(&ThreadParker::new(), h)
+                .unwrap_err()
+                .is_cancelled());
+        }
+        drop(spawn);
+    }
+}
+
 #[test]
 fn spawn_local_runs_non_send_futures() {
     for ex in flavors() {
