@@ -107,6 +107,78 @@ impl Idle {
     pub(crate) fn num_idle(&self) -> usize {
         self.num_idle.load(Ordering::SeqCst)
     }
+
+    /// A worker with nothing to do goes to sleep: registers as idle,
+    /// re-checks `ready` (work queued, or shutdown), then sleeps in the
+    /// driver if it can take it, else on its own parker. Returns
+    /// `(notified, drove)`: whether a producer picked it (it is now
+    /// searching), and whether it slept in the driver.
+    ///
+    /// The handshake with [`wake`](Idle::wake): the worker announces
+    /// `in_driver` before it looks for its parker's token; a producer
+    /// leaves the token before it reads `in_driver`. Across the `SeqCst`
+    /// fences either the worker finds the token, or the producer sees
+    /// `in_driver` and unparks the driver too, so a worker woken while it
+    /// goes to sleep never sleeps through it. `loom_park_*` below check it
+    /// (and fail, with a deadlock, when the re-check of `ready` is removed).
+    pub(crate) fn park_worker(
+        &self,
+        i: usize,
+        ready: impl Fn() -> bool,
+        sleeper: &impl Sleeper,
+    ) -> (bool, bool) {
+        self.register(i);
+        sleeper.registered();
+        if ready() {
+            if self.unregister(i) {
+                return (false, false);
+            }
+            // A producer picked us concurrently: consume its token.
+            sleeper.take_token();
+            return (true, false);
+        }
+        let mut drove = false;
+        self.set_in_driver(i, true);
+        // A producer that saw `in_driver` false left only a parker token:
+        // check for it before blocking in the driver.
+        if !sleeper.take_token() {
+            if sleeper.park_in_driver() {
+                drove = true;
+                self.set_in_driver(i, false);
+                // A producer may also have left a token on our parker.
+                sleeper.take_token();
+            } else {
+                self.set_in_driver(i, false);
+                sleeper.park();
+            }
+        } else {
+            self.set_in_driver(i, false);
+        }
+        (!self.unregister(i), drove)
+    }
+
+    /// Wakes worker `i`, which [`pick`](Idle::pick) chose: leaves a token
+    /// on its parker, and unparks the driver too if the worker sleeps in it.
+    pub(crate) fn wake(&self, i: usize, unpark: impl FnOnce(), unpark_driver: impl FnOnce()) {
+        unpark();
+        if self.in_driver(i) {
+            unpark_driver();
+        }
+    }
+}
+
+/// How one worker sleeps, for [`Idle::park_worker`]: a parker that
+/// remembers one token, and the driver shared by every worker.
+pub(crate) trait Sleeper {
+    /// Called right after the worker registered as idle.
+    fn registered(&self) {}
+    /// Takes the parker's token if it is there, without blocking.
+    fn take_token(&self) -> bool;
+    /// Blocks until the parker's token is there, and takes it.
+    fn park(&self);
+    /// Sleeps in the driver until it is unparked or an event arrives;
+    /// `false` at once if another worker holds the driver.
+    fn park_in_driver(&self) -> bool;
 }
 
 #[cfg(all(test, tulipa_loom))]
@@ -195,5 +267,91 @@ mod loom_idle {
             }
             assert_eq!(queue.load(Ordering::SeqCst), 0);
         });
+    }
+
+    /// A driver: blocks until unparked (a remembered token), or is held by
+    /// another worker and refuses at once.
+    struct Driver {
+        token: Parker,
+        busy: bool,
+    }
+
+    struct ModelSleeper<'a> {
+        parker: &'a Parker,
+        driver: &'a Driver,
+    }
+
+    impl Sleeper for ModelSleeper<'_> {
+        fn take_token(&self) -> bool {
+            let mut t = self.parker.token.lock().unwrap();
+            std::mem::replace(&mut *t, false)
+        }
+        fn park(&self) {
+            self.parker.park();
+        }
+        fn park_in_driver(&self) -> bool {
+            if self.driver.busy {
+                return false;
+            }
+            self.driver.token.park();
+            true
+        }
+    }
+
+    /// One worker going to sleep through the real `park_worker`, and a
+    /// producer pushing one task and waking it through the real `pick` and
+    /// `wake`. The task is always taken: if the worker could sleep through
+    /// the wake (in the driver or on its parker), loom reports a deadlock.
+    fn park_model(driver_busy: bool) {
+        loom::model(move || {
+            let idle = Arc::new(Idle::new(1));
+            let queue = Arc::new(AtomicUsize::new(0));
+            let parker = Arc::new(Parker::default());
+            let driver = Arc::new(Driver {
+                token: Parker::default(),
+                busy: driver_busy,
+            });
+            let worker = {
+                let (idle, queue, parker, driver) =
+                    (idle.clone(), queue.clone(), parker.clone(), driver.clone());
+                thread::spawn(move || {
+                    let sleeper = ModelSleeper {
+                        parker: &parker,
+                        driver: &driver,
+                    };
+                    loop {
+                        if queue
+                            .compare_exchange(1, 0, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                        {
+                            break;
+                        }
+                        let ready = || queue.load(Ordering::SeqCst) > 0;
+                        let (notified, _drove) = idle.park_worker(0, ready, &sleeper);
+                        if notified {
+                            idle.end_search();
+                        }
+                    }
+                })
+            };
+            queue.store(1, Ordering::SeqCst);
+            if let Some(i) = idle.pick(false) {
+                idle.wake(i, || parker.unpark(), || driver.token.unpark());
+            }
+            worker.join().unwrap();
+            assert_eq!(queue.load(Ordering::SeqCst), 0);
+        });
+    }
+
+    /// The worker sleeps in the driver (it is free).
+    #[test]
+    fn loom_park_in_driver_no_lost_wakeup() {
+        park_model(false);
+    }
+
+    /// Another worker holds the driver: this one sleeps on its parker.
+    #[test]
+    fn loom_park_on_parker_no_lost_wakeup() {
+        park_model(true);
     }
 }

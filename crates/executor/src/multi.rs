@@ -84,7 +84,7 @@ use tulipa_core::{Driver, Unparker};
 use crate::context::{RuntimeContextGuard, YieldBarrier, BUDGET};
 use crate::diag::Diagnostics;
 use crate::done::CallSoon;
-use crate::idle::Idle;
+use crate::idle::{Idle, Sleeper};
 use crate::join::JoinHandle;
 use crate::meta::{TaskInfo, TaskMeta};
 use crate::owner::{FastPath, Owner};
@@ -545,10 +545,13 @@ impl MtShared {
     }
 
     fn unpark_worker(&self, i: usize) {
-        self.workers[i].unparker.unpark();
-        if self.idle.in_driver(i) {
-            self.driver_unparker.unpark();
-        }
+        self.idle.wake(
+            i,
+            || {
+                self.workers[i].unparker.unpark();
+            },
+            || self.driver_unparker.unpark(),
+        );
     }
 
     fn is_idle(&self) -> bool {
@@ -747,7 +750,29 @@ impl Worker<'_> {
     /// Sleeps until there may be work. Returns (notified, drove).
     fn park(&mut self) -> (bool, bool) {
         let s = self.shared;
-        s.idle.register(self.index);
+        let sleeper = WorkerSleeper {
+            shared: s,
+            index: self.index,
+            parker: &self.parker,
+        };
+        s.idle.park_worker(
+            self.index,
+            || s.has_work() || s.shutdown.load(Ordering::SeqCst),
+            &sleeper,
+        )
+    }
+}
+
+/// How a worker sleeps: its parker, and the executor's driver.
+struct WorkerSleeper<'a> {
+    shared: &'a MtShared,
+    index: usize,
+    parker: &'a parking::Parker,
+}
+
+impl Sleeper for WorkerSleeper<'_> {
+    fn registered(&self) {
+        let s = self.shared;
         if s.wake_driver_when_idle
             && s.idle.num_idle() == s.workers.len()
             && (0..s.workers.len()).any(|j| j != self.index && s.idle.in_driver(j))
@@ -757,36 +782,21 @@ impl Worker<'_> {
             // no other worker holds it, this one takes it next.
             s.driver_unparker.unpark();
         }
-        if s.has_work() || s.shutdown.load(Ordering::SeqCst) {
-            if s.idle.unregister(self.index) {
-                return (false, false);
-            }
-            // A notifier picked us concurrently: consume its token.
-            self.parker.park_timeout(Duration::ZERO);
-            return (true, false);
-        }
-        let mut drove = false;
-        s.idle.set_in_driver(self.index, true);
-        // A notifier that saw `in_driver` false left only a parker token:
-        // check for it before blocking in the driver.
-        if !self.parker.park_timeout(Duration::ZERO) {
-            WORKER.with(|w| w.driving.set(true));
-            let parked = s.driver.park(None);
-            WORKER.with(|w| w.driving.set(false));
-            if parked {
-                drove = true;
-                s.idle.set_in_driver(self.index, false);
-                // A notifier may also have left a token on our parker.
-                self.parker.park_timeout(Duration::ZERO);
-            } else {
-                s.idle.set_in_driver(self.index, false);
-                self.parker.park();
-            }
-        } else {
-            s.idle.set_in_driver(self.index, false);
-        }
-        let notified = !s.idle.unregister(self.index);
-        (notified, drove)
+    }
+
+    fn take_token(&self) -> bool {
+        self.parker.park_timeout(Duration::ZERO)
+    }
+
+    fn park(&self) {
+        self.parker.park();
+    }
+
+    fn park_in_driver(&self) -> bool {
+        WORKER.with(|w| w.driving.set(true));
+        let parked = self.shared.driver.park(None);
+        WORKER.with(|w| w.driving.set(false));
+        parked
     }
 }
 
