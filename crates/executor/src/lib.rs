@@ -30,7 +30,9 @@
 //!
 //! Unsafe code is denied crate-wide and allowed file by file where it pays:
 //! `task.rs` (one `spawn_unchecked` call, so a task's future can borrow its
-//! own metadata, and the pin projection of the task wrapper), `registry.rs`
+//! own metadata, and two reads of the current task's metadata and waker
+//! through the pointers its poll publishes; the task wrapper's pin
+//! projection is `pin-project-lite`'s), `registry.rs`
 //! and `done.rs` (task metadata read through pointers they keep valid),
 //! `dump.rs` (the await point a task published) and `trace.rs` (the traced
 //! waker's vtable, feature `tracing`), all with

@@ -7,7 +7,7 @@
 //! panic `JoinError`, so the worker thread and every other task go on).
 //! When the wrapper is dropped, for whatever reason, it removes the task's
 //! registry entry.
-// Unsafe here: `spawn_unchecked` (a task's future borrows its own metadata) and the task wrapper's pin projection; every block carries its SAFETY proof.
+// Unsafe here: `spawn_unchecked` (a task's future borrows its own metadata) and the current task's metadata and waker read through the pointers a poll publishes; every block carries its SAFETY proof. The wrapper's pin projection is `pin-project-lite`'s.
 #![allow(unsafe_code)]
 
 use std::any::Any;
@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use async_task::{Runnable, ScheduleInfo, WithInfo};
+use pin_project_lite::pin_project;
 
 use crate::diag::{panic_message, Observe, PollTimer};
 use crate::join::{JoinError, JoinHandle};
@@ -69,29 +70,44 @@ fn with_current_meta<R>(f: impl FnOnce(Option<&TaskMeta>) -> R) -> R {
 
 pub use tulipa_core::spawn::SpawnOptions;
 
-struct TaskFuture<'a, F> {
-    meta: &'a TaskMeta,
-    future: Option<F>,
-    /// Feature `tracing`: the task's `runtime.spawn` span, entered for each
-    /// poll and closed when this wrapper (the task's future) is dropped.
-    #[cfg(feature = "tracing")]
-    span: tracing::Span,
-}
+/// Feature `tracing`: the task's `runtime.spawn` span; nothing without it.
+#[cfg(feature = "tracing")]
+type TaskSpan = tracing::Span;
+#[cfg(not(feature = "tracing"))]
+type TaskSpan = ();
 
-impl<F> Drop for TaskFuture<'_, F> {
-    fn drop(&mut self) {
-        // Drop the user's future first, while the task still counts as live
-        // and as the current task (its destructor is the task's `finally:`);
-        // a panicking destructor must not unwind into the executor.
-        if self.future.is_some() {
-            let _current = CurrentGuard::enter(self.meta);
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
+pin_project! {
+    /// The future async-task runs for a task: the user's future, polled
+    /// inside the task's context (current task, budget, step, timers).
+    struct TaskFuture<'a, F> {
+        meta: &'a TaskMeta,
+        // Structurally pinned: never moved out, only dropped in place by
+        // `Pin::set(None)`.
+        #[pin]
+        future: Option<F>,
+        // Feature `tracing`: the task's span, entered for each poll and
+        // closed when this wrapper (the task's future) is dropped.
+        span: TaskSpan,
+    }
+
+    impl<'a, F> PinnedDrop for TaskFuture<'a, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            let meta = *this.meta;
+            // Drop the user's future first, while the task still counts as
+            // live and as the current task (its destructor is the task's
+            // `finally:`); a panicking destructor must not unwind into the
+            // executor.
+            if this.future.is_some() {
+                let _current = CurrentGuard::enter(meta);
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
+            }
+            #[cfg(feature = "tracing")]
+            meta.tracing.future_dropped();
+            // Dropped without an outcome (never polled to the end): cancelled.
+            crate::done::finish(meta, &Ok(()), true);
+            meta.owner.registry().remove(meta.key);
         }
-        #[cfg(feature = "tracing")]
-        self.meta.tracing.future_dropped();
-        // Dropped without an outcome (never polled to the end): cancelled.
-        crate::done::finish(self.meta, &Ok(()), true);
-        self.meta.owner.registry().remove(self.meta.key);
     }
 }
 
@@ -159,12 +175,8 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     type Output = Result<F::Output, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned: it is never moved out of
-        // the `Option` (only dropped in place by assigning `None`, which runs
-        // its destructor where it lies), and `TaskFuture` has no `Unpin`
-        // impl that would let it move. `meta` is a plain shared reference.
-        let this = unsafe { self.get_unchecked_mut() };
-        let meta = this.meta;
+        let mut this = self.project();
+        let meta = *this.meta;
         // Feature `tracing`: the poll runs inside the task's span, and the
         // future sees the traced waker (see the `trace` module).
         #[cfg(feature = "tracing")]
@@ -190,18 +202,15 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             // reports its cancellation.
             {
                 let _current = CurrentGuard::enter(meta);
-                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
             }
             crate::done::finish(meta, &Ok(()), true);
             return Poll::Ready(Err(JoinError::cancelled(meta.id)));
         }
-        let Some(future) = this.future.as_mut() else {
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
             // Polled after completion: async-task never does this.
             return Poll::Pending;
         };
-        // SAFETY: see above; the future stays where it is inside the task
-        // allocation, which async-task never moves.
-        let future = unsafe { Pin::new_unchecked(future) };
         let _current = CurrentGuard::enter(meta);
         let timer = meta.debug.then(|| PollTimer::start(meta));
         meta.trace.poll_start();
@@ -217,7 +226,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             Poll::Ready(Ok(v)) => {
                 // The future's destructor runs here; a panic in it is the
                 // task's failure, never the worker's.
-                match std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None)) {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None))) {
                     Ok(()) => Ok(v),
                     Err(panic) => Err(panicked(meta, panic)),
                 }
@@ -225,7 +234,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             Poll::Ready(Err(panic)) => {
                 // Drop the future now; a panic in its destructor is caught
                 // as well and the first payload wins.
-                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
                 Err(panicked(meta, panic))
             }
         };
@@ -307,11 +316,10 @@ fn catch_unwind_poll<T>(f: impl FnOnce() -> Poll<T>) -> Poll<Result<T, Box<dyn A
 }
 
 impl<'a, F> TaskFuture<'a, F> {
-    fn new(meta: &'a TaskMeta, future: F, #[cfg(feature = "tracing")] span: tracing::Span) -> Self {
+    fn new(meta: &'a TaskMeta, future: F, span: TaskSpan) -> Self {
         TaskFuture {
             meta,
             future: Some(future),
-            #[cfg(feature = "tracing")]
             span,
         }
     }
@@ -386,7 +394,7 @@ where
                 };
                 let builder = async_task::Builder::new().metadata(meta);
                 #[cfg(not(feature = "tracing"))]
-                let make = move |meta| TaskFuture::new(meta, future);
+                let make = move |meta| TaskFuture::new(meta, future, ());
                 #[cfg(feature = "tracing")]
                 let make = move |meta| TaskFuture::new(meta, future, span);
                 // SAFETY: `spawn_unchecked` asks for three things. (1) A future
