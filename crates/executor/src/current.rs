@@ -36,9 +36,10 @@
 //! ```
 //!
 //! (`tokio-current`, `smol-current` for the others; `callgrind_annotate`
-//! prints the total.) smol's spawn is cheaper: its task registry is one
-//! `slab` under one lock, ours keeps a waker and metadata per task for
-//! cancellation, the dump and shutdown.
+//! prints the total.) smol's spawn is cheaper; its task carries no
+//! metadata, while ours builds an id, name, location, poll count, step
+//! state and done-callback slot, and a registry entry (for cancellation,
+//! the dump and shutdown). That gap is open.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
