@@ -158,9 +158,16 @@ impl Idle {
     }
 
     /// Wakes worker `i`, which [`pick`](Idle::pick) chose: leaves a token
-    /// on its parker, and unparks the driver too if the worker sleeps in it.
-    pub(crate) fn wake(&self, i: usize, unpark: impl FnOnce(), unpark_driver: impl FnOnce()) {
-        unpark();
+    /// on its parker (`unpark`, whose result, like `parking`'s "was it
+    /// newly unparked", is not needed), and unparks the driver too if the
+    /// worker sleeps in it.
+    pub(crate) fn wake(
+        &self,
+        i: usize,
+        unpark: impl FnOnce() -> bool,
+        unpark_driver: impl FnOnce(),
+    ) {
+        let _ = unpark();
         if self.in_driver(i) {
             unpark_driver();
         }
@@ -202,9 +209,10 @@ mod loom_idle {
             }
             *t = false;
         }
-        fn unpark(&self) {
-            *self.token.lock().unwrap() = true;
+        fn unpark(&self) -> bool {
+            let was = std::mem::replace(&mut *self.token.lock().unwrap(), true);
             self.cv.notify_one();
+            !was
         }
     }
 
@@ -336,7 +344,13 @@ mod loom_idle {
             };
             queue.store(1, Ordering::SeqCst);
             if let Some(i) = idle.pick(false) {
-                idle.wake(i, || parker.unpark(), || driver.token.unpark());
+                idle.wake(
+                    i,
+                    || parker.unpark(),
+                    || {
+                        driver.token.unpark();
+                    },
+                );
             }
             worker.join().unwrap();
             assert_eq!(queue.load(Ordering::SeqCst), 0);

@@ -547,9 +547,7 @@ impl MtShared {
     fn unpark_worker(&self, i: usize) {
         self.idle.wake(
             i,
-            || {
-                self.workers[i].unparker.unpark();
-            },
+            || self.workers[i].unparker.unpark(),
             || self.driver_unparker.unpark(),
         );
     }
