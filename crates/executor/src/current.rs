@@ -11,7 +11,8 @@
 //!
 //! Two run queues: a task woken or spawned on the thread that holds the
 //! core goes into that thread's own queue (a `VecDeque` in a thread-local:
-//! no atomic operation, no signal, since the loop is right there), and one
+//! no atomic operation and, unless the loop is parked in the driver, no
+//! signal, since the loop is right there), and one
 //! woken or spawned from any other thread into the shared `ConcurrentQueue`
 //! (then the loop is signalled). Before each task it runs, the loop moves
 //! whatever the shared queue holds to the back of its own, so both are
@@ -130,6 +131,7 @@ impl FastPath for OnCoreThread {
     ) -> Result<(), Runnable<TaskMeta>> {
         let owner = Arc::as_ptr(&runnable.metadata().owner) as *const u8;
         if CORE.with(|c| std::ptr::eq(c.get() as *const u8, owner)) {
+            runnable.metadata().owner.queued_on_loop_thread();
             RUNQ.with(|q| q.borrow_mut().push_back(runnable));
             Ok(())
         } else {
@@ -176,6 +178,17 @@ impl Owner for CtShared {
 
     fn debug(&self) -> bool {
         self.diagnostics.is_debug()
+    }
+
+    /// A wake on the loop's own thread needs no signal, except while the
+    /// loop is parked in the driver (a wake from the reactor or a timer,
+    /// dispatched inside the park): then the driver must learn that work is
+    /// waiting, or on virtual time it would jump the clock past it. The
+    /// same signal the shared queue uses, so that case costs what it did.
+    fn queued_on_loop_thread(&self) {
+        if self.signal.is_sleeping() {
+            self.signal.notify();
+        }
     }
 
     fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
@@ -310,6 +323,7 @@ impl CurrentThread {
         } else if holds_core(&*self.shared) {
             // Spawned on the thread running the loop: its own queue, in
             // order with the wakes of this thread.
+            self.shared.queued_on_loop_thread();
             RUNQ.with(|q| q.borrow_mut().push_back(runnable));
         } else if let Err(e) = self.shared.queue.push(runnable) {
             // Registered just before the registry closed, pushed after the

@@ -33,6 +33,11 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn yield_barrier_settle(&self, n: isize) {
         let _ = n;
     }
+    /// A task was queued by a [`FastPath`] on the thread that runs this
+    /// owner's loop, without the owner's `schedule` (and so without its
+    /// signal): the owner tells its loop if it must (it is parked in the
+    /// driver, which then must not treat the runtime as idle).
+    fn queued_on_loop_thread(&self) {}
 }
 
 /// An executor's fast path for scheduling its own tasks, tried before

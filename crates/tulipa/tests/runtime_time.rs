@@ -205,3 +205,39 @@ fn virtual_time_stands_still_between_block_on_calls() {
         assert_eq!(rt.handle().time() - start, Duration::from_secs(60 * 30));
     }
 }
+
+/// A task woken by I/O while the loop sleeps in the driver runs before
+/// virtual time jumps to the next deadline: the clock never races past
+/// work that is waiting (on the current-thread runtime the wake is queued
+/// on the loop's own thread, and must still tell the driver).
+#[test]
+fn virtual_time_does_not_jump_past_a_task_woken_by_io() {
+    for rt in paused() {
+        let waited = rt.block_on(async {
+            let socket = tulipa::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let to = socket.local_addr().unwrap();
+            let start = Instant::now();
+            let reader = tulipa::spawn(async move {
+                let mut buf = [0u8; 8];
+                socket.recv_from(&mut buf).await.unwrap();
+                Instant::now()
+            });
+            // The reader waits on its socket.
+            for _ in 0..3 {
+                tulipa::task::yield_now().await;
+            }
+            let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            peer.send_to(b"x", to).unwrap();
+            // The only deadline, an hour away: had the clock jumped to it
+            // before the reader ran, the reader would see it.
+            let far = tulipa::spawn(time::sleep(Duration::from_secs(3600)));
+            let woke = reader.await.unwrap();
+            far.cancel();
+            woke.duration_since(start)
+        });
+        assert!(
+            waited < Duration::from_secs(3600),
+            "the clock jumped past a task woken by I/O: {waited:?}"
+        );
+    }
+}
