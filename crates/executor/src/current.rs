@@ -129,8 +129,8 @@ impl FastPath for OnCoreThread {
         runnable: Runnable<TaskMeta>,
         _info: ScheduleInfo,
     ) -> Result<(), Runnable<TaskMeta>> {
-        let owner = Arc::as_ptr(&runnable.metadata().owner) as *const u8;
-        if CORE.with(|c| std::ptr::eq(c.get() as *const u8, owner)) {
+        let owner = Arc::as_ptr(&runnable.metadata().owner) as *const CtShared;
+        if holds_core(owner) {
             runnable.metadata().owner.queued_on_loop_thread();
             RUNQ.with(|q| q.borrow_mut().push_back(runnable));
             Ok(())

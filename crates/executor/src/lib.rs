@@ -21,8 +21,8 @@
 //!
 //! Files and who uses whom: `task.rs` is the generic task (metadata, the
 //! poll wrapper, scheduling) and sees its executor only through the `Owner`
-//! trait and the `FastPath` type parameter of the spawn (`owner.rs`: the
-//! multi-thread executor's worker-local scheduling, called directly);
+//! trait and the `FastPath` type parameter of the spawn (`owner.rs`: each
+//! executor's scheduling of a wake on its own thread, called directly);
 //! `context.rs` holds the budget, the runtime-context flag and the yield
 //! barrier; `block_on.rs` (the loop), `current.rs` and `multi.rs` (the two
 //! executors) build on those and on nothing of each other except that the
