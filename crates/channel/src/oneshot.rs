@@ -3,25 +3,25 @@
 //!
 //! # Design
 //!
-//! The shared state is one allocation: the value in a `Mutex<Option<T>>`
-//! (held only to move the value in or out), a state word with two flags,
-//! and two waker slots (`waker_slot.rs`): the receiver's waker and the
-//! waker of [`Sender::closed`]. Nothing else is allocated, and nobody is
-//! woken unless someone actually waits.
+//! The shared state is one allocation with no lock (`handoff.rs`, the
+//! crate's only unsafe code): the value in an `UnsafeCell<Option<T>>`
+//! whose owner is given by a state word, and two lock-free waker slots:
+//! the receiver's waker and the waker of [`Sender::closed`]. Nothing else
+//! is allocated, and nobody is woken unless someone actually waits.
 //!
 //! | flag | set by | meaning |
 //! | --- | --- | --- |
-//! | `TX_GONE` | the sender's `send` (after storing the value) or drop | no value will come after what is stored |
+//! | `VALUE` | the sender's `send`, after writing the value | a value is stored; cleared by the one receive that takes it |
+//! | `TX_GONE` | the sender's `send` or drop | no value will come after what is stored |
 //! | `RX_CLOSED` | the receiver's `close` or drop | a later `send` fails and hands the value back |
 //!
-//! `send` stores the value under the lock unless `RX_CLOSED` is set, then
-//! sets `TX_GONE` and wakes the receiver. The receiver takes the value
-//! under the lock; finding none, it reads `TX_GONE` (still under the lock,
-//! so a value stored before the flag is always seen) to tell "not yet"
-//! from "never". A value stored just before the receiver dropped is
-//! dropped with the shared state. A waiter registers its waker, then
-//! re-checks (the waker slot's protocol), so no wakeup is lost; the loom
-//! models below check it.
+//! `send` writes the value, then sets `VALUE | TX_GONE` in one
+//! compare-exchange unless `RX_CLOSED` is set (then it takes the value
+//! back and fails), and wakes the receiver. The receiver takes the value
+//! only after clearing a `VALUE` it saw set; finding none, `TX_GONE` tells
+//! "never" from "not yet". A value sent but never received is dropped
+//! with the shared state, exactly once. A waiter registers its waker, then
+//! re-checks, so no wakeup is lost; the loom models below check it.
 
 use std::fmt;
 use std::future::Future;
@@ -29,41 +29,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::error::{RecvError, SendError, TryRecvError};
-use crate::sync::{lock, Arc, AtomicUsize, Mutex, Ordering};
-use crate::waker_slot::WakerSlot;
-
-/// The sender sent or dropped: no value will come after what is stored.
-const TX_GONE: usize = 1;
-/// The receiver closed or dropped: sends fail.
-const RX_CLOSED: usize = 2;
-
-struct Inner<T> {
-    state: AtomicUsize,
-    value: Mutex<Option<T>>,
-    /// The receiver's waker: woken by the send or the sender's drop.
-    rx_waker: WakerSlot,
-    /// [`Sender::closed`]'s waker: woken by the receiver's close or drop.
-    tx_waker: WakerSlot,
-}
-
-impl<T> Inner<T> {
-    fn rx_closed(&self) -> bool {
-        self.state.load(Ordering::Acquire) & RX_CLOSED != 0
-    }
-
-    fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut value = lock(&self.value);
-        match value.take() {
-            Some(v) => Ok(v),
-            // Under the lock: a value stored before TX_GONE is seen above,
-            // and no send stores one after RX_CLOSED.
-            None if self.state.load(Ordering::Acquire) & (TX_GONE | RX_CLOSED) != 0 => {
-                Err(TryRecvError::Closed)
-            }
-            None => Err(TryRecvError::Empty),
-        }
-    }
-}
+use crate::handoff::{pair, Putter, Taker};
 
 /// Creates a one-shot channel.
 ///
@@ -77,26 +43,13 @@ impl<T> Inner<T> {
 /// assert_eq!(block_on(rx), Ok(42));
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Arc::new(Inner {
-        state: AtomicUsize::new(0),
-        value: Mutex::new(None),
-        rx_waker: WakerSlot::new(),
-        tx_waker: WakerSlot::new(),
-    });
-    (
-        Sender {
-            inner: inner.clone(),
-            sent: false,
-        },
-        Receiver { inner },
-    )
+    let (tx, rx) = pair();
+    (Sender { tx }, Receiver { rx })
 }
 
 /// The sending half of a one-shot channel.
 pub struct Sender<T> {
-    inner: Arc<Inner<T>>,
-    /// Set by `send`, which closes and notifies itself, so `Drop` need not.
-    sent: bool,
+    tx: Putter<T>,
 }
 
 impl<T> Sender<T> {
@@ -113,26 +66,13 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.send(3).unwrap_err().0, 3);
     /// ```
-    pub fn send(mut self, value: T) -> Result<(), SendError<T>> {
-        self.sent = true;
-        let inner = &*self.inner;
-        let result = {
-            let mut slot = lock(&inner.value);
-            if inner.rx_closed() {
-                Err(SendError(value))
-            } else {
-                *slot = Some(value);
-                Ok(())
-            }
-        };
-        inner.state.fetch_or(TX_GONE, Ordering::AcqRel);
-        inner.rx_waker.wake();
-        result
+    pub fn send(self, value: T) -> Result<(), SendError<T>> {
+        self.tx.put(value).map_err(SendError)
     }
 
     /// Whether the receiver was dropped or closed: a send would fail.
     pub fn is_closed(&self) -> bool {
-        self.inner.rx_closed()
+        self.tx.is_closed()
     }
 
     /// Waits until the receiver is dropped or closed (for example to stop
@@ -153,16 +93,7 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn closed(&self) -> Closed<'_, T> {
-        Closed { inner: &self.inner }
-    }
-}
-
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        if !self.sent {
-            self.inner.state.fetch_or(TX_GONE, Ordering::AcqRel);
-            self.inner.rx_waker.wake();
-        }
+        Closed { tx: &self.tx }
     }
 }
 
@@ -177,23 +108,14 @@ impl<T> fmt::Debug for Sender<T> {
 /// The future of [`Sender::closed`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Closed<'a, T> {
-    inner: &'a Inner<T>,
+    tx: &'a Putter<T>,
 }
 
 impl<T> Future for Closed<'_, T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let inner = self.inner;
-        if inner.rx_closed() {
-            return Poll::Ready(());
-        }
-        inner.tx_waker.register(cx.waker());
-        if inner.rx_closed() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
+        self.tx.poll_closed(cx)
     }
 }
 
@@ -211,7 +133,7 @@ impl<T> fmt::Debug for Closed<'_, T> {
 /// returns it, so dropping the `Receiver`'s await (for example in a
 /// `race`) leaves the value in place for a later poll or `try_recv`.
 pub struct Receiver<T> {
-    inner: Arc<Inner<T>>,
+    rx: Taker<T>,
 }
 
 impl<T> Receiver<T> {
@@ -235,7 +157,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.inner.try_recv()
+        self.rx.try_take()
     }
 
     /// Waits for the value, blocking the thread (for synchronous code).
@@ -251,9 +173,7 @@ impl<T> Receiver<T> {
     /// and [`Sender::closed`] completes. A value sent before the close can
     /// still be taken.
     pub fn close(&mut self) {
-        if self.inner.state.fetch_or(RX_CLOSED, Ordering::AcqRel) & RX_CLOSED == 0 {
-            self.inner.tx_waker.wake();
-        }
+        self.rx.close();
     }
 }
 
@@ -261,24 +181,7 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        match this.try_recv() {
-            Ok(v) => return Poll::Ready(Ok(v)),
-            Err(TryRecvError::Closed) => return Poll::Ready(Err(RecvError)),
-            Err(TryRecvError::Empty) => {}
-        }
-        this.inner.rx_waker.register(cx.waker());
-        match this.try_recv() {
-            Ok(v) => Poll::Ready(Ok(v)),
-            Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError)),
-            Err(TryRecvError::Empty) => Poll::Pending,
-        }
-    }
-}
-
-impl<T> Drop for Receiver<T> {
-    fn drop(&mut self) {
-        self.close();
+        self.get_mut().rx.poll_take(cx)
     }
 }
 
@@ -291,6 +194,7 @@ impl<T> fmt::Debug for Receiver<T> {
 #[cfg(all(test, tulipa_loom))]
 mod loom_oneshot {
     use super::*;
+    use loom::sync::Arc;
     use loom::thread;
 
     /// Send on one thread, blocking receive on another: the value arrives.
@@ -346,6 +250,97 @@ mod loom_oneshot {
                 (sent, got) => panic!("send {sent:?} but receive {got:?}"),
             }
         });
+    }
+
+    /// A receive poll (register, re-check) racing the send, with a
+    /// waker that records its wake: the poll either returns the value or
+    /// is woken, never neither.
+    #[test]
+    fn loom_oneshot_recv_poll_races_send() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>();
+            let t = thread::spawn(move || tx.send(8).unwrap());
+            let (woken, waker) = loom_waker();
+            let mut cx = Context::from_waker(&waker);
+            match Pin::new(&mut rx).poll(&mut cx) {
+                Poll::Ready(v) => assert_eq!(v, Ok(8)),
+                Poll::Pending => {
+                    t.join().unwrap();
+                    assert!(woken.load(loom::sync::atomic::Ordering::SeqCst));
+                    assert_eq!(rx.try_recv(), Ok(8));
+                    return;
+                }
+            }
+            t.join().unwrap();
+        });
+    }
+
+    /// `Sender::closed` polled while the receiver drops: it completes or
+    /// is woken.
+    #[test]
+    fn loom_oneshot_closed_wakes_on_receiver_drop() {
+        loom::model(|| {
+            let (tx, rx) = channel::<u32>();
+            let t = thread::spawn(move || drop(rx));
+            let (woken, waker) = loom_waker();
+            let mut cx = Context::from_waker(&waker);
+            let ready = Pin::new(&mut tx.closed()).poll(&mut cx).is_ready();
+            t.join().unwrap();
+            assert!(ready || woken.load(loom::sync::atomic::Ordering::SeqCst));
+            assert!(tx.is_closed());
+        });
+    }
+
+    /// A value sent while the receiver drops is dropped exactly once,
+    /// whichever side wins, and never leaks.
+    #[test]
+    fn loom_oneshot_send_races_drop_drops_value_once() {
+        loom::model(|| {
+            let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let (tx, rx) = channel::<DropCount>();
+            let t = thread::spawn(move || drop(rx));
+            let back = tx.send(DropCount(drops.clone()));
+            t.join().unwrap();
+            drop(back);
+            assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Two threads calling `try_recv` on one receiver while the send
+    /// lands: the value is taken at most once.
+    #[test]
+    fn loom_oneshot_two_try_recv_take_once() {
+        loom::model(|| {
+            let (tx, rx) = channel::<u32>();
+            let rx = Arc::new(rx);
+            let rx2 = rx.clone();
+            let t = thread::spawn(move || rx2.try_recv().ok());
+            tx.send(5).unwrap();
+            let mine = rx.try_recv().ok();
+            let theirs = t.join().unwrap();
+            assert!(mine.is_none() || theirs.is_none(), "taken twice");
+        });
+    }
+
+    struct DropCount(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// A waker that sets a loom flag when woken.
+    fn loom_waker() -> (Arc<loom::sync::atomic::AtomicBool>, std::task::Waker) {
+        struct Flag(Arc<loom::sync::atomic::AtomicBool>);
+        impl std::task::Wake for Flag {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.store(true, loom::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let flag = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+        let waker = std::task::Waker::from(std::sync::Arc::new(Flag(flag.clone())));
+        (flag, waker)
     }
 
     /// An async receiver on one thread, the send on another.

@@ -144,3 +144,78 @@ fn debug_needs_no_debug_bound() {
     assert!(format!("{rx:?}").starts_with("oneshot::Receiver"));
     assert!(format!("{:?}", tx.closed()).starts_with("oneshot::Closed"));
 }
+
+/// Counts its drops in a shared counter.
+struct DropCount(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn drops() -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    std::sync::Arc::default()
+}
+
+fn count(c: &std::sync::atomic::AtomicUsize) -> usize {
+    c.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn a_value_sent_and_never_received_is_dropped_exactly_once() {
+    // Sent, then the receiver dropped without looking.
+    let n = drops();
+    let (tx, rx) = channel();
+    tx.send(DropCount(n.clone()))
+        .unwrap_or_else(|_| panic!("receiver alive"));
+    assert_eq!(count(&n), 0, "kept while the receiver lives");
+    drop(rx);
+    assert_eq!(count(&n), 1);
+
+    // Sent after a close: handed back, dropped by the caller, once.
+    let n = drops();
+    let (tx, mut rx) = channel();
+    rx.close();
+    let back = tx.send(DropCount(n.clone()));
+    assert_eq!(count(&n), 0, "handed back, not dropped");
+    drop(back);
+    drop(rx);
+    assert_eq!(count(&n), 1);
+
+    // Sent, received: dropped by the receiver's owner, once.
+    let n = drops();
+    let (tx, rx) = channel();
+    tx.send(DropCount(n.clone()))
+        .unwrap_or_else(|_| panic!("receiver alive"));
+    let got = rx.try_recv().unwrap_or_else(|_| panic!("value sent"));
+    drop(rx);
+    assert_eq!(count(&n), 0);
+    drop(got);
+    assert_eq!(count(&n), 1);
+
+    // Sent while the receiver drops on another thread: once, either way.
+    for _ in 0..200 {
+        let n = drops();
+        let (tx, rx) = channel();
+        let t = thread::spawn(move || drop(rx));
+        let back = tx.send(DropCount(n.clone()));
+        t.join().unwrap();
+        drop(back);
+        assert_eq!(count(&n), 1);
+    }
+}
+
+#[test]
+fn a_pending_receiver_dropped_before_the_send_loses_nothing() {
+    let n = drops();
+    let (tx, mut rx) = channel::<DropCount>();
+    let (_, waker) = counting_waker();
+    assert!(poll(&mut rx, &waker).is_pending());
+    drop(rx);
+    assert!(tx.is_closed());
+    let back = tx.send(DropCount(n.clone()));
+    assert!(back.is_err());
+    drop(back);
+    assert_eq!(count(&n), 1);
+}
