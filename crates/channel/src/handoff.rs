@@ -14,8 +14,8 @@
 //! - a `take` that finds `REGISTERING` only sets `WAKING` and leaves; the
 //!   registering thread sees the bit when it tries to go back to `WAITING`,
 //!   takes the waker it just stored and wakes it;
-//! - a `register` that finds `WAKING` wakes its own waker at once (the
-//!   wake under way may be for the change it waits for).
+//! - a `register` that finds `WAKING` wakes its own waker at once: its
+//!   waker is not stored, so its task must poll (and register) again.
 //!
 //! No wakeup is lost: the waiter registers, then re-checks its condition;
 //! the waking side makes its change, then calls `take`. Both are
@@ -126,12 +126,15 @@ impl AtomicWaker {
                 }
                 drop(old);
             }
-            // A wake is taking the stored waker right now: it may be for
-            // the change this caller waits for, so poll again.
-            Err(WAKING) => waker.wake_by_ref(),
-            // Another register is under way (two waiters at once, against
-            // the contract): poll again rather than sleep unregistered.
-            Err(_) => waker.wake_by_ref(),
+            // A wake is taking the stored waker right now, or another
+            // register is under way (two waiters at once, against the
+            // contract): this waker is not stored, so poll again rather
+            // than sleep unregistered. The state is held for a few
+            // instructions only.
+            Err(_) => {
+                crate::sync::spin_hint();
+                waker.wake_by_ref();
+            }
         }
     }
 

@@ -70,6 +70,7 @@ mod mpmc;
 pub mod oneshot;
 pub mod queue;
 mod sync;
+mod waiters;
 pub mod watch;
 
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};

@@ -12,15 +12,35 @@
 //!   successful pop of a bounded channel notifies one additional listener;
 //!   an unbounded channel never notifies it, as no sender ever waits.
 //!
-//! The fast path is one lock-free push or pop plus one atomic load inside
-//! `event-listener` to see that nobody listens: no lock, no wakeup.
+//! Both events are `Waiters` (`waiters.rs`): an `event-listener` event
+//! and a count of its listeners, notified only when the count is not zero
+//! (event-listener 5 takes a lock on every notify).
+//!
+//! The fast path is one lock-free push or pop, one fence and one or two
+//! atomic loads to see that nobody waits: no lock, no wakeup.
+//!
+//! # The receive slot (no allocation per wait)
+//!
+//! An `event-listener` listener is one allocation per wait. Most channels
+//! have one waiting receiver at a time, so the channel also has one
+//! lock-free waker slot for receivers (`AtomicWaker`, `handoff.rs`) and a
+//! flag that says whether it is free. A receive that must wait first
+//! claims the slot (a swap of the flag) and registers its waker there;
+//! only if another waiter holds it does it create a listener. The holder
+//! keeps the slot until its receive completes or is dropped. A push wakes
+//! one receiver: the slot's waker if one is registered, else one more
+//! listener. When the holder's receive ends and its waker is no longer in
+//! the slot, a push took it to wake this receive, which may not have used
+//! that wakeup (it was cancelled, or took another message), so it passes
+//! one on to the event, as a dropped listener does. A close wakes
+//! everyone, slot included.
 //!
 //! # The waiting protocol (no lost wakeup)
 //!
 //! A waiter tries the operation; if it cannot proceed it creates a
-//! listener, tries again, and only then waits on the listener. Any push,
-//! pop or close that happens after the listener exists notifies it; any
-//! that happened before it is seen by the second try. A notified listener
+//! listener (or registers in the receive slot), tries again, and only then
+//! waits. Any push, pop or close that happens after the listener exists
+//! notifies it; any that happened before it is seen by the second try. A notified listener
 //! that is dropped (its future was cancelled) hands its notification to
 //! the next listener, so a wakeup is never swallowed by a waiter that left.
 //!
@@ -47,18 +67,25 @@ use std::task::{Context, Poll};
 use futures_lite::Stream;
 
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::handoff::AtomicWaker;
 use crate::sync::{
-    check_count, Arc, AtomicUsize, Event, EventListener, Listener, Ordering, PopError, PushError,
-    Queue,
+    check_count, fence, Arc, AtomicBool, AtomicUsize, EventListener, Listener, Ordering, PopError,
+    PushError, Queue,
 };
+use crate::waiters::Waiters;
 
 /// The state every handle of one channel shares.
 struct Channel<T> {
     queue: Queue<T>,
-    /// Receivers wait here for a message or for the close.
-    recv_ops: Event,
+    /// Receivers wait here for a message or for the close, when the
+    /// receive slot is taken.
+    recv_ops: Waiters,
+    /// The receive slot: one waiting receiver's waker, no allocation.
+    recv_slot: AtomicWaker,
+    /// Whether no receive holds `recv_slot`.
+    recv_slot_free: AtomicBool,
     /// Senders wait here for room or for the close (bounded only).
-    send_ops: Event,
+    send_ops: Waiters,
     senders: AtomicUsize,
     receivers: AtomicUsize,
 }
@@ -66,8 +93,9 @@ struct Channel<T> {
 impl<T> Channel<T> {
     fn close(&self) -> bool {
         if self.queue.close() {
-            self.send_ops.notify(usize::MAX);
-            self.recv_ops.notify(usize::MAX);
+            self.send_ops.notify_all();
+            self.recv_ops.notify_all();
+            self.recv_slot.wake();
             true
         } else {
             false
@@ -77,7 +105,7 @@ impl<T> Channel<T> {
     fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         match self.queue.push(msg) {
             Ok(()) => {
-                self.recv_ops.notify_additional(1);
+                self.wake_one_receiver();
                 Ok(())
             }
             Err(PushError::Full(m)) => Err(TrySendError::Full(m)),
@@ -98,33 +126,93 @@ impl<T> Channel<T> {
         }
     }
 
-    /// One poll of a receive: the try / listen / try again / wait loop.
-    fn poll_recv(
-        &self,
-        listener: &mut Option<EventListener>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<T, RecvError>> {
+    /// Wakes one waiting receiver: the receive slot's holder if it is
+    /// registered there, else one more listener of the event.
+    ///
+    /// The fence orders the push before the loads of the slot's flag and
+    /// the listener count (`Waiters`' argument): a receive that claims the
+    /// slot issues a fence after registering, then re-checks, so either
+    /// it sees the message or this sees the slot taken. A slot taken but
+    /// not yet registered is the `AtomicWaker`'s case: `take` then finds
+    /// nothing, and the registering receive re-checks after it.
+    fn wake_one_receiver(&self) {
+        fence(Ordering::SeqCst);
+        if !self.recv_slot_free.load(Ordering::Relaxed) {
+            if let Some(w) = self.recv_slot.take() {
+                w.wake();
+                return;
+            }
+        }
+        // Nobody registered in the slot (or a register under way, which
+        // wakes its own task): wake the next listener instead.
+        self.recv_ops.notify_additional(1);
+    }
+
+    /// One poll of a receive: the try / register / try again / wait loop.
+    fn poll_recv(&self, wait: &mut Wait, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let mut registered = false;
         loop {
             match self.try_recv() {
                 Ok(m) => {
-                    *listener = None;
+                    self.end_wait(wait);
                     return Poll::Ready(Ok(m));
                 }
                 Err(TryRecvError::Closed) => {
-                    *listener = None;
+                    self.end_wait(wait);
                     return Poll::Ready(Err(RecvError));
                 }
                 Err(TryRecvError::Empty) => {}
             }
-            match listener {
-                None => *listener = Some(self.recv_ops.listen()),
-                Some(l) => match Pin::new(l).poll(cx) {
-                    Poll::Ready(()) => *listener = None,
+            match wait {
+                Wait::Idle if self.recv_slot_free.swap(false, Ordering::Acquire) => {
+                    *wait = Wait::Slot;
+                    self.recv_slot.register(cx.waker());
+                    // See `wake_one_receiver`.
+                    fence(Ordering::SeqCst);
+                    registered = true;
+                }
+                Wait::Idle => *wait = Wait::Listener(self.recv_ops.listen()),
+                Wait::Slot if registered => return Poll::Pending,
+                Wait::Slot => {
+                    self.recv_slot.register(cx.waker());
+                    registered = true;
+                }
+                Wait::Listener(l) => match Pin::new(l).poll(cx) {
+                    Poll::Ready(()) => self.end_wait(wait),
                     Poll::Pending => return Poll::Pending,
                 },
             }
         }
     }
+
+    /// Ends a receive's wait (it completed or was dropped): drops its
+    /// listener, which passes on a notification it had, or frees the
+    /// receive slot. A slot holder's waker is registered from the moment
+    /// it takes the slot; if it is gone, a push took it to wake this
+    /// receive, which may not have used that wakeup (it found another
+    /// message, or was cancelled), so it goes to the next listener.
+    fn end_wait(&self, wait: &mut Wait) {
+        match std::mem::replace(wait, Wait::Idle) {
+            Wait::Idle => {}
+            Wait::Slot => {
+                if self.recv_slot.take().is_none() {
+                    self.recv_ops.notify_additional(1);
+                }
+                self.recv_slot_free.store(true, Ordering::Release);
+            }
+            Wait::Listener(l) => self.recv_ops.release(l),
+        }
+    }
+}
+
+/// Where a receive waits.
+enum Wait {
+    /// Not waiting.
+    Idle,
+    /// Holds the channel's receive slot.
+    Slot,
+    /// On the event, behind the slot's holder.
+    Listener(EventListener),
 }
 
 /// Creates a channel that holds at most `cap` messages.
@@ -178,8 +266,10 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 fn new<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
     let channel = Arc::new(Channel {
         queue,
-        recv_ops: Event::new(),
-        send_ops: Event::new(),
+        recv_ops: Waiters::new(),
+        recv_slot: AtomicWaker::new(),
+        recv_slot_free: AtomicBool::new(true),
+        send_ops: Waiters::new(),
         senders: AtomicUsize::new(1),
         receivers: AtomicUsize::new(1),
     });
@@ -189,7 +279,7 @@ fn new<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
         },
         Receiver {
             channel,
-            listener: None,
+            wait: Wait::Idle,
         },
     )
 }
@@ -289,19 +379,27 @@ impl<T> Sender<T> {
     /// t.join().unwrap();
     /// ```
     pub fn send_blocking(&self, msg: T) -> Result<(), SendError<T>> {
+        let ops = &self.channel.send_ops;
         let mut msg = msg;
         let mut listener: Option<EventListener> = None;
-        loop {
+        let result = loop {
             match self.channel.try_send(msg) {
-                Ok(()) => return Ok(()),
-                Err(TrySendError::Closed(m)) => return Err(SendError(m)),
+                Ok(()) => break Ok(()),
+                Err(TrySendError::Closed(m)) => break Err(SendError(m)),
                 Err(TrySendError::Full(m)) => msg = m,
             }
             match listener.take() {
-                None => listener = Some(self.channel.send_ops.listen()),
-                Some(l) => l.wait(),
+                None => listener = Some(ops.listen()),
+                Some(l) => {
+                    l.wait();
+                    ops.released();
+                }
             }
+        };
+        if let Some(l) = listener {
+            ops.release(l);
         }
+        result
     }
 
     /// Closes the channel for everyone; returns `true` if this call closed
@@ -388,8 +486,8 @@ impl<T> fmt::Debug for Sender<T> {
 /// empty. The channel closes when the last `Receiver` is dropped.
 pub struct Receiver<T> {
     channel: Arc<Channel<T>>,
-    /// The listener of the `Stream` implementation, kept across polls.
-    listener: Option<EventListener>,
+    /// The wait of the `Stream` implementation, kept across polls.
+    wait: Wait,
 }
 
 impl<T> Receiver<T> {
@@ -441,7 +539,7 @@ impl<T> Receiver<T> {
     pub fn recv(&self) -> Recv<'_, T> {
         Recv {
             receiver: self,
-            listener: None,
+            wait: Wait::Idle,
             location: std::panic::Location::caller(),
         }
     }
@@ -454,18 +552,26 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] once the channel is closed and empty.
     pub fn recv_blocking(&self) -> Result<T, RecvError> {
+        let ops = &self.channel.recv_ops;
         let mut listener: Option<EventListener> = None;
-        loop {
+        let result = loop {
             match self.channel.try_recv() {
-                Ok(m) => return Ok(m),
-                Err(TryRecvError::Closed) => return Err(RecvError),
+                Ok(m) => break Ok(m),
+                Err(TryRecvError::Closed) => break Err(RecvError),
                 Err(TryRecvError::Empty) => {}
             }
             match listener.take() {
-                None => listener = Some(self.channel.recv_ops.listen()),
-                Some(l) => l.wait(),
+                None => listener = Some(ops.listen()),
+                Some(l) => {
+                    l.wait();
+                    ops.released();
+                }
             }
+        };
+        if let Some(l) = listener {
+            ops.release(l);
         }
+        result
     }
 
     /// Closes the channel for everyone; returns `true` if this call closed
@@ -520,13 +626,14 @@ impl<T> Clone for Receiver<T> {
         check_count(self.channel.receivers.fetch_add(1, Ordering::Relaxed));
         Receiver {
             channel: self.channel.clone(),
-            listener: None,
+            wait: Wait::Idle,
         }
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        self.channel.end_wait(&mut self.wait);
         if self.channel.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.channel.close();
         }
@@ -558,9 +665,7 @@ impl<T> Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.channel
-            .poll_recv(&mut this.listener, cx)
-            .map(Result::ok)
+        this.channel.poll_recv(&mut this.wait, cx).map(Result::ok)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -597,11 +702,11 @@ impl<T> Future for Send<'_, T> {
                     .expect("tulipa_channel::Send polled after it completed");
                 match this.sender.channel.try_send(msg) {
                     Ok(()) => {
-                        this.listener = None;
+                        this.end_wait();
                         return Poll::Ready(Ok(()));
                     }
                     Err(TrySendError::Closed(m)) => {
-                        this.listener = None;
+                        this.end_wait();
                         return Poll::Ready(Err(SendError(m)));
                     }
                     Err(TrySendError::Full(m)) => this.msg = Some(m),
@@ -609,7 +714,7 @@ impl<T> Future for Send<'_, T> {
                 match &mut this.listener {
                     None => this.listener = Some(this.sender.channel.send_ops.listen()),
                     Some(l) => match Pin::new(l).poll(cx) {
-                        Poll::Ready(()) => this.listener = None,
+                        Poll::Ready(()) => this.end_wait(),
                         Poll::Pending => return Poll::Pending,
                     },
                 }
@@ -619,6 +724,21 @@ impl<T> Future for Send<'_, T> {
             tulipa_core::await_point::set(location);
         }
         polled
+    }
+}
+
+impl<T> Send<'_, T> {
+    /// Drops the listener, if any (passing on a notification it had).
+    fn end_wait(&mut self) {
+        if let Some(l) = self.listener.take() {
+            self.sender.channel.send_ops.release(l);
+        }
+    }
+}
+
+impl<T> Drop for Send<'_, T> {
+    fn drop(&mut self) {
+        self.end_wait();
     }
 }
 
@@ -632,7 +752,7 @@ impl<T> fmt::Debug for Send<'_, T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Recv<'a, T> {
     receiver: &'a Receiver<T>,
-    listener: Option<EventListener>,
+    wait: Wait,
     /// Where the future was created: the task's await point while it
     /// waits (see `tulipa_core::await_point`).
     location: &'static std::panic::Location<'static>,
@@ -646,12 +766,18 @@ impl<T> Future for Recv<'_, T> {
         #[allow(clippy::redundant_closure_call)]
         let polled = (move || -> Poll<Self::Output> {
             let this = &mut *self;
-            this.receiver.channel.poll_recv(&mut this.listener, cx)
+            this.receiver.channel.poll_recv(&mut this.wait, cx)
         })();
         if polled.is_pending() {
             tulipa_core::await_point::set(location);
         }
         polled
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        self.receiver.channel.end_wait(&mut self.wait);
     }
 }
 
@@ -713,6 +839,67 @@ mod loom_mpmc {
             drop(rx);
             assert_eq!(t.join().unwrap(), Err(SendError(2)));
         });
+    }
+
+    /// A receive poll in the receive slot (register, re-check) racing a
+    /// send on another thread: the poll returns the message or its waker
+    /// is woken, never neither.
+    #[test]
+    fn loom_slot_recv_poll_races_send() {
+        loom::model(|| {
+            let (tx, rx) = bounded::<u32>(1);
+            let t = thread::spawn(move || tx.try_send(6).unwrap());
+            let woken = std::sync::Arc::new(Flag(loom::sync::atomic::AtomicBool::new(false)));
+            let waker = std::task::Waker::from(woken.clone());
+            let mut cx = Context::from_waker(&waker);
+            let mut fut = Box::pin(rx.recv());
+            let first = fut.as_mut().poll(&mut cx);
+            t.join().unwrap();
+            match first {
+                Poll::Ready(got) => assert_eq!(got, Ok(6)),
+                Poll::Pending => {
+                    assert!(woken.0.load(loom::sync::atomic::Ordering::SeqCst));
+                    assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(Ok(6)));
+                }
+            }
+        });
+    }
+
+    /// Two async receivers on two threads (one in the receive slot, the
+    /// other on the event, in either order) and two sends: each receiver
+    /// gets one message, whichever wakeup it used.
+    #[test]
+    fn loom_slot_and_listener_both_receive() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.check(|| {
+            let (tx, rx) = unbounded::<u32>();
+            let rx2 = rx.clone();
+            let t = thread::spawn(move || crate::sync::block_on(rx2.recv()));
+            let mine = {
+                let tx = tx.clone();
+                thread::spawn(move || {
+                    tx.try_send(1).unwrap();
+                    tx.try_send(2).unwrap();
+                })
+            };
+            let got = crate::sync::block_on(rx.recv());
+            let theirs = t.join().unwrap();
+            mine.join().unwrap();
+            let mut both = [got.unwrap(), theirs.unwrap()];
+            both.sort_unstable();
+            assert_eq!(both, [1, 2]);
+            drop(tx);
+        });
+    }
+
+    /// A waker that sets a loom flag.
+    struct Flag(loom::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, loom::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     /// An async receiver whose future is dropped after being woken passes

@@ -27,7 +27,7 @@ pub(crate) use concurrent_queue::ConcurrentQueue as Queue;
 #[cfg(not(tulipa_loom))]
 pub(crate) use event_listener::{Event, EventListener, Listener};
 #[cfg(not(tulipa_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(tulipa_loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
@@ -57,11 +57,19 @@ impl<T> UnsafeCell<T> {
 }
 
 #[cfg(tulipa_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(tulipa_loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 #[cfg(tulipa_loom)]
 pub(crate) use loom_model::{Event, EventListener, Listener, Queue};
+
+/// Tells loom's scheduler that this thread cannot progress until another
+/// one does (a wait that polls again at once); nothing otherwise.
+#[inline]
+pub(crate) fn spin_hint() {
+    #[cfg(tulipa_loom)]
+    loom::thread::yield_now();
+}
 
 /// Locks `mutex`, ignoring poisoning: every critical section in this crate
 /// leaves the state consistent before anything that can panic (user code
@@ -285,6 +293,16 @@ mod loom_model {
             let done = list.notify_fresh(n);
             self.shared.cv.notify_all();
             done
+        }
+
+        /// As `notify`, without event-listener's fence (the lock orders it).
+        pub(crate) fn notify_relaxed(&self, n: usize) -> usize {
+            self.notify(n)
+        }
+
+        /// As `notify_additional`, without event-listener's fence.
+        pub(crate) fn notify_additional_relaxed(&self, n: usize) -> usize {
+            self.notify_additional(n)
         }
     }
 
