@@ -133,7 +133,16 @@ impl<D: Driver> TimerDriver<D> {
     }
 
     fn park_system(&self, timeout: Option<Duration>) {
-        self.shared.fire_expired();
+        // Timers fired here woke tasks that must run before this thread
+        // blocks: a task woken on the thread that holds the driver may be
+        // queued where only this thread looks (the multi-thread worker's
+        // LIFO slot), and nothing would unpark the wait below. So a park
+        // that fired a timer only polls for I/O.
+        let timeout = if self.shared.fire_expired() > 0 {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         let wait = {
             let wheel = self.shared.lock();
             let now = self.shared.now();

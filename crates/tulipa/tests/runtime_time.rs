@@ -241,3 +241,31 @@ fn virtual_time_does_not_jump_past_a_task_woken_by_io() {
         );
     }
 }
+
+/// A timer that expires while the only worker is busy is fired by the
+/// worker's next park, before it blocks. The task it wakes is that
+/// worker's own next task (its LIFO slot), so the park must not block:
+/// before the fix it slept in the reactor with no timeout and no other
+/// timer, and the woken task never ran.
+#[test]
+fn a_timer_that_expired_while_the_worker_was_busy_wakes_its_task() {
+    let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    let (done_tx, done) = std::sync::mpsc::channel::<()>();
+    let sleeper = rt.handle().spawn(async move {
+        time::sleep(Duration::from_millis(1)).await;
+        done_tx.send(()).unwrap();
+    });
+    // Runs after the sleeper registered its timer (one worker, FIFO), and
+    // holds the worker past the deadline without yielding to the driver.
+    let (ran_tx, ran) = std::sync::mpsc::channel::<()>();
+    let _busy = rt.handle().spawn(async move {
+        std::thread::sleep(Duration::from_millis(30));
+        ran_tx.send(()).unwrap();
+    });
+    ran.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        done.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "the task woken by the expired timer never ran"
+    );
+    rt.block_on(sleeper).unwrap();
+}
