@@ -29,11 +29,12 @@
 //! only if another waiter holds it does it create a listener. The holder
 //! keeps the slot until its receive completes or is dropped. A push wakes
 //! one receiver: the slot's waker if one is registered, else one more
-//! listener. When the holder's receive ends and its waker is no longer in
-//! the slot, a push took it to wake this receive, which may not have used
-//! that wakeup (it was cancelled, or took another message), so it passes
-//! one on to the event, as a dropped listener does. A close wakes
-//! everyone, slot included.
+//! listener. When the holder's receive is dropped before it completes and
+//! its waker is no longer in the slot, a push took it to wake this
+//! receive, which did not use that wakeup, so it passes one on to the
+//! event, as a dropped listener does (a receive that completes took a
+//! message, which is what the wakeup was for). A close wakes everyone,
+//! slot included.
 //!
 //! # The waiting protocol (no lost wakeup)
 //!
@@ -154,11 +155,11 @@ impl<T> Channel<T> {
         loop {
             match self.try_recv() {
                 Ok(m) => {
-                    self.end_wait(wait);
+                    self.end_wait(wait, true);
                     return Poll::Ready(Ok(m));
                 }
                 Err(TryRecvError::Closed) => {
-                    self.end_wait(wait);
+                    self.end_wait(wait, true);
                     return Poll::Ready(Err(RecvError));
                 }
                 Err(TryRecvError::Empty) => {}
@@ -178,24 +179,29 @@ impl<T> Channel<T> {
                     registered = true;
                 }
                 Wait::Listener(l) => match Pin::new(l).poll(cx) {
-                    Poll::Ready(()) => self.end_wait(wait),
+                    Poll::Ready(()) => self.end_wait(wait, false),
                     Poll::Pending => return Poll::Pending,
                 },
             }
         }
     }
 
-    /// Ends a receive's wait (it completed or was dropped): drops its
-    /// listener, which passes on a notification it had, or frees the
-    /// receive slot. A slot holder's waker is registered from the moment
-    /// it takes the slot; if it is gone, a push took it to wake this
-    /// receive, which may not have used that wakeup (it found another
-    /// message, or was cancelled), so it goes to the next listener.
-    fn end_wait(&self, wait: &mut Wait) {
+    /// Ends a receive's wait: drops its listener, which passes on a
+    /// notification it had, or frees the receive slot.
+    ///
+    /// `completed` says whether the receive took a message (or saw the
+    /// close). A slot holder's waker is registered from the moment it
+    /// takes the slot; if it is gone, a push took it to wake this receive.
+    /// A receive that then took a message used that wakeup: each push
+    /// wakes at most one waiter and each completed receive consumed one
+    /// message, so nothing is owed. A receive dropped before completing
+    /// did not use it, so it goes to the next listener, as a dropped
+    /// event-listener listener passes its notification on.
+    fn end_wait(&self, wait: &mut Wait, completed: bool) {
         match std::mem::replace(wait, Wait::Idle) {
             Wait::Idle => {}
             Wait::Slot => {
-                if self.recv_slot.take().is_none() {
+                if self.recv_slot.take().is_none() && !completed {
                     self.recv_ops.notify_additional(1);
                 }
                 self.recv_slot_free.store(true, Ordering::Release);
@@ -633,7 +639,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.channel.end_wait(&mut self.wait);
+        self.channel.end_wait(&mut self.wait, false);
         if self.channel.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.channel.close();
         }
@@ -777,7 +783,7 @@ impl<T> Future for Recv<'_, T> {
 
 impl<T> Drop for Recv<'_, T> {
     fn drop(&mut self) {
-        self.receiver.channel.end_wait(&mut self.wait);
+        self.receiver.channel.end_wait(&mut self.wait, false);
     }
 }
 
@@ -889,6 +895,38 @@ mod loom_mpmc {
             let mut both = [got.unwrap(), theirs.unwrap()];
             both.sort_unstable();
             assert_eq!(both, [1, 2]);
+            drop(tx);
+        });
+    }
+
+    /// The slot holder and a listener wait while a third receiver takes
+    /// messages on the fast path (no wait): whichever wakeup each waiter
+    /// gets and whatever the third one steals, both waiters complete (a
+    /// completed slot receive passes no wakeup on; nothing is owed).
+    #[test]
+    fn loom_slot_listener_and_fast_path_receiver() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.check(|| {
+            let (tx, rx) = unbounded::<u32>();
+            let rx2 = rx.clone();
+            let rx3 = rx.clone();
+            let t = thread::spawn(move || crate::sync::block_on(rx2.recv()));
+            // The main thread keeps `tx`: no close wakes a waiter.
+            let tx2 = tx.clone();
+            let sender = thread::spawn(move || {
+                for i in 0..3 {
+                    tx2.try_send(i).unwrap();
+                }
+                rx3.try_recv().ok()
+            });
+            let mine = crate::sync::block_on(rx.recv()).unwrap();
+            let theirs = t.join().unwrap().unwrap();
+            let stolen = sender.join().unwrap();
+            let mut got: Vec<u32> = [mine, theirs].into_iter().chain(stolen).collect();
+            got.extend(rx.try_recv().ok());
+            got.sort_unstable();
+            assert_eq!(got, [0, 1, 2]);
             drop(tx);
         });
     }
