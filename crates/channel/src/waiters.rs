@@ -66,6 +66,14 @@ impl Waiters {
         }
     }
 
+    /// As [`notify_additional`](Self::notify_additional), for a caller
+    /// that issued the `SeqCst` fence itself after making the change.
+    pub(crate) fn notify_additional_fenced(&self, n: usize) {
+        if self.listeners.load(Ordering::Relaxed) != 0 {
+            self.event.notify_additional_relaxed(n);
+        }
+    }
+
     /// Notifies every listener; call after making the change.
     pub(crate) fn notify_all(&self) {
         fence(Ordering::SeqCst);
