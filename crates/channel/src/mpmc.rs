@@ -73,8 +73,8 @@ use futures_lite::Stream;
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::handoff::AtomicWaker;
 use crate::sync::{
-    check_count, fence, Arc, AtomicBool, AtomicUsize, EventListener, Listener, Ordering, PopError,
-    PushError, Queue,
+    check_count, fence, Arc, AtomicBool, AtomicUsize, EventListener, Ordering, PopError, PushError,
+    Queue,
 };
 use crate::waiters::Waiters;
 
@@ -398,27 +398,13 @@ impl<T> Sender<T> {
     /// t.join().unwrap();
     /// ```
     pub fn send_blocking(&self, msg: T) -> Result<(), SendError<T>> {
-        let ops = &self.channel.send_ops;
-        let mut msg = msg;
-        let mut listener: Option<EventListener> = None;
-        let result = loop {
-            match self.channel.try_send(msg) {
-                Ok(()) => break Ok(()),
-                Err(TrySendError::Closed(m)) => break Err(SendError(m)),
-                Err(TrySendError::Full(m)) => msg = m,
-            }
-            match listener.take() {
-                None => listener = Some(ops.listen()),
-                Some(l) => {
-                    l.wait();
-                    ops.released();
-                }
-            }
-        };
-        if let Some(l) = listener {
-            ops.release(l);
-        }
-        result
+        self.channel
+            .send_ops
+            .block_until(msg, |m| match self.channel.try_send(m) {
+                Ok(()) => Ok(Ok(())),
+                Err(TrySendError::Closed(m)) => Ok(Err(SendError(m))),
+                Err(TrySendError::Full(m)) => Err(m),
+            })
     }
 
     /// Closes the channel for everyone; returns `true` if this call closed
@@ -571,26 +557,13 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] once the channel is closed and empty.
     pub fn recv_blocking(&self) -> Result<T, RecvError> {
-        let ops = &self.channel.recv_ops;
-        let mut listener: Option<EventListener> = None;
-        let result = loop {
-            match self.channel.try_recv() {
-                Ok(m) => break Ok(m),
-                Err(TryRecvError::Closed) => break Err(RecvError),
-                Err(TryRecvError::Empty) => {}
-            }
-            match listener.take() {
-                None => listener = Some(ops.listen()),
-                Some(l) => {
-                    l.wait();
-                    ops.released();
-                }
-            }
-        };
-        if let Some(l) = listener {
-            ops.release(l);
-        }
-        result
+        self.channel
+            .recv_ops
+            .block_until((), |()| match self.channel.try_recv() {
+                Ok(m) => Ok(Ok(m)),
+                Err(TryRecvError::Closed) => Ok(Err(RecvError)),
+                Err(TryRecvError::Empty) => Err(()),
+            })
     }
 
     /// Closes the channel for everyone; returns `true` if this call closed

@@ -19,7 +19,7 @@
 //! one `Event::notify` would issue itself; the notifications are then
 //! the "relaxed" ones, which skip it.
 
-use crate::sync::{fence, AtomicUsize, Event, EventListener, Ordering};
+use crate::sync::{fence, AtomicUsize, Event, EventListener, Listener, Ordering};
 
 /// An event and the number of its live listeners.
 pub(crate) struct Waiters {
@@ -56,6 +56,36 @@ impl Waiters {
     /// consumed by a blocking wait).
     pub(crate) fn released(&self) {
         self.listeners.fetch_sub(1, Ordering::Release);
+    }
+
+    /// Blocks the thread until `attempt` succeeds: try, listen, try again,
+    /// and only then wait (so a change between the first try and the
+    /// listen is not missed). `attempt` gets `state` and hands it back
+    /// when it cannot proceed (a send's message). Ends the listener either
+    /// way.
+    pub(crate) fn block_until<S, R>(
+        &self,
+        mut state: S,
+        mut attempt: impl FnMut(S) -> Result<R, S>,
+    ) -> R {
+        let mut listener: Option<EventListener> = None;
+        let result = loop {
+            match attempt(state) {
+                Ok(r) => break r,
+                Err(s) => state = s,
+            }
+            match listener.take() {
+                None => listener = Some(self.listen()),
+                Some(l) => {
+                    l.wait();
+                    self.released();
+                }
+            }
+        };
+        if let Some(l) = listener {
+            self.release(l);
+        }
+        result
     }
 
     /// Notifies `n` more listeners; call after making the change.
