@@ -862,13 +862,9 @@ mod loom_mpmc {
     /// gets one message, whichever wakeup it used.
     #[test]
     fn loom_slot_and_listener_both_receive() {
-        let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = Some(2);
-        builder.check(|| {
+        check_two_preemptions(|| {
             let (tx, rx) = unbounded::<u32>();
-            // One receiver shared, not cloned: only a channel with one
-            // receiver uses the slot.
-            let rx = std::sync::Arc::new(rx);
+            let rx = shared_receiver(rx);
             let rx2 = rx.clone();
             let t = thread::spawn(move || crate::sync::block_on(rx2.recv()));
             let mine = {
@@ -894,13 +890,9 @@ mod loom_mpmc {
     /// completed slot receive passes no wakeup on; nothing is owed).
     #[test]
     fn loom_slot_listener_and_fast_path_receiver() {
-        let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = Some(2);
-        builder.check(|| {
+        check_two_preemptions(|| {
             let (tx, rx) = unbounded::<u32>();
-            // One receiver shared, not cloned: only a channel with one
-            // receiver uses the slot.
-            let rx = std::sync::Arc::new(rx);
+            let rx = shared_receiver(rx);
             let rx2 = rx.clone();
             let rx3 = rx.clone();
             let t = thread::spawn(move || crate::sync::block_on(rx2.recv()));
@@ -923,6 +915,20 @@ mod loom_mpmc {
         });
     }
 
+    /// Runs a model with at most two preemptions (the models with three
+    /// threads and several waits are too large for the default bound).
+    fn check_two_preemptions(model: impl Fn() + Sync + std::marker::Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.check(model);
+    }
+
+    /// One receiver shared between threads, not cloned: only a channel
+    /// with one `Receiver` uses the receive slot.
+    fn shared_receiver(rx: Receiver<u32>) -> std::sync::Arc<Receiver<u32>> {
+        std::sync::Arc::new(rx)
+    }
+
     /// A waker that sets a loom flag.
     struct Flag(loom::sync::atomic::AtomicBool);
 
@@ -938,9 +944,7 @@ mod loom_mpmc {
     fn loom_cancelled_recv_passes_wakeup() {
         loom::model(|| {
             let (tx, rx) = bounded::<u32>(1);
-            // One receiver shared, not cloned: only a channel with one
-            // receiver uses the slot.
-            let rx = std::sync::Arc::new(rx);
+            let rx = shared_receiver(rx);
             let rx2 = rx.clone();
             let t = thread::spawn(move || rx2.recv_blocking());
             {
