@@ -73,8 +73,8 @@ use futures_lite::Stream;
 use crate::error::{RecvError, SendError, TryRecvError, TrySendError};
 use crate::handoff::AtomicWaker;
 use crate::sync::{
-    check_count, fence, Arc, AtomicBool, AtomicUsize, EventListener, Ordering, PopError, PushError,
-    Queue,
+    check_count, full_fence, Arc, AtomicBool, AtomicUsize, EventListener, Ordering, PopError,
+    PushError, Queue,
 };
 use crate::waiters::Waiters;
 
@@ -140,7 +140,7 @@ impl<T> Channel<T> {
     /// not yet registered is the `AtomicWaker`'s case: `take` then finds
     /// nothing, and the registering receive re-checks after it.
     fn wake_one_receiver(&self) {
-        fence(Ordering::SeqCst);
+        full_fence();
         if !self.recv_slot_free.load(Ordering::Relaxed) {
             if let Some(w) = self.recv_slot.take() {
                 w.wake();
@@ -182,7 +182,7 @@ impl<T> Channel<T> {
                     *wait = Wait::Slot;
                     self.recv_slot.register(cx.waker());
                     // See `wake_one_receiver`.
-                    fence(Ordering::SeqCst);
+                    full_fence();
                     registered = true;
                 }
                 Wait::Idle => *wait = Wait::Listener(self.recv_ops.listen()),
@@ -192,15 +192,20 @@ impl<T> Channel<T> {
                     registered = true;
                 }
                 Wait::Listener(l) => match Pin::new(l).poll(cx) {
-                    Poll::Ready(()) => self.end_wait(wait, false),
+                    Poll::Ready(()) => {
+                        if let Wait::Listener(l) = std::mem::replace(wait, Wait::Idle) {
+                            self.recv_ops.finished(l);
+                        }
+                    }
                     Poll::Pending => return Poll::Pending,
                 },
             }
         }
     }
 
-    /// Ends a receive's wait: drops its listener, which passes on a
-    /// notification it had, or frees the receive slot.
+    /// Ends a receive's wait: abandons its listener, which passes on a
+    /// notification it had (`Waiters::abandon`), or frees the receive
+    /// slot.
     ///
     /// `completed` says whether the receive took a message (or saw the
     /// close). A slot holder's waker is registered from the moment it
@@ -219,7 +224,7 @@ impl<T> Channel<T> {
                 }
                 self.recv_slot_free.store(true, Ordering::Release);
             }
-            Wait::Listener(l) => self.recv_ops.release(l),
+            Wait::Listener(l) => self.recv_ops.abandon(l),
         }
     }
 }
@@ -706,7 +711,11 @@ impl<T> Future for Send<'_, T> {
                 match &mut this.listener {
                     None => this.listener = Some(this.sender.channel.send_ops.listen()),
                     Some(l) => match Pin::new(l).poll(cx) {
-                        Poll::Ready(()) => this.end_wait(),
+                        Poll::Ready(()) => {
+                            if let Some(l) = this.listener.take() {
+                                this.sender.channel.send_ops.finished(l);
+                            }
+                        }
                         Poll::Pending => return Poll::Pending,
                     },
                 }
@@ -720,10 +729,10 @@ impl<T> Future for Send<'_, T> {
 }
 
 impl<T> Send<'_, T> {
-    /// Drops the listener, if any (passing on a notification it had).
+    /// Abandons the listener, if any (passing on a notification it had).
     fn end_wait(&mut self) {
         if let Some(l) = self.listener.take() {
-            self.sender.channel.send_ops.release(l);
+            self.sender.channel.send_ops.abandon(l);
         }
     }
 }
@@ -936,6 +945,52 @@ mod loom_mpmc {
         fn wake(self: std::sync::Arc<Self>) {
             self.0.store(true, loom::sync::atomic::Ordering::SeqCst);
         }
+    }
+
+    /// A waiting async send whose future is dropped after a pop may have
+    /// notified it passes the notification on: the other waiting sender
+    /// still gets the room (`Waiters::abandon`; without the pass-on, or
+    /// with a count that dropped below the real waiters, loom reports a
+    /// deadlock).
+    #[test]
+    fn loom_cancelled_send_passes_wakeup() {
+        loom::model(|| {
+            let (tx, rx) = bounded::<u32>(1);
+            tx.try_send(1).unwrap();
+            let tx2 = tx.clone();
+            let t = thread::spawn(move || tx2.send_blocking(2));
+            {
+                let mut fut = Box::pin(tx.send(3));
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                assert!(fut.as_mut().poll(&mut cx).is_pending());
+                assert_eq!(rx.try_recv(), Ok(1));
+                // Dropped without polling again.
+            }
+            assert_eq!(rx.recv_blocking(), Ok(2));
+            t.join().unwrap().unwrap();
+        });
+    }
+
+    /// Two senders wait on a full channel; the receiver's pops notify
+    /// each once (the count of unnotified listeners goes 2, 1, 0 in some
+    /// interleaving): both complete.
+    #[test]
+    fn loom_two_waiting_senders_both_complete() {
+        check_two_preemptions(|| {
+            let (tx, rx) = bounded::<u32>(1);
+            tx.try_send(0).unwrap();
+            let tx2 = tx.clone();
+            let a = thread::spawn(move || tx2.send_blocking(1));
+            let b = thread::spawn(move || tx.send_blocking(2));
+            let mut got = [0; 3];
+            for slot in got.iter_mut() {
+                *slot = rx.recv_blocking().unwrap();
+            }
+            a.join().unwrap().unwrap();
+            b.join().unwrap().unwrap();
+            got.sort_unstable();
+            assert_eq!(got, [0, 1, 2]);
+        });
     }
 
     /// An async receiver whose future is dropped after being woken passes
