@@ -63,50 +63,23 @@ pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 #[cfg(tulipa_loom)]
 pub(crate) use loom_model::{Event, EventListener, Listener, Queue};
 
-/// A sequentially consistent fence: `fence(Ordering::SeqCst)` in effect,
-/// cheaper on x86.
+/// A `SeqCst` fence (loom's under loom), the one `Waiters` and the
+/// receive slot issue on every push and pop that may have to wake a
+/// waiter.
 ///
-/// The channels issue one on every push and pop that may have to wake a
-/// waiter (`Waiters`, the receive slot). On x86 `fence(SeqCst)` is an
-/// `mfence`, which also waits for earlier non-temporal and
-/// write-combining stores and costs several times a locked instruction;
-/// `chan_mpsc` took about 25 % longer with two `mfence`s per message than
-/// with event-listener's own fence. Every locked read-modify-write on x86
-/// is a full barrier for ordinary memory (Intel SDM vol. 3, 9.2.2: loads
-/// and stores are not reordered with locked instructions), which is all
-/// the channels' fences order, so a `lock not` of a stack word does the
-/// job. The `asm!` block, with no `nomem` option, is also a compiler
-/// barrier: the compiler must assume it reads and writes any memory, so
-/// it moves no load or store across it. event-listener and
-/// concurrent-queue, which these channels are built on, use the same
-/// instruction for their own fences. Elsewhere, and under loom, it is the
-/// std (loom) fence.
+/// On x86 this is an `mfence`. event-listener and concurrent-queue use a
+/// locked instruction instead, said to be cheaper. That variant (an
+/// `asm!` `lock not` of a stack word) was measured against this one,
+/// interleaved, on `chan_mpsc`, `chan_unbounded` and `chan_ping_pong`
+/// (current-thread, 4 runs each): the ratios to tokio did not separate (0.45-0.51
+/// against 0.46, 0.25-0.33 against 0.24-0.27, 0.76-0.89 against
+/// 0.55-0.80), so the channels keep the plain fence and no `unsafe`.
 #[inline]
 pub(crate) fn full_fence() {
-    #[cfg(all(target_arch = "x86_64", not(tulipa_loom)))]
-    {
-        let mut word = 0_u64;
-        let ptr: *mut u64 = &mut word;
-        #[allow(unsafe_code)]
-        // SAFETY: `ptr` points to `word`, a live, aligned, writable u64 on
-        // this stack frame that nothing else references while the block
-        // runs; `lock not` reads and writes only those 8 bytes, touches no
-        // flags (`preserves_flags`) and no stack beyond them (`nostack`).
-        unsafe {
-            std::arch::asm!(
-                "lock not qword ptr [{0}]",
-                in(reg) ptr,
-                options(nostack, preserves_flags)
-            );
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", not(tulipa_loom))))]
-    {
-        #[cfg(not(tulipa_loom))]
-        std::sync::atomic::fence(Ordering::SeqCst);
-        #[cfg(tulipa_loom)]
-        loom::sync::atomic::fence(Ordering::SeqCst);
-    }
+    #[cfg(not(tulipa_loom))]
+    std::sync::atomic::fence(Ordering::SeqCst);
+    #[cfg(tulipa_loom)]
+    loom::sync::atomic::fence(Ordering::SeqCst);
 }
 
 /// Tells loom's scheduler that this thread cannot progress until another
