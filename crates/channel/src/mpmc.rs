@@ -13,8 +13,9 @@
 //!   an unbounded channel never notifies it, as no sender ever waits.
 //!
 //! Both events are `Waiters` (`waiters.rs`): an `event-listener` event
-//! and a count of its listeners, notified only when the count is not zero
-//! (event-listener 5 takes a lock on every notify).
+//! and a count of its listeners not yet notified, notified only when that
+//! count is not zero (event-listener 5 takes a lock on every notify, and
+//! a full channel's senders are all notified after the first few pops).
 //!
 //! The fast path is one lock-free push or pop, one fence and one or two
 //! atomic loads to see that nobody waits: no lock, no wakeup.
@@ -134,7 +135,7 @@ impl<T> Channel<T> {
     /// registered there, else one more listener of the event.
     ///
     /// The fence orders the push before the loads of the slot's flag and
-    /// the listener count (`Waiters`' argument): a receive that claims the
+    /// the unnotified-listener count (`Waiters`' argument): a receive that claims the
     /// slot issues a fence after registering, then re-checks, so either
     /// it sees the message or this sees the slot taken. A slot taken but
     /// not yet registered is the `AtomicWaker`'s case: `take` then finds
