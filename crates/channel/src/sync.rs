@@ -71,9 +71,10 @@ pub(crate) use loom_model::{Event, EventListener, Listener, Queue};
 /// locked instruction instead, said to be cheaper. That variant (an
 /// `asm!` `lock not` of a stack word) was measured against this one,
 /// interleaved, on `chan_mpsc`, `chan_unbounded` and `chan_ping_pong`
-/// (current-thread, 4 runs each): the ratios to tokio did not separate (0.45-0.51
-/// against 0.46, 0.25-0.33 against 0.24-0.27, 0.76-0.89 against
-/// 0.55-0.80), so the channels keep the plain fence and no `unsafe`.
+/// (current-thread, 4 runs each): the ratios to tokio did not separate
+/// (locked instruction 0.45-0.51 against `mfence` 0.46, 0.25-0.33
+/// against 0.24-0.27, 0.76-0.89 against 0.55-0.80), so the channels keep
+/// the plain fence and no `unsafe`.
 #[inline]
 pub(crate) fn full_fence() {
     #[cfg(not(tulipa_loom))]
