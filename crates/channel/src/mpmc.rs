@@ -28,26 +28,27 @@
 //! `handoff.rs`) and a flag that says whether it is free. The slot is used
 //! only while there is one `Receiver`: with several, their waits would
 //! take turns in it and every push would touch its state word, which
-//! doubled `chan_mpmc`'s time, so they wait on the event as before. A receive that must wait first
-//! claims the slot (a swap of the flag) and registers its waker there;
-//! only if another waiter holds it does it create a listener. The holder
-//! keeps the slot until its receive completes or is dropped. A push wakes
-//! one receiver: the slot's waker if one is registered, else one more
-//! listener. When the holder's receive is dropped before it completes and
-//! its waker is no longer in the slot, a push took it to wake this
-//! receive, which did not use that wakeup, so it passes one on to the
-//! event, as a dropped listener does (a receive that completes took a
-//! message, which is what the wakeup was for). A close wakes everyone,
-//! slot included.
+//! doubled `chan_mpmc`'s time, so they wait on the event as before. A
+//! receive that must wait first claims the slot (a swap of the flag) and
+//! registers its waker there; only if another waiter holds it does it
+//! create a listener. The holder keeps the slot until its receive
+//! completes or is dropped. A push wakes one receiver: the slot's waker
+//! if one is registered, else one more listener. When the holder's
+//! receive is dropped before it completes and its waker is no longer in
+//! the slot, a push took it to wake this receive, which did not use that
+//! wakeup, so it passes one on to the event, as a dropped listener does
+//! (a receive that completes took a message, which is what the wakeup was
+//! for). A close wakes everyone, slot included.
 //!
 //! # The waiting protocol (no lost wakeup)
 //!
 //! A waiter tries the operation; if it cannot proceed it creates a
 //! listener (or registers in the receive slot), tries again, and only then
 //! waits. Any push, pop or close that happens after the listener exists
-//! notifies it; any that happened before it is seen by the second try. A notified listener
-//! that is dropped (its future was cancelled) hands its notification to
-//! the next listener, so a wakeup is never swallowed by a waiter that left.
+//! notifies it; any that happened before it is seen by the second try. A
+//! notified listener that is dropped (its future was cancelled) hands its
+//! notification to the next listener, so a wakeup is never swallowed by a
+//! waiter that left.
 //!
 //! # Closing
 //!
@@ -135,9 +136,10 @@ impl<T> Channel<T> {
     /// registered there, else one more listener of the event.
     ///
     /// The fence orders the push before the loads of the slot's flag and
-    /// the unnotified-listener count (`Waiters`' argument): a receive that claims the
-    /// slot issues a fence after registering, then re-checks, so either
-    /// it sees the message or this sees the slot taken. A slot taken but
+    /// the unnotified-listener count (`Waiters`' argument): a receive
+    /// that claims the slot issues a fence after registering, then
+    /// re-checks, so either it sees the message or this sees the slot
+    /// taken. A slot taken but
     /// not yet registered is the `AtomicWaker`'s case: `take` then finds
     /// nothing, and the registering receive re-checks after it.
     fn wake_one_receiver(&self) {
