@@ -283,7 +283,7 @@ impl Dump {
     pub(crate) fn collect(registry: &crate::registry::Registry) -> Dump {
         let now = Instant::now();
         let mut tasks = Vec::new();
-        registry.for_each_meta(|m| tasks.push(m.trace.snapshot(m, now)));
+        registry.for_each(|m| tasks.push(m.trace.snapshot(m, now)));
         let mut dump = Dump { tasks };
         dump.sort();
         dump

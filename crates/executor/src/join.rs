@@ -94,12 +94,11 @@ impl<T> JoinHandle<T> {
     pub fn cancel(&self) -> bool {
         let Some(task) = &self.task else { return false };
         if self.done || task.is_finished() {
-            // Finished: its registry slot may already belong to another
-            // task, and there is nothing left to cancel.
+            // Finished: there is nothing left to cancel.
             return false;
         }
         let meta = task.metadata();
-        crate::done::cancel(meta, || meta.owner.registry().wake(meta.key))
+        crate::done::cancel(meta, || meta.owner.registry().wake(meta))
     }
 
     /// A cloneable handle that can cancel the task from anywhere, while
@@ -127,7 +126,7 @@ impl<T> JoinHandle<T> {
         let waker = if self.done || crate::done::is_done(meta) {
             None
         } else {
-            meta.owner.registry().waker_of(meta.key, meta.id)
+            meta.owner.registry().waker_of(meta)
         };
         CancelHandle::new(meta, waker)
     }

@@ -32,8 +32,9 @@
 //! `task.rs` (one `spawn_unchecked` call, so a task's future can borrow its
 //! own metadata, and two reads of the current task's metadata and waker
 //! through the pointers its poll publishes; the task wrapper's pin
-//! projection is `pin-project-lite`'s), `registry.rs`
-//! and `done.rs` (task metadata read through pointers they keep valid),
+//! projection is `pin-project-lite`'s), `registry.rs` (an intrusive list
+//! threaded through task metadata it keeps alive), `done.rs` (task
+//! metadata read through a pointer it keeps valid),
 //! `dump.rs` (the await point a task published) and `trace.rs` (the traced
 //! waker's vtable, feature `tracing`), all with
 //! their proofs beside them.

@@ -28,8 +28,9 @@ pub(crate) struct TaskMeta {
     pub(crate) polls: AtomicU64,
     /// Set by `JoinHandle::cancel`; checked at the start of every poll.
     pub(crate) cancelled: AtomicBool,
-    /// Key of this task's entry in its owner's registry.
-    pub(crate) key: usize,
+    /// This task's place in its owner's registry (see the `registry`
+    /// module).
+    pub(crate) links: crate::registry::Links<TaskMeta>,
     /// The executor that owns the task: schedules it and holds its registry.
     pub(crate) owner: Arc<dyn Owner>,
     /// Debug mode was on for the owner at spawn: time every poll.

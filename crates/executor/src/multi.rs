@@ -391,7 +391,7 @@ impl YieldBarrier for MtShared {
     fn wait(&self, waker: &std::task::Waker) -> bool {
         let mut counted: isize = 0;
         self.registry
-            .for_each_meta(|m| counted += isize::from(m.step.mark()));
+            .for_each(|m| counted += isize::from(m.step.mark()));
         if counted == 0 || !self.barrier_remaining.add(counted) {
             // Nothing to wait for, or every counted step already ended.
             return false;

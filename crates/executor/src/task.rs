@@ -106,7 +106,7 @@ pin_project! {
             meta.tracing.future_dropped();
             // Dropped without an outcome (never polled to the end): cancelled.
             crate::done::finish(meta, &Ok(()), true);
-            meta.owner.registry().remove(meta.key);
+            meta.owner.registry().remove(meta);
         }
     }
 }
@@ -370,52 +370,47 @@ where
     let name = options.name;
     #[cfg(feature = "tracing")]
     let (span, task_trace) = crate::trace::TaskTrace::new(id, name.as_deref(), location);
-    let registry_owner = owner.clone();
-    let ((runnable, handle), registered) =
-        registry_owner
-            .registry()
-            .insert(id, name.clone(), location, move |key| {
-                let meta = TaskMeta {
-                    id,
-                    name,
-                    location,
-                    polls: Default::default(),
-                    cancelled: Default::default(),
-                    debug: owner.debug(),
-                    observe: Default::default(),
-                    done: Default::default(),
-                    step: Default::default(),
-                    track_steps: owner.has_yield_barriers(),
-                    trace: crate::dump::Trace::new(owner.debug()),
-                    #[cfg(feature = "tracing")]
-                    tracing: task_trace,
-                    key,
-                    owner,
-                };
-                let builder = async_task::Builder::new().metadata(meta);
-                #[cfg(not(feature = "tracing"))]
-                let make = move |meta| TaskFuture::new(meta, future, ());
-                #[cfg(feature = "tracing")]
-                let make = move |meta| TaskFuture::new(meta, future, span);
-                // SAFETY: `spawn_unchecked` asks for three things. (1) A future
-                // that is not `Send` must be polled and dropped on the spawning
-                // thread only: such tasks come from the thread-local task set,
-                // which runs and drops its runnables only on its own thread;
-                // wakers on other threads only push the runnable into a queue
-                // that the owning thread drains, and that thread drains and
-                // drops the queue when it exits. Other tasks are `Send` (see
-                // `spawn_send`). (2) Borrowed data other than the metadata must
-                // outlive the runnable: the future borrows only the metadata,
-                // which async-task keeps alive as long as the future. (3) The
-                // schedule function is a plain `fn`, so it is `Send + Sync +
-                // 'static`.
-                let (runnable, task) =
-                    unsafe { builder.spawn_unchecked(make, WithInfo(schedule::<P>)) };
-                let waker = runnable.waker();
-                let meta = NonNull::from(runnable.metadata());
-                ((runnable, JoinHandle::new(task, id)), waker, Some(meta))
-            });
-    (runnable, handle, registered)
+    let meta = TaskMeta {
+        id,
+        name,
+        location,
+        polls: Default::default(),
+        cancelled: Default::default(),
+        debug: owner.debug(),
+        observe: Default::default(),
+        done: Default::default(),
+        step: Default::default(),
+        track_steps: owner.has_yield_barriers(),
+        trace: crate::dump::Trace::new(owner.debug()),
+        #[cfg(feature = "tracing")]
+        tracing: task_trace,
+        links: crate::registry::Links::new(),
+        owner,
+    };
+    let builder = async_task::Builder::new().metadata(meta);
+    #[cfg(not(feature = "tracing"))]
+    let make = move |meta| TaskFuture::new(meta, future, ());
+    #[cfg(feature = "tracing")]
+    let make = move |meta| TaskFuture::new(meta, future, span);
+    // SAFETY: `spawn_unchecked` asks for three things. (1) A future that is
+    // not `Send` must be polled and dropped on the spawning thread only: such
+    // tasks come from the thread-local task set, which runs and drops its
+    // runnables only on its own thread; wakers on other threads only push
+    // the runnable into a queue that the owning thread drains, and that
+    // thread drains and drops the queue when it exits. Other tasks are
+    // `Send` (see `spawn_send`). (2) Borrowed data other than the metadata
+    // must outlive the runnable: the future borrows only the metadata, which
+    // async-task keeps alive as long as the future. (3) The schedule
+    // function is a plain `fn`, so it is `Send + Sync + 'static`.
+    let (runnable, task) = unsafe { builder.spawn_unchecked(make, WithInfo(schedule::<P>)) };
+    let meta = runnable.metadata();
+    // SAFETY: the metadata lives in the task's allocation and never moves;
+    // the waker given with it keeps that allocation alive while the task is
+    // linked, and the task's future (`TaskFuture`, whose drop calls
+    // `remove`) is dropped before async-task frees the allocation, also when
+    // the registry refuses the task and the caller drops the runnable.
+    let registered = unsafe { meta.owner.registry().insert(meta, runnable.waker()) };
+    (runnable, JoinHandle::new(task, id), registered)
 }
 
 /// Spawns a `Send` task; the only entry point for the non-local path.
