@@ -52,10 +52,17 @@ pub(crate) struct Trace {
     /// Whether the last `Pending` poll recorded `point` (else it is only the
     /// last known point).
     exact: AtomicBool,
-    /// Debug mode: when the task was spawned.
-    spawned: Option<Instant>,
-    /// Debug mode: nanoseconds from `spawned` to the end of the last poll,
-    /// plus one; zero before the first poll ends.
+    /// Debug mode only (boxed, so a task without it carries one pointer,
+    /// not 24 bytes): when it was spawned and when its last poll ended.
+    timing: Option<Box<Timing>>,
+}
+
+/// A task's times in debug mode.
+struct Timing {
+    /// When the task was spawned.
+    spawned: Instant,
+    /// Nanoseconds from `spawned` to the end of the last poll, plus one;
+    /// zero before the first poll ends.
     last_poll: AtomicU64,
 }
 
@@ -66,8 +73,12 @@ impl Trace {
             state: AtomicU8::new(SCHEDULED),
             point: AtomicPtr::new(ptr::null_mut()),
             exact: AtomicBool::new(false),
-            spawned: timed.then(Instant::now),
-            last_poll: AtomicU64::new(0),
+            timing: timed.then(|| {
+                Box::new(Timing {
+                    spawned: Instant::now(),
+                    last_poll: AtomicU64::new(0),
+                })
+            }),
         }
     }
 
@@ -108,10 +119,10 @@ impl Trace {
 
     /// Debug mode: a poll ended at `end`.
     pub(crate) fn poll_end(&self, end: Instant) {
-        if let Some(spawned) = self.spawned {
-            let nanos = end.saturating_duration_since(spawned).as_nanos();
+        if let Some(t) = &self.timing {
+            let nanos = end.saturating_duration_since(t.spawned).as_nanos();
             let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
-            self.last_poll.store(nanos + 1, Ordering::Relaxed);
+            t.last_poll.store(nanos + 1, Ordering::Relaxed);
         }
     }
 
@@ -128,13 +139,14 @@ impl Trace {
             location,
             last_known: !self.exact.load(Ordering::Relaxed),
         });
-        let age = self.spawned.map(|s| now.saturating_duration_since(s));
-        let idle = match (self.spawned, self.last_poll.load(Ordering::Relaxed)) {
-            (Some(spawned), n) if n > 0 => {
-                Some(now.saturating_duration_since(spawned + Duration::from_nanos(n - 1)))
-            }
-            _ => None,
-        };
+        let age = self
+            .timing
+            .as_ref()
+            .map(|t| now.saturating_duration_since(t.spawned));
+        let idle = self.timing.as_ref().and_then(|t| {
+            let n = t.last_poll.load(Ordering::Relaxed);
+            (n > 0).then(|| now.saturating_duration_since(t.spawned + Duration::from_nanos(n - 1)))
+        });
         TaskDump {
             info: meta.info(),
             state,

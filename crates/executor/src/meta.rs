@@ -168,3 +168,16 @@ impl fmt::Display for TaskInfo {
         )
     }
 }
+
+#[cfg(all(test, not(tulipa_loom), not(feature = "tracing")))]
+mod tests {
+    /// Every spawned task carries its metadata, so its size is spawn's
+    /// memory cost (`spawn_many` spends a large part of its time in page
+    /// faults): rarely used parts are boxed (debug times, a panic message,
+    /// done callbacks). A field added here should be worth its bytes.
+    #[test]
+    fn task_metadata_stays_small() {
+        let size = std::mem::size_of::<super::TaskMeta>();
+        assert!(size <= 168, "TaskMeta grew to {size} bytes (was 168)");
+    }
+}
