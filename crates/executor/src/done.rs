@@ -100,6 +100,7 @@ pub(crate) struct DoneState<C> {
     state: AtomicU8,
     /// Boxed on the first add: most tasks never get a callback, and an
     /// empty vector would cost every task 16 bytes more.
+    #[allow(clippy::box_collection)]
     callbacks: Mutex<Option<Box<Vec<C>>>>,
 }
 
