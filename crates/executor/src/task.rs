@@ -370,18 +370,21 @@ where
     let name = options.name;
     #[cfg(feature = "tracing")]
     let (span, task_trace) = crate::trace::TaskTrace::new(id, name.as_deref(), location);
+    // One virtual call, not two: debug mode decides both the poll timer
+    // and the dump's timestamps.
+    let debug = owner.debug();
     let meta = TaskMeta {
         id,
         name,
         location,
         polls: Default::default(),
         cancelled: Default::default(),
-        debug: owner.debug(),
+        debug,
         observe: Default::default(),
         done: Default::default(),
         step: Default::default(),
         track_steps: owner.has_yield_barriers(),
-        trace: crate::dump::Trace::new(owner.debug()),
+        trace: crate::dump::Trace::new(debug),
         #[cfg(feature = "tracing")]
         tracing: task_trace,
         links: crate::registry::Links::new(),
