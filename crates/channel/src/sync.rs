@@ -33,28 +33,8 @@ pub(crate) use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 pub(crate) use concurrent_queue::{PopError, PushError};
 
-#[cfg(tulipa_loom)]
-pub(crate) use loom::cell::UnsafeCell;
-
-/// std's `UnsafeCell` behind loom's API (`with_mut`), so the code
-/// that touches a cell is the same under loom, which checks every access
-/// against the happens-before order it explores.
-#[cfg(not(tulipa_loom))]
-#[derive(Debug, Default)]
-pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
-
-#[cfg(not(tulipa_loom))]
-impl<T> UnsafeCell<T> {
-    pub(crate) const fn new(value: T) -> Self {
-        UnsafeCell(std::cell::UnsafeCell::new(value))
-    }
-
-    /// Runs `f` with an exclusive pointer to the contents.
-    #[inline]
-    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-        f(self.0.get())
-    }
-}
+/// An `UnsafeCell` with loom's API (loom's own under loom).
+pub(crate) use tulipa_core::cell::UnsafeCell;
 
 #[cfg(tulipa_loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 pub mod await_point;
+pub mod cell;
 mod clock;
 pub mod coop;
 mod driver;
