@@ -126,6 +126,7 @@ impl<C> DoneState<C> {
 
     /// Records the outcome (the first call wins) and returns the callbacks
     /// the caller must now dispatch.
+    #[inline]
     fn finish(&self, byte: u8) -> Vec<C> {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
@@ -185,13 +186,21 @@ fn outcome_of(meta: &TaskMeta) -> TaskOutcome {
 
 /// The task side: records how it ended (once; later calls do nothing) and
 /// dispatches the callbacks added so far.
+///
+/// Runs for every task, twice (at the end of its last poll, and again,
+/// as a no-op, when its future is dropped): the common case, no callbacks,
+/// stays inline and never reaches `dispatch`.
+#[inline]
 pub(crate) fn finish(meta: &TaskMeta, outcome: &Result<(), ()>, cancelled: bool) {
     let byte = match (cancelled, outcome) {
         (true, _) => CANCELLED,
         (false, Ok(())) => RETURNED,
         (false, Err(())) => PANICKED,
     };
-    dispatch(meta, meta.done.finish(byte));
+    let callbacks = meta.done.finish(byte);
+    if !callbacks.is_empty() {
+        dispatch(meta, callbacks);
+    }
 }
 
 /// Whether the task has ended (its outcome is recorded).
@@ -204,6 +213,7 @@ pub(crate) fn add(meta: &TaskMeta, callback: DoneCallback) {
     dispatch(meta, meta.done.add(callback));
 }
 
+#[cold]
 fn dispatch(meta: &TaskMeta, callbacks: Vec<DoneCallback>) {
     if callbacks.is_empty() {
         return;
