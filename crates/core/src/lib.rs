@@ -24,6 +24,8 @@
 //!   user's code its task waits (for task dumps).
 //! - [`spawn`]: the hook through which a crate that must start background
 //!   work (a server's accept loop) reaches the current runtime.
+//! - [`cell`]: an `UnsafeCell` with loom's API, so the crates whose unsafe
+//!   cells loom models check share one shim.
 //!
 //! Nothing here allocates per operation or spawns threads.
 #![forbid(unsafe_code)]
