@@ -125,6 +125,10 @@ mod loom_barrier {
                         let counted = s.start();
                         let n = s.end(counted, again);
                         woke |= n > 0 && c.settle(n);
+                        if again {
+                            // async-task reschedules the yielded task.
+                            s.scheduled(true);
+                        }
                     }
                     woke
                 });
