@@ -133,12 +133,25 @@ pub(crate) fn run_loop<F: Future>(
                 owed.extra -= 1;
                 extra.is_some_and(|e| e.run_one())
             } else {
-                match local.queue().pop() {
-                    Ok(r) => {
+                // Look before popping: this thread's local queue is
+                // usually empty, and concurrent-queue's `pop` of an empty
+                // queue issues a full fence, one per task the loop runs;
+                // `is_empty` is two plain loads. Either is a snapshot: a
+                // task pushed just after is found on the next pass, and
+                // the check before sleeping (below) is what guards
+                // against a lost wake-up.
+                let queue = local.queue();
+                let next = if queue.is_empty() {
+                    None
+                } else {
+                    queue.pop().ok()
+                };
+                match next {
+                    Some(r) => {
                         r.run();
                         true
                     }
-                    Err(_) => extra.is_some_and(|e| e.run_one()),
+                    None => extra.is_some_and(|e| e.run_one()),
                 }
             };
             if !did && owed.is_empty() {
