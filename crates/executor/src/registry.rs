@@ -438,19 +438,18 @@ mod tests {
                         prop_assert_eq!(Arc::strong_count(&nodes[id as usize].1), 1);
                     }
                     Op::RemoveAgain(i) if !removed.is_empty() => {
+                        // Removing or waking a removed node does nothing.
                         let n = removed[i % removed.len()];
+                        let wakes = nodes[n].1.0.load(Ordering::SeqCst);
                         reg.remove(&nodes[n].0);
+                        reg.wake(&nodes[n].0);
+                        prop_assert!(reg.waker_of(&nodes[n].0).is_none());
+                        prop_assert_eq!(nodes[n].1.0.load(Ordering::SeqCst), wakes);
                     }
                     Op::Wake(i) if !model.is_empty() => {
                         let id = *model.keys().nth(i % model.len()).unwrap();
                         reg.wake(&nodes[id as usize].0);
                         *model.get_mut(&id).unwrap() += 1;
-                    }
-                    Op::Wake(i) | Op::RemoveAgain(i) if !removed.is_empty() => {
-                        // Waking a removed node does nothing.
-                        let n = removed[i % removed.len()];
-                        reg.wake(&nodes[n].0);
-                        prop_assert!(reg.waker_of(&nodes[n].0).is_none());
                     }
                     Op::WakeAll => {
                         reg.wake_all();
