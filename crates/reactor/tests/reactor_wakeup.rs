@@ -273,3 +273,58 @@ fn many_tasks_reading_through_a_shared_reference() {
         }
     });
 }
+
+/// A waker that records its index in a shared list when woken.
+struct Record {
+    index: usize,
+    order: Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl std::task::Wake for Record {
+    fn wake(self: Arc<Self>) {
+        self.order.lock().unwrap().push(self.index);
+    }
+}
+
+#[test]
+fn wakes_in_the_order_sources_became_ready() {
+    // One turn that collects several events wakes their tasks in the order
+    // the sources became ready (epoll's ready list is FIFO), so a run
+    // queue serves the connection that waited longest first. The order of
+    // readiness here is neither the order of registration nor its reverse.
+    within(|| {
+        use tulipa_core::Driver;
+        let reactor = tulipa_reactor::Reactor::new().unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let n = 8;
+        let mut pairs = Vec::new();
+        let mut waits = Vec::new();
+        for index in 0..n {
+            let (a, b) = UnixStream::pair().unwrap();
+            let a = Async::new_in(a, &reactor).unwrap();
+            let waker = std::task::Waker::from(Arc::new(Record {
+                index,
+                order: order.clone(),
+            }));
+            let mut cx = Context::from_waker(&waker);
+            let a = Arc::new(a);
+            let waiter = a.clone();
+            // Kept until the end: dropping a wait withdraws its waker.
+            let mut readable = Box::pin(async move { waiter.readable().await });
+            assert!(readable.as_mut().poll(&mut cx).is_pending());
+            waits.push(readable);
+            pairs.push((a, b));
+        }
+        // Collect the writable edges every new socket starts with, so the
+        // ready list holds nothing when the writes below begin.
+        assert!(reactor.park(Some(Duration::ZERO)));
+        assert!(order.lock().unwrap().is_empty(), "nothing was readable yet");
+        let ready: Vec<usize> = vec![3, 0, 7, 5, 1, 6, 2, 4];
+        for &i in &ready {
+            pairs[i].1.write_all(b"x").unwrap();
+        }
+        assert!(reactor.park(Some(Duration::ZERO)));
+        assert_eq!(*order.lock().unwrap(), ready);
+        drop(waits);
+    });
+}
