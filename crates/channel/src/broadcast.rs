@@ -413,7 +413,12 @@ impl<T: Clone> Receiver<T> {
         }
     }
 
+    /// One unit of the task's cooperative budget per receive
+    /// (`tulipa_core::coop`): with none left, `Pending` at once.
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
+            return Poll::Pending;
+        };
         loop {
             let result = match self.try_recv() {
                 Ok(v) => Ok(v),
@@ -430,6 +435,7 @@ impl<T: Clone> Receiver<T> {
                     continue;
                 }
             };
+            progress.made_progress();
             self.listener = None;
             return Poll::Ready(result);
         }

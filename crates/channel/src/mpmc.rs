@@ -157,15 +157,25 @@ impl<T> Channel<T> {
     }
 
     /// One poll of a receive: the try / register / try again / wait loop.
+    ///
+    /// A receive spends one unit of the task's cooperative budget
+    /// (`tulipa_core::coop`); with none left it returns `Pending` before
+    /// touching the channel, keeping its place in the wait (a consumer that
+    /// always finds a message must still let the other tasks run).
     fn poll_recv(&self, wait: &mut Wait, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
+            return Poll::Pending;
+        };
         let mut registered = false;
         loop {
             match self.try_recv() {
                 Ok(m) => {
+                    progress.made_progress();
                     self.end_wait(wait, true);
                     return Poll::Ready(Ok(m));
                 }
                 Err(TryRecvError::Closed) => {
+                    progress.made_progress();
                     self.end_wait(wait, true);
                     return Poll::Ready(Err(RecvError));
                 }

@@ -10,14 +10,18 @@
 //! the next one returns `Pending` after waking its own task, which goes to
 //! the back of the run queue. A task that waits for real never notices.
 //!
-//! Channel receives do not spend it yet. Measured with `cargo xtask bench
-//! -- chan_mpsc` (4 producers, one consumer, bounded(256), two workers):
-//! with the budget on `recv`, the consumer's yield every 128 messages puts
-//! it in its worker's stealable queue, the other worker steals it, and the
-//! consumer then moves between cores every 128 messages: 130 ms against
-//! 39 ms without (tokio: 60 ms). tokio defers a budget yield until its
-//! worker has polled the driver, where no other worker can steal it; that
-//! is what channels need before they can take part.
+//! Channel receives spend it too (tulipa-channel's `recv`, the broadcast
+//! `recv` and the asyncio-style `Queue::get`). On a multi-thread runtime
+//! that needs one more rule, tokio's: a task its budget made yield
+//! ([`ran_out`]) is *deferred*, kept on the worker that ran it, behind
+//! that worker's ready tasks, until the worker's queue runs dry or it next
+//! polls the driver. Put in the stealable queue like a `yield_now`, a
+//! channel consumer (`cargo xtask bench -- chan_mpsc`: 4 producers, one
+//! consumer, bounded(256), two workers) was taken by whichever worker went
+//! idle next and moved between cores every 128 messages: 130 ms against
+//! 39 ms without the budget. Deferred, the budget costs `chan_mpsc` 12 ms
+//! → 21–27 ms on two workers (tokio: 53–56 ms) and nothing measurable on
+//! one thread.
 //!
 //! Executors run each poll inside [`with_budget`]; outside it (a future
 //! polled by another runtime, a plain `block_on` of `futures-lite`) the
@@ -57,6 +61,8 @@ pub const BUDGET: u32 = 128;
 thread_local! {
     /// Units left in the current poll; `None` outside a budgeted poll.
     static LEFT: Cell<Option<u32>> = const { Cell::new(None) };
+    /// Whether the last budgeted poll to end on this thread spent it all.
+    static RAN_OUT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` (one poll of a task) with a fresh budget of [`BUDGET`],
@@ -66,7 +72,8 @@ pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            let _ = LEFT.try_with(|c| c.set(self.0));
+            let ran_out = LEFT.try_with(|c| c.replace(self.0) == Some(0));
+            let _ = RAN_OUT.try_with(|c| c.set(ran_out == Ok(true)));
         }
     }
     let prev = LEFT.try_with(|c| c.replace(Some(BUDGET))).ok().flatten();
@@ -125,6 +132,17 @@ impl Drop for Progress {
     }
 }
 
+/// Whether the last budgeted poll ([`with_budget`]) to end on this thread
+/// spent its whole budget.
+///
+/// An executor asks this when a task woke itself during the poll that
+/// just ended: such a task was made to yield by the budget, not by its
+/// own choice, and a multi-thread executor keeps it on the worker that ran
+/// it instead of offering it to the others (see the executor crate).
+pub fn ran_out() -> bool {
+    RAN_OUT.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Whether the current poll has budget left (without spending any).
 pub fn has_budget_remaining() -> bool {
     !matches!(LEFT.try_with(Cell::get), Ok(Some(0)))
@@ -164,6 +182,38 @@ mod tests {
             assert!(poll_proceed(&mut cx).is_pending());
         });
         assert!(poll_proceed(&mut cx).is_ready(), "unlimited outside");
+    }
+
+    #[test]
+    fn ran_out_tells_whether_the_last_poll_spent_its_budget() {
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        with_budget(|| {
+            while let Poll::Ready(p) = poll_proceed(&mut cx) {
+                p.made_progress();
+            }
+        });
+        assert!(ran_out());
+        with_budget(|| {
+            for _ in 0..BUDGET - 1 {
+                let Poll::Ready(p) = poll_proceed(&mut cx) else {
+                    panic!("budget ran out early")
+                };
+                p.made_progress();
+            }
+        });
+        assert!(!ran_out(), "one unit was left");
+        // The outer poll decides: a nested poll that ran out does not count
+        // once the outer one ends with budget left.
+        with_budget(|| {
+            with_budget(|| {
+                while let Poll::Ready(p) = poll_proceed(&mut cx) {
+                    p.made_progress();
+                }
+            });
+            assert!(ran_out());
+        });
+        assert!(!ran_out());
     }
 
     #[test]

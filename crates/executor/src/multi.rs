@@ -319,6 +319,11 @@ struct WorkerTls {
     /// worker's next work.
     driving: Cell<bool>,
     lifo: RefCell<Option<Task>>,
+    /// Tasks their cooperative budget made yield, in order: this worker's
+    /// own, not stealable, run
+    /// once its queue is empty or moved to the back of its queue after
+    /// each driver poll (see `MtShared::schedule_local`).
+    deferred: RefCell<Vec<Task>>,
 }
 
 thread_local! {
@@ -329,6 +334,7 @@ thread_local! {
             polling: Cell::new(false),
             driving: Cell::new(false),
             lifo: RefCell::new(None),
+            deferred: RefCell::new(Vec::new()),
         }
     };
 }
@@ -467,11 +473,24 @@ impl MtShared {
     fn schedule_local(&self, w: &WorkerTls, runnable: Task, info: ScheduleInfo) {
         let index = w.index.get();
         if info.woken_while_running {
-            // A yield: to the back of this worker's queue, behind everything
-            // ready. This worker is awake and will get to it, so nobody
-            // else needs waking; if the queue is full, only this task goes
-            // to the injector.
-            if let Err(e) = self.workers[index].queue.push(runnable) {
+            // A yield (async-task calls this on the thread that ran the
+            // task, right after its poll). This worker is awake and will
+            // get to it, so nobody else needs waking.
+            if tulipa_core::coop::ran_out() {
+                // Made to yield by its cooperative budget: deferred, behind
+                // everything ready on this worker and out of the other
+                // workers' reach until this worker's queue runs dry or it
+                // next polls the driver (tokio's rule). In the stealable
+                // queue, a channel consumer that yields every 128 messages
+                // was taken by whichever worker went idle next, and moved
+                // between cores at every yield.
+                w.deferred.borrow_mut().push(runnable);
+            } else if let Err(e) = self.workers[index].queue.push(runnable) {
+                // A `yield_now`: to the back of this worker's queue, behind
+                // everything ready, stealable (deferred too, they doubled
+                // `yield_many`'s time: a worker that ran dry could take
+                // none until the other released its deferred ones). If the
+                // queue is full, only this task goes to the injector.
                 let _ = self.injector.push(e.into_inner());
             }
             return;
@@ -624,8 +643,12 @@ fn worker_main(shared: &Arc<MtShared>, index: usize, parker: parking::Parker) {
             WORKER.with(|w| {
                 w.shared.borrow_mut().take();
                 // `Worker::run` moves a LIFO task to the injector on a
-                // normal exit; this only matters if the loop unwound.
+                // normal exit; this only matters if the loop unwound. The
+                // same for the deferred tasks.
                 if let Some(t) = w.lifo.borrow_mut().take() {
+                    crate::task::discard(t);
+                }
+                for t in w.deferred.borrow_mut().drain(..) {
                     crate::task::discard(t);
                 }
             });
@@ -684,6 +707,9 @@ impl Worker<'_> {
                     if self.ran_since_sleep >= BUDGET as u32 {
                         self.ran_since_sleep = 0;
                         self.shared.driver.park(Some(Duration::ZERO));
+                        // What yielded goes behind what the driver woke,
+                        // where an idle worker may take it.
+                        self.release_deferred();
                     }
                 }
                 None => {
@@ -703,11 +729,16 @@ impl Worker<'_> {
         if searching {
             self.shared.idle.end_search();
         }
-        // Leave the LIFO task and the local queue where the shutdown drain
-        // will find them.
+        // Leave the LIFO task, the deferred tasks and the local queue where
+        // the shutdown drain will find them.
         if let Some(t) = WORKER.with(|w| w.lifo.borrow_mut().take()) {
             let _ = self.shared.injector.push(t);
         }
+        WORKER.with(|w| {
+            for t in w.deferred.borrow_mut().drain(..) {
+                let _ = self.shared.injector.push(t);
+            }
+        });
         while let Ok(t) = self.shared.workers[self.index].queue.pop() {
             let _ = self.shared.injector.push(t);
         }
@@ -736,6 +767,9 @@ impl Worker<'_> {
         if let Ok(t) = s.workers[self.index].queue.pop() {
             return Some(t);
         }
+        if let Some(t) = self.take_deferred() {
+            return Some(t);
+        }
         if let Some(t) = s.take_from_injector(self.index) {
             return Some(t);
         }
@@ -743,6 +777,38 @@ impl Worker<'_> {
         self.rng ^= self.rng >> 17;
         self.rng ^= self.rng << 5;
         s.steal_into(self.index, self.rng as usize)
+    }
+
+    /// This worker's queue is empty: the first deferred task to run now,
+    /// the others queued behind it (stealable from here on).
+    fn take_deferred(&mut self) -> Option<Task> {
+        WORKER.with(|w| {
+            // Drained in place, so the vector keeps its room.
+            let mut deferred = w.deferred.borrow_mut();
+            let mut deferred = deferred.drain(..);
+            let first = deferred.next()?;
+            let mut shared = false;
+            for t in deferred {
+                self.shared.push_local(self.index, t);
+                shared = true;
+            }
+            if shared {
+                // Stealable work now: an idle worker may take some.
+                self.shared.notify_one(false);
+            }
+            Some(first)
+        })
+    }
+
+    /// Moves the deferred tasks to the back of this worker's queue, where
+    /// a worker that is searching may take them; nobody is woken for them
+    /// (this worker is awake and gets to them in turn).
+    fn release_deferred(&mut self) {
+        WORKER.with(|w| {
+            for t in w.deferred.borrow_mut().drain(..) {
+                self.shared.push_local(self.index, t);
+            }
+        });
     }
 
     /// Sleeps until there may be work. Returns (notified, drove).

@@ -92,3 +92,152 @@ fn a_task_relocking_a_free_mutex_lets_another_task_run() {
         assert_eq!(locks.load(Ordering::SeqCst), MESSAGES);
     }
 }
+
+/// Counts one item; after the first, spawns the task that reads the count
+/// when it gets to run.
+fn count_one(counter: &Arc<AtomicUsize>, other: &mut Option<tulipa::task::JoinHandle<usize>>) {
+    if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+        let seen = counter.clone();
+        *other = Some(tulipa::spawn(async move { seen.load(Ordering::SeqCst) }));
+    }
+}
+
+/// Runs `consume` as a task: it takes `MESSAGES` items that were all there
+/// before it started, calling [`count_one`] for each. Returns the count
+/// the other task saw, after checking that every item was taken.
+fn seen_by_other<Fut>(rt: &Runtime, consume: impl FnOnce(Arc<AtomicUsize>) -> Fut) -> usize
+where
+    Fut: std::future::Future<Output = Option<tulipa::task::JoinHandle<usize>>> + Send + 'static,
+{
+    let counter = Arc::new(AtomicUsize::new(0));
+    let consumer = consume(counter.clone());
+    let seen = rt.block_on(async move {
+        let other = tulipa::spawn(consumer).await.unwrap().unwrap();
+        other.await.unwrap()
+    });
+    assert_eq!(counter.load(Ordering::SeqCst), MESSAGES, "an item was lost");
+    seen
+}
+
+#[test]
+fn a_receiver_whose_channel_is_always_full_lets_another_task_run() {
+    for rt in flavors() {
+        // Bounded (one receiver: the receive slot), unbounded, and a
+        // channel with two receivers (the waiters' event).
+        for shape in ["bounded", "unbounded", "two receivers"] {
+            let (tx, rx) = match shape {
+                "unbounded" => tulipa::channel::unbounded(),
+                _ => tulipa::channel::bounded(MESSAGES),
+            };
+            let spare = (shape == "two receivers").then(|| rx.clone());
+            for i in 0..MESSAGES {
+                tx.try_send(i).unwrap();
+            }
+            let seen = seen_by_other(&rt, |counter| async move {
+                let mut other = None;
+                for i in 0..MESSAGES {
+                    assert_eq!(rx.recv().await.unwrap(), i, "out of order");
+                    count_one(&counter, &mut other);
+                }
+                other
+            });
+            assert!(
+                seen < MESSAGES,
+                "{shape}: the other task ran only after all {MESSAGES} receives: no yield"
+            );
+            drop(spare);
+        }
+    }
+}
+
+#[test]
+fn a_broadcast_receiver_that_is_never_behind_lets_another_task_run() {
+    for rt in flavors() {
+        let (tx, mut rx) = tulipa::channel::broadcast::channel(MESSAGES);
+        for i in 0..MESSAGES {
+            tx.send(i).unwrap();
+        }
+        let seen = seen_by_other(&rt, |counter| async move {
+            let _tx = tx;
+            let mut other = None;
+            for i in 0..MESSAGES {
+                assert_eq!(rx.recv().await.unwrap(), i, "out of order");
+                count_one(&counter, &mut other);
+            }
+            other
+        });
+        assert!(
+            seen < MESSAGES,
+            "the other task ran only after all {MESSAGES} receives: no yield"
+        );
+    }
+}
+
+#[test]
+fn a_queue_getter_whose_queue_is_never_empty_lets_another_task_run() {
+    for rt in flavors() {
+        let queue = tulipa::queue::Queue::new(0);
+        for i in 0..MESSAGES {
+            queue.put_nowait(i).unwrap();
+        }
+        let seen = seen_by_other(&rt, |counter| async move {
+            let mut other = None;
+            for i in 0..MESSAGES {
+                assert_eq!(queue.get().await.unwrap(), i, "out of order");
+                count_one(&counter, &mut other);
+            }
+            other
+        });
+        assert!(
+            seen < MESSAGES,
+            "the other task ran only after all {MESSAGES} gets: no yield"
+        );
+    }
+}
+
+#[test]
+fn a_task_its_budget_keeps_yielding_is_dropped_at_shutdown() {
+    // A task that never waits for real: each poll spends its budget on a
+    // channel that always has a message, so it is always a deferred yield
+    // on a worker. Shutdown must still find it and drop it.
+    struct Dropped(Arc<AtomicUsize>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicUsize::new(0));
+    let rt = Runtime::builder().worker_threads(2).build().unwrap();
+    for _ in 0..4 {
+        // Made outside the future, so a task that never started counts too.
+        let guard = Dropped(dropped.clone());
+        let received = received.clone();
+        rt.spawn(async move {
+            let _guard = guard;
+            let (tx, rx) = tulipa::channel::unbounded();
+            tx.try_send(()).unwrap();
+            loop {
+                rx.recv().await.unwrap();
+                received.fetch_add(1, Ordering::SeqCst);
+                tx.try_send(()).unwrap();
+            }
+        })
+        .detach();
+    }
+    // Bounded: until each task has been through several budgets.
+    let start = std::time::Instant::now();
+    while received.load(Ordering::SeqCst) < 16 * BUDGET {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "the tasks made no progress"
+        );
+        std::thread::yield_now();
+    }
+    drop(rt);
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        4,
+        "a task was not dropped at shutdown"
+    );
+}

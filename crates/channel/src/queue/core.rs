@@ -373,10 +373,21 @@ impl<S: Store> Future for Get<'_, S> {
         #[allow(clippy::redundant_closure_call)]
         let polled = (move || -> Poll<Self::Output> {
             let this = &mut *self;
+            // One unit of the task's cooperative budget per get (see
+            // `tulipa_core::coop`): with none left, `Pending` at once.
+            let Poll::Ready(progress) = tulipa_core::coop::poll_proceed(cx) else {
+                return Poll::Pending;
+            };
             loop {
                 match this.core.get_nowait() {
-                    Ok(item) => return Poll::Ready(Ok(item)),
-                    Err(GetNowaitError::Shutdown) => return Poll::Ready(Err(GetError)),
+                    Ok(item) => {
+                        progress.made_progress();
+                        return Poll::Ready(Ok(item));
+                    }
+                    Err(GetNowaitError::Shutdown) => {
+                        progress.made_progress();
+                        return Poll::Ready(Err(GetError));
+                    }
                     Err(GetNowaitError::Empty) => {}
                 }
                 if !wait_on(&this.core.getters, &mut this.listener, cx) {
