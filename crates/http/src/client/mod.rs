@@ -150,8 +150,12 @@ impl Client {
         self.request(Method::DELETE, url)
     }
 
-    fn host_limit(&self, origin: &str) -> Option<Arc<HostLimit>> {
+    /// The limit of `uri`'s origin, when the client has one per host.
+    fn host_limit(&self, uri: &Uri) -> Option<Arc<HostLimit>> {
         let limit = self.inner.limit_per_host?;
+        // Formatted only here: with no limit (the default), a request
+        // does not pay for it (2,300 instructions, measured by callgrind).
+        let origin = &origin(uri);
         let mut hosts = self.inner.hosts.lock().unwrap_or_else(|e| e.into_inner());
         if hosts.len() >= 1024 && !hosts.contains_key(origin) {
             // A crawler meets thousands of hosts: forget the idle ones
@@ -544,7 +548,12 @@ impl RequestBuilder {
         let deadline = total.and_then(|t| timer.now().checked_add(t));
         let method = self.method.clone();
         let url = self.url.clone();
-        let attempt = send_following_redirects(self, timer.clone(), deadline);
+        // Boxed: the attempt (hyper's request future, the redirect loop,
+        // the read timeout) is several KiB, and unboxed it was copied
+        // whole each time it moved: into the timeout, into the caller's
+        // state, on every await (callgrind: about 1,900 instructions of
+        // `memcpy` per request, against one allocation).
+        let attempt = Box::pin(send_following_redirects(self, timer.clone(), deadline));
         match deadline {
             None => attempt.await,
             Some(deadline) => match tulipa_timer::timeout_at(deadline, attempt).await {
@@ -622,7 +631,7 @@ async fn send_following_redirects(
     let mut uri = parse_url(&method, &url)?;
     let mut redirects = 0;
     loop {
-        let permit: Option<HostPermit> = match client.host_limit(&origin(&uri)) {
+        let permit: Option<HostPermit> = match client.host_limit(&uri) {
             Some(limit) => Some(limit.acquire().await),
             None => None,
         };
