@@ -291,6 +291,34 @@ impl<T: AsFd> Async<T> {
         self.source.poll_ready(self.inner(), READ, cx)
     }
 
+    /// Whether the reactor records the descriptor as readable right now:
+    /// one atomic load, no lock and no system call.
+    ///
+    /// A hint, for a caller that must decide whether to prepare a read
+    /// (lease a buffer, say) before making it: `true` means an event or
+    /// the registration's initial assumption said readable and no read
+    /// has since found the descriptor empty, so a read may still return
+    /// `WouldBlock` (which clears it); `false` means the last read found
+    /// it drained and nothing arrived since, so wait with
+    /// [`poll_readable`](Async::poll_readable), which registers the task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use tulipa_reactor::Async;
+    ///
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let a = Async::new(a)?;
+    /// b.write_all(b"x")?;
+    /// assert!(a.readable_hint()); // nothing read yet
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn readable_hint(&self) -> bool {
+        self.source.readiness().is_ready(READ)
+    }
+
     /// Polls for write readiness; as [`poll_readable`](Async::poll_readable).
     ///
     /// # Errors

@@ -258,10 +258,18 @@ impl<P: StreamProtocol, I: Io> Connection for Stream<P, I> {
                     return Poll::Pending;
                 }
                 if self.drained {
-                    match io.poll_read_ready(cx) {
-                        Poll::Ready(Ok(())) => self.drained = false,
-                        Poll::Ready(Err(e)) => return Poll::Ready(Some(e)),
-                        Poll::Pending => {}
+                    // Woken because data arrived: the reactor's readiness
+                    // says so without the lock `poll_read_ready` takes (one
+                    // of its two calls per echoed message). A read that
+                    // then finds nothing registers the task itself.
+                    if io.readable_hint() {
+                        self.drained = false;
+                    } else {
+                        match io.poll_read_ready(cx) {
+                            Poll::Ready(Ok(())) => self.drained = false,
+                            Poll::Ready(Err(e)) => return Poll::Ready(Some(e)),
+                            Poll::Pending => {}
+                        }
                     }
                 }
                 let read = if self.drained {

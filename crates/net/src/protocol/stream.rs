@@ -46,6 +46,13 @@ pub(crate) trait Io: Send + Sync + 'static {
         false
     }
 
+    /// Whether a read is worth trying without waiting first (no lock, no
+    /// system call): `false` sends a drained stream to
+    /// [`poll_read_ready`](Io::poll_read_ready).
+    fn readable_hint(&self) -> bool {
+        false
+    }
+
     /// Writes without waiting and without registering: `WouldBlock` when
     /// nothing can be written now.
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
@@ -131,6 +138,10 @@ where
 
     fn short_read_drains(&self) -> bool {
         true
+    }
+
+    fn readable_hint(&self) -> bool {
+        Async::readable_hint(self)
     }
 
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
