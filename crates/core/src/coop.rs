@@ -13,7 +13,7 @@
 //! Channel receives spend it too (tulipa-channel's `recv`, the broadcast
 //! `recv` and the asyncio-style `Queue::get`). On a multi-thread runtime
 //! that needs one more rule, tokio's: a task its budget made yield
-//! ([`ran_out`]) is *deferred*, kept on the worker that ran it, behind
+//! ([`take_ran_out`]) is *deferred*, kept on the worker that ran it, behind
 //! that worker's ready tasks, until the worker's queue runs dry or it next
 //! polls the driver. Put in the stealable queue like a `yield_now`, a
 //! channel consumer (`cargo xtask bench -- chan_mpsc`: 4 producers, one
@@ -61,7 +61,8 @@ pub const BUDGET: u32 = 128;
 thread_local! {
     /// Units left in the current poll; `None` outside a budgeted poll.
     static LEFT: Cell<Option<u32>> = const { Cell::new(None) };
-    /// Whether the last budgeted poll to end on this thread spent it all.
+    /// Whether an operation on this thread returned `Pending` because its
+    /// poll's budget was spent, since [`take_ran_out`] last looked.
     static RAN_OUT: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -72,8 +73,7 @@ pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            let ran_out = LEFT.try_with(|c| c.replace(self.0) == Some(0));
-            let _ = RAN_OUT.try_with(|c| c.set(ran_out == Ok(true)));
+            let _ = LEFT.try_with(|c| c.set(self.0));
         }
     }
     let prev = LEFT.try_with(|c| c.replace(Some(BUDGET))).ok().flatten();
@@ -97,6 +97,9 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
     match left {
         None => Poll::Ready(Progress { refund: false }),
         Some(0) => {
+            // Recorded here, on the rare path, not at the end of every
+            // poll: see `take_ran_out`.
+            let _ = RAN_OUT.try_with(|c| c.set(true));
             cx.waker().wake_by_ref();
             Poll::Pending
         }
@@ -132,15 +135,19 @@ impl Drop for Progress {
     }
 }
 
-/// Whether the last budgeted poll ([`with_budget`]) to end on this thread
-/// spent its whole budget.
+/// Whether an operation on this thread returned `Pending` because its
+/// task's budget was spent since the last call; clears the record.
 ///
 /// An executor asks this when a task woke itself during the poll that
-/// just ended: such a task was made to yield by the budget, not by its
-/// own choice, and a multi-thread executor keeps it on the worker that ran
-/// it instead of offering it to the others (see the executor crate).
-pub fn ran_out() -> bool {
-    RAN_OUT.try_with(Cell::get).unwrap_or(false)
+/// just ended: such a task was made to yield by the budget (the spent
+/// operation woke it), not by its own choice, and a multi-thread executor
+/// keeps it on the worker that ran it instead of offering it to the others
+/// (see the executor crate). A record nobody took (the task finished in
+/// that poll anyway) can make the next self-woken task on this thread
+/// count as one too; that only changes where it waits, not whether it
+/// runs.
+pub fn take_ran_out() -> bool {
+    RAN_OUT.try_with(|c| c.replace(false)).unwrap_or(false)
 }
 
 /// Whether the current poll has budget left (without spending any).
@@ -185,35 +192,38 @@ mod tests {
     }
 
     #[test]
-    fn ran_out_tells_whether_the_last_poll_spent_its_budget() {
+    fn take_ran_out_tells_whether_an_operation_was_refused_and_clears() {
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
+        let _ = take_ran_out();
         with_budget(|| {
-            while let Poll::Ready(p) = poll_proceed(&mut cx) {
-                p.made_progress();
-            }
-        });
-        assert!(ran_out());
-        with_budget(|| {
-            for _ in 0..BUDGET - 1 {
+            for _ in 0..BUDGET {
                 let Poll::Ready(p) = poll_proceed(&mut cx) else {
                     panic!("budget ran out early")
                 };
                 p.made_progress();
             }
         });
-        assert!(!ran_out(), "one unit was left");
-        // The outer poll decides: a nested poll that ran out does not count
-        // once the outer one ends with budget left.
+        assert!(
+            !take_ran_out(),
+            "spent to the last unit, but nothing was refused"
+        );
+        with_budget(|| {
+            while let Poll::Ready(p) = poll_proceed(&mut cx) {
+                p.made_progress();
+            }
+        });
+        assert!(take_ran_out());
+        assert!(!take_ran_out(), "taking it clears it");
+        // A nested poll that runs out is recorded too.
         with_budget(|| {
             with_budget(|| {
                 while let Poll::Ready(p) = poll_proceed(&mut cx) {
                     p.made_progress();
                 }
             });
-            assert!(ran_out());
         });
-        assert!(!ran_out());
+        assert!(take_ran_out());
     }
 
     #[test]

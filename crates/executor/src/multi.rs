@@ -476,7 +476,7 @@ impl MtShared {
             // A yield (async-task calls this on the thread that ran the
             // task, right after its poll). This worker is awake and will
             // get to it, so nobody else needs waking.
-            if tulipa_core::coop::ran_out() {
+            if tulipa_core::coop::take_ran_out() {
                 // Made to yield by its cooperative budget: deferred, behind
                 // everything ready on this worker and out of the other
                 // workers' reach until this worker's queue runs dry or it
