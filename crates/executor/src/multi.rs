@@ -12,12 +12,19 @@
 //!   times in a row before its task goes to the back of the queue, and a
 //!   task that wakes *itself* (`yield_now`) always goes to the back: a
 //!   task that yields forever cannot starve the others.
+//! - **Deferred yields.** A task that yields because its cooperative budget
+//!   ran out (`tulipa_core::coop`: 128 ready operations in one poll) goes to
+//!   a list of its worker's own that nobody steals from. The worker runs it
+//!   once its queue is empty, and moves the list behind its queue after
+//!   each non-blocking driver poll. In the stealable queue such a task (a
+//!   channel consumer that always finds a message) was taken by whichever
+//!   worker went idle next, and moved between cores at every yield.
 //! - **Fairness.** Every 61st task a worker takes comes from the injector
 //!   first, so local work never starves the injector; and every 61 tasks the
 //!   worker polls the driver without blocking, so I/O and timers progress
 //!   even when every worker is busy.
-//! - **Finding work.** LIFO slot, local queue, injector (taking a batch),
-//!   then stealing half of another worker's queue.
+//! - **Finding work.** LIFO slot, local queue, deferred yields, injector
+//!   (taking a batch), then stealing half of another worker's queue.
 //! - **Sleeping.** An idle worker registers in the idle list, re-checks the
 //!   queues (so a concurrent push is never missed), then tries to take the
 //!   driver (reactor + timers): at most one worker at a time sleeps inside
@@ -44,9 +51,10 @@
 //!
 //! - **Shutdown** ([`MultiThread::shutdown`], also on drop), in order:
 //!   1. `shutdown` is set and every worker and the driver are unparked. A
-//!      worker finishes the poll it is in, moves its LIFO task to the
-//!      injector and exits; from now on a wake on a worker thread goes to
-//!      the injector, where the sweep finds it.
+//!      worker finishes the poll it is in, moves its LIFO task, its
+//!      deferred yields and its queue to the injector and exits; from now
+//!      on a wake on a worker thread goes to the injector, where the sweep
+//!      finds it.
 //!   2. The workers are joined, each up to the deadline (a worker stuck in
 //!      a poll longer is detached and counted in the return value; when its
 //!      poll ends it sees `closed` and drops what is queued itself).
@@ -320,9 +328,9 @@ struct WorkerTls {
     driving: Cell<bool>,
     lifo: RefCell<Option<Task>>,
     /// Tasks their cooperative budget made yield, in order: this worker's
-    /// own, not stealable, run
-    /// once its queue is empty or moved to the back of its queue after
-    /// each driver poll (see `MtShared::schedule_local`).
+    /// own, not stealable, run once its queue is empty or moved to the
+    /// back of its queue after each driver poll (see
+    /// `MtShared::schedule_local`).
     deferred: RefCell<Vec<Task>>,
 }
 
