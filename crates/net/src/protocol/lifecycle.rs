@@ -141,6 +141,11 @@ impl<X: Outgoing> State<X> {
         mem::take(&mut self.pause_pending)
     }
 
+    /// Whether something changed since the driver's turn began.
+    pub(crate) fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
     /// Parks the driver unless something changed since its turn began;
     /// returns whether it parked (else it must take another turn).
     pub(crate) fn park(&mut self, cx: &Context<'_>) -> bool {
