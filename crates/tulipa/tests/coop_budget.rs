@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use futures_lite::AsyncReadExt;
+use futures_lite::{stream, AsyncReadExt, Stream, StreamExt};
 use tulipa::Runtime;
 
 const MESSAGES: usize = 4 * BUDGET;
@@ -93,26 +93,27 @@ fn a_task_relocking_a_free_mutex_lets_another_task_run() {
     }
 }
 
-/// Counts one item; after the first, spawns the task that reads the count
-/// when it gets to run.
-fn count_one(counter: &Arc<AtomicUsize>, other: &mut Option<tulipa::task::JoinHandle<usize>>) {
-    if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-        let seen = counter.clone();
-        *other = Some(tulipa::spawn(async move { seen.load(Ordering::SeqCst) }));
-    }
-}
-
-/// Runs `consume` as a task: it takes `MESSAGES` items that were all there
-/// before it started, calling [`count_one`] for each. Returns the count
-/// the other task saw, after checking that every item was taken.
-fn seen_by_other<Fut>(rt: &Runtime, consume: impl FnOnce(Arc<AtomicUsize>) -> Fut) -> usize
-where
-    Fut: std::future::Future<Output = Option<tulipa::task::JoinHandle<usize>>> + Send + 'static,
-{
+/// Runs a task that takes `MESSAGES` items from `items` (all there before
+/// it starts), checking their order; after the first it spawns another
+/// task that reads how many were taken by the time it runs. Returns that
+/// count, after checking that every item was taken.
+fn seen_by_other(rt: &Runtime, items: impl Stream<Item = usize> + Send + 'static) -> usize {
     let counter = Arc::new(AtomicUsize::new(0));
-    let consumer = consume(counter.clone());
+    let taken = counter.clone();
     let seen = rt.block_on(async move {
-        let other = tulipa::spawn(consumer).await.unwrap().unwrap();
+        let consumer = tulipa::spawn(async move {
+            let mut items = std::pin::pin!(items);
+            let mut other = None;
+            for i in 0..MESSAGES {
+                assert_eq!(items.next().await, Some(i), "out of order");
+                if taken.fetch_add(1, Ordering::SeqCst) == 0 {
+                    let taken = taken.clone();
+                    other = Some(tulipa::spawn(async move { taken.load(Ordering::SeqCst) }));
+                }
+            }
+            other
+        });
+        let other = consumer.await.unwrap().unwrap();
         other.await.unwrap()
     });
     assert_eq!(counter.load(Ordering::SeqCst), MESSAGES, "an item was lost");
@@ -133,14 +134,8 @@ fn a_receiver_whose_channel_is_always_full_lets_another_task_run() {
             for i in 0..MESSAGES {
                 tx.try_send(i).unwrap();
             }
-            let seen = seen_by_other(&rt, |counter| async move {
-                let mut other = None;
-                for i in 0..MESSAGES {
-                    assert_eq!(rx.recv().await.unwrap(), i, "out of order");
-                    count_one(&counter, &mut other);
-                }
-                other
-            });
+            let items = stream::unfold(rx, |rx| async move { Some((rx.recv().await.ok()?, rx)) });
+            let seen = seen_by_other(&rt, items);
             assert!(
                 seen < MESSAGES,
                 "{shape}: the other task ran only after all {MESSAGES} receives: no yield"
@@ -153,19 +148,15 @@ fn a_receiver_whose_channel_is_always_full_lets_another_task_run() {
 #[test]
 fn a_broadcast_receiver_that_is_never_behind_lets_another_task_run() {
     for rt in flavors() {
-        let (tx, mut rx) = tulipa::channel::broadcast::channel(MESSAGES);
+        let (tx, rx) = tulipa::channel::broadcast::channel(MESSAGES);
         for i in 0..MESSAGES {
             tx.send(i).unwrap();
         }
-        let seen = seen_by_other(&rt, |counter| async move {
-            let _tx = tx;
-            let mut other = None;
-            for i in 0..MESSAGES {
-                assert_eq!(rx.recv().await.unwrap(), i, "out of order");
-                count_one(&counter, &mut other);
-            }
-            other
+        // The sender lives in the stream's state, so the channel stays open.
+        let items = stream::unfold((tx, rx), |(tx, mut rx)| async move {
+            Some((rx.recv().await.ok()?, (tx, rx)))
         });
+        let seen = seen_by_other(&rt, items);
         assert!(
             seen < MESSAGES,
             "the other task ran only after all {MESSAGES} receives: no yield"
@@ -180,14 +171,8 @@ fn a_queue_getter_whose_queue_is_never_empty_lets_another_task_run() {
         for i in 0..MESSAGES {
             queue.put_nowait(i).unwrap();
         }
-        let seen = seen_by_other(&rt, |counter| async move {
-            let mut other = None;
-            for i in 0..MESSAGES {
-                assert_eq!(queue.get().await.unwrap(), i, "out of order");
-                count_one(&counter, &mut other);
-            }
-            other
-        });
+        let items = stream::unfold(queue, |q| async move { Some((q.get().await.ok()?, q)) });
+        let seen = seen_by_other(&rt, items);
         assert!(
             seen < MESSAGES,
             "the other task ran only after all {MESSAGES} gets: no yield"
@@ -234,7 +219,13 @@ fn a_task_its_budget_keeps_yielding_is_dropped_at_shutdown() {
         );
         std::thread::yield_now();
     }
-    drop(rt);
+    // Bounded: a task that never yielded would keep its worker in one
+    // poll, and a plain drop would wait for it forever.
+    let report = rt.shutdown_timeout(std::time::Duration::from_secs(20));
+    assert_eq!(
+        report.stuck_workers, 0,
+        "a worker never left its poll: no yield"
+    );
     assert_eq!(
         dropped.load(Ordering::SeqCst),
         4,
