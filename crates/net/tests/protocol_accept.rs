@@ -66,7 +66,11 @@ fn the_accept_loop_backs_off_on_emfile_and_recovers() {
         setrlimit(Resource::Nofile, low).unwrap();
         let connected = socket.connect(&addr.into());
         until("accept failed with EMFILE", || server.accept_errors() >= 2).await;
-        assert_eq!(*made.lock().unwrap(), 0, "nothing could be accepted");
+        // Usually 0. A descriptor below the limit can still be freed by
+        // another thread of this process (the test harness's; about one
+        // run in 60 here), and the loop then accepts at once: it must
+        // still have accepted this one connection at most once.
+        assert!(*made.lock().unwrap() <= 1, "one connection, accepted once");
         assert!(server.is_serving(), "the server keeps running");
         setrlimit(Resource::Nofile, saved).unwrap();
         connected.unwrap();
