@@ -209,13 +209,15 @@ impl<P: StreamProtocol, I: Io> Connection for Stream<P, I> {
 
     /// One poll of the loop described in the module docs.
     fn turn(&mut self, shared: &Arc<Shared>, cx: &mut Context<'_>) -> Poll<Option<io::Error>> {
-        let Some(io) = self.io.clone() else {
+        let Some(io) = self.io.as_deref() else {
             return Poll::Ready(None);
         };
         let mut budget = READ_BUDGET;
         loop {
-            // 1. What the transport recorded.
-            let (pause, error, aborted, closing, eof_requested, reading) = {
+            // 1. What the transport recorded; with nothing buffered (and a
+            //    stream that keeps no bytes of its own) step 2 has nothing
+            //    to write, so its answer is taken under this same lock.
+            let (pause, error, aborted, closing, eof_requested, reading, settled) = {
                 let mut st = shared.lock();
                 let pause = st.begin_turn();
                 if let Some(replacement) = st.x.replacement.take() {
@@ -225,6 +227,11 @@ impl<P: StreamProtocol, I: Io> Connection for Stream<P, I> {
                     self.protocol = Current::Set(replacement);
                     st = shared.lock();
                 }
+                let settled = if st.x.buf.is_empty() && !io.needs_flush() {
+                    Some(st.check_low())
+                } else {
+                    None
+                };
                 (
                     pause,
                     st.x.error.take(),
@@ -232,6 +239,7 @@ impl<P: StreamProtocol, I: Io> Connection for Stream<P, I> {
                     st.closing,
                     st.x.eof_requested,
                     st.x.reading,
+                    settled,
                 )
             };
             if let Some(e) = error {
@@ -245,15 +253,16 @@ impl<P: StreamProtocol, I: Io> Connection for Stream<P, I> {
             }
 
             // 2. Flush.
-            let flushed = match Self::flush(shared, &io, cx) {
-                Ok((resume, flushed)) => {
-                    if resume {
-                        self.protocol.resume();
-                    }
-                    flushed
-                }
-                Err(e) => return Poll::Ready(Some(e)),
+            let (resume, flushed) = match settled {
+                Some(resume) => (resume, true),
+                None => match Self::flush(shared, io, cx) {
+                    Ok(done) => done,
+                    Err(e) => return Poll::Ready(Some(e)),
+                },
             };
+            if resume {
+                self.protocol.resume();
+            }
 
             // 3. Close or half-close once flushed.
             if flushed && closing {
@@ -322,7 +331,7 @@ impl<P: StreamProtocol, I: Io> Connection for Stream<P, I> {
                     Poll::Ready(Ok(_)) => {
                         budget -= 1;
                         if self.drained && budget > 0 {
-                            match Self::park_drained(shared, &io, cx) {
+                            match Self::park_drained(shared, io, cx) {
                                 Ok(true) => return Poll::Pending,
                                 Ok(false) => {}
                                 Err(e) => return Poll::Ready(Some(e)),

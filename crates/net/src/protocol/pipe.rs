@@ -104,6 +104,10 @@ impl Io for PipeIo {
         true
     }
 
+    fn needs_flush(&self) -> bool {
+        false
+    }
+
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self.end {
             End::Write => write_slices(self.io.get_ref(), bufs),

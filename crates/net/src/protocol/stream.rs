@@ -65,6 +65,14 @@ pub(crate) trait Io: Send + Sync + 'static {
         Poll::Ready(Ok(()))
     }
 
+    /// Whether [`poll_flush`](Io::poll_flush) may have work to do: `false`
+    /// for streams that keep no bytes of their own (plain sockets, pipes),
+    /// which lets the driver skip its flush step while its write buffer is
+    /// empty.
+    fn needs_flush(&self) -> bool {
+        true
+    }
+
     /// Shuts the write half down (TCP FIN), after everything was written.
     fn poll_shutdown_write(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
@@ -142,6 +150,10 @@ where
 
     fn readable_hint(&self) -> bool {
         Async::readable_hint(self)
+    }
+
+    fn needs_flush(&self) -> bool {
+        false
     }
 
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
