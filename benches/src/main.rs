@@ -19,8 +19,9 @@
 //! server alone in a child process driven by blocking client threads, and
 //! reports throughput, p99, fairness and the server's CPU per message
 //! (module `net_external`, servers in `echo_server`, including a raw
-//! `polling` loop with no runtime). Both re-execute this binary: the
-//! hidden first arguments `--serve` and `--child-bench` select a child.
+//! `polling` loop with no runtime, and Python's asyncio on uvloop and on
+//! its own loop, `benches/echo_asyncio.py`). Both re-execute this binary:
+//! the hidden first arguments `--serve` and `--child-bench` select a child.
 //! `spawn_many_cold` re-executes it too, once per run (`--cold`, module
 //! `cold`), so each of its runs starts from an empty heap.
 
@@ -80,9 +81,13 @@ options:
                     with `strace -f -c` (strace required), one table per benchmark
   --external        run tcp_ping_pong and net_protocol with each server alone in a child
                     process (tulipa stream and protocol servers, tokio, smol, a raw polling
-                    loop) and blocking client threads here: msgs/s, p99, busiest/idlest
-                    connection, the server's CPU per message (and, with --syscalls, its
-                    syscalls per message); TULIPA_BENCH_NET_CLIENT=external does the same
+                    loop; for net_protocol also Python asyncio Protocol servers on uvloop
+                    and asyncio, current-thread only) and blocking client threads here:
+                    msgs/s, p99, busiest/idlest connection, the server's CPU per message
+                    (and, with --syscalls, its syscalls per message);
+                    TULIPA_BENCH_NET_CLIENT=external does the same. The Python servers
+                    run on $TULIPA_BENCH_PYTHON, else the PYTHON of <target>/peers/env,
+                    which must import uvloop: `cargo xtask peers --bench` installs it
   -h, --help        this message";
 
 /// The parsed command line.
@@ -266,6 +271,12 @@ fn main() -> ExitCode {
     if options.syscalls {
         if let Err(message) = syscalls::check_strace() {
             eprintln!("tulipa-benches: {message}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if options.external && net_external::needs_python(&options.benches, &options.flavours) {
+        if let Err(message) = echo_server::check_python() {
+            eprintln!("tulipa-benches: --external: {message}");
             return ExitCode::FAILURE;
         }
     }

@@ -2,16 +2,29 @@
 //! in a child process and blocking client threads in this one.
 //!
 //! For each server (see `echo_server`: tulipa's stream server and its
-//! protocol server, tokio, smol, each current-thread and multi-thread, and
-//! the raw `polling` loop with no runtime), the bench binary re-executes
-//! itself as `tulipa-benches --serve SERVER THREADS`, reads the child's
+//! protocol server, tokio, smol, each current-thread and multi-thread, the
+//! raw `polling` loop with no runtime, and Python's asyncio echo `Protocol`
+//! on uvloop and on asyncio's own loop), the bench binary starts a child,
+//! `tulipa-benches --serve SERVER THREADS` (it re-executes itself) or
+//! `PYTHON benches/echo_asyncio.py --loop LOOP`, reads the child's
 //! `PID PORT` line, and drives it from plain threads with blocking std
 //! sockets (`TCP_NODELAY`), the same client code for every server:
 //!
 //! - `tcp_ping_pong`: one connection, [`PING`](crate::net::PING)-byte
-//!   messages, sequential round trips;
+//!   messages, sequential round trips, against the stream servers, tokio,
+//!   smol and raw (the stream API is its subject, as in-process);
 //! - `net_protocol`: [`CONNS`] connections, one thread each,
-//!   [`MSG`]-byte messages, sequential round trips per connection.
+//!   [`MSG`]-byte messages, sequential round trips per connection, against
+//!   every server, the protocol servers (tulipa's, uvloop, asyncio)
+//!   included.
+//!
+//! Which rows run: the runtime servers in each flavour that `--runtime`
+//! selects (all six by default); raw always (its flavour is `-`); uvloop
+//! and asyncio in the `current` flavour only (a Python event loop is one
+//! thread), whenever a current-thread runtime is selected. Their Python
+//! must import uvloop (`cargo xtask peers --bench`; see `echo_server`):
+//! that is checked before any benchmark runs, and a missing one is an
+//! error naming the fix, never a skipped row.
 //!
 //! The count is bounded: the threads share one budget of messages and
 //! each takes its next round trip from it, so a connection the server
@@ -114,10 +127,46 @@ fn load(bench: Bench, size: Size) -> Load {
 fn servers(bench: Bench) -> Vec<Server> {
     Server::ALL
         .into_iter()
-        // The protocol server is net_protocol's subject; tcp_ping_pong is
+        // The protocol servers are net_protocol's subject; tcp_ping_pong is
         // the stream API's.
-        .filter(|&s| bench == Bench::NetProtocol || s != Server::TulipaProtocol)
+        .filter(|&s| bench == Bench::NetProtocol || !s.protocol())
         .collect()
+}
+
+/// The flavours `server` runs in, of those selected.
+fn server_flavours(server: Server, flavours: &[Flavour]) -> Vec<Threads> {
+    match server.lib() {
+        Some(lib) => [Threads::Current, Threads::Multi]
+            .into_iter()
+            .filter(|&threads| flavours.contains(&Flavour { lib, threads }))
+            .collect(),
+        None if server.python_loop().is_some() => {
+            if flavours.iter().any(|f| f.threads == Threads::Current) {
+                vec![Threads::Current]
+            } else {
+                Vec::new()
+            }
+        }
+        None => vec![Threads::Current],
+    }
+}
+
+/// Whether `benches` with `flavours` will run a Python server, so that
+/// [`check_python`](crate::echo_server::check_python) must pass first.
+pub(crate) fn needs_python(benches: &[Bench], flavours: &[Flavour]) -> bool {
+    benches
+        .iter()
+        .filter(|b| BENCHES.contains(b))
+        .flat_map(|&b| servers(b))
+        .any(|s| s.python_loop().is_some() && !server_flavours(s, flavours).is_empty())
+}
+
+/// The server's command: [`Server::command`] as a [`Command`].
+fn command(server: Server, threads: Threads) -> Result<Command, String> {
+    let (program, args) = server.command(threads)?;
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    Ok(cmd)
 }
 
 /// A running server child.
@@ -172,15 +221,6 @@ impl ServerProcess {
             Err(format!("the {what} server process failed ({status})"))
         }
     }
-}
-
-/// The arguments that make the bench binary serve `server`.
-fn serve_args(server: Server, threads: Threads) -> Vec<String> {
-    vec![
-        "--serve".to_string(),
-        server.name().to_string(),
-        threads.name().to_string(),
-    ]
 }
 
 /// User and system CPU time of process `pid`, in clock ticks.
@@ -305,10 +345,11 @@ fn count_syscalls(
     load: Load,
 ) -> Result<BTreeMap<String, f64>, String> {
     let n = load.total / 4;
+    let (program, args) = server.command(threads)?;
     let mut runs = Vec::new();
     for total in [n, 2 * n] {
         let tag = format!("serve-{}-{}-{total}", server.name(), threads.name());
-        let (cmd, out) = syscalls::traced(&serve_args(server, threads), &tag);
+        let (cmd, out) = syscalls::traced_program(&program, &args, &tag);
         let process = ServerProcess::start(cmd, server.name())?;
         let outcome = drive(&process, load, total);
         process.stop(server.name())?;
@@ -325,11 +366,13 @@ struct Row {
 }
 
 /// Runs `bench` against every server whose runtime flavour is in
-/// `flavours` (the raw server always); the tables as text or Markdown.
+/// `flavours` (the raw server always, the Python servers when a
+/// current-thread flavour is); the tables as text or Markdown.
 ///
 /// # Errors
 ///
-/// If a server process fails, or (with `count`) strace does.
+/// If a server process fails (or its program cannot be found), or (with
+/// `count`) strace does.
 pub(crate) fn measure(
     bench: Bench,
     flavours: &[Flavour],
@@ -339,26 +382,16 @@ pub(crate) fn measure(
 ) -> Result<String, String> {
     let load = load(bench, size);
     let hz = ticks_per_second()? as f64;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the bench binary: {e}"))?;
     let mut rows = Vec::new();
     for server in servers(bench) {
-        let flavours: Vec<Threads> = match server.lib() {
-            None => vec![Threads::Current],
-            Some(lib) => [Threads::Current, Threads::Multi]
-                .into_iter()
-                .filter(|&threads| flavours.contains(&Flavour { lib, threads }))
-                .collect(),
-        };
-        for threads in flavours {
-            let flavour = if server.lib().is_some() {
-                threads.name()
-            } else {
+        for threads in server_flavours(server, flavours) {
+            let flavour = if server == Server::Raw {
                 "-"
+            } else {
+                threads.name()
             };
             eprint!("{:<14} external: {} {flavour}", bench.name(), server.name());
-            let mut cmd = Command::new(&exe);
-            cmd.args(serve_args(server, threads));
-            let process = ServerProcess::start(cmd, server.name())?;
+            let process = ServerProcess::start(command(server, threads)?, server.name())?;
             let outcome = drive(&process, load, load.total);
             process.stop(server.name())?;
             let o = outcome?;

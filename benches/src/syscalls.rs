@@ -25,10 +25,12 @@
 //!
 //! `strace` missing is an error naming how to install it, never a silent
 //! skip. With `--external`, `--syscalls` instead counts the server
-//! process alone (see `net_external`), the same way.
+//! process alone (see `net_external`), the same way, the Python servers'
+//! interpreter included ([`traced_program`]).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::OnceLock;
 
@@ -77,15 +79,25 @@ pub(crate) fn check_strace() -> Result<(), String> {
 /// This binary with `args`, under `strace -f -c`; the summary goes to the
 /// returned path (read it with [`read_counts`] once the child exited).
 pub(crate) fn traced(args: &[String], tag: &str) -> (Command, PathBuf) {
+    let exe = std::env::current_exe().expect("cannot find the bench binary to re-execute");
+    traced_program(&exe, args, tag)
+}
+
+/// `program` with `args`, under `strace -f -c`, as [`traced`] does for
+/// this binary (`-f`: every thread and child of the program is counted).
+pub(crate) fn traced_program<A: AsRef<OsStr>>(
+    program: &Path,
+    args: &[A],
+    tag: &str,
+) -> (Command, PathBuf) {
     let out = std::env::temp_dir().join(format!(
         "tulipa-bench-strace-{}-{tag}.txt",
         std::process::id()
     ));
-    let exe = std::env::current_exe().expect("cannot find the bench binary to re-execute");
     let mut cmd = Command::new("strace");
     cmd.args(["-f", "-c", "-U", "calls,name", "-o"])
         .arg(&out)
-        .arg(exe)
+        .arg(program)
         .args(args);
     (cmd, out)
 }

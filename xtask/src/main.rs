@@ -28,13 +28,19 @@ commands:
   peers       install what the HTTP tests run against, when missing: curl,
               nginx, h2load, wrk (apt-get) and a Python venv with aiohttp
               in <target>/peers/venv; paths written to <target>/peers/env
+  peers --bench
+              the same, and uvloop in that venv for the bench's Python echo
+              servers (`bench -- --external`); ci never installs it
   test        only the tests step of ci (nextest when installed, else cargo test)
   tidy [DIR]  house rules (//! docs, SAFETY comments, no todo!/dbg!, file length)
   loom        loom models: RUSTFLAGS=\"--cfg tulipa_loom\", target dir <target>/loom
   bench ARGS  cargo run --release -p tulipa-benches -- ARGS
               (ARGS: benchmark names, --rounds N, --quick, --markdown;
               `cargo xtask bench --help` lists them all); with --chart,
-              also draw docs/benchmarks.svg from the run's medians
+              also draw docs/benchmarks.svg from the run's medians; with
+              --external, first uvloop into <target>/peers/venv (as
+              `peers --bench`, without the rest of peers), and the bench
+              runs its Python echo servers on that venv's python
   chart [TSV] redraw docs/benchmarks.svg from a saved run (default
               <target>/bench-chart.tsv, written by `bench --chart`)
   help        this message";
@@ -51,7 +57,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&root),
         Some("test") => test(&root),
-        Some("peers") => peers::run(&root),
+        Some("peers") => match args.get(1).map(String::as_str) {
+            None => peers::run(&root),
+            Some("--bench") => {
+                peers::run(&root).and_then(|()| peers::bench_python(&root).map(drop))
+            }
+            Some(other) => Err(format!("peers: unknown option `{other}`\n\n{USAGE}")),
+        },
         Some("tidy") => tidy::run(&args.get(1).map_or_else(|| root.clone(), PathBuf::from)),
         Some("loom") => loom(&root),
         Some("bench") => bench(&root, &args[1..]),
@@ -248,6 +260,9 @@ fn examples(root: &Path) -> Result {
 /// `cargo xtask bench --quick` and `cargo xtask bench -- --quick` work.
 /// `--chart` is ours, not the binary's: the run also writes its medians to
 /// [`chart_tsv`] and [`chart()`] draws `docs/benchmarks.svg` from them.
+/// With `--external` (or `TULIPA_BENCH_NET_CLIENT=external`), the Python
+/// echo servers need uvloop: [`peers::bench_python`] installs it into the
+/// peers venv when missing, and `TULIPA_BENCH_PYTHON` names that python.
 fn bench(root: &Path, args: &[String]) -> Result {
     let args = match args.first() {
         Some(first) if first == "--" => &args[1..],
@@ -256,6 +271,11 @@ fn bench(root: &Path, args: &[String]) -> Result {
     let draw = args.iter().any(|a| a == "--chart");
     let mut cmd = cargo(root, "run --release -p tulipa-benches --");
     cmd.args(args.iter().filter(|a| *a != "--chart"));
+    let external = args.iter().any(|a| a == "--external")
+        || env::var_os("TULIPA_BENCH_NET_CLIENT").is_some_and(|v| v == "external");
+    if external && env::var_os("TULIPA_BENCH_PYTHON").is_none() {
+        cmd.env("TULIPA_BENCH_PYTHON", peers::bench_python(root)?);
+    }
     let tsv = chart_tsv(root);
     if draw {
         cmd.arg("--tsv").arg(&tsv);

@@ -28,6 +28,13 @@
 //! (a relative one taken from the workspace root, as xtask's own cargo
 //! commands do) or `target` in the workspace root.
 //!
+//! `cargo xtask peers --bench` does all that and then [`bench_python`]:
+//! `uvloop` pip-installed into the same venv, for the bench's Python echo
+//! servers (`benches/echo_asyncio.py`, run by `tulipa-benches --external`).
+//! `cargo xtask bench` calls [`bench_python`] itself when its arguments hold
+//! `--external`. Plain `peers`, and so `ci`, never installs uvloop: no test
+//! needs it.
+//!
 //! A failure names what could not be installed and the command to install
 //! it by hand, and exits non-zero.
 
@@ -80,6 +87,10 @@ const PG_LIB: &str = "/usr/lib/postgresql";
 const PY_MODULE: &str = "aiohttp";
 const PIP_SPEC: &str = "aiohttp>=3.9,<4";
 
+/// The same for the bench's `uvloop` echo server ([`bench_python`]).
+const BENCH_PY_MODULE: &str = "uvloop";
+const BENCH_PIP_SPEC: &str = "uvloop>=0.19,<1";
+
 /// Searched after `$PATH`: nginx lives in `/usr/sbin`, which a non-root
 /// `$PATH` often leaves out.
 const SYSTEM_DIRS: [&str; 6] = [
@@ -94,7 +105,7 @@ const SYSTEM_DIRS: [&str; 6] = [
 pub(crate) fn run(root: &Path) -> Result<(), String> {
     let dir = super::target_dir(root).join("peers");
     let venv = dir.join("venv");
-    let python = venv.join("bin").join("python");
+    let python = venv_python(&venv);
 
     let mut packages: Vec<&str> = Vec::new();
     for p in &PROGRAMS {
@@ -138,16 +149,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         })?;
     }
     if !venv_ready {
-        println!("peers: installing {PIP_SPEC} into {}", venv.display());
-        let mut pip = Command::new(&python);
-        pip.args(["-m", "pip", "install", "--disable-pip-version-check"])
-            .args(["--no-input", "--progress-bar", "off", PIP_SPEC]);
-        super::run("peers", pip).map_err(|e| {
-            format!(
-                "could not install {PY_MODULE}: {e}; install it by hand: `{} -m pip install '{PIP_SPEC}'`",
-                python.display()
-            )
-        })?;
+        pip_install(&venv, PY_MODULE, PIP_SPEC)?;
     }
 
     // Everything is in place: name it in the env file.
@@ -173,6 +175,57 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     }
     write_env(&dir.join("env"), &text)?;
     Ok(())
+}
+
+/// The venv's python, with `uvloop` importable, for the bench's Python
+/// echo servers: the venv of [`run`] (`<target>/peers/venv`), made first
+/// if it does not run, and `uvloop` pip-installed when it does not import.
+/// Nothing else: no apt, no aiohttp, no env file.
+pub(crate) fn bench_python(root: &Path) -> Result<PathBuf, String> {
+    let dir = super::target_dir(root).join("peers");
+    let venv = dir.join("venv");
+    let python = venv_python(&venv);
+    let import = format!("import {BENCH_PY_MODULE}");
+    if succeeds(Command::new(&python).args(["-c", &import])) {
+        println!(
+            "peers: venv     {} (imports {BENCH_PY_MODULE})",
+            venv.display()
+        );
+        return Ok(python);
+    }
+    if !succeeds(Command::new(&python).args(["-c", "pass"])) {
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        make_venv(&venv).map_err(|e| {
+            format!(
+                "could not make the venv for {BENCH_PY_MODULE}: {e}; run `cargo xtask peers` \
+                 (it installs python3-venv when missing), or by hand: `apt-get install \
+                 python3-venv && python3 -m venv {}`",
+                venv.display()
+            )
+        })?;
+    }
+    pip_install(&venv, BENCH_PY_MODULE, BENCH_PIP_SPEC)?;
+    Ok(python)
+}
+
+/// The python of the venv at `venv`.
+fn venv_python(venv: &Path) -> PathBuf {
+    venv.join("bin").join("python")
+}
+
+/// `pip install SPEC` into the venv at `venv`, so that it imports `module`.
+fn pip_install(venv: &Path, module: &str, spec: &str) -> Result<(), String> {
+    let python = venv_python(venv);
+    println!("peers: installing {spec} into {}", venv.display());
+    let mut pip = Command::new(&python);
+    pip.args(["-m", "pip", "install", "--disable-pip-version-check"])
+        .args(["--no-input", "--progress-bar", "off", spec]);
+    super::run("peers", pip).map_err(|e| {
+        format!(
+            "could not install {module}: {e}; install it by hand: `{} -m pip install '{spec}'`",
+            python.display()
+        )
+    })
 }
 
 /// `python3 -m venv --clear VENV` (`--clear`: a failed attempt may have
