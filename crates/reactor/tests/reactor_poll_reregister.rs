@@ -350,6 +350,94 @@ fn on_a_tcp_stream_an_exact_read_before_the_fin_does_not_hide_the_end_of_file() 
     });
 }
 
+/// Writes on a TCP stream go to the kernel directly (`send`, `writev`):
+/// bytes arrive whole and in order, a full socket waits for writability
+/// and resumes on it, and a write to a closed peer fails (with
+/// `MSG_NOSIGNAL`: no SIGPIPE even where it is not ignored).
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_tcp_stream_writes_keep_order_wait_when_full_and_fail_once_the_peer_is_gone() {
+    use futures_lite::io::AsyncWrite;
+    use std::io::IoSlice;
+    common::within(|| {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut peer) = tcp_pair(&reactor);
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+
+        let slices = [IoSlice::new(b"ab"), IoSlice::new(b"cd"), IoSlice::new(b"e")];
+        match Pin::new(&mut &a).poll_write_vectored(&mut cx, &slices) {
+            Poll::Ready(Ok(5)) => {}
+            other => panic!("expected the 5 bytes of a writev, got {other:?}"),
+        }
+        assert!(matches!(
+            Pin::new(&mut &a).poll_write(&mut cx, b"fg"),
+            Poll::Ready(Ok(2))
+        ));
+        let mut got = [0u8; 7];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"abcdefg");
+
+        // Fill the socket until the kernel takes no more.
+        let chunk = vec![7u8; 64 * 1024];
+        let mut sent = 0usize;
+        let mut writes = 0;
+        loop {
+            writes += 1;
+            assert!(writes < 10_000, "the socket never filled up");
+            match Pin::new(&mut &a).poll_write(&mut cx, &chunk) {
+                Poll::Ready(Ok(n)) => sent += n,
+                Poll::Ready(Err(e)) => panic!("write failed: {e}"),
+                Poll::Pending => break,
+            }
+        }
+        // The peer drains everything: writability comes back as an event.
+        let woken = flag.0.load(Ordering::SeqCst);
+        let mut drained = 0usize;
+        let mut buf = vec![0u8; 64 * 1024];
+        while drained < sent {
+            let n = peer.read(&mut buf).unwrap();
+            assert!(
+                buf[..n].iter().all(|&b| b == 7),
+                "a byte changed on the way"
+            );
+            drained += n;
+        }
+        drive_until_woken(&reactor, &flag, woken);
+        assert!(matches!(
+            Pin::new(&mut &a).poll_write(&mut cx, b"h"),
+            Poll::Ready(Ok(1))
+        ));
+
+        // The peer goes away: the write errors (reset or broken pipe)
+        // within a few tries, and the process lives on.
+        drop(peer);
+        let mut failed = None;
+        for _ in 0..100 {
+            match Pin::new(&mut &a).poll_write(&mut cx, b"late") {
+                Poll::Ready(Err(e)) => {
+                    failed = Some(e);
+                    break;
+                }
+                Poll::Ready(Ok(_)) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                Poll::Pending => {
+                    let woken = flag.0.load(Ordering::SeqCst);
+                    drive_until_woken(&reactor, &flag, woken);
+                }
+            }
+        }
+        let e = failed.expect("writes to a closed peer kept succeeding");
+        assert!(
+            matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ),
+            "unexpected error: {e}"
+        );
+    });
+}
+
 #[test]
 fn poll_read_with_runs_the_operation_only_while_ready() {
     common::within(|| {

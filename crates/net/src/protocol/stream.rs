@@ -156,8 +156,19 @@ where
         false
     }
 
+    /// `T` is a connected stream socket (the `ShutdownWrite` bound: TCP
+    /// or Unix): `send(2)` with `MSG_NOSIGNAL` for one buffer, as the
+    /// standard library's `TcpStream::write` does, and `writev(2)` for
+    /// more, as direct system calls (rustix), without the C library's
+    /// cancellation-point bookkeeping around each.
     fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        write_slices(self.get_ref(), bufs)
+        let fd = self.get_ref().as_fd();
+        match bufs {
+            [] => Ok(0),
+            [one] => rustix::net::send(fd, one, rustix::net::SendFlags::NOSIGNAL),
+            _ => rustix::io::writev(fd, bufs),
+        }
+        .map_err(io::Error::from)
     }
 
     fn poll_write(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
