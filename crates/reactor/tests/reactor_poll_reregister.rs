@@ -278,15 +278,29 @@ fn tcp_pair(reactor: &Reactor) -> (Async<std::net::TcpStream>, std::net::TcpStre
     (a, peer)
 }
 
+/// A reactor, a TCP pair on it (see [`tcp_pair`]), and a waker that
+/// counts its wakes.
+#[cfg(target_os = "linux")]
+fn tcp_fixture() -> (
+    Reactor,
+    Async<std::net::TcpStream>,
+    std::net::TcpStream,
+    Arc<Flag>,
+    Waker,
+) {
+    let reactor = Reactor::new().unwrap();
+    let (a, peer) = tcp_pair(&reactor);
+    let flag = Arc::new(Flag::default());
+    let waker = Waker::from(flag.clone());
+    (reactor, a, peer, flag, waker)
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn on_a_tcp_stream_a_read_that_fills_the_buffer_and_empties_the_socket_waits_for_the_next_event() {
     common::within(|| {
-        let reactor = Reactor::new().unwrap();
-        let (a, mut peer) = tcp_pair(&reactor);
+        let (reactor, a, mut peer, flag, waker) = tcp_fixture();
         peer.set_nodelay(true).unwrap();
-        let flag = Arc::new(Flag::default());
-        let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mut buf = [0u8; 4];
         assert!(Pin::new(&mut &a).poll_read(&mut cx, &mut buf).is_pending());
@@ -325,10 +339,7 @@ fn on_a_tcp_stream_a_read_that_fills_the_buffer_and_empties_the_socket_waits_for
 #[test]
 fn on_a_tcp_stream_an_exact_read_before_the_fin_does_not_hide_the_end_of_file() {
     common::within(|| {
-        let reactor = Reactor::new().unwrap();
-        let (a, mut peer) = tcp_pair(&reactor);
-        let flag = Arc::new(Flag::default());
-        let waker = Waker::from(flag.clone());
+        let (reactor, a, mut peer, flag, waker) = tcp_fixture();
         let mut cx = Context::from_waker(&waker);
         let mut buf = [0u8; 3];
         assert!(Pin::new(&mut &a).poll_read(&mut cx, &mut buf).is_pending());
@@ -360,10 +371,7 @@ fn on_a_tcp_stream_writes_keep_order_wait_when_full_and_fail_once_the_peer_is_go
     use futures_lite::io::AsyncWrite;
     use std::io::IoSlice;
     common::within(|| {
-        let reactor = Reactor::new().unwrap();
-        let (a, mut peer) = tcp_pair(&reactor);
-        let flag = Arc::new(Flag::default());
-        let waker = Waker::from(flag.clone());
+        let (reactor, a, mut peer, flag, waker) = tcp_fixture();
         let mut cx = Context::from_waker(&waker);
 
         let slices = [IoSlice::new(b"ab"), IoSlice::new(b"cd"), IoSlice::new(b"e")];
