@@ -64,8 +64,8 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Resul
     msg.msg_controllen = mem::size_of::<ControlBuf>() as _;
     // The system call itself, not glibc's `recvmsg`: that wrapper is a
     // pthread cancellation point and switches asynchronous cancellation on
-    // and off around the call (about 30 instructions per read, measured
-    // with callgrind), for `pthread_cancel`, which Rust code never uses.
+    // and off around the call (20 to 45 instructions per read on the echo
+    // servers, callgrind), for `pthread_cancel`, which Rust code never uses.
     //
     // SAFETY: `msg` points to `bufs.len()` live, writable buffers and to
     // `control`, all of which outlive the call and are not otherwise
