@@ -47,6 +47,11 @@
 //! poll count, step state and done-callback slot and links the task into
 //! the registry (for cancellation, the dump and shutdown). That gap is
 //! open: about 230 instructions, and the memory the larger task touches.
+//!
+//! Later, a task's end leaves no empty callback vector to drop (`done`
+//! returns `None` when no done callback was added): 1,545 to 1,498 per
+//! spawn + join, and 1,340 to 1,309 per spawn of `chained_spawn` (smol
+//! 1,073), measured the same way.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

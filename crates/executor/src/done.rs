@@ -125,13 +125,15 @@ impl<C> DoneState<C> {
     }
 
     /// Records the outcome (the first call wins) and returns the callbacks
-    /// the caller must now dispatch.
+    /// the caller must now dispatch, if any were added: `None`, the common
+    /// case, leaves the caller no vector to drop (a call per task end, 12
+    /// instructions, that the compiler did not remove).
     #[inline]
-    fn finish(&self, byte: u8) -> Vec<C> {
+    fn finish(&self, byte: u8) -> Option<Vec<C>> {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
             if cur & OUTCOME != RUNNING {
-                return Vec::new();
+                return None;
             }
             match self.state.compare_exchange_weak(
                 cur,
@@ -144,9 +146,9 @@ impl<C> DoneState<C> {
             }
         }
         if cur & HAS_CALLBACKS != 0 {
-            self.take()
+            Some(self.take())
         } else {
-            Vec::new()
+            None
         }
     }
 
@@ -197,8 +199,7 @@ pub(crate) fn finish(meta: &TaskMeta, outcome: &Result<(), ()>, cancelled: bool)
         (false, Ok(())) => RETURNED,
         (false, Err(())) => PANICKED,
     };
-    let callbacks = meta.done.finish(byte);
-    if !callbacks.is_empty() {
+    if let Some(callbacks) = meta.done.finish(byte) {
         dispatch(meta, callbacks);
     }
 }
@@ -341,7 +342,7 @@ mod loom_done {
             let added = state.add(7);
             let finished = task.join().unwrap();
             let mut all = added;
-            all.extend(finished);
+            all.extend(finished.into_iter().flatten());
             assert_eq!(all, [7]);
             assert!(
                 state.add(8) == [8],
