@@ -25,8 +25,9 @@
 //! executor's scheduling of a wake on its own thread, called directly);
 //! `context.rs` holds the budget, the runtime-context flag and the yield
 //! barrier; `block_on.rs` (the loop), `current.rs` and `multi.rs` (the two
-//! executors; `multi/worker.rs` is a worker thread's loop) build on those and on nothing of each other except that the
-//! current-thread executor runs the `block_on` loop.
+//! executors; `multi/worker.rs` is a worker thread's loop) build on those
+//! and on nothing of each other except that the current-thread executor
+//! runs the `block_on` loop.
 //!
 //! Unsafe code is denied crate-wide and allowed file by file where it pays:
 //! `task.rs` (one `spawn_unchecked` call, so a task's future can borrow its
