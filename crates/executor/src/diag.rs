@@ -384,14 +384,13 @@ const PANICKED: u8 = 1;
 /// The handle is gone (dropped or detached) without taking the result.
 const HANDLE_GONE: u8 = 2;
 
-/// Per-task state for the unhandled-panic handshake (see module docs).
+/// Per-task state for the unhandled-panic handshake (see module docs). The
+/// panic message lives in the metadata's cold part
+/// ([`Cold::panic_message`](crate::meta::Cold)), which only a task that
+/// panicked (or has other rare state) allocates.
 #[derive(Default)]
 pub(crate) struct Observe {
     bits: AtomicU8,
-    /// Boxed: 16 bytes less in every task for a value only a panicking
-    /// task sets (the second allocation is paid only by a panic).
-    #[allow(clippy::box_collection)]
-    message: OnceLock<Box<String>>,
 }
 
 impl Observe {
@@ -404,15 +403,15 @@ impl Observe {
 
     /// The task side: it completed with a panic whose message is `message`.
     pub(crate) fn task_panicked(meta: &TaskMeta, message: String) {
-        let _ = meta.observe.message.set(Box::new(message));
+        let _ = meta.cold_or_init().panic_message.set(message);
         if Observe::mark(&meta.observe.bits, PANICKED, HANDLE_GONE) {
             report_unhandled(meta);
         }
     }
 
-    /// The panic message, once the task side recorded it.
-    pub(crate) fn message(&self) -> Option<&str> {
-        self.message.get().map(|m| m.as_str())
+    /// The task's panic message, once the task side recorded it.
+    pub(crate) fn message(meta: &TaskMeta) -> Option<&str> {
+        meta.cold()?.panic_message.get().map(String::as_str)
     }
 
     /// The handle side: it goes away without having taken the result.
@@ -424,11 +423,7 @@ impl Observe {
 }
 
 fn report_unhandled(meta: &TaskMeta) {
-    let message = meta
-        .observe
-        .message
-        .get()
-        .map_or_else(|| "<no message>".to_owned(), |m| String::clone(m));
+    let message = Observe::message(meta).unwrap_or("<no message>").to_owned();
     meta.owner
         .diagnostics()
         .unhandled_panic_of(meta.info(), message);
@@ -559,7 +554,9 @@ impl PollTimer {
     pub(crate) fn finish(self, meta: &TaskMeta) {
         let end = Instant::now();
         let duration = end.saturating_duration_since(self.start);
-        meta.trace.poll_end(end);
+        if let Some(timing) = meta.cold().and_then(|c| c.timing.as_ref()) {
+            timing.poll_end(end);
+        }
         let _ = SLOT.try_with(|slot| lock(&slot.running).take());
         let diag = meta.owner.diagnostics();
         let threshold = diag.slow_poll_threshold();

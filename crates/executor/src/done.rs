@@ -4,8 +4,9 @@
 //! # Done callbacks
 //!
 //! A task's metadata holds one atomic byte with its outcome (0 while it
-//! runs) and a flag saying whether callbacks were ever added, and the
-//! callbacks behind a mutex that is only taken by tasks that have some. The
+//! runs) and a flag saying whether callbacks were ever added; the
+//! callbacks sit behind a mutex in the metadata's cold part, allocated by
+//! the first `add_done_callback`, so only tasks that have some pay. The
 //! task sets its outcome with a CAS and sees whether the flag was set;
 //! `add_done_callback` pushes under the mutex, then sets the flag with a
 //! `fetch_or` and sees whether the outcome was set. Read-modify-writes of
@@ -91,17 +92,17 @@ pub(crate) fn run_now(
     }
 }
 
-/// The done-callback handshake of one task (see the module docs), generic
-/// over the callback so its loom model can use plain values.
-pub(crate) struct DoneState<C> {
+/// The done-callback handshake of one task (see the module docs). The
+/// callbacks themselves sit in a list the caller passes in (the task's
+/// [`Cold::callbacks`](crate::meta::Cold), allocated by the first add), so
+/// a task that never gets one carries this byte only; generic over the
+/// callback (in its methods) so the loom model can use plain values.
+#[derive(Default)]
+pub(crate) struct DoneState {
     /// The outcome in the low bits ([`OUTCOME`]), and [`HAS_CALLBACKS`].
     /// Both sides change it with read-modify-writes of this one atomic, so
     /// they are totally ordered: whichever comes second sees the other.
     state: AtomicU8,
-    /// Boxed on the first add: most tasks never get a callback, and an
-    /// empty vector would cost every task 16 bytes more.
-    #[allow(clippy::box_collection)]
-    callbacks: Mutex<Option<Box<Vec<C>>>>,
 }
 
 /// The outcome bits of `DoneState::state`.
@@ -109,16 +110,7 @@ const OUTCOME: u8 = 0b11;
 /// Set once a callback was added.
 const HAS_CALLBACKS: u8 = 0b100;
 
-impl<C> Default for DoneState<C> {
-    fn default() -> Self {
-        DoneState {
-            state: AtomicU8::new(RUNNING),
-            callbacks: Mutex::new(None),
-        }
-    }
-}
-
-impl<C> DoneState<C> {
+impl DoneState {
     /// The outcome byte (`RUNNING` while running).
     pub(crate) fn outcome(&self) -> u8 {
         self.state.load(Ordering::Acquire) & OUTCOME
@@ -127,9 +119,15 @@ impl<C> DoneState<C> {
     /// Records the outcome (the first call wins) and returns the callbacks
     /// the caller must now dispatch, if any were added: `None`, the common
     /// case, leaves the caller no vector to drop (a call per task end, 12
-    /// instructions, that the compiler did not remove).
+    /// instructions, that the compiler did not remove). `list` is asked
+    /// for the callbacks' list only then; it exists, since a callback is
+    /// pushed to it before [`HAS_CALLBACKS`] is set.
     #[inline]
-    fn finish(&self, byte: u8) -> Option<Vec<C>> {
+    fn finish<'a, C: 'a>(
+        &self,
+        byte: u8,
+        list: impl FnOnce() -> Option<&'a Mutex<Vec<C>>>,
+    ) -> Option<Vec<C>> {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
             if cur & OUTCOME != RUNNING {
@@ -146,43 +144,42 @@ impl<C> DoneState<C> {
             }
         }
         if cur & HAS_CALLBACKS != 0 {
-            Some(self.take())
+            list().map(take)
         } else {
             None
         }
     }
 
-    /// Adds a callback; returns the callbacks the caller must dispatch
-    /// because the task already ended.
-    fn add(&self, callback: C) -> Vec<C> {
-        self.callbacks
-            .lock()
+    /// Adds a callback to `list`; returns the callbacks the caller must
+    /// dispatch because the task already ended.
+    fn add<C>(&self, list: &Mutex<Vec<C>>, callback: C) -> Vec<C> {
+        list.lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert_with(Box::default)
             .push(callback);
         let before = self.state.fetch_or(HAS_CALLBACKS, Ordering::AcqRel);
         if before & OUTCOME != RUNNING {
-            self.take()
+            take(list)
         } else {
             Vec::new()
         }
     }
+}
 
-    fn take(&self) -> Vec<C> {
-        let taken = self
-            .callbacks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        taken.map(|v| *v).unwrap_or_default()
-    }
+/// Takes every callback out of `list`, under its lock: each one is taken
+/// (and dispatched) once.
+fn take<C>(list: &Mutex<Vec<C>>) -> Vec<C> {
+    std::mem::take(&mut *list.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 fn outcome_of(meta: &TaskMeta) -> TaskOutcome {
     match meta.done.outcome() {
         RETURNED => TaskOutcome::Returned,
         CANCELLED => TaskOutcome::Cancelled,
-        _ => TaskOutcome::Panicked(meta.observe.message().unwrap_or("<no message>").to_owned()),
+        _ => TaskOutcome::Panicked(
+            crate::diag::Observe::message(meta)
+                .unwrap_or("<no message>")
+                .to_owned(),
+        ),
     }
 }
 
@@ -199,7 +196,7 @@ pub(crate) fn finish(meta: &TaskMeta, outcome: &Result<(), ()>, cancelled: bool)
         (false, Ok(())) => RETURNED,
         (false, Err(())) => PANICKED,
     };
-    if let Some(callbacks) = meta.done.finish(byte) {
+    if let Some(callbacks) = meta.done.finish(byte, || meta.cold().map(|c| &c.callbacks)) {
         dispatch(meta, callbacks);
     }
 }
@@ -211,7 +208,10 @@ pub(crate) fn is_done(meta: &TaskMeta) -> bool {
 
 /// Adds a done callback; dispatches it at once if the task already ended.
 pub(crate) fn add(meta: &TaskMeta, callback: DoneCallback) {
-    dispatch(meta, meta.done.add(callback));
+    dispatch(
+        meta,
+        meta.done.add(&meta.cold_or_init().callbacks, callback),
+    );
 }
 
 #[cold]
@@ -336,16 +336,17 @@ mod loom_done {
     #[test]
     fn loom_done_callback_dispatched_exactly_once() {
         loom::model(|| {
-            let state = loom::sync::Arc::new(DoneState::<u32>::default());
-            let s = state.clone();
-            let task = thread::spawn(move || s.finish(RETURNED));
-            let added = state.add(7);
+            let both = loom::sync::Arc::new((DoneState::default(), Mutex::new(Vec::<u32>::new())));
+            let b = both.clone();
+            let task = thread::spawn(move || b.0.finish(RETURNED, || Some(&b.1)));
+            let (state, list) = &*both;
+            let added = state.add(list, 7);
             let finished = task.join().unwrap();
             let mut all = added;
             all.extend(finished.into_iter().flatten());
             assert_eq!(all, [7]);
             assert!(
-                state.add(8) == [8],
+                state.add(list, 8) == [8],
                 "added after the end: dispatched at once"
             );
         });

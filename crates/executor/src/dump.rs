@@ -52,13 +52,11 @@ pub(crate) struct Trace {
     /// Whether the last `Pending` poll recorded `point` (else it is only the
     /// last known point).
     exact: AtomicBool,
-    /// Debug mode only (boxed, so a task without it carries one pointer,
-    /// not 24 bytes): when it was spawned and when its last poll ended.
-    timing: Option<Box<Timing>>,
 }
 
-/// A task's times in debug mode.
-struct Timing {
+/// A task's times in debug mode, kept in the metadata's cold part
+/// ([`Cold::timing`](crate::meta::Cold)): most tasks carry none.
+pub(crate) struct Timing {
     /// When the task was spawned.
     spawned: Instant,
     /// Nanoseconds from `spawned` to the end of the last poll, plus one;
@@ -66,19 +64,30 @@ struct Timing {
     last_poll: AtomicU64,
 }
 
+impl Timing {
+    /// Times a task spawned now.
+    pub(crate) fn now() -> Timing {
+        Timing {
+            spawned: Instant::now(),
+            last_poll: AtomicU64::new(0),
+        }
+    }
+
+    /// A poll ended at `end`.
+    pub(crate) fn poll_end(&self, end: Instant) {
+        let nanos = end.saturating_duration_since(self.spawned).as_nanos();
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
+        self.last_poll.store(nanos + 1, Ordering::Relaxed);
+    }
+}
+
 impl Trace {
-    /// A fresh record; with `timed` (debug mode), the spawn time is taken.
-    pub(crate) fn new(timed: bool) -> Trace {
+    /// A fresh record: scheduled, no await point yet.
+    pub(crate) fn new() -> Trace {
         Trace {
             state: AtomicU8::new(SCHEDULED),
             point: AtomicPtr::new(ptr::null_mut()),
             exact: AtomicBool::new(false),
-            timing: timed.then(|| {
-                Box::new(Timing {
-                    spawned: Instant::now(),
-                    last_poll: AtomicU64::new(0),
-                })
-            }),
         }
     }
 
@@ -117,15 +126,6 @@ impl Trace {
         self.state.store(IDLE, Ordering::Relaxed);
     }
 
-    /// Debug mode: a poll ended at `end`.
-    pub(crate) fn poll_end(&self, end: Instant) {
-        if let Some(t) = &self.timing {
-            let nanos = end.saturating_duration_since(t.spawned).as_nanos();
-            let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
-            t.last_poll.store(nanos + 1, Ordering::Relaxed);
-        }
-    }
-
     fn snapshot(&self, meta: &TaskMeta, now: Instant) -> TaskDump {
         let state = match self.state.load(Ordering::Relaxed) {
             RUNNING => TaskState::Running,
@@ -139,11 +139,9 @@ impl Trace {
             location,
             last_known: !self.exact.load(Ordering::Relaxed),
         });
-        let age = self
-            .timing
-            .as_ref()
-            .map(|t| now.saturating_duration_since(t.spawned));
-        let idle = self.timing.as_ref().and_then(|t| {
+        let timing = meta.cold().and_then(|c| c.timing.as_ref());
+        let age = timing.map(|t| now.saturating_duration_since(t.spawned));
+        let idle = timing.and_then(|t| {
             let n = t.last_poll.load(Ordering::Relaxed);
             (n > 0).then(|| now.saturating_duration_since(t.spawned + Duration::from_nanos(n - 1)))
         });

@@ -373,23 +373,15 @@ where
     // One virtual call, not two: debug mode decides both the poll timer
     // and the dump's timestamps.
     let debug = owner.debug();
-    let meta = TaskMeta {
+    let meta = TaskMeta::new(
         id,
         name,
         location,
-        polls: Default::default(),
-        cancelled: Default::default(),
-        debug,
-        observe: Default::default(),
-        done: Default::default(),
-        step: Default::default(),
-        track_steps: owner.has_yield_barriers(),
-        trace: crate::dump::Trace::new(debug),
-        #[cfg(feature = "tracing")]
-        tracing: task_trace,
-        links: crate::registry::Links::new(),
         owner,
-    };
+        debug,
+        #[cfg(feature = "tracing")]
+        task_trace,
+    );
     let builder = async_task::Builder::new().metadata(meta);
     #[cfg(not(feature = "tracing"))]
     let make = move |meta| TaskFuture::new(meta, future, ());
