@@ -28,25 +28,29 @@ use crate::meta::{TaskId, TaskInfo, TaskMeta};
 /// `select`) leaves the task running and the handle usable.
 #[must_use = "dropping a JoinHandle detaches the task; await it or call .detach() to say so"]
 pub struct JoinHandle<T> {
-    /// Kept after completion so the metadata stays readable.
-    task: Option<Task<Result<T, JoinError>, TaskMeta>>,
+    /// Kept after completion so the metadata (the id too) stays readable.
+    /// The error is boxed inside the task (see `TaskFuture`'s output).
+    task: Option<Task<Result<T, Box<JoinError>>, TaskMeta>>,
     /// The output has been returned by `poll`.
     done: bool,
-    id: TaskId,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: Task<Result<T, JoinError>, TaskMeta>, id: TaskId) -> Self {
+    pub(crate) fn new(task: Task<Result<T, Box<JoinError>>, TaskMeta>) -> Self {
         JoinHandle {
             task: Some(task),
             done: false,
-            id,
         }
     }
 
     /// The task's id.
     pub fn id(&self) -> TaskId {
-        self.id
+        match &self.task {
+            Some(t) => t.metadata().id,
+            // Only `detach` and `drop` take the task, and both consume the
+            // handle.
+            None => unreachable!("JoinHandle used after detach"),
+        }
     }
 
     /// The task's identity: id, name and spawn location.
@@ -213,7 +217,7 @@ impl<T> Future for JoinHandle<T> {
                 // Executors never drop a task unrun: shutdown cancels and
                 // runs it, so it always completes with an output.
                 self.done = true;
-                Poll::Ready(out)
+                Poll::Ready(out.map_err(|e| *e))
             }
         }
     }
@@ -222,7 +226,7 @@ impl<T> Future for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -247,8 +247,11 @@ mod tests {
     /// memory cost (`spawn_many` spends a large part of its time in page
     /// faults): rarely used parts are in the boxed `Cold` (a given name,
     /// debug times, done callbacks, a panic message). A field added here
-    /// should be worth its bytes. At 112 bytes a task of a small future
-    /// fits glibc's 176-byte chunk (it took 240 at 168).
+    /// should be worth its bytes. At 112 bytes, a task of a small future
+    /// is a 168-byte allocation (async-task's header, this, the future or
+    /// its output), a 176-byte glibc chunk; at 168 bytes, with the
+    /// `JoinError` unboxed in the output, it was 240 bytes (a 256-byte
+    /// chunk). `tests/executor_alloc.rs` checks the allocation itself.
     #[test]
     fn task_metadata_stays_small() {
         // Feature `tracing` adds the task's traced-waker state.

@@ -172,7 +172,11 @@ pub fn outside_task<R>(f: impl FnOnce() -> R) -> R {
 }
 
 impl<F: Future> Future for TaskFuture<'_, F> {
-    type Output = Result<F::Output, JoinError>;
+    /// The error is boxed: a task's output shares its allocation with the
+    /// future (a union of the two), and a `JoinError` is 24 bytes that
+    /// only a cancelled or panicked task fills; boxed, a task returning
+    /// `()` needs 8 bytes for its output, not 32.
+    type Output = Result<F::Output, Box<JoinError>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -205,7 +209,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
             }
             crate::done::finish(meta, &Ok(()), true);
-            return Poll::Ready(Err(JoinError::cancelled(meta.id)));
+            return Poll::Ready(Err(Box::new(JoinError::cancelled(meta.id))));
         }
         let Some(future) = this.future.as_mut().as_pin_mut() else {
             // Polled after completion: async-task never does this.
@@ -301,9 +305,9 @@ impl Drop for Step<'_> {
 
 /// The task's panic: recorded for the unhandled-panic handshake, then
 /// wrapped for its handle.
-fn panicked(meta: &TaskMeta, panic: Box<dyn Any + Send>) -> JoinError {
+fn panicked(meta: &TaskMeta, panic: Box<dyn Any + Send>) -> Box<JoinError> {
     Observe::task_panicked(meta, panic_message(&*panic));
-    JoinError::panic(meta.id, panic)
+    Box::new(JoinError::panic(meta.id, panic))
 }
 
 /// Runs a poll, turning a panic into `Ready(Err(payload))`.
@@ -405,7 +409,7 @@ where
     // `remove`) is dropped before async-task frees the allocation, also when
     // the registry refuses the task and the caller drops the runnable.
     let registered = unsafe { meta.owner.registry().insert(meta, runnable.waker()) };
-    (runnable, JoinHandle::new(task, id), registered)
+    (runnable, JoinHandle::new(task), registered)
 }
 
 /// Spawns a `Send` task; the only entry point for the non-local path.
