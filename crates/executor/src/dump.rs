@@ -3,21 +3,22 @@
 //!
 //! # What each task records
 //!
-//! Every task's metadata holds a [`Trace`]:
+//! Every task's metadata holds a [`Trace`] (one byte) and a [`TracePoint`]:
 //!
 //! - its state: *scheduled* (set by the schedule function, before the task
 //!   is queued), *running* (set when a poll starts), *idle* (set when a poll
 //!   returns `Pending`). async-task calls the schedule function only when
 //!   the task is not running, or after the poll that was woken has
-//!   returned, so the three stores never race each other: each one is made
+//!   returned, so the three writes never race each other: each one is made
 //!   by the one thread that owns the task at that moment, and plain relaxed
-//!   stores suffice. A dump reads them without synchronising: it is a
-//!   snapshot for people, not a synchronisation point.
+//!   loads and stores suffice. A dump reads them without synchronising: it
+//!   is a snapshot for people, not a synchronisation point.
 //! - its await point: before each poll the executor clears
 //!   [`tulipa_core::await_point`]'s thread-local, and after a `Pending`
 //!   poll it stores the location a tulipa future recorded there. When no
 //!   tulipa future recorded one (the task waits on a future tulipa does not
-//!   know), the previous point is kept and flagged as only the last known.
+//!   know), the previous point is kept and flagged as only the last known
+//!   (the flag is a bit of the state byte).
 //! - in debug mode only, the spawn time and the end of the last poll: debug
 //!   mode reads the clock around every poll already, so ages and idle times
 //!   cost nothing more there; without debug mode they are unknown (the dump
@@ -26,16 +27,16 @@
 //!
 //! # Cost with debug mode off
 //!
-//! Per poll: two thread-local accesses (clear, take), two relaxed stores of
-//! the state, and a relaxed store of the await point when it changed. Per
-//! wake: one relaxed store. Nothing allocates.
+//! Per poll: two thread-local accesses (clear, take), a relaxed load and two
+//! relaxed stores of the state byte, and a relaxed store of the await point
+//! when it changed. Per wake: a relaxed load and store. Nothing allocates.
 // Unsafe here: reads the await-point pointer a task published (see the SAFETY proof there); every block carries its SAFETY proof.
 #![allow(unsafe_code)]
 
 use std::fmt;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::meta::{TaskInfo, TaskMeta};
@@ -43,15 +44,24 @@ use crate::meta::{TaskInfo, TaskMeta};
 const SCHEDULED: u8 = 0;
 const RUNNING: u8 = 1;
 const IDLE: u8 = 2;
+const STATE: u8 = 0b11;
+/// Whether the last `Pending` poll recorded the await point (else it is
+/// only the last known point).
+const EXACT: u8 = 0b100;
 
-/// The per-task record a dump reads (see the module docs).
-pub(crate) struct Trace {
-    state: AtomicU8,
-    /// The last await point recorded by a tulipa future; null if none yet.
-    point: AtomicPtr<Location<'static>>,
-    /// Whether the last `Pending` poll recorded `point` (else it is only the
-    /// last known point).
-    exact: AtomicBool,
+/// The per-task record a dump reads (see the module docs): the state and
+/// whether the await point is exact, in one byte, and the await point
+/// itself in a [`TracePoint`] beside it in the metadata (one struct of
+/// both would be padded to 16 bytes in every task).
+pub(crate) struct Trace(AtomicU8);
+
+/// The last await point recorded by a tulipa future; null if none yet.
+pub(crate) struct TracePoint(AtomicPtr<Location<'static>>);
+
+impl TracePoint {
+    pub(crate) fn new() -> TracePoint {
+        TracePoint(AtomicPtr::new(ptr::null_mut()))
+    }
 }
 
 /// A task's times in debug mode, kept in the metadata's cold part
@@ -84,60 +94,60 @@ impl Timing {
 impl Trace {
     /// A fresh record: scheduled, no await point yet.
     pub(crate) fn new() -> Trace {
-        Trace {
-            state: AtomicU8::new(SCHEDULED),
-            point: AtomicPtr::new(ptr::null_mut()),
-            exact: AtomicBool::new(false),
-        }
+        Trace(AtomicU8::new(SCHEDULED))
+    }
+
+    /// Sets the state, keeping the exact bit. Only the thread that owns
+    /// the task at that moment writes (see the module docs), so a load and
+    /// a store lose nothing.
+    #[inline]
+    fn set_state(&self, state: u8) {
+        let byte = self.0.load(Ordering::Relaxed);
+        self.0.store(byte & EXACT | state, Ordering::Relaxed);
     }
 
     /// The task is about to be queued.
     #[inline]
     pub(crate) fn scheduled(&self) {
-        self.state.store(SCHEDULED, Ordering::Relaxed);
+        self.set_state(SCHEDULED);
     }
 
     /// A poll starts: clears the thread's await point.
     #[inline]
     pub(crate) fn poll_start(&self) {
-        self.state.store(RUNNING, Ordering::Relaxed);
+        self.set_state(RUNNING);
         tulipa_core::await_point::clear();
     }
 
-    /// A poll returned `Pending`: stores where it waits.
+    /// A poll returned `Pending`: stores where it waits in `point`.
     #[inline]
-    pub(crate) fn poll_pending(&self) {
-        match tulipa_core::await_point::take() {
+    pub(crate) fn poll_pending(&self, point: &TracePoint) {
+        let exact = match tulipa_core::await_point::take() {
             Some(location) => {
                 let location = ptr::from_ref(location).cast_mut();
-                if self.point.load(Ordering::Relaxed) != location {
-                    self.point.store(location, Ordering::Relaxed);
+                if point.0.load(Ordering::Relaxed) != location {
+                    point.0.store(location, Ordering::Relaxed);
                 }
-                if !self.exact.load(Ordering::Relaxed) {
-                    self.exact.store(true, Ordering::Relaxed);
-                }
+                EXACT
             }
-            None => {
-                if self.exact.load(Ordering::Relaxed) {
-                    self.exact.store(false, Ordering::Relaxed);
-                }
-            }
-        }
-        self.state.store(IDLE, Ordering::Relaxed);
+            None => 0,
+        };
+        self.0.store(IDLE | exact, Ordering::Relaxed);
     }
 
-    fn snapshot(&self, meta: &TaskMeta, now: Instant) -> TaskDump {
-        let state = match self.state.load(Ordering::Relaxed) {
+    fn snapshot(meta: &TaskMeta, now: Instant) -> TaskDump {
+        let byte = meta.trace.0.load(Ordering::Relaxed);
+        let state = match byte & STATE {
             RUNNING => TaskState::Running,
             IDLE => TaskState::Idle,
             _ => TaskState::Scheduled,
         };
-        let point = self.point.load(Ordering::Relaxed);
+        let point = meta.trace_point.0.load(Ordering::Relaxed);
         // SAFETY: `point` is null or was made from a `&'static Location`
         // in `poll_pending`: it is valid for reads forever.
         let point = unsafe { point.as_ref() }.map(|location| AwaitPoint {
             location,
-            last_known: !self.exact.load(Ordering::Relaxed),
+            last_known: byte & EXACT == 0,
         });
         let timing = meta.cold().and_then(|c| c.timing.as_ref());
         let age = timing.map(|t| now.saturating_duration_since(t.spawned));
@@ -293,7 +303,7 @@ impl Dump {
     pub(crate) fn collect(registry: &crate::registry::Registry) -> Dump {
         let now = Instant::now();
         let mut tasks = Vec::new();
-        registry.for_each(|m| tasks.push(m.trace.snapshot(m, now)));
+        registry.for_each(|m| tasks.push(Trace::snapshot(m, now)));
         let mut dump = Dump { tasks };
         dump.sort();
         dump

@@ -20,6 +20,8 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, OnceLock};
 
+use once_cell::race::OnceBox;
+
 use crate::done::{DoneCallback, DoneState};
 use crate::dump::Timing;
 use crate::owner::Owner;
@@ -50,11 +52,14 @@ pub(crate) struct TaskMeta {
     pub(crate) track_steps: bool,
     /// How the task ended (see the `done` module).
     pub(crate) done: DoneState,
-    /// What most tasks never use; see [`Cold`].
-    cold: OnceLock<Box<Cold>>,
-    /// State, await point and (debug mode) times, for task dumps (see the
+    /// What most tasks never use; see [`Cold`]. One word (a `OnceLock` of
+    /// the box would be two).
+    cold: OnceBox<Cold>,
+    /// Its state for task dumps, and whether `trace_point` is exact (see the
     /// `dump` module).
     pub(crate) trace: crate::dump::Trace,
+    /// Where it last waited, for task dumps (see the `dump` module).
+    pub(crate) trace_point: crate::dump::TracePoint,
     /// Feature `tracing`: the task's traced waker (see the `trace` module).
     #[cfg(feature = "tracing")]
     pub(crate) tracing: crate::trace::TaskTrace,
@@ -62,7 +67,7 @@ pub(crate) struct TaskMeta {
 
 /// The rarely used part of a task's metadata, allocated on first use: at
 /// spawn for a named task or in debug mode, later by a done callback or a
-/// panic. A task that needs none of it carries one `OnceLock` for all.
+/// panic. A task that needs none of it carries one null pointer for all.
 #[derive(Default)]
 pub(crate) struct Cold {
     /// The name it was spawned with (set at spawn only).
@@ -87,13 +92,13 @@ impl TaskMeta {
         #[cfg(feature = "tracing")] tracing: crate::trace::TaskTrace,
     ) -> TaskMeta {
         let cold = if name.is_some() || debug {
-            OnceLock::from(Box::new(Cold {
+            OnceBox::with_value(Box::new(Cold {
                 name,
                 timing: debug.then(Timing::now),
                 ..Cold::default()
             }))
         } else {
-            OnceLock::new()
+            OnceBox::new()
         };
         TaskMeta {
             id,
@@ -108,6 +113,7 @@ impl TaskMeta {
             done: DoneState::default(),
             cold,
             trace: crate::dump::Trace::new(),
+            trace_point: crate::dump::TracePoint::new(),
             #[cfg(feature = "tracing")]
             tracing,
             owner,
@@ -121,7 +127,7 @@ impl TaskMeta {
 
     /// The cold part, if anything allocated it.
     pub(crate) fn cold(&self) -> Option<&Cold> {
-        self.cold.get().map(|c| &**c)
+        self.cold.get()
     }
 
     /// The cold part, allocated now if nothing did before.
@@ -247,11 +253,11 @@ mod tests {
     /// memory cost (`spawn_many` spends a large part of its time in page
     /// faults): rarely used parts are in the boxed `Cold` (a given name,
     /// debug times, done callbacks, a panic message). A field added here
-    /// should be worth its bytes. At 112 bytes, a task of a small future
-    /// is a 168-byte allocation (async-task's header, this, the future or
-    /// its output), a 176-byte glibc chunk; at 168 bytes, with the
-    /// `JoinError` unboxed in the output, it was 240 bytes (a 256-byte
-    /// chunk). `tests/executor_alloc.rs` checks the allocation itself.
+    /// should be worth its bytes. At 96 bytes, a task of a small future is
+    /// a 152-byte allocation (async-task's 40-byte header around this, then
+    /// the future or its output), a 160-byte glibc chunk; at 168 bytes,
+    /// with the `JoinError` unboxed in the output, it was 240 bytes (a
+    /// 256-byte chunk). `tests/executor_alloc.rs` checks the allocation.
     #[test]
     fn task_metadata_stays_small() {
         // Feature `tracing` adds the task's traced-waker state.
@@ -260,6 +266,6 @@ mod tests {
         #[cfg(not(feature = "tracing"))]
         let tracing = 0;
         let size = std::mem::size_of::<super::TaskMeta>() - tracing;
-        assert!(size <= 112, "TaskMeta grew to {size} bytes (was 112)");
+        assert!(size <= 96, "TaskMeta grew to {size} bytes (was 96)");
     }
 }

@@ -224,7 +224,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         }
         let out = match polled {
             Poll::Pending => {
-                meta.trace.poll_pending();
+                meta.trace.poll_pending(&meta.trace_point);
                 return Poll::Pending;
             }
             Poll::Ready(Ok(v)) => {

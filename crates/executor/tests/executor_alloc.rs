@@ -1,5 +1,5 @@
 //! What a spawn allocates: one block that outlives the spawn (the task, its
-//! metadata inside), of a size that fits glibc's 176-byte chunk for a small
+//! metadata inside), of a size that fits glibc's 160-byte chunk for a small
 //! future. The metadata's rarely used part (a given name, done callbacks, a
 //! panic message, debug times) is one more block, made only by the tasks
 //! that use it. Counted with a global allocator that records this thread's
@@ -61,7 +61,7 @@ fn chunk(size: usize) -> usize {
 }
 
 #[test]
-fn a_plain_task_is_one_block_of_at_most_176_bytes_of_heap() {
+fn a_plain_task_is_one_block_of_at_most_160_bytes_of_heap() {
     let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
     // Warm up: the first spawn on a thread sets up its thread-locals.
     ex.block_on(ex.spawn(SpawnOptions::new(), async {}))
@@ -69,7 +69,7 @@ fn a_plain_task_is_one_block_of_at_most_176_bytes_of_heap() {
     let (handle, count, largest) = allocations(|| ex.spawn(SpawnOptions::new(), async {}));
     assert_eq!(count, 1, "spawn left {count} blocks, not one");
     assert!(
-        chunk(largest) <= 176 + TRACING_BYTES,
+        chunk(largest) <= 160 + TRACING_BYTES,
         "a task of an empty future takes {largest} bytes ({}-byte chunk): \
          the metadata grew (see meta.rs)",
         chunk(largest)
