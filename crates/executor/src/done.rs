@@ -31,7 +31,7 @@ use crate::sync::{AtomicU8, Mutex};
 use std::task::Waker;
 
 use crate::diag::{panic_message, Diagnostic, Diagnostics};
-use crate::meta::{TaskId, TaskMeta};
+use crate::meta::{TaskId, TaskInfo, TaskMeta};
 
 /// Outcome byte: still running.
 pub(crate) const RUNNING: u8 = 0;
@@ -247,9 +247,16 @@ pub(crate) fn cancel(meta: &TaskMeta, wake: impl FnOnce()) -> bool {
 /// [`JoinHandle::cancel_handle`]: crate::JoinHandle::cancel_handle
 #[derive(Clone)]
 pub struct CancelHandle {
-    id: TaskId,
-    /// `None` if the task had already ended when the handle was made.
-    task: Option<TaskRef>,
+    target: Target,
+}
+
+#[derive(Clone)]
+enum Target {
+    /// The task, kept while the handle lives.
+    Live(TaskRef),
+    /// The task had already ended when the handle was made: only its
+    /// identity is kept (boxed: the rare case pays for it).
+    Ended(Box<TaskInfo>),
 }
 
 #[derive(Clone)]
@@ -271,32 +278,46 @@ const _: () = {
     sync::<TaskMeta>();
 };
 
+impl TaskRef {
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: async-task keeps a task's metadata in the task allocation
+        // and drops it only when the allocation is freed, which happens
+        // once no `Task`, `Runnable` or `Waker` of it is left. `self.waker`
+        // is one of its wakers (`CancelHandle::new`'s contract: the waker
+        // comes from the registry entry of this very task), so the
+        // metadata outlives `self`, and the returned reference is tied to
+        // `&self`.
+        unsafe { self.meta.as_ref() }
+    }
+}
+
 impl CancelHandle {
     /// `waker` must be a waker of the task whose metadata is `meta`.
+    /// `None`: the task has ended (it is no longer registered).
     pub(crate) fn new(meta: &TaskMeta, waker: Option<Waker>) -> CancelHandle {
-        CancelHandle {
-            id: meta.id,
-            task: waker.map(|waker| TaskRef {
+        let target = match waker {
+            Some(waker) => Target::Live(TaskRef {
                 waker,
                 meta: NonNull::from(meta),
             }),
-        }
+            None => Target::Ended(Box::new(meta.info())),
+        };
+        CancelHandle { target }
     }
 
     fn meta(&self) -> Option<&TaskMeta> {
-        // SAFETY: async-task keeps a task's metadata in the task allocation
-        // and drops it only when the allocation is freed, which happens
-        // once no `Task`, `Runnable` or `Waker` of it is left. `self.task`
-        // holds one of its wakers (`new`'s contract: the waker comes from
-        // the registry entry of this very task, checked by id), so the
-        // metadata outlives `self`, and the returned reference is tied to
-        // `&self`.
-        self.task.as_ref().map(|t| unsafe { t.meta.as_ref() })
+        match &self.target {
+            Target::Live(t) => Some(t.meta()),
+            Target::Ended(_) => None,
+        }
     }
 
     /// The task's id.
     pub fn id(&self) -> TaskId {
-        self.id
+        match &self.target {
+            Target::Live(t) => t.meta().id,
+            Target::Ended(info) => info.id(),
+        }
     }
 
     /// Cancels the task, like [`JoinHandle::cancel`](crate::JoinHandle::cancel).
@@ -305,8 +326,8 @@ impl CancelHandle {
     /// of a done task), `true` otherwise, also when a cancellation was
     /// already requested.
     pub fn cancel(&self) -> bool {
-        match (self.meta(), &self.task) {
-            (Some(meta), Some(t)) => cancel(meta, || t.waker.wake_by_ref()),
+        match (self.meta(), &self.target) {
+            (Some(meta), Target::Live(t)) => cancel(meta, || t.waker.wake_by_ref()),
             _ => false,
         }
     }
@@ -315,12 +336,22 @@ impl CancelHandle {
     pub fn is_finished(&self) -> bool {
         self.meta().is_none_or(is_done)
     }
+
+    /// The task's identity (id, name, spawn location), read from the task
+    /// the handle keeps (asyncio: `task.get_name()` on a task object kept
+    /// around to cancel it).
+    pub fn info(&self) -> TaskInfo {
+        match &self.target {
+            Target::Live(t) => t.meta().info(),
+            Target::Ended(info) => TaskInfo::clone(info),
+        }
+    }
 }
 
 impl fmt::Debug for CancelHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelHandle")
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -10,22 +10,17 @@
 //! a task of the group) go through a mutex-protected inbox that the joiner
 //! drains on every poll; the inbox also holds the joiner's waker.
 //!
-//! Each task's future is wrapped (`child_body`) with a small shared
-//! `ChildState`, which the [`ChildTask`] returned by `spawn` holds too:
-//!
-//! - a cancel flag: [`ChildTask::cancel`] sets it and wakes the task, whose
-//!   wrapper then drops the future and ends with no output, which the group
-//!   reports as a cancelled [`JoinError`];
-//! - a finished flag and the group's count of unfinished tasks, both
-//!   updated when the wrapper is dropped (after the future itself), so
-//!   [`TaskGroup::len`] counts tasks still running, whether or not their
-//!   results were taken yet.
-//!
-//! The wrapper stores the task's waker under the child's mutex on the
-//! first poll (and again if it ever changes) before it reads the cancel
-//! flag; `cancel` sets the flag before it reads the waker under the same
-//! mutex. Either the poll sees the flag or `cancel` sees the waker, so a
-//! cancel is never lost.
+//! The [`ChildTask`] returned by `spawn` holds the executor's
+//! [`CancelHandle`](crate::task::CancelHandle) of the task: [`ChildTask::cancel`] is the
+//! executor's cancellation (the task's future is dropped at its next poll
+//! and its handle in the group gives a cancelled [`JoinError`]), and
+//! [`ChildTask::is_finished`] its record of the task's end; the task's
+//! identity is read from the task when first asked for. Each task's future
+//! is wrapped (`child_body`) only to decrement the group's count of
+//! unfinished tasks when it is dropped (after the future itself), so
+//! [`TaskGroup::len`] counts tasks still running, whether or not their
+//! results were taken yet. A spawn into a group allocates nothing beyond
+//! the task itself (and the set's per-task waker).
 //!
 //! States: *open* (spawns accepted) then *closed* (spawns refused with
 //! [`GroupClosed`]). The group closes when `join` finds nothing left to
@@ -64,7 +59,6 @@ use std::task::{Context, Poll, Waker};
 use tulipa_executor::SpawnOptions;
 use tulipa_future::combinators::FutureSet;
 
-use crate::runtime::Handle;
 use crate::task::{JoinError, JoinHandle, TaskId};
 
 mod child;
@@ -107,7 +101,7 @@ pub use error::{GroupClosed, GroupError, TaskFailure};
 /// });
 /// ```
 pub struct TaskGroup<T> {
-    set: FutureSet<JoinHandle<Option<T>>>,
+    set: FutureSet<JoinHandle<T>>,
     /// The id of each task, by its index in `set`.
     ids: Vec<TaskId>,
     inbox: Arc<Inbox<T>>,
@@ -120,7 +114,7 @@ struct Inbox<T> {
 }
 
 struct InboxState<T> {
-    handles: Vec<JoinHandle<Option<T>>>,
+    handles: Vec<JoinHandle<T>>,
     closed: bool,
     waker: Option<Waker>,
 }
@@ -208,14 +202,14 @@ impl<T: Send + 'static> TaskGroup<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
-        let handle = current_handle("TaskGroup::spawn");
         let options = options.location(std::panic::Location::caller());
-        let (task, child) = spawn_child(&handle, options, &self.inbox.running, future);
+        let (task, child) =
+            spawn_on_current("TaskGroup::spawn", options, &self.inbox.running, future);
         self.push(task);
         child
     }
 
-    fn push(&mut self, task: JoinHandle<Option<T>>) {
+    fn push(&mut self, task: JoinHandle<T>) {
         self.ids.push(task.id());
         let index = self.set.push(task);
         debug_assert_eq!(index + 1, self.ids.len());
@@ -408,15 +402,7 @@ impl<T: Send + 'static> TaskGroup<T> {
             }
             match self.set.poll_next(cx) {
                 Poll::Ready(None) => continue,
-                Poll::Ready(Some((index, result))) => {
-                    let result = match result {
-                        Ok(Some(v)) => Ok(v),
-                        // Cancelled through its ChildTask.
-                        Ok(None) => Err(JoinError::cancelled(self.ids[index])),
-                        Err(e) => Err(e),
-                    };
-                    return Poll::Ready(Some((index, result)));
-                }
+                Poll::Ready(Some((index, result))) => return Poll::Ready(Some((index, result))),
                 Poll::Pending => return Poll::Pending,
             }
         }
@@ -521,9 +507,25 @@ fn cancel<T>(h: &JoinHandle<T>) {
     let _ = h.cancel();
 }
 
+/// Spawns a task of a group on the current runtime (borrowed, not cloned).
+///
+/// # Panics
+///
+/// Outside a runtime, naming `what`.
 #[track_caller]
-fn current_handle(what: &str) -> Handle {
-    Handle::try_current().unwrap_or_else(|| {
+fn spawn_on_current<F>(
+    what: &str,
+    options: SpawnOptions,
+    running: &Arc<AtomicUsize>,
+    future: F,
+) -> (JoinHandle<F::Output>, ChildTask)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let spawned =
+        crate::context::with_current(|h| h.map(|h| spawn_child(h, options, running, future)));
+    spawned.unwrap_or_else(|| {
         panic!(
             "{what} called outside a tulipa runtime: call it from inside tulipa::run, \
              Runtime::block_on or a task"
@@ -591,9 +593,8 @@ impl<T: Send + 'static> GroupSpawner<T> {
         if inbox.closed {
             return Err(GroupClosed(future));
         }
-        let handle = current_handle("GroupSpawner::spawn");
-        let (task, child) = spawn_child(
-            &handle,
+        let (task, child) = spawn_on_current(
+            "GroupSpawner::spawn",
             options.location(location),
             &self.inbox.running,
             future,

@@ -50,6 +50,7 @@ fn a_cloned_cancel_handle_cancels_from_another_thread() {
             let h = tulipa::spawn(std::future::pending::<()>());
             let c = h.cancel_handle();
             assert_eq!(c.id(), h.id());
+            assert_eq!(c.info().location(), h.info().location());
             let c2 = c.clone();
             assert!(!c.is_finished());
             let from_thread = std::thread::spawn(move || c2.cancel()).join().unwrap();
@@ -63,6 +64,10 @@ fn a_cloned_cancel_handle_cancels_from_another_thread() {
             let late = done.cancel_handle();
             assert!(late.is_finished());
             assert!(!late.cancel());
+            // Made after the end, it keeps the identity only.
+            assert_eq!(late.id(), done.id());
+            assert_eq!(late.info().name(), done.info().name());
+            assert_eq!(format!("Task-{}", done.id()), late.info().name().unwrap());
             done.await.unwrap();
         });
     }

@@ -360,6 +360,34 @@ fn spawn_returns_a_handle_that_cancels_that_child_only() {
 }
 
 #[test]
+fn a_childs_identity_stays_readable_after_it_ended() {
+    for rt in paused() {
+        rt.block_on(async {
+            let mut group = TaskGroup::new();
+            let named = group.spawn_named("short", async { 1 });
+            let unnamed = group.spawn(async { 2 });
+            let location = line!() - 1;
+            assert_eq!(group.join().await.unwrap(), [1, 2]);
+            assert!(named.is_finished() && unnamed.is_finished());
+            assert!(!named.cancel(), "an ended child cannot be cancelled");
+            // Read for the first time after the end (the identity is
+            // looked up lazily, from the task the handle keeps).
+            assert_eq!(named.info().name(), Some("short"));
+            assert_eq!(named.info().id(), named.id());
+            let default = format!("Task-{}", unnamed.id());
+            assert_eq!(unnamed.info().name(), Some(default.as_str()));
+            assert_eq!(unnamed.info().location().line(), location);
+            assert_eq!(unnamed.info().location().file(), file!());
+            let debug = format!("{unnamed:?}");
+            assert!(
+                debug.contains(&default) && debug.contains("finished: true"),
+                "{debug}"
+            );
+        });
+    }
+}
+
+#[test]
 fn children_cancelled_at_once_give_no_output() {
     // Whether or not a worker started them already (multi-thread), they
     // are dropped at their first suspension point.
