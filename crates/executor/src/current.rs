@@ -22,36 +22,38 @@
 //!
 //! Instructions per operation, from callgrind (no hardware counters on
 //! our CI machines): the difference between a full and a `--quick` run
-//! (1,000,000 and 100,000 operations) divided by 900,000, so startup and
-//! runtime construction cancel out. It includes the benchmark's own loop,
-//! the same for every runtime.
+//! (1,000,000 and 100,000 operations; 100,000 and 10,000 spawns for
+//! `chained_spawn`) divided by the difference in operations, so startup
+//! and runtime construction cancel out. It includes the benchmark's own
+//! loop, the same for every runtime.
 //!
-//! | per | before the own queue | slab registry (`df5dc2f`) | tulipa | tokio | smol |
-//! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | yield (`yield_many`) | 597 | 528 | 478 | 506 | 593 |
-//! | spawn + join (`spawn_many`) | 1,901 | 1,824 | 1,572 | 1,982 | 1,340 |
+//! | per | before the own queue | slab registry (`df5dc2f`) | `b06626d` | tulipa | tokio | smol |
+//! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+//! | yield (`yield_many`) | 597 | 528 | 481 | 481 | 506 | 593 |
+//! | spawn + join (`spawn_many`) | 1,901 | 1,824 | 1,497 | 1,424 | 1,963 | 1,340 |
+//! | spawn (`chained_spawn`) | | | 1,308 | 1,246 | 1,787 | 1,071 |
 //!
 //! ```text
 //! valgrind --tool=callgrind target/release/tulipa-benches \
 //!     --runtime tulipa-current [--quick] --rounds 1 --no-warmup yield_many
 //! ```
 //!
-//! (`tokio-current`, `smol-current` for the others; `callgrind_annotate`
-//! prints the total.) Since `df5dc2f`: the registry became an intrusive
-//! list (no slab entry to insert, grow and remove), the task metadata
-//! shrank from 192 to 168 bytes, a task's done path with no callbacks
-//! stays inline, and the `block_on` loop looks at the local queue before
-//! popping it (an empty `pop` costs a full fence): 252 instructions less
-//! per spawn, 50 less per yield. smol's spawn is still cheaper;
-//! its task carries no metadata, while ours builds an id, name, location,
-//! poll count, step state and done-callback slot and links the task into
-//! the registry (for cancellation, the dump and shutdown). That gap is
-//! open: about 230 instructions, and the memory the larger task touches.
-//!
-//! Later, a task's end leaves no empty callback vector to drop (`done`
-//! returns `None` when no done callback was added): 1,545 to 1,498 per
-//! spawn + join, and 1,340 to 1,309 per spawn of `chained_spawn` (smol
-//! 1,073), measured the same way.
+//! (`tokio-current`, `smol-current` for the others; valgrind prints the
+//! total.) From `df5dc2f` to `b06626d`: the registry became an intrusive
+//! list (no slab entry to insert, grow and remove), a task's done path
+//! with no callbacks stays inline and leaves no empty vector to drop, and
+//! the `block_on` loop looks at the local queue before popping it (an
+//! empty `pop` costs a full fence). Since `b06626d` the task is smaller:
+//! its metadata went from 168 to 96 bytes (what most tasks never use, a
+//! given name, done callbacks, a panic message, debug-mode times, is boxed
+//! on first use), its output boxes the `JoinError`, and a `JoinHandle` is
+//! two words. A task of a small future is one 160-byte chunk of glibc's
+//! heap instead of 256, which matters more than the instructions:
+//! `spawn_many` touches a million of them. smol's spawn is still about 170
+//! instructions cheaper (its task carries no metadata, while ours has an
+//! id, location, poll count, flags and registry links, and is linked into
+//! the registry for cancellation, the dump and shutdown), and its task is
+//! smaller by those 96 bytes.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
