@@ -25,7 +25,8 @@
 //! executor's scheduling of a wake on its own thread, called directly);
 //! `context.rs` holds the budget, the runtime-context flag and the yield
 //! barrier; `block_on.rs` (the loop), `current.rs` and `multi.rs` (the two
-//! executors; `multi/worker.rs` is a worker thread's loop) build on those
+//! executors; `multi/worker.rs` is a worker thread's loop, `local_queue.rs`
+//! a worker's run queue) build on those
 //! and on nothing of each other except that the current-thread executor
 //! runs the `block_on` loop.
 //!
@@ -35,7 +36,8 @@
 //! through the pointers its poll publishes; the task wrapper's pin
 //! projection is `pin-project-lite`'s), `registry.rs` (an intrusive list
 //! threaded through task metadata it keeps alive), `done.rs` (task
-//! metadata read through a pointer it keeps valid),
+//! metadata read through a pointer it keeps valid), `local_queue.rs` (a
+//! single-producer ring whose slots are owned through their stamps),
 //! `dump.rs` (the await point a task published) and `trace.rs` (the traced
 //! waker's vtable, feature `tracing`), all with
 //! their proofs beside them.
@@ -51,6 +53,7 @@ mod dump;
 mod idle;
 mod join;
 mod local;
+mod local_queue;
 mod meta;
 mod multi;
 mod owner;

@@ -94,6 +94,7 @@ use crate::diag::Diagnostics;
 use crate::done::CallSoon;
 use crate::idle::Idle;
 use crate::join::JoinHandle;
+use crate::local_queue::LocalQueue;
 use crate::meta::{TaskInfo, TaskMeta};
 use crate::owner::{FastPath, Owner};
 use crate::registry::Registry;
@@ -209,7 +210,7 @@ impl MultiThreadBuilder {
                 let (p, u) = parking::pair();
                 parkers.push(p);
                 WorkerShared {
-                    queue: ConcurrentQueue::bounded(LOCAL_QUEUE_CAP),
+                    queue: LocalQueue::new(LOCAL_QUEUE_CAP),
                     unparker: u,
                 }
             })
@@ -297,7 +298,8 @@ pub struct MultiThreadHandle {
 }
 
 struct WorkerShared {
-    queue: ConcurrentQueue<Task>,
+    /// Pushed to only by this worker's own thread (see `local_queue`).
+    queue: LocalQueue<Task>,
     unparker: parking::Unparker,
 }
 
@@ -497,13 +499,13 @@ impl MtShared {
                 // was taken by whichever worker went idle next, and moved
                 // between cores at every yield.
                 w.deferred.borrow_mut().push(runnable);
-            } else if let Err(e) = self.workers[index].queue.push(runnable) {
+            } else if let Err(runnable) = self.workers[index].queue.push(runnable) {
                 // A `yield_now`: to the back of this worker's queue, behind
                 // everything ready, stealable (deferred too, they doubled
                 // `yield_many`'s time: a worker that ran dry could take
                 // none until the other released its deferred ones). If the
                 // queue is full, only this task goes to the injector.
-                let _ = self.injector.push(e.into_inner());
+                let _ = self.injector.push(runnable);
             }
             return;
         }
@@ -533,17 +535,17 @@ impl MtShared {
 
     fn push_local(&self, index: usize, task: Task) {
         let q = &self.workers[index].queue;
-        if let Err(e) = q.push(task) {
+        if let Err(task) = q.push(task) {
             // Full: move half of the queue to the injector, then the task.
             for _ in 0..LOCAL_QUEUE_CAP / 2 {
                 match q.pop() {
-                    Ok(t) => {
+                    Some(t) => {
                         let _ = self.injector.push(t);
                     }
-                    Err(_) => break,
+                    None => break,
                 }
             }
-            let _ = self.injector.push(e.into_inner());
+            let _ = self.injector.push(task);
         }
     }
 
@@ -555,7 +557,7 @@ impl MtShared {
             dropped += 1;
         }
         for w in self.workers.iter() {
-            while let Ok(t) = w.queue.pop() {
+            while let Some(t) = w.queue.pop() {
                 crate::task::discard(t);
                 dropped += 1;
             }
@@ -600,11 +602,11 @@ impl MtShared {
                 continue;
             }
             // Emptied in between by its owner or another thief: next victim.
-            let Ok(first) = q.pop() else { continue };
+            let Some(first) = q.pop() else { continue };
             for _ in 1..count {
                 match q.pop() {
-                    Ok(t) => self.push_local(index, t),
-                    Err(_) => break,
+                    Some(t) => self.push_local(index, t),
+                    None => break,
                 }
             }
             return Some(first);

@@ -134,7 +134,7 @@ impl Worker<'_> {
                 let _ = self.shared.injector.push(t);
             }
         });
-        while let Ok(t) = self.shared.workers[self.index].queue.pop() {
+        while let Some(t) = self.shared.workers[self.index].queue.pop() {
             let _ = self.shared.injector.push(t);
         }
         // A worker that was stuck past the shutdown timeout leaves after the
@@ -159,7 +159,7 @@ impl Worker<'_> {
             s.push_local(self.index, t);
         }
         self.lifo_in_a_row = 0;
-        if let Ok(t) = s.workers[self.index].queue.pop() {
+        if let Some(t) = s.workers[self.index].queue.pop() {
             return Some(t);
         }
         if let Some(t) = self.take_deferred() {
