@@ -55,12 +55,25 @@ struct Slot<T> {
 /// any thread.
 pub(crate) struct LocalQueue<T> {
     /// The next position to pop; every pop advances it with a CAS.
-    head: AtomicUsize,
-    /// The next position to push; written by the owner only.
-    tail: AtomicUsize,
+    head: Padded,
+    /// The next position to push; written by the owner only. On a cache
+    /// line of its own: thieves CAS `head` while the owner stores `tail`.
+    tail: Padded,
     slots: Box<[Slot<T>]>,
     /// `cap - 1`, `cap` a power of two.
     mask: usize,
+}
+
+/// A counter on its own cache lines (two: the adjacent-line prefetcher
+/// pulls pairs).
+#[repr(align(128))]
+struct Padded(AtomicUsize);
+
+impl std::ops::Deref for Padded {
+    type Target = AtomicUsize;
+    fn deref(&self) -> &AtomicUsize {
+        &self.0
+    }
 }
 
 // SAFETY: values move between threads through the queue (a push on the
@@ -92,8 +105,8 @@ impl<T> LocalQueue<T> {
             })
             .collect();
         LocalQueue {
-            head: AtomicUsize::new(0),
-            tail: AtomicUsize::new(0),
+            head: Padded(AtomicUsize::new(0)),
+            tail: Padded(AtomicUsize::new(0)),
             slots,
             mask: cap - 1,
         }
