@@ -326,9 +326,9 @@ impl CancelHandle {
     /// of a done task), `true` otherwise, also when a cancellation was
     /// already requested.
     pub fn cancel(&self) -> bool {
-        match (self.meta(), &self.target) {
-            (Some(meta), Target::Live(t)) => cancel(meta, || t.waker.wake_by_ref()),
-            _ => false,
+        match &self.target {
+            Target::Live(t) => cancel(t.meta(), || t.waker.wake_by_ref()),
+            Target::Ended(_) => false,
         }
     }
 

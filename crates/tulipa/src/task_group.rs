@@ -203,8 +203,7 @@ impl<T: Send + 'static> TaskGroup<T> {
         F: Future<Output = T> + Send + 'static,
     {
         let options = options.location(std::panic::Location::caller());
-        let (task, child) =
-            spawn_on_current("TaskGroup::spawn", options, &self.inbox.running, future);
+        let (task, child) = spawn_child("TaskGroup::spawn", options, &self.inbox.running, future);
         self.push(task);
         child
     }
@@ -507,32 +506,6 @@ fn cancel<T>(h: &JoinHandle<T>) {
     let _ = h.cancel();
 }
 
-/// Spawns a task of a group on the current runtime (borrowed, not cloned).
-///
-/// # Panics
-///
-/// Outside a runtime, naming `what`.
-#[track_caller]
-fn spawn_on_current<F>(
-    what: &str,
-    options: SpawnOptions,
-    running: &Arc<AtomicUsize>,
-    future: F,
-) -> (JoinHandle<F::Output>, ChildTask)
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let spawned =
-        crate::context::with_current(|h| h.map(|h| spawn_child(h, options, running, future)));
-    spawned.unwrap_or_else(|| {
-        panic!(
-            "{what} called outside a tulipa runtime: call it from inside tulipa::run, \
-             Runtime::block_on or a task"
-        )
-    })
-}
-
 /// Spawns into a [`TaskGroup`] from anywhere (asyncio's `tg.create_task`
 /// from inside a child task). Cloneable and `Send`.
 pub struct GroupSpawner<T> {
@@ -593,7 +566,7 @@ impl<T: Send + 'static> GroupSpawner<T> {
         if inbox.closed {
             return Err(GroupClosed(future));
         }
-        let (task, child) = spawn_on_current(
+        let (task, child) = spawn_child(
             "GroupSpawner::spawn",
             options.location(location),
             &self.inbox.running,

@@ -11,12 +11,17 @@ use tulipa_executor::SpawnOptions;
 
 #[cfg(doc)]
 use super::TaskGroup;
-use crate::runtime::Handle;
 use crate::task::{CancelHandle, JoinHandle, TaskId, TaskInfo};
 
-/// Spawns `future` wrapped for the group; counts it as running.
+/// Spawns `future` wrapped for the group on the current runtime (its
+/// handle borrowed, not cloned); counts it as running.
+///
+/// # Panics
+///
+/// Outside a runtime, naming `what` (the caller's API).
+#[track_caller]
 pub(super) fn spawn_child<F>(
-    handle: &Handle,
+    what: &str,
     options: SpawnOptions,
     running: &Arc<AtomicUsize>,
     future: F,
@@ -25,8 +30,18 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    running.fetch_add(1, Ordering::SeqCst);
-    let task = handle.spawn_with(options, child_body(Finished(running.clone()), future));
+    let task = crate::context::with_current(|h| {
+        h.map(|h| {
+            running.fetch_add(1, Ordering::SeqCst);
+            h.spawn_with(options, child_body(Finished(running.clone()), future))
+        })
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{what} called outside a tulipa runtime: call it from inside tulipa::run, \
+             Runtime::block_on or a task"
+        )
+    });
     let child = ChildTask {
         cancel: task.cancel_handle(),
         info: OnceLock::new(),
