@@ -69,9 +69,11 @@ thread_local! {
 /// Runs `f` (one poll of a task) with a fresh budget of [`BUDGET`],
 /// restoring the caller's budget afterwards (polls nest: a `block_on`
 /// inside a task).
+#[inline]
 pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {
+        #[inline]
         fn drop(&mut self) {
             let _ = LEFT.try_with(|c| c.set(self.0));
         }

@@ -120,10 +120,12 @@ struct CurrentGuard {
 }
 
 impl CurrentGuard {
+    #[inline]
     fn enter(meta: &TaskMeta) -> CurrentGuard {
         CurrentGuard::replace(Some(NonNull::from(meta)))
     }
 
+    #[inline]
     fn replace(with: Option<NonNull<TaskMeta>>) -> CurrentGuard {
         match CURRENT.try_with(|c| c.replace(with)) {
             Ok(previous) => CurrentGuard {
@@ -139,6 +141,7 @@ impl CurrentGuard {
 }
 
 impl Drop for CurrentGuard {
+    #[inline]
     fn drop(&mut self) {
         if self.set {
             let _ = CURRENT.try_with(|c| c.set(self.previous));
@@ -261,6 +264,10 @@ struct Step<'a> {
 }
 
 impl<'a> Step<'a> {
+    /// Inlined into every task's poll: on an executor without yield
+    /// barriers (current-thread) it is one load and one branch, and the
+    /// tracking itself is out of line.
+    #[inline]
     fn start(meta: &'a TaskMeta, waker: &Waker) -> Step<'a> {
         if !meta.track_steps {
             return Step {
@@ -270,6 +277,11 @@ impl<'a> Step<'a> {
                 outer_waker: None,
             };
         }
+        Step::start_tracked(meta, waker)
+    }
+
+    #[inline(never)]
+    fn start_tracked(meta: &'a TaskMeta, waker: &Waker) -> Step<'a> {
         let _ = YIELDED.try_with(|y| y.set(false));
         let outer_waker = TASK_WAKER
             .try_with(|w| w.replace(Some(NonNull::from(waker))))
@@ -282,13 +294,9 @@ impl<'a> Step<'a> {
             outer_waker,
         }
     }
-}
 
-impl Drop for Step<'_> {
-    fn drop(&mut self) {
-        if !self.tracked {
-            return;
-        }
+    #[inline(never)]
+    fn end_tracked(&mut self) {
         // A task that called `yield_now` (and did not end in the same poll:
         // every ending records its outcome before this runs) is rescheduled
         // by async-task right after this poll: it counts as queued from now
@@ -299,6 +307,15 @@ impl Drop for Step<'_> {
         let settled = self.meta.step.end(self.counted_while_queued, yielded);
         if settled > 0 {
             self.meta.owner.yield_barrier_settle(settled);
+        }
+    }
+}
+
+impl Drop for Step<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.tracked {
+            self.end_tracked();
         }
     }
 }
@@ -461,6 +478,7 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());
