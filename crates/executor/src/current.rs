@@ -137,6 +137,8 @@ fn holds_core(shared: *const CtShared) -> bool {
 struct OnCoreThread;
 
 impl FastPath for OnCoreThread {
+    const YIELD_BARRIERS: bool = false;
+
     #[inline]
     fn schedule(
         runnable: Runnable<TaskMeta>,

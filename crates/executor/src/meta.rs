@@ -82,13 +82,15 @@ pub(crate) struct Cold {
 }
 
 impl TaskMeta {
-    /// The metadata of a task spawned now; `debug` takes its spawn time.
+    /// The metadata of a task spawned now; `debug` takes its spawn time,
+    /// `track_steps` says whether its owner has yield barriers.
     pub(crate) fn new(
         id: TaskId,
         name: Option<Arc<str>>,
         location: &'static Location<'static>,
         owner: Arc<dyn Owner>,
         debug: bool,
+        track_steps: bool,
         #[cfg(feature = "tracing")] tracing: crate::trace::TaskTrace,
     ) -> TaskMeta {
         let cold = if name.is_some() || debug {
@@ -109,7 +111,7 @@ impl TaskMeta {
             debug,
             observe: Default::default(),
             step: Default::default(),
-            track_steps: owner.has_yield_barriers(),
+            track_steps,
             done: DoneState::default(),
             cold,
             trace: crate::dump::Trace::new(),

@@ -382,10 +382,6 @@ impl Owner for MtShared {
         }
     }
 
-    fn has_yield_barriers(&self) -> bool {
-        true
-    }
-
     fn yield_barrier_settle(&self, n: isize) {
         if self.barrier_remaining.settle(n) {
             self.wake_barrier_waiters();
@@ -453,6 +449,8 @@ impl MtShared {
 pub(crate) struct OnWorker;
 
 impl FastPath for OnWorker {
+    const YIELD_BARRIERS: bool = true;
+
     /// Schedules `runnable` through this thread's worker context if this
     /// thread is a worker of the task's executor; gives it back otherwise.
     #[inline]

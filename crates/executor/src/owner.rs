@@ -24,11 +24,6 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn call_soon(&self, location: &'static Location<'static>, f: Box<dyn FnOnce() + Send>) {
         crate::done::run_now(&self.diagnostics(), location, f);
     }
-    /// Whether `block_on` futures may wait on this owner's tasks with a
-    /// yield barrier (then every task keeps its step state up to date).
-    fn has_yield_barriers(&self) -> bool {
-        false
-    }
     /// `n` steps counted by yield barriers ended.
     fn yield_barrier_settle(&self, n: isize) {
         let _ = n;
@@ -44,6 +39,12 @@ pub(crate) trait Owner: Send + Sync + 'static {
 /// [`Owner::schedule`]: a type parameter of the spawn, so the generic task
 /// code calls it directly (inlined) without naming the executor.
 pub(crate) trait FastPath: 'static {
+    /// Whether `block_on` futures may wait on the tasks of this path's
+    /// executor with a yield barrier (then every task keeps its step state
+    /// up to date). A constant of the spawn's type, not a virtual call on
+    /// the owner: the multi-thread executor's path says yes, the others no.
+    const YIELD_BARRIERS: bool;
+
     /// Schedules `runnable` if this thread can take it cheaply; gives it
     /// back otherwise, and the owner's `schedule` queues it.
     fn schedule(runnable: Runnable<TaskMeta>, info: ScheduleInfo)
@@ -54,6 +55,8 @@ pub(crate) trait FastPath: 'static {
 pub(crate) struct NoFastPath;
 
 impl FastPath for NoFastPath {
+    const YIELD_BARRIERS: bool = false;
+
     fn schedule(
         runnable: Runnable<TaskMeta>,
         _info: ScheduleInfo,

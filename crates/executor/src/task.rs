@@ -400,6 +400,7 @@ where
         location,
         owner,
         debug,
+        P::YIELD_BARRIERS,
         #[cfg(feature = "tracing")]
         task_trace,
     );
