@@ -33,12 +33,17 @@ impl StepState {
     /// The task was put in a run queue. A task is never queued twice; only
     /// a task that yielded is already marked queued by [`end`](Self::end),
     /// possibly `AWAITED`, which must stay.
+    ///
+    /// No read-modify-write: a task woken while running is rescheduled by
+    /// async-task on the thread that just polled it, after its `end`, and
+    /// only that thread ever stores `IDLE` (a barrier moves `QUEUED` and
+    /// `RUNNING` only). So if this thread's load sees `IDLE` nobody else
+    /// can change it before the store, and if it sees anything else the
+    /// task is already marked queued (by `end`, perhaps `AWAITED` since),
+    /// which must stay. A yield in the multi-thread executor was one locked
+    /// instruction more with the compare-exchange this replaces.
     pub(crate) fn scheduled(&self, woken_while_running: bool) {
-        if woken_while_running {
-            let _ = self
-                .0
-                .compare_exchange(IDLE, QUEUED, Ordering::AcqRel, Ordering::Acquire);
-        } else {
+        if !woken_while_running || self.0.load(Ordering::Relaxed) == IDLE {
             self.0.store(QUEUED, Ordering::Release);
         }
     }
