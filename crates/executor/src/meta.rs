@@ -83,7 +83,9 @@ pub(crate) struct Cold {
 
 impl TaskMeta {
     /// The metadata of a task spawned now; `debug` takes its spawn time,
-    /// `track_steps` says whether its owner has yield barriers.
+    /// `track_steps` says whether its owner has yield barriers. Inlined
+    /// into the spawn, which moves the result into the task's allocation.
+    #[inline]
     pub(crate) fn new(
         id: TaskId,
         name: Option<Arc<str>>,

@@ -20,6 +20,7 @@ pub(crate) fn replace(h: Option<Handle>) -> Option<Handle> {
 }
 
 /// Runs `f` with the current handle, without cloning it (spawning is hot).
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
     let mut f = Some(f);
     let out = CURRENT.try_with(|c| (f.take().unwrap())(c.borrow().as_ref()));
