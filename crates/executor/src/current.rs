@@ -27,11 +27,11 @@
 //! and runtime construction cancel out. It includes the benchmark's own
 //! loop, the same for every runtime.
 //!
-//! | per | before the own queue | slab registry (`df5dc2f`) | `b06626d` | tulipa | tokio | smol |
-//! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | yield (`yield_many`) | 597 | 528 | 481 | 481 | 506 | 593 |
-//! | spawn + join (`spawn_many`) | 1,901 | 1,824 | 1,497 | 1,424 | 1,963 | 1,340 |
-//! | spawn (`chained_spawn`) | | | 1,308 | 1,246 | 1,787 | 1,071 |
+//! | per | before the own queue | slab registry (`df5dc2f`) | `b06626d` | `7845e78` | tulipa | tokio | smol |
+//! | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+//! | yield (`yield_many`) | 597 | 528 | 481 | 481 | 380 | 506 | 593 |
+//! | spawn + join (`spawn_many`) | 1,901 | 1,824 | 1,497 | 1,424 | 1,377 | 1,963 | 1,340 |
+//! | spawn (`chained_spawn`) | | | 1,308 | 1,246 | 1,192 | 1,787 | 1,071 |
 //!
 //! ```text
 //! valgrind --tool=callgrind target/release/tulipa-benches \
@@ -53,7 +53,18 @@
 //! instructions cheaper (its task carries no metadata, while ours has an
 //! id, location, poll count, flags and registry links, and is linked into
 //! the registry for cancellation, the dump and shutdown), and its task is
-//! smaller by those 96 bytes.
+//! smaller by those 96 bytes. Since `7845e78` a task's poll inlines its
+//! bookkeeping (the yield-barrier step, which is one branch here, the
+//! current-task guard, the cooperative budget, `yield_now`'s poll): each
+//! was a call with its own prologue, a fifth of a yield's instructions.
+//!
+//! Instruction counts are not the whole story: callgrind's cache
+//! simulation of the `7845e78` build put nine of a chained spawn's hot
+//! code lines in one set of the 8-way instruction cache, so each spawn
+//! missed 8 times (804,000 misses in a run, against 3,400 for the next
+//! build, whose code moved; `chained_spawn` went from 1.26-1.31 to
+//! 1.09-1.23 × smol in alternated runs). Code layout changes with every build;
+//! fewer and smaller hot functions make such a conflict less likely.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
