@@ -15,11 +15,14 @@
 //! included). The `tulipa` facade re-exports all of it as `tulipa::future`
 //! and `tulipa::task_local!`.
 //!
-//! Unsafe code: one block, the pin projection from the pinned boxed slice
-//! of [`gather`](combinators::gather)'s futures to one of its slots (the
-//! `slots` module, with its proof). Every other projection goes through
-//! `pin-project-lite`. A safe version of that one would need a box per
-//! future instead of one allocation for all of them.
+//! Unsafe code, in two modules, each with its proofs: the pin projection
+//! from the pinned boxed slice of [`gather`](combinators::gather)'s
+//! futures to one of its slots (`slots`; a safe version would need a box
+//! per future instead of one allocation for all of them), and the child
+//! wakers of the combinators over many futures (`ready`: a waker is a
+//! tagged pointer into a block of 64 children's wake flags, so a child's
+//! waker costs no allocation). Every other projection goes through
+//! `pin-project-lite`.
 #![deny(unsafe_code)]
 
 pub mod combinators;

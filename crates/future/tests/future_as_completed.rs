@@ -257,3 +257,93 @@ proptest! {
         prop_assert_eq!(got, expect);
     }
 }
+
+/// Pending until its gate opens; keeps the last waker it was polled with.
+struct Gate {
+    state: Arc<std::sync::Mutex<(bool, Option<std::task::Waker>)>>,
+    value: usize,
+}
+
+impl Future for Gate {
+    type Output = usize;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let mut s = self.state.lock().unwrap();
+        if s.0 {
+            return Poll::Ready(self.value);
+        }
+        s.1 = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Child wakers share one block of wake flags per 64 children: across
+/// several blocks, children woken from other threads in any order are each
+/// polled and delivered exactly once, a child woken twice is listed once,
+/// and a waker kept after its child (and the whole set) is gone can still
+/// be woken and dropped.
+#[test]
+fn future_set_wakes_children_across_blocks() {
+    const N: usize = 200;
+    let gates: Vec<_> = (0..N)
+        .map(|_| Arc::new(std::sync::Mutex::new((false, None))))
+        .collect();
+    let mut set: FutureSet<Gate> = gates
+        .iter()
+        .enumerate()
+        .map(|(value, state)| Gate {
+            state: state.clone(),
+            value,
+        })
+        .collect();
+    let mut kept = Vec::new();
+    let got = block_on(async {
+        // First poll: every child registers its waker and waits.
+        futures_lite::future::poll_fn(|cx| {
+            assert!(set.poll_next(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        for g in &gates {
+            kept.push(g.lock().unwrap().1.clone().expect("registered"));
+        }
+        // Open the gates from two threads, last block first, waking each
+        // child twice.
+        let order: Vec<usize> = (0..N).rev().collect();
+        std::thread::scope(|s| {
+            for half in order.chunks(N / 2) {
+                let gates = &gates;
+                s.spawn(move || {
+                    for &i in half {
+                        let w = {
+                            let mut g = gates[i].lock().unwrap();
+                            g.0 = true;
+                            g.1.take().expect("registered")
+                        };
+                        w.wake_by_ref();
+                        w.wake();
+                    }
+                });
+            }
+        });
+        let mut got = Vec::new();
+        while let Some((index, value)) = set.next().await {
+            assert_eq!(index, value);
+            got.push(value);
+        }
+        got
+    });
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        (0..N).collect::<Vec<_>>(),
+        "each child exactly once"
+    );
+    drop(set);
+    // The set is gone; its children's wakers still work and free their
+    // blocks when the last one is dropped.
+    for w in &kept {
+        w.wake_by_ref();
+    }
+    drop(kept);
+}

@@ -7,9 +7,10 @@
 //! and handed out one by one, so `poll_next` polls at most one batch per
 //! call and then yields to the executor.
 //!
-//! Memory: a slot (one `Option<F>`) and, for futures that ever returned
-//! `Pending`, one small waker allocation per future ever pushed; a long-
-//! lived set that sees millions of futures keeps one empty slot for each.
+//! Memory: a slot (one `Option<F>`) and a waker slot (16 bytes) per future
+//! ever pushed, and a shared block of wake flags per 64 futures while any
+//! of them is pending; a long-lived set that sees millions of futures keeps
+//! one empty slot pair for each.
 
 use std::collections::VecDeque;
 use std::fmt;
