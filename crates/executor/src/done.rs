@@ -284,7 +284,7 @@ impl TaskRef {
         // and drops it only when the allocation is freed, which happens
         // once no `Task`, `Runnable` or `Waker` of it is left. `self.waker`
         // is one of its wakers (`CancelHandle::new`'s contract: the waker
-        // comes from the registry entry of this very task), so the
+        // is made by the registry from this very task's waker parts), so the
         // metadata outlives `self`, and the returned reference is tied to
         // `&self`.
         unsafe { self.meta.as_ref() }

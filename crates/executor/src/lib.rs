@@ -32,10 +32,11 @@
 //!
 //! Unsafe code is denied crate-wide and allowed file by file where it pays:
 //! `task.rs` (one `spawn_unchecked` call, so a task's future can borrow its
-//! own metadata, and two reads of the current task's metadata and waker
-//! through the pointers its poll publishes; the task wrapper's pin
-//! projection is `pin-project-lite`'s), `registry.rs` (an intrusive list
-//! threaded through task metadata it keeps alive), `done.rs` (task
+//! own metadata, two reads of the current task's metadata and waker
+//! through the pointers its poll publishes, and the reference a waiting
+//! task holds to itself; the task wrapper's pin projection is
+//! `pin-project-lite`'s), `registry.rs` (an intrusive list threaded through
+//! task metadata, and wakers made from a task's waker parts), `done.rs` (task
 //! metadata read through a pointer it keeps valid), `local_queue.rs` (a
 //! single-producer ring whose slots are owned through their stamps),
 //! `dump.rs` (the await point a task published) and `trace.rs` (the traced

@@ -52,6 +52,10 @@ pub(crate) struct TaskMeta {
     pub(crate) track_steps: bool,
     /// How the task ended (see the `done` module).
     pub(crate) done: DoneState,
+    /// The task holds a reference to itself: taken when its first poll
+    /// returned `Pending`, given back when its future is dropped (see
+    /// `hold_self` in the `task` module).
+    pub(crate) holds_self: AtomicBool,
     /// What most tasks never use; see [`Cold`]. One word (a `OnceLock` of
     /// the box would be two).
     cold: OnceBox<Cold>,
@@ -115,6 +119,7 @@ impl TaskMeta {
             step: Default::default(),
             track_steps,
             done: DoneState::default(),
+            holds_self: AtomicBool::new(false),
             cold,
             trace: crate::dump::Trace::new(),
             trace_point: crate::dump::TracePoint::new(),

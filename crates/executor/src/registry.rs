@@ -1,13 +1,13 @@
 //! The registry of live tasks (the `Owner` trait that gives one to each
 //! task is in `owner.rs`).
 //!
-//! Every live task is in its executor's registry, with a waker for it. The
-//! registry is what makes three things possible without a reference cycle
-//! inside the task:
+//! Every live task is in its executor's registry, which can make a waker
+//! for it. The registry is what makes three things possible without a
+//! reference cycle inside the task:
 //!
-//! - `JoinHandle::cancel` sets the task's flag and wakes it through the
-//!   registry's waker, so the task is polled, sees the flag and drops its
-//!   future at its next suspension point;
+//! - `JoinHandle::cancel` sets the task's flag and wakes it through a
+//!   waker the registry makes, so the task is polled, sees the flag and
+//!   drops its future at its next suspension point;
 //! - shutdown wakes every task so each is scheduled onto a closed executor
 //!   and dropped: nothing is forgotten, even tasks nobody will ever wake;
 //! - `tasks()` lists what is alive (asyncio's `all_tasks`).
@@ -16,13 +16,13 @@
 //!
 //! The registry is a doubly linked list threaded through the tasks
 //! themselves: each task's metadata holds its [`Links`] (previous, next,
-//! and the task's waker), so registering allocates nothing and removing is
-//! O(1), with no table to grow, copy or walk past vacant slots. The list is
-//! split in shards, each behind its own lock; a task's shard is a function
-//! of its id ([`Node::shard`]), which never changes, so removal locks only
-//! that shard. Task ids are handed out in per-thread blocks of 256, and the
-//! shard is the block's number, so the tasks one thread spawns share a
-//! shard and two spawning threads rarely meet on one lock.
+//! and the parts of the task's waker), so registering allocates nothing and
+//! removing is O(1), with no table to grow, copy or walk past vacant slots.
+//! The list is split in shards, each behind its own lock; a task's shard is
+//! a function of its id ([`Node::shard`]), which never changes, so removal
+//! locks only that shard. Task ids are handed out in per-thread blocks of
+//! 256, and the shard is the block's number, so the tasks one thread spawns
+//! share a shard and two spawning threads rarely meet on one lock.
 //!
 //! A task is inserted at spawn, after it is built and before it is first
 //! scheduled, and removed when its future is dropped (completion,
@@ -30,13 +30,28 @@
 //!
 //! # Why the pointers are valid
 //!
-//! A linked node's `Links` hold the task's waker, and a waker keeps the
-//! task's allocation (which holds the metadata, and so the node) alive. A
-//! node leaves the list before its waker is dropped, and that happens when
-//! the task's future is dropped, which async-task always does before it
-//! frees the allocation. So every pointer in a list (a shard's head, a
-//! node's previous and next) points to a live node, and every node's links
-//! are read and written only under its shard's lock.
+//! A node lives in its task's allocation, and the task's future removes it
+//! from the list when it is dropped. async-task drops a task's future
+//! before it frees the allocation in every case but one: when the last
+//! reference to a task goes away at the end of a poll that returned
+//! `Pending` (no waker, no handle, not woken), it frees the allocation and
+//! leaks the future. A linked task never gets there: it holds a reference
+//! to itself from the end of its first `Pending` poll until its future is
+//! dropped (`hold_self` in `task.rs`), and before that its runnable holds
+//! one. So every pointer in a list (a shard's head, a node's previous and
+//! next) points to a live node, and every node's links are read and
+//! written only under its shard's lock.
+//!
+//! The registry itself holds no reference to a task: a node keeps its
+//! task's waker as [`WakerParts`] (the data pointer and vtable, no count),
+//! and the registry makes an owned waker from them only under the shard
+//! lock while the node is linked, when the task's allocation is alive
+//! (above). The task's reference to itself is also what keeps a waiting
+//! task that nobody else references alive until `cancel` or the shutdown
+//! sweep reaches it through the registry, as the registry's own waker did
+//! before. A task that ends in its first poll never takes it, so
+//! async-task's paths for a task with a single reference (detaching its
+//! handle, completing) stay its fast ones.
 //!
 //! # Closing
 //!
@@ -46,14 +61,42 @@
 //! linked and its spawner drops it at once. That is what bounds the shutdown
 //! sweep (see `multi.rs`).
 //!
+//! # What it costs, and why the lock stays
+//!
+//! At `ac61583` (when the registry held a waker of each task), on the
+//! current-thread runtime's `chained_spawn` benchmark (one spawn, link,
+//! poll, unlink per task): 1,193 instructions per spawn, 975 with the
+//! registry skipped (a throwaway build that breaks cancel, shutdown and the
+//! dump), so the registry and its effects cost about 218. Wall clock,
+//! medians of five alternated runs against smol's `LocalExecutor`:
+//! 1.06-1.10 × with the registry, 0.92 × without it. Throwaway builds
+//! located that cost:
+//!
+//! - the shard lock as a spin lock (one compare-exchange to take it, a
+//!   plain store to release it, no poison check): 31 instructions and two
+//!   locked instructions fewer per task, and no change in wall clock
+//!   (1.08 ×); with no lock at all (unsound, single-threaded benchmark
+//!   only): 1.07 ×;
+//! - the list linked as before but holding no waker: 1.04 ×. With a second
+//!   reference alive, async-task takes its slower paths when the handle is
+//!   detached and when the task ends. That is why the registry now keeps
+//!   waker parts, not a waker.
+//!
+//! So a lock-free list (its compare-exchanges cost what the lock does)
+//! would not close the gap; what is left is the registry's existence, and
+//! that is what gives `cancel`, the shutdown sweep and `tasks()` / the
+//! dump from any thread. The lock stays a `std` mutex: it sleeps rather
+//! than spins when a dump walks a long shard.
+//!
 //! Lock order: a shard lock is a leaf. Nothing is woken and no task is
-//! dropped while it is held (wakers are cloned out first, and a removed
-//! node's waker is dropped after the lock is released).
-// Unsafe here: the list's pointers to task metadata, and the links read through them; every block carries its SAFETY proof.
+//! dropped while it is held (wakers are made under it, and woken or
+//! dropped after it is released).
+// Unsafe here: the list's pointers to task metadata, the links read through them, and wakers made from a task's waker parts; every block carries its SAFETY proof.
 #![allow(unsafe_code)]
 
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
-use std::task::Waker;
+use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::meta::{TaskInfo, TaskMeta};
 use crate::sync::{Mutex, UnsafeCell};
@@ -69,18 +112,66 @@ pub(crate) trait Node: Sync + Sized {
     fn shard(&self) -> usize;
 }
 
-/// A node's place in its shard's list. Read and written only under the
-/// shard's lock.
+/// A node's place in its shard's list, and its task's waker parts.
 pub(crate) struct Links<T> {
+    /// Read and written only under the shard's lock.
     cell: UnsafeCell<Link<T>>,
+    /// Written once, by [`Registry::insert`] before the node is linked;
+    /// read under the shard's lock, or by the task's own poll or drop
+    /// ([`Registry::parts_of`]), which come after the insert.
+    parts: UnsafeCell<Option<WakerParts>>,
 }
 
 struct Link<T> {
     prev: Option<NonNull<T>>,
     next: Option<NonNull<T>>,
-    /// The task's waker while it is linked; `None` before it is inserted
-    /// and after it is removed (or when the registry refused it).
-    waker: Option<Waker>,
+}
+
+/// A waker taken apart: its data pointer and vtable, holding no reference.
+/// An owned waker can be made from it only while the task it names is
+/// alive ([`WakerParts::to_waker`]).
+#[derive(Clone, Copy)]
+pub(crate) struct WakerParts {
+    data: *const (),
+    vtable: &'static RawWakerVTable,
+}
+
+impl WakerParts {
+    fn of(waker: &Waker) -> WakerParts {
+        WakerParts {
+            data: waker.data(),
+            vtable: waker.vtable(),
+        }
+    }
+
+    /// A new owned waker (one more reference to the task).
+    ///
+    /// # Safety
+    ///
+    /// The parts come from a waker of a task whose allocation has not been
+    /// freed and will not be during this call.
+    pub(crate) unsafe fn to_waker(self) -> Waker {
+        // SAFETY: the parts are those of a valid waker (`of`), and its task
+        // is alive (the caller's contract), so the borrowed waker is valid;
+        // it is never dropped (`ManuallyDrop`), so it gives up no
+        // reference, and `clone` takes one of its own.
+        let borrowed =
+            ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(self.data, self.vtable)) });
+        Waker::clone(&borrowed)
+    }
+
+    /// Gives back one reference taken with [`to_waker`](Self::to_waker) and
+    /// forgotten.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds such a forgotten reference, and gives it up here.
+    pub(crate) unsafe fn release(self) {
+        // SAFETY: the caller owns one reference of a waker with exactly
+        // these parts, so rebuilding that waker and dropping it releases
+        // that reference and no other.
+        drop(unsafe { Waker::from_raw(RawWaker::new(self.data, self.vtable)) });
+    }
 }
 
 impl<T> Links<T> {
@@ -90,18 +181,20 @@ impl<T> Links<T> {
             cell: UnsafeCell::new(Link {
                 prev: None,
                 next: None,
-                waker: None,
             }),
+            parts: UnsafeCell::new(None),
         }
     }
 }
 
 // SAFETY: the raw pointers in a `Link` are only followed under the shard
-// lock, to nodes that are `Sync` (the `Node` bound), and the waker is
-// `Send + Sync`; nothing in a `Link` is tied to a thread.
+// lock, to nodes that are `Sync` (the `Node` bound); the waker parts are
+// those of a `Waker`, which is `Send + Sync`, and are only turned back into
+// one while the task is alive. Nothing in `Links` is tied to a thread.
 unsafe impl<T: Sync> Send for Links<T> {}
-// SAFETY: every access to the cell goes through the shard's lock (see the
-// module docs), so shared references never race.
+// SAFETY: every access to `cell` goes through the shard's lock (see the
+// module docs); `parts` is written once before the node is shared with any
+// other thread through the list, and only read afterwards.
 unsafe impl<T: Sync> Sync for Links<T> {}
 
 struct Shard<T> {
@@ -164,36 +257,43 @@ impl<T: Node> Registry<T> {
         &self.shards[node.shard() % SHARDS].0
     }
 
-    /// Links `node`, which keeps `waker` until it is removed, at the head
-    /// of its shard: one lock, no allocation.
+    /// Links `node` at the head of its shard, with the parts of `waker`
+    /// (no reference is kept): one lock, no allocation.
     ///
-    /// Returns `false` when the registry is closed: the node is not linked
-    /// (and `waker` is dropped); the caller must drop the task without
-    /// running it.
+    /// Returns `false` when the registry is closed: the node is not linked;
+    /// the caller must drop the task without running it.
     ///
     /// # Safety
     ///
     /// `node` must not move or be freed until [`remove`](Self::remove) has
-    /// been called for it (for a task: its metadata lives in the task's
-    /// allocation, which `waker` keeps alive, and the task's future removes
-    /// it when it is dropped). It must not be linked already.
-    pub(crate) unsafe fn insert(&self, node: &T, waker: Waker) -> bool {
+    /// been called for it, and `waker`'s task must stay alive until then
+    /// too (for a task: its metadata lives in the task's allocation, which
+    /// stays alive until its future, which calls `remove`, is dropped; see
+    /// the module docs). It must not have been inserted before, and no
+    /// other thread may reach it yet.
+    pub(crate) unsafe fn insert(&self, node: &T, waker: &Waker) -> bool {
+        let me = NonNull::from(node);
+        // SAFETY: nobody else reaches the node yet (the caller's contract),
+        // so this first and only write of its parts is exclusive; every
+        // later read comes after it (under the lock taken below, or in the
+        // task's own poll, which the spawn happens before).
+        node.links()
+            .parts
+            .with_mut(|p| unsafe { *p = Some(WakerParts::of(waker)) });
         let mut shard = lock(self.shard_of(node));
         if shard.closed {
-            drop(shard);
-            drop(waker);
             return false;
         }
-        let me = NonNull::from(node);
         let old_head = shard.head;
         // SAFETY: we hold the shard lock; `node` is alive (the caller's
         // contract) and not yet in any list, so only we touch its links.
         unsafe {
             link_of(me, |l| {
-                debug_assert!(l.waker.is_none(), "registry: node inserted twice");
-                l.prev = None;
+                debug_assert!(
+                    l.prev.is_none() && l.next.is_none(),
+                    "registry: node inserted twice"
+                );
                 l.next = old_head;
-                l.waker = Some(waker);
             });
         }
         if let Some(h) = old_head {
@@ -214,35 +314,69 @@ impl<T: Node> Registry<T> {
         }
     }
 
+    /// Whether `node` is linked: the head of its shard, or after another
+    /// node. Call under that shard's lock (`shard`).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of `node`'s shard, and `node` is alive.
+    unsafe fn is_linked(shard: &Shard<T>, node: NonNull<T>) -> bool {
+        // SAFETY: the caller's contract.
+        shard.head == Some(node) || unsafe { link_of(node, |l| l.prev.is_some()) }
+    }
+
     /// Unlinks `node` if it is linked (a node the registry refused, or one
-    /// already removed, is left alone), and drops its waker after the lock
-    /// is released: dropping the last waker may free the task.
+    /// already removed, is left alone).
     pub(crate) fn remove(&self, node: &T) {
-        let waker = {
-            let mut shard = lock(self.shard_of(node));
-            let me = NonNull::from(node);
-            // SAFETY: we hold the lock of `node`'s shard and `node` is alive
-            // (borrowed); if it is linked, only this lock's holder touches
-            // its links, and if not, nobody else does either.
-            let (prev, next, waker) =
-                unsafe { link_of(me, |l| (l.prev.take(), l.next.take(), l.waker.take())) };
-            if waker.is_none() {
-                return;
-            }
-            match prev {
-                // SAFETY: `prev` is linked in this shard (the list is
-                // consistent under the lock we hold), so alive and ours.
-                Some(p) => unsafe { link_of(p, |l| l.next = next) },
-                None => shard.head = next,
-            }
-            if let Some(n) = next {
-                // SAFETY: as for `prev`.
-                unsafe { link_of(n, |l| l.prev = prev) };
-            }
-            shard.len -= 1;
-            waker
-        };
-        drop(waker);
+        let mut shard = lock(self.shard_of(node));
+        let me = NonNull::from(node);
+        // SAFETY: we hold the lock of `node`'s shard and `node` is alive
+        // (borrowed).
+        if !unsafe { Self::is_linked(&shard, me) } {
+            return;
+        }
+        // SAFETY: `node` is linked in the shard whose lock we hold, so only
+        // we touch its links.
+        let (prev, next) = unsafe { link_of(me, |l| (l.prev.take(), l.next.take())) };
+        match prev {
+            // SAFETY: `prev` is linked in this shard (the list is
+            // consistent under the lock we hold), so alive and ours.
+            Some(p) => unsafe { link_of(p, |l| l.next = next) },
+            None => shard.head = next,
+        }
+        if let Some(n) = next {
+            // SAFETY: as for `prev`.
+            unsafe { link_of(n, |l| l.prev = prev) };
+        }
+        shard.len -= 1;
+    }
+
+    /// The parts of the waker `node` was inserted with, if it was.
+    ///
+    /// # Safety
+    ///
+    /// The call comes after `node`'s insert (for a task: from its own poll
+    /// or drop, which its spawn happens before).
+    pub(crate) unsafe fn parts_of(node: &T) -> Option<WakerParts> {
+        // SAFETY: the parts were written once, by the insert, which this
+        // call comes after (the caller's contract); nothing writes them
+        // again, so this read races with nothing.
+        node.links().parts.with_mut(|p| unsafe { *p })
+    }
+
+    /// A waker of a linked node's task, made under its shard's lock.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of `node`'s shard and `node` is linked.
+    unsafe fn waker_of_linked(node: NonNull<T>) -> Option<Waker> {
+        // SAFETY: a linked node was inserted, and its parts written before
+        // (under or before the lock the caller holds).
+        let parts = unsafe { Self::parts_of(node.as_ref()) }?;
+        // SAFETY: the node is linked, so its task's allocation is alive
+        // (see the module docs), and the future's drop, which would unlink
+        // it first, waits for the lock the caller holds.
+        Some(unsafe { parts.to_waker() })
     }
 
     /// Runs `f` on every registered node, shard by shard, under each
@@ -262,12 +396,17 @@ impl<T: Node> Registry<T> {
         }
     }
 
-    /// The registered waker of `node`, if it is still registered.
+    /// A waker of `node`'s task, if it is still registered.
     pub(crate) fn waker_of(&self, node: &T) -> Option<Waker> {
-        let _shard = lock(self.shard_of(node));
+        let shard = lock(self.shard_of(node));
+        let me = NonNull::from(node);
         // SAFETY: we hold `node`'s shard lock and `node` is alive
-        // (borrowed), so this access is exclusive.
-        unsafe { link_of(NonNull::from(node), |l| l.waker.clone()) }
+        // (borrowed); the waker is made only if it is linked.
+        unsafe {
+            Self::is_linked(&shard, me)
+                .then(|| Self::waker_of_linked(me))
+                .flatten()
+        }
     }
 
     /// Wakes `node`'s task, if it is still registered.
@@ -287,12 +426,9 @@ impl<T: Node> Registry<T> {
             while let Some(node) = at {
                 // SAFETY: `node` is linked in this shard, whose lock we
                 // hold: alive and ours to read.
-                at = unsafe {
-                    link_of(node, |l| {
-                        wakers.extend(l.waker.clone());
-                        l.next
-                    })
-                };
+                wakers.extend(unsafe { Self::waker_of_linked(node) });
+                // SAFETY: as above.
+                at = unsafe { link_of(node, |l| l.next) };
             }
         }
         for w in wakers {
@@ -417,9 +553,12 @@ mod tests {
                         let count = Arc::new(Count(AtomicUsize::new(0)));
                         let node = Box::new(TestNode::new(id));
                         // SAFETY: the node is boxed (it never moves) and is
-                        // removed below before the vector drops it.
-                        let linked = unsafe { reg.insert(&node, Waker::from(count.clone())) };
+                        // removed below before the vector drops it; its
+                        // waker's `Arc` is kept in the vector too.
+                        let linked = unsafe { reg.insert(&node, &Waker::from(count.clone())) };
                         prop_assert_eq!(linked, !closed);
+                        // The registry keeps waker parts, not a reference.
+                        prop_assert_eq!(Arc::strong_count(&count), 1);
                         if linked {
                             model.insert(id, 0);
                         } else {
@@ -434,7 +573,7 @@ mod tests {
                         model.remove(&id);
                         reg.remove(&nodes[id as usize].0);
                         removed.push(id as usize);
-                        // The registry let go of its waker.
+                        // No reference was taken or left behind.
                         prop_assert_eq!(Arc::strong_count(&nodes[id as usize].1), 1);
                     }
                     Op::RemoveAgain(i) if !removed.is_empty() => {
@@ -518,9 +657,9 @@ mod loom_models {
             let spawner = {
                 let (reg, node, count) = (reg.clone(), node.clone(), count.clone());
                 loom::thread::spawn(move || {
-                    // SAFETY: the node is in an `Arc` the test keeps, and
-                    // is removed before the test ends.
-                    unsafe { reg.insert(&node, Waker::from(count)) }
+                    // SAFETY: the node and the waker's `Arc` are kept by
+                    // the test, and the node is removed before it ends.
+                    unsafe { reg.insert(&node, &Waker::from(count)) }
                 })
             };
             reg.close();
@@ -551,13 +690,13 @@ mod loom_models {
             let nodes: Vec<Arc<TestNode>> = [0, 3, 6].map(|id| Arc::new(TestNode::new(id))).into();
             // SAFETY: every node is in an `Arc` the test keeps until the
             // end, and removed before then.
-            assert!(unsafe { reg.insert(&nodes[0], Waker::noop().clone()) });
+            assert!(unsafe { reg.insert(&nodes[0], Waker::noop()) });
             let mut threads = Vec::new();
             for node in &nodes[1..] {
                 let (reg, node) = (reg.clone(), node.clone());
                 threads.push(loom::thread::spawn(move || {
                     // SAFETY: as above.
-                    assert!(unsafe { reg.insert(&node, Waker::noop().clone()) });
+                    assert!(unsafe { reg.insert(&node, Waker::noop()) });
                 }));
             }
             {

@@ -7,7 +7,7 @@
 //! panic `JoinError`, so the worker thread and every other task go on).
 //! When the wrapper is dropped, for whatever reason, it removes the task's
 //! registry entry.
-// Unsafe here: `spawn_unchecked` (a task's future borrows its own metadata) and the current task's metadata and waker read through the pointers a poll publishes; every block carries its SAFETY proof. The wrapper's pin projection is `pin-project-lite`'s.
+// Unsafe here: `spawn_unchecked` (a task's future borrows its own metadata), the current task's metadata and waker read through the pointers a poll publishes, and the registry insert and the reference a waiting task holds to itself (`hold_self`); every block carries its SAFETY proof. The wrapper's pin projection is `pin-project-lite`'s.
 #![allow(unsafe_code)]
 
 use std::any::Any;
@@ -27,6 +27,7 @@ use crate::diag::{panic_message, Observe, PollTimer};
 use crate::join::{JoinError, JoinHandle};
 use crate::meta::{TaskId, TaskInfo, TaskMeta};
 use crate::owner::{FastPath, Owner};
+use crate::registry::Registry;
 
 thread_local! {
     /// The metadata of the task being polled on this thread: set by
@@ -107,6 +108,53 @@ pin_project! {
             // Dropped without an outcome (never polled to the end): cancelled.
             crate::done::finish(meta, &Ok(()), true);
             meta.owner.registry().remove(meta);
+            release_self(meta);
+        }
+    }
+}
+
+/// A task whose first poll returned `Pending` takes one reference to
+/// itself, so that while it waits it stays alive even if nobody else holds
+/// its waker or handle: `cancel`, the dump and the shutdown sweep reach it
+/// through the registry, which holds no reference (see `registry.rs`).
+/// [`release_self`] gives it back when the future is dropped. A task that
+/// ends in its first poll never takes it.
+///
+/// This is also what the registry's pointers rest on: without it, a task
+/// whose poll returned `Pending` with no waker kept anywhere would lose its
+/// last reference when the poll ends, and async-task would free it without
+/// dropping its future, leaving its node linked
+/// (`a_detached_task_nobody_can_wake_lives_until_shutdown` in
+/// `tests/executor_alloc.rs` crashes without this call). It runs before
+/// the poll returns, while async-task still holds the runnable's
+/// reference.
+#[cold]
+fn hold_self(meta: &TaskMeta) {
+    // SAFETY: this runs in the task's poll, which its spawn (and so its
+    // registry insert) happens before.
+    let Some(parts) = (unsafe { Registry::parts_of(meta) }) else {
+        return;
+    };
+    // SAFETY: the task is being polled, so its allocation is alive.
+    std::mem::forget(unsafe { parts.to_waker() });
+    // Only the task's poll and its future's drop touch the flag, and
+    // async-task never runs them at once.
+    meta.holds_self.store(true, Ordering::Relaxed);
+}
+
+/// Gives back the reference [`hold_self`] took, if it did. Called when the
+/// task's future is dropped: async-task holds a reference of its own until
+/// that drop returns, so this is never the last one.
+fn release_self(meta: &TaskMeta) {
+    if meta.holds_self.load(Ordering::Relaxed) {
+        meta.holds_self.store(false, Ordering::Relaxed);
+        // SAFETY: `hold_self` stored the flag after taking the parts (set
+        // at spawn, never changed), and forgot exactly one reference made
+        // from them; the flag is cleared first, so it is given back once.
+        unsafe {
+            if let Some(parts) = Registry::parts_of(meta) {
+                parts.release();
+            }
         }
     }
 }
@@ -199,8 +247,8 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let _step = Step::start(meta, cx.waker());
         // Only the polling thread writes the counter: a load and a store
         // are enough and avoid a locked instruction.
-        meta.polls
-            .store(meta.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let polls = meta.polls.load(Ordering::Relaxed) + 1;
+        meta.polls.store(polls, Ordering::Relaxed);
         if meta.cancelled.load(Ordering::Acquire) {
             // The future is dropped as the task: code in its destructor sees
             // `current_info()` naming it (asyncio runs `finally:` inside the
@@ -228,6 +276,9 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let out = match polled {
             Poll::Pending => {
                 meta.trace.poll_pending(&meta.trace_point);
+                if polls == 1 {
+                    hold_self(meta);
+                }
                 return Poll::Pending;
             }
             Poll::Ready(Ok(v)) => {
@@ -421,12 +472,21 @@ where
     // function is a plain `fn`, so it is `Send + Sync + 'static`.
     let (runnable, task) = unsafe { builder.spawn_unchecked(make, WithInfo(schedule::<P>)) };
     let meta = runnable.metadata();
-    // SAFETY: the metadata lives in the task's allocation and never moves;
-    // the waker given with it keeps that allocation alive while the task is
-    // linked, and the task's future (`TaskFuture`, whose drop calls
-    // `remove`) is dropped before async-task frees the allocation, also when
-    // the registry refuses the task and the caller drops the runnable.
-    let registered = unsafe { meta.owner.registry().insert(meta, runnable.waker()) };
+    // The registry keeps the parts of a waker, not a reference: this one is
+    // dropped at once, so the task has one reference again before anyone
+    // detaches, awaits or runs it (async-task's fast paths).
+    let waker = runnable.waker();
+    // SAFETY: the metadata lives in the task's allocation and never moves,
+    // and no other thread can reach the task yet. The allocation, and so
+    // the task the waker names, stays alive until the task's future
+    // (`TaskFuture`, whose drop calls `remove`) is dropped: async-task drops
+    // the future first whenever a runnable is run or dropped (also when the
+    // registry refuses the task and the caller drops the runnable), and the
+    // one case where it frees a task without dropping its future (the last
+    // reference gone after a `Pending` poll) cannot happen while the task
+    // holds itself (`hold_self`, from its first `Pending` poll on).
+    let registered = unsafe { meta.owner.registry().insert(meta, &waker) };
+    drop(waker);
     (runnable, JoinHandle::new(task), registered)
 }
 

@@ -106,3 +106,90 @@ fn the_cold_part_is_allocated_only_by_the_tasks_that_use_it() {
     );
     ex.block_on(handle).unwrap();
 }
+
+/// The reference a waiting task holds to itself (taken when its first poll
+/// returns `Pending`, see `task.rs`) is given back when its future is
+/// dropped, however it ends: the task's block is freed.
+#[test]
+fn a_task_that_waited_gives_back_its_block_however_it_ends() {
+    let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+    // Warm up the thread's locals and the run queue's buffer.
+    ex.block_on(ex.spawn(SpawnOptions::new(), async {
+        tulipa_executor::yield_now().await;
+    }))
+    .unwrap();
+
+    // Ends normally after one wait.
+    let (out, live, _) = allocations(|| {
+        let h = ex.spawn(SpawnOptions::new(), async {
+            tulipa_executor::yield_now().await;
+            7
+        });
+        ex.block_on(h).unwrap()
+    });
+    assert_eq!(out, 7);
+    assert_eq!(
+        live, 0,
+        "a task that waited once kept {live} blocks after it ended"
+    );
+
+    // Cancelled while it waits on something that never comes.
+    let (cancelled, live, _) = allocations(|| {
+        let h = ex.spawn(SpawnOptions::new(), std::future::pending::<()>());
+        ex.block_on(tulipa_executor::yield_now());
+        assert!(h.cancel());
+        ex.block_on(h).unwrap_err().is_cancelled()
+    });
+    assert!(cancelled);
+    assert_eq!(live, 0, "a cancelled waiting task kept {live} blocks");
+}
+
+/// A detached task that nobody can wake (no handle, no waker anywhere)
+/// stays alive and listed until shutdown, which drops it: its own
+/// reference keeps it, not the registry's.
+#[test]
+fn a_detached_task_nobody_can_wake_lives_until_shutdown() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Guard(Arc<AtomicUsize>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    // Warm up this thread's locals with an executor of the same kind.
+    {
+        let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+        ex.spawn(SpawnOptions::new(), std::future::pending::<()>())
+            .detach();
+        ex.block_on(tulipa_executor::yield_now());
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let ((), live, _) = allocations(|| {
+        let ex = CurrentThread::new(Arc::new(ThreadParker::new()));
+        let guard = Guard(drops.clone());
+        ex.spawn(SpawnOptions::new(), async move {
+            let _guard = guard;
+            // Drops the waker it is given: nothing can wake the task.
+            std::future::pending::<()>().await;
+        })
+        .detach();
+        for _ in 0..3 {
+            ex.block_on(tulipa_executor::yield_now());
+        }
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            0,
+            "the task was dropped before shutdown"
+        );
+        assert_eq!(ex.tasks().len(), 1, "the waiting task is not listed");
+        drop(ex);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "shutdown did not drop the task"
+        );
+    });
+    assert_eq!(live, 0, "{live} blocks were left after shutdown");
+}
