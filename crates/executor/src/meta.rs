@@ -52,8 +52,8 @@ pub(crate) struct TaskMeta {
     pub(crate) track_steps: bool,
     /// How the task ended (see the `done` module).
     pub(crate) done: DoneState,
-    /// The task holds a reference to itself: taken when its first poll
-    /// returned `Pending`, given back when its future is dropped (see
+    /// The task holds a reference to itself: taken when a poll first
+    /// returns `Pending`, given back when its future is dropped (see
     /// `hold_self` in the `task` module).
     pub(crate) holds_self: AtomicBool,
     /// What most tasks never use; see [`Cold`]. One word (a `OnceLock` of

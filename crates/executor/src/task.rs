@@ -113,12 +113,13 @@ pin_project! {
     }
 }
 
-/// A task whose first poll returned `Pending` takes one reference to
-/// itself, so that while it waits it stays alive even if nobody else holds
+/// A task whose poll returns `Pending` for the first time takes one
+/// reference to itself, so that while it waits it stays alive even if nobody else holds
 /// its waker or handle: `cancel`, the dump and the shutdown sweep reach it
 /// through the registry, which holds no reference (see `registry.rs`).
-/// [`release_self`] gives it back when the future is dropped. A task that
-/// ends in its first poll never takes it.
+/// [`release_self`] gives it back when the future is dropped (and clears
+/// the flag, so a task holds itself at most once). A task that ends in its
+/// first poll never takes it.
 ///
 /// This is also what the registry's pointers rest on: without it, a task
 /// whose poll returned `Pending` with no waker kept anywhere would lose its
@@ -247,8 +248,8 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let _step = Step::start(meta, cx.waker());
         // Only the polling thread writes the counter: a load and a store
         // are enough and avoid a locked instruction.
-        let polls = meta.polls.load(Ordering::Relaxed) + 1;
-        meta.polls.store(polls, Ordering::Relaxed);
+        meta.polls
+            .store(meta.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         if meta.cancelled.load(Ordering::Acquire) {
             // The future is dropped as the task: code in its destructor sees
             // `current_info()` naming it (asyncio runs `finally:` inside the
@@ -276,7 +277,8 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let out = match polled {
             Poll::Pending => {
                 meta.trace.poll_pending(&meta.trace_point);
-                if polls == 1 {
+                // Its first `Pending`: the task holds itself from now on.
+                if !meta.holds_self.load(Ordering::Relaxed) {
                     hold_self(meta);
                 }
                 return Poll::Pending;
