@@ -58,8 +58,9 @@
 //! Shutdown [`close`](Registry::close)s it: each shard refuses inserts from
 //! the moment its lock is taken by `close`, so once `close` returns, the set
 //! of registered tasks can only shrink. A task spawned after that is not
-//! linked and its spawner drops it at once. That is what bounds the shutdown
-//! sweep (see `multi.rs`).
+//! linked, has no waker parts, and its spawner discards it at once (a run
+//! that finds it cancelled). That is what bounds the shutdown sweep (see
+//! `multi.rs`).
 //!
 //! # What it costs, and why the lock stays
 //!
@@ -260,8 +261,9 @@ impl<T: Node> Registry<T> {
     /// Links `node` at the head of its shard, with the parts of `waker`
     /// (no reference is kept): one lock, no allocation.
     ///
-    /// Returns `false` when the registry is closed: the node is not linked;
-    /// the caller must drop the task without running it.
+    /// Returns `false` when the registry is closed: the node is not linked
+    /// and gets no waker parts; the caller must discard the task (cancel it
+    /// before its first poll).
     ///
     /// # Safety
     ///
@@ -273,17 +275,20 @@ impl<T: Node> Registry<T> {
     /// other thread may reach it yet.
     pub(crate) unsafe fn insert(&self, node: &T, waker: &Waker) -> bool {
         let me = NonNull::from(node);
+        let mut shard = lock(self.shard_of(node));
+        if shard.closed {
+            // No parts either: a refused task never holds itself
+            // (`hold_self` finds none), so nothing outside the sweep's
+            // reach can keep it alive.
+            return false;
+        }
         // SAFETY: nobody else reaches the node yet (the caller's contract),
         // so this first and only write of its parts is exclusive; every
-        // later read comes after it (under the lock taken below, or in the
-        // task's own poll, which the spawn happens before).
+        // later read comes after it (under this lock, or in the task's own
+        // poll or drop, which the spawn happens before).
         node.links()
             .parts
             .with_mut(|p| unsafe { *p = Some(WakerParts::of(waker)) });
-        let mut shard = lock(self.shard_of(node));
-        if shard.closed {
-            return false;
-        }
         let old_head = shard.head;
         // SAFETY: we hold the shard lock; `node` is alive (the caller's
         // contract) and not yet in any list, so only we touch its links.
@@ -360,7 +365,11 @@ impl<T: Node> Registry<T> {
     pub(crate) unsafe fn parts_of(node: &T) -> Option<WakerParts> {
         // SAFETY: the parts were written once, by the insert, which this
         // call comes after (the caller's contract); nothing writes them
-        // again, so this read races with nothing.
+        // again, so this read races with no write. (It may run at the same
+        // time as another read, by `waker_of_linked` on another thread.
+        // That is fine, but loom's cell counts both as mutable accesses, so
+        // a loom model of a poll racing `cancel` would need a read-only
+        // accessor on the cell; no model covers that today.)
         node.links().parts.with_mut(|p| unsafe { *p })
     }
 

@@ -122,9 +122,10 @@ pin_project! {
 /// first poll never takes it.
 ///
 /// This is also what the registry's pointers rest on: without it, a task
-/// whose poll returned `Pending` with no waker kept anywhere would lose its
-/// last reference when the poll ends, and async-task would free it without
-/// dropping its future, leaving its node linked
+/// whose poll returned `Pending` with no waker kept anywhere and no handle
+/// (detached or dropped) would lose its last reference when the poll ends,
+/// and async-task would free it without dropping its future, leaving its
+/// node linked
 /// (`a_detached_task_nobody_can_wake_lives_until_shutdown` in
 /// `tests/executor_alloc.rs` crashes without this call). It runs before
 /// the poll returns, while async-task still holds the runnable's
@@ -138,14 +139,21 @@ fn hold_self(meta: &TaskMeta) {
     };
     // SAFETY: the task is being polled, so its allocation is alive.
     std::mem::forget(unsafe { parts.to_waker() });
-    // Only the task's poll and its future's drop touch the flag, and
-    // async-task never runs them at once.
+    // Only the task's polls and its future's drop touch the flag. They may
+    // run on different threads, but each comes after the one before it:
+    // async-task's state changes at the end and start of a run, and the
+    // run queue's hand-offs, order them.
     meta.holds_self.store(true, Ordering::Relaxed);
 }
 
 /// Gives back the reference [`hold_self`] took, if it did. Called when the
-/// task's future is dropped: async-task holds a reference of its own until
-/// that drop returns, so this is never the last one.
+/// task's future is dropped, and never the last reference: async-task
+/// 4.7.1 drops a future only while it holds the runnable's reference
+/// (`Runnable`'s drop, and `run`'s completed, closed and panic paths), and
+/// releases that one after. Were it the last, async-task's waker drop would
+/// reschedule a task whose future is half dropped. This rests on
+/// async-task's internals, like the case in [`hold_self`]; the tests in
+/// `tests/executor_alloc.rs` check both.
 fn release_self(meta: &TaskMeta) {
     if meta.holds_self.load(Ordering::Relaxed) {
         meta.holds_self.store(false, Ordering::Relaxed);
@@ -481,12 +489,14 @@ where
     // SAFETY: the metadata lives in the task's allocation and never moves,
     // and no other thread can reach the task yet. The allocation, and so
     // the task the waker names, stays alive until the task's future
-    // (`TaskFuture`, whose drop calls `remove`) is dropped: async-task drops
-    // the future first whenever a runnable is run or dropped (also when the
-    // registry refuses the task and the caller drops the runnable), and the
-    // one case where it frees a task without dropping its future (the last
-    // reference gone after a `Pending` poll) cannot happen while the task
-    // holds itself (`hold_self`, from its first `Pending` poll on).
+    // (`TaskFuture`, whose drop calls `remove`) is dropped. Until its first
+    // `Pending` poll the task's runnable holds a reference (queued, running,
+    // or discarded by the caller when the registry refuses the task: a run
+    // that drops the future); from that poll on the task holds itself
+    // (`hold_self`). async-task frees a task only when no reference is
+    // left, and then it has dropped the future first in every case but
+    // one: the last reference gone at the end of a `Pending` poll, which
+    // `hold_self` rules out.
     let registered = unsafe { meta.owner.registry().insert(meta, &waker) };
     drop(waker);
     (runnable, JoinHandle::new(task), registered)
