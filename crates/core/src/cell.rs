@@ -2,12 +2,13 @@
 //!
 //! Code that keeps data in an unsafe cell and is checked by a loom model
 //! (`cargo xtask loom`) reaches the data through
-//! [`with_mut`](UnsafeCell::with_mut), a closure given a raw pointer. Under
-//! `--cfg tulipa_loom` this is loom's own cell, which checks every access
-//! against the happens-before order the model explores; otherwise it is
-//! std's `UnsafeCell` behind the same method, at no cost. The crates'
-//! `sync` shims re-export it, so the code that touches a cell is the same
-//! in both builds.
+//! [`with_mut`](UnsafeCell::with_mut) (or [`with`](UnsafeCell::with), to
+//! only read it), a closure given a raw pointer. Under `--cfg tulipa_loom`
+//! this is loom's own cell, which checks every access against the
+//! happens-before order the model explores; otherwise it is std's
+//! `UnsafeCell` behind the same methods, at no cost. The crates' `sync`
+//! shims re-export it, so the code that touches a cell is the same in both
+//! builds.
 
 #[cfg(tulipa_loom)]
 pub use loom::cell::UnsafeCell;
@@ -42,6 +43,26 @@ impl<T> UnsafeCell<T> {
     /// (for a write) or free of concurrent writes (for a read).
     #[inline]
     pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a read-only pointer to the contents. Reading through
+    /// it is the caller's `unsafe`, and needs no concurrent write; under
+    /// loom, two such reads on different threads are not a race (two
+    /// [`with_mut`](Self::with_mut) calls would be).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_core::cell::UnsafeCell;
+    ///
+    /// let cell = UnsafeCell::new(5);
+    /// // SAFETY: nothing writes the cell while it is read.
+    /// let v = cell.with(|p| unsafe { *p });
+    /// assert_eq!(v, 5);
+    /// ```
+    #[inline]
+    pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())
     }
 }

@@ -365,12 +365,10 @@ impl<T: Node> Registry<T> {
     pub(crate) unsafe fn parts_of(node: &T) -> Option<WakerParts> {
         // SAFETY: the parts were written once, by the insert, which this
         // call comes after (the caller's contract); nothing writes them
-        // again, so this read races with no write. (It may run at the same
-        // time as another read, by `waker_of_linked` on another thread.
-        // That is fine, but loom's cell counts both as mutable accesses, so
-        // a loom model of a poll racing `cancel` would need a read-only
-        // accessor on the cell; no model covers that today.)
-        node.links().parts.with_mut(|p| unsafe { *p })
+        // again, so this read races with no write. It may run at the same
+        // time as another read (`waker_of_linked` on another thread), which
+        // is why it is a read-only access.
+        node.links().parts.with(|p| unsafe { *p })
     }
 
     /// A waker of a linked node's task, made under its shard's lock.
