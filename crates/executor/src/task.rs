@@ -114,19 +114,18 @@ pin_project! {
 }
 
 /// A task whose poll returns `Pending` for the first time takes one
-/// reference to itself, so that while it waits it stays alive even if nobody else holds
-/// its waker or handle: `cancel`, the dump and the shutdown sweep reach it
-/// through the registry, which holds no reference (see `registry.rs`).
-/// [`release_self`] gives it back when the future is dropped (and clears
-/// the flag, so a task holds itself at most once). A task that ends in its
-/// first poll never takes it.
+/// reference to itself, so that while it waits it stays alive even if
+/// nobody else holds its waker or handle: `cancel`, the dump and the
+/// shutdown sweep reach it through the registry, which holds no reference
+/// (see `registry.rs`). [`release_self`] gives it back when the future is
+/// dropped (and clears the flag, so a task holds itself at most once). A
+/// task that ends in its first poll never takes it.
 ///
 /// This is also what the registry's pointers rest on: without it, a task
 /// whose poll returned `Pending` with no waker kept anywhere and no handle
 /// (detached or dropped) would lose its last reference when the poll ends,
 /// and async-task would free it without dropping its future, leaving its
-/// node linked
-/// (`a_detached_task_nobody_can_wake_lives_until_shutdown` in
+/// node linked (`a_detached_task_nobody_can_wake_lives_until_shutdown` in
 /// `tests/executor_alloc.rs` crashes without this call). It runs before
 /// the poll returns, while async-task still holds the runnable's
 /// reference.
